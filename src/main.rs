@@ -1,3 +1,7 @@
-fn main() {
-    println!("quadgen");
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    quadgen::cli::run(quadgen::cli::Cli::parse())
 }

@@ -1,0 +1,126 @@
+//! `quadgen build`: the whole pipeline from an inventory file to rendered units, and writing them
+//! into an output directory with nothing half-written.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::inventory;
+use crate::model::{self, Model};
+use crate::quadlet;
+use crate::render::{self, RenderedFile};
+use crate::version::PodmanVersion;
+
+/// A compiled inventory: the model, its rendered files and any warnings.
+#[derive(Debug)]
+pub struct Compiled {
+    pub model: Model,
+    pub files: Vec<RenderedFile>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// An inventory that failed to compile: the problems, with the source to point into.
+#[derive(Debug)]
+pub struct Rejected {
+    pub path: String,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Rejected {
+    /// The report a person reads: every problem with its place in the file.
+    pub fn render(&self, color: bool) -> String {
+        crate::diagnostic::render(&self.diagnostics, &self.path, &self.source, color)
+    }
+}
+
+/// Compiles inventory text. `path` names the file in headers and messages.
+pub fn compile(
+    path: &Path,
+    source: &str,
+    target: PodmanVersion,
+) -> Result<Compiled, Box<Rejected>> {
+    let reject = |diagnostics: Vec<Diagnostic>| {
+        Box::new(Rejected {
+            path: path.display().to_string(),
+            source: source.to_string(),
+            diagnostics,
+        })
+    };
+    let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
+    let display = inventory::display_name(path);
+    let (model, warnings) = model::validate(&inventory, &display, target)
+        .map_err(|d: Diagnostics| reject(d.sorted()))?;
+    let units = quadlet::lower(&model);
+    let files = render::render_all(&units, &model.source);
+    Ok(Compiled {
+        model,
+        files,
+        warnings: warnings.sorted(),
+    })
+}
+
+/// Reads and compiles an inventory file.
+pub fn compile_file(
+    path: &Path,
+    target: PodmanVersion,
+) -> anyhow::Result<Result<Compiled, Box<Rejected>>> {
+    let source = fs_err::read_to_string(path).context("cannot read the inventory")?;
+    Ok(compile(path, &source, target))
+}
+
+/// The marker that says a directory holds quadgen build output, so a rebuild may replace it.
+pub const BUILD_MARKER: &str = ".quadgen-build";
+
+/// Writes `files` as the complete content of `out`: built in a temporary sibling directory, then
+/// swapped in by rename, so `out` is never half-written. An existing `out` is replaced only if
+/// it is empty or an earlier build's output.
+pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if out.exists() {
+        if !out.is_dir() {
+            bail!("`{}` exists and is not a directory", out.display());
+        }
+        let ours = out.join(BUILD_MARKER).exists();
+        let empty = fs_err::read_dir(out)?.next().is_none();
+        if !ours && !empty {
+            bail!(
+                "`{}` is not empty and was not written by `quadgen build`; choose another --out directory",
+                out.display()
+            );
+        }
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".quadgen-build-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot create a directory in `{}`", parent.display()))?;
+    for file in files {
+        fs_err::write(staging.path().join(&file.file_name), &file.text)?;
+    }
+    fs_err::write(
+        staging.path().join(BUILD_MARKER),
+        "Written by `quadgen build`; the next build replaces this whole directory.\n",
+    )?;
+    let staged = staging.keep();
+    if out.exists() {
+        let old = tempfile::Builder::new()
+            .prefix(".quadgen-old-")
+            .tempdir_in(&parent)?
+            .keep();
+        fs_err::rename(out, old.join("out"))?;
+        if let Err(e) = fs_err::rename(&staged, out) {
+            // Put the previous build back rather than leave nothing.
+            let _ = fs_err::rename(old.join("out"), out);
+            let _ = fs_err::remove_dir_all(&staged);
+            return Err(e.into());
+        }
+        fs_err::remove_dir_all(&old)?;
+    } else {
+        fs_err::rename(&staged, out)?;
+    }
+    Ok(())
+}

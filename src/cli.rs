@@ -1,0 +1,147 @@
+//! Command-line interface: clap types, and dispatch to the pipeline.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::build;
+use crate::version::PodmanVersion;
+
+/// Compile a TOML inventory of containers, networks and volumes into Podman Quadlet units, and
+/// install exactly what changed.
+///
+/// Every container gets `Pull=newer`, `AutoUpdate=registry`, a restart policy, `RequiresMountsFor=`
+/// for its host paths and, with a health check, `Notify=healthy` so `podman auto-update` can roll
+/// back a bad image.
+#[derive(Debug, Parser)]
+#[command(name = "quadgen", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile the inventory into Quadlet files in a directory.
+    ///
+    /// Writes nothing when the inventory has an error. The output directory is replaced whole, and
+    /// only if it is empty or an earlier `quadgen build` wrote it.
+    Build {
+        /// The inventory file (TOML).
+        inventory: PathBuf,
+        /// Where to write the units.
+        #[arg(long, short, default_value = "quadlets")]
+        out: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Check the inventory and print warnings, writing nothing.
+    Check {
+        /// The inventory file (TOML).
+        inventory: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+/// The Podman version the units are for.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// Podman version on the hosts (`5.4` is what NixOS 25.05 and Debian trixie ship). Keys
+    /// quadlet of that version does not know are refused, with the version that added them.
+    #[arg(long = "podman", value_name = "VERSION", default_value_t = PodmanVersion::DEFAULT)]
+    pub podman: PodmanVersion,
+}
+
+/// Exit codes, for scripts and the NixOS module.
+pub mod exit {
+    /// The inventory has errors, or an operation failed.
+    pub const FAILURE: u8 = 1;
+    /// Wrong command-line usage (clap's own code).
+    pub const USAGE: u8 = 2;
+}
+
+/// Whether to colour diagnostics: a terminal, and `NO_COLOR` unset.
+fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Build {
+            inventory,
+            out,
+            target,
+        } => {
+            let Some(compiled) = compile(&inventory, target.podman)? else {
+                return Ok(ExitCode::from(exit::FAILURE));
+            };
+            build::write_out_dir(&out, &compiled.files)?;
+            eprintln!(
+                "wrote {} units for Podman {} to `{}`",
+                compiled.files.len(),
+                target.podman,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { inventory, target } => {
+            let Some(compiled) = compile(&inventory, target.podman)? else {
+                return Ok(ExitCode::from(exit::FAILURE));
+            };
+            eprintln!(
+                "`{}` is valid: {} units for Podman {}",
+                inventory.display(),
+                compiled.files.len(),
+                target.podman
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Compiles and prints warnings; prints the errors and returns `None` when the inventory is bad.
+pub fn compile(
+    inventory: &std::path::Path,
+    target: PodmanVersion,
+) -> anyhow::Result<Option<build::Compiled>> {
+    let color = use_color();
+    match build::compile_file(inventory, target)? {
+        Ok(compiled) => {
+            if !compiled.warnings.is_empty() {
+                let source = fs_err::read_to_string(inventory)?;
+                let text = crate::diagnostic::render(
+                    &compiled.warnings,
+                    &inventory.display().to_string(),
+                    &source,
+                    color,
+                );
+                let _ = std::io::stderr().write_all(text.as_bytes());
+            }
+            Ok(Some(compiled))
+        }
+        Err(rejected) => {
+            let _ = std::io::stderr().write_all(rejected.render(color).as_bytes());
+            let errors = rejected.diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "error: `{}` has {errors} problem{}; nothing was written",
+                inventory.display(),
+                if errors == 1 { "" } else { "s" }
+            );
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Problems found in an inventory, with the place they were found and what to do about them.
+//!
+//! The core collects [`Diagnostic`]s instead of stopping at the first problem, so one run shows the
+//! user everything that is wrong. Rendering (with a caret under the offending value) happens only at
+//! the edge, in [`render`].
+
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+/// How serious a problem is: errors stop the build, warnings are printed and the build goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One problem: a message, the byte range in the inventory it is about, and an optional hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub span: Option<Range<usize>>,
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error about the value at `span`.
+    pub fn error(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: None,
+            help: None,
+        }
+    }
+
+    /// A warning about the value at `span`.
+    pub fn warning(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(span, message)
+        }
+    }
+
+    /// Adds a hint telling the user what to do.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a short label printed next to the caret.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A list of diagnostics gathered while checking one inventory.
+#[derive(Debug, Default, Clone)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        self.push(Diagnostic::error(span, message));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| !d.is_error())
+    }
+
+    /// Sorted by position so the output reads top to bottom like the file.
+    pub fn sorted(mut self) -> Vec<Diagnostic> {
+        self.0
+            .sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.severity));
+        self.0
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset in `source`.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before
+        .get(line_start..)
+        .map_or(1, |l| l.chars().count() + 1);
+    (line, column)
+}
+
+/// Renders diagnostics as rustc-style reports (`path:line:column`, caret, help). Colour only when
+/// `color` is set (the caller checks the terminal and `NO_COLOR`).
+pub fn render(diagnostics: &[Diagnostic], path: &str, source: &str, color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for d in diagnostics {
+        let level = match d.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let mut group = Group::with_title(level.primary_title(d.message.as_str()));
+        match &d.span {
+            Some(span) => {
+                let span = clamp(span.clone(), source);
+                let mut annotation = AnnotationKind::Primary.span(span);
+                if let Some(label) = &d.label {
+                    annotation = annotation.label(label.as_str());
+                }
+                group = group.element(
+                    Snippet::source(source)
+                        .path(path)
+                        .fold(true)
+                        .annotation(annotation),
+                );
+            }
+            None => {
+                group = group.element(annotate_snippets::Origin::path(path));
+            }
+        }
+        if let Some(help) = &d.help {
+            group = group.element(Level::HELP.message(help.as_str()));
+        }
+        out.push_str(&renderer.render(&[group]));
+        out.push('\n');
+    }
+    out
+}
+
+fn clamp(span: Range<usize>, source: &str) -> Range<usize> {
+    let start = span.start.min(source.len());
+    let end = span.end.clamp(start, source.len());
+    start..end
+}
+
+/// The candidate closest to `name`, if any is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_characters() {
+        let src = "a = 1\nbé = \"x\"\n";
+        assert_eq!(line_column(src, 0), (1, 1));
+        assert_eq!(line_column(src, 6), (2, 1));
+        // "bé = " is 6 bytes but 5 characters
+        assert_eq!(line_column(src, 12), (2, 6));
+    }
+
+    #[test]
+    fn render_names_path_line_and_column() {
+        let src = "[containers.web]\nimage = \"nginx\"\n";
+        let d = Diagnostic::error(Some(25..32), "short image name")
+            .with_help("write `docker.io/library/nginx`");
+        let text = render(&[d], "inv.toml", src, false);
+        assert!(text.contains("inv.toml:2:9"), "{text}");
+        assert!(text.contains("error: short image name"), "{text}");
+        assert!(
+            text.contains("help: write `docker.io/library/nginx`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_finds_typos_only() {
+        assert_eq!(
+            did_you_mean("postgress", ["postgres", "web"]),
+            Some("postgres")
+        );
+        assert_eq!(did_you_mean("zzz", ["postgres", "web"]), None);
+    }
+}

@@ -1,0 +1,126 @@
+//! Model → Quadlet units: one [`Unit`] per container, network and volume, as sections of keys in a
+//! stable, natural order. Values arrive escaped from the model, so lowering cannot fail.
+
+mod container;
+mod network;
+mod volume;
+
+use crate::model::{Model, Name, RawKey};
+use crate::version::Section;
+
+/// The kind of Quadlet file, which decides its extension and the service quadlet makes from it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitKind {
+    Container,
+    Network,
+    Volume,
+}
+
+impl UnitKind {
+    pub fn extension(self) -> &'static str {
+        match self {
+            UnitKind::Container => "container",
+            UnitKind::Network => "network",
+            UnitKind::Volume => "volume",
+        }
+    }
+
+    /// The inventory table entries of this kind live in.
+    pub fn table(self) -> &'static str {
+        match self {
+            UnitKind::Container => "containers",
+            UnitKind::Network => "networks",
+            UnitKind::Volume => "volumes",
+        }
+    }
+
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        [UnitKind::Container, UnitKind::Network, UnitKind::Volume]
+            .into_iter()
+            .find(|k| k.extension() == ext)
+    }
+}
+
+/// One Quadlet file before rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub kind: UnitKind,
+    pub name: Name,
+    pub sections: Vec<SectionBody>,
+    /// Services this unit's service must be restarted with, besides what systemd propagates:
+    /// the networks and volumes it uses (not recreated in place).
+    pub uses: Vec<String>,
+}
+
+/// A `[Section]` and its `Key=value` lines, values already escaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionBody {
+    pub section: Section,
+    pub entries: Vec<(String, String)>,
+}
+
+impl Unit {
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.name, self.kind.extension())
+    }
+
+    /// The systemd service quadlet generates from this file.
+    pub fn service(&self) -> String {
+        match self.kind {
+            UnitKind::Container => crate::model::container_service(&self.name),
+            UnitKind::Network => crate::model::network_service(&self.name),
+            UnitKind::Volume => crate::model::volume_service(&self.name),
+        }
+    }
+}
+
+/// Builds sections in order, dropping empty ones.
+#[derive(Debug, Default)]
+struct UnitBuilder {
+    sections: Vec<SectionBody>,
+}
+
+impl UnitBuilder {
+    fn push(&mut self, section: Section, key: &str, value: impl Into<String>) {
+        let entry = (key.to_string(), value.into());
+        match self.sections.iter_mut().find(|s| s.section == section) {
+            Some(body) => body.entries.push(entry),
+            None => self.sections.push(SectionBody {
+                section,
+                entries: vec![entry],
+            }),
+        }
+    }
+
+    /// Raw keys from the escape hatch replace generated keys of the same name.
+    fn raw(&mut self, raw: &[RawKey]) {
+        for r in raw {
+            if let Some(body) = self.sections.iter_mut().find(|s| s.section == r.section) {
+                body.entries.retain(|(k, _)| *k != r.key);
+            }
+            for v in &r.values {
+                self.push(r.section, &r.key, v.clone());
+            }
+        }
+    }
+
+    fn build(mut self) -> Vec<SectionBody> {
+        self.sections.retain(|s| !s.entries.is_empty());
+        self.sections.sort_by_key(|s| s.section);
+        self.sections
+    }
+}
+
+/// All units of a model: networks, volumes, then containers, each sorted by name.
+pub fn lower(model: &Model) -> Vec<Unit> {
+    let networks = model
+        .networks
+        .iter()
+        .map(|n| network::lower(n, model.target));
+    let volumes = model.volumes.iter().map(volume::lower);
+    let containers = model.containers.iter().map(container::lower);
+    networks.chain(volumes).chain(containers).collect()
+}

@@ -1,0 +1,240 @@
+//! Escaping of inventory strings into Quadlet values, so that the argument podman finally receives
+//! (after quadlet's parser, quadlet's re-quoting into `ExecStart=`, systemd's unquoting, `%`
+//! specifiers and `$` expansion) is exactly the inventory's string, or the string is refused.
+//!
+//! Observed with the real quadlet 5.4.2 and 5.8.6 (the oracle tests keep checking it):
+//! - word-list keys (`Exec`, `Environment`, `Label`, `PodmanArgs`, …) are split like a systemd
+//!   command line: double quotes with C escapes (`\\`, `\"`, `\n`, `\xHH`) give any word back, but an
+//!   empty word (`""`) ends the list (quadlet drops it and everything after it);
+//! - single-value keys (`HealthCmd`, `Entrypoint`, `User`, …) are taken raw with no unescaping,
+//!   except that 5.4 strips every leading and trailing `"` (5.8 one pair), and a trailing `\`
+//!   continues the line;
+//! - quadlet passes `%` and `$` through untouched, and systemd then expands `%x` specifiers in every
+//!   unit key and `$VAR`/`${VAR}` in `ExecStart=`: so `%` is written `%%` and, in values that reach
+//!   `ExecStart=`, `$` is written `$$`;
+//! - a lone `;` argument is written unquoted into `ExecStart=`, where systemd reads it as a command
+//!   separator.
+
+use std::fmt;
+
+/// Why a string cannot be written so that it comes out unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unrepresentable {
+    /// NUL can never be part of a command-line argument.
+    Nul,
+    /// Quadlet stops reading a word list at an empty word.
+    EmptyWord,
+    /// systemd reads a lone `;` in `ExecStart=` as a command separator.
+    LoneSemicolon,
+    /// Single-value keys are not unescaped: a control character cannot be written.
+    ControlCharacter(char),
+    /// Quadlet 5.4 strips leading and trailing `"` from single-value keys.
+    EdgeQuote,
+    /// Leading or trailing whitespace in a single-value key.
+    EdgeWhitespace,
+    /// Whitespace in a place where quadlet or systemd split on it (host paths).
+    Whitespace,
+}
+
+impl fmt::Display for Unrepresentable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unrepresentable::Nul => write!(
+                f,
+                "contains a NUL character, which no command line can carry"
+            ),
+            Unrepresentable::EmptyWord => write!(
+                f,
+                "is empty: quadlet drops an empty argument and every argument after it"
+            ),
+            Unrepresentable::LoneSemicolon => write!(
+                f,
+                "is a lone `;`, which systemd reads as a command separator in `ExecStart=`"
+            ),
+            Unrepresentable::ControlCharacter(c) => write!(
+                f,
+                "contains the control character {:?}, which quadlet cannot read in this key",
+                c
+            ),
+            Unrepresentable::EdgeQuote => write!(
+                f,
+                "starts or ends with `\"`, which quadlet 5.4 strips from this key"
+            ),
+            Unrepresentable::EdgeWhitespace => write!(
+                f,
+                "starts or ends with whitespace, which quadlet trims from this key"
+            ),
+            Unrepresentable::Whitespace => write!(
+                f,
+                "contains whitespace, which quadlet 5.4 splits host paths on (for example in the `RequiresMountsFor=` it adds)"
+            ),
+        }
+    }
+}
+
+/// Where a value ends up, which decides which of systemd's expansions apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Becomes part of `ExecStart=`: `%` specifiers and `$` variables both apply.
+    ExecStart,
+    /// A plain unit setting: only `%` specifiers apply.
+    UnitSetting,
+}
+
+/// Doubles `%` (and `$` for [`Target::ExecStart`]) so systemd leaves them literal.
+pub fn protect(value: &str, target: Target) -> String {
+    let mut out = String::with_capacity(value.len() + 4);
+    for c in value.chars() {
+        match c {
+            '%' => out.push_str("%%"),
+            '$' if target == Target::ExecStart => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One word of a word-list key (`Exec=`, `Environment=`, `Label=`, `PodmanArgs=`…), quoted only when
+/// needed. The word reaches podman as one argument, unchanged.
+pub fn word(value: &str) -> Result<String, Unrepresentable> {
+    if value.is_empty() {
+        return Err(Unrepresentable::EmptyWord);
+    }
+    if value == ";" {
+        return Err(Unrepresentable::LoneSemicolon);
+    }
+    if value.contains('\0') {
+        return Err(Unrepresentable::Nul);
+    }
+    let protected = protect(value, Target::ExecStart);
+    let plain = protected
+        .chars()
+        .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '"' | '\'' | '\\'));
+    if plain {
+        return Ok(protected);
+    }
+    let mut out = String::with_capacity(protected.len() + 2);
+    out.push('"');
+    for c in protected.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                // Every control character is below U+00A0, so two hex digits or `\u` suffice.
+                let code = u32::from(c);
+                if code < 0x80 {
+                    out.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{code:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// Several words joined by spaces, for one line of a word-list key.
+pub fn words<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<String, (usize, Unrepresentable)> {
+    let mut out = Vec::new();
+    for (i, v) in values.into_iter().enumerate() {
+        out.push(word(v).map_err(|e| (i, e))?);
+    }
+    Ok(out.join(" "))
+}
+
+/// A single-value key (`HealthCmd=`, `Entrypoint=`, `User=`, `Description=`…): written raw, so it
+/// must not need any escape quadlet would not undo.
+pub fn single(value: &str, target: Target) -> Result<String, Unrepresentable> {
+    if value.contains('\0') {
+        return Err(Unrepresentable::Nul);
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(Unrepresentable::ControlCharacter(c));
+    }
+    if value.starts_with('"') || value.ends_with('"') {
+        return Err(Unrepresentable::EdgeQuote);
+    }
+    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
+        return Err(Unrepresentable::EdgeWhitespace);
+    }
+    let protected = protect(value, target);
+    // A trailing backslash would continue the line: quadlet strips one pair of outer quotes.
+    Ok(if protected.ends_with('\\') {
+        format!("\"{protected}\"")
+    } else {
+        protected
+    })
+}
+
+/// A host path written into a unit (bind-mount source, env file, device, `RequiresMountsFor=`).
+pub fn host_path(value: &str) -> Result<String, Unrepresentable> {
+    if value.chars().any(char::is_whitespace) {
+        return Err(Unrepresentable::Whitespace);
+    }
+    single(value, Target::ExecStart)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_stay_readable() {
+        assert_eq!(word("--flag").as_deref(), Ok("--flag"));
+        assert_eq!(word("TZ=Europe/Berlin").as_deref(), Ok("TZ=Europe/Berlin"));
+        assert_eq!(word("ünïcode").as_deref(), Ok("ünïcode"));
+    }
+
+    #[test]
+    fn words_with_specials_are_quoted_and_escaped() {
+        assert_eq!(word("a b").as_deref(), Ok("\"a b\""));
+        assert_eq!(word("say \"hi\"").as_deref(), Ok("\"say \\\"hi\\\"\""));
+        assert_eq!(word("c:\\dir").as_deref(), Ok("\"c:\\\\dir\""));
+        assert_eq!(word("l1\nl2\t\u{1}").as_deref(), Ok("\"l1\\nl2\\t\\x01\""));
+        assert_eq!(word("it's").as_deref(), Ok("\"it's\""));
+    }
+
+    #[test]
+    fn specifiers_and_variables_are_doubled() {
+        assert_eq!(word("100%").as_deref(), Ok("100%%"));
+        assert_eq!(word("$HOME").as_deref(), Ok("$$HOME"));
+        assert_eq!(word("a ${X}").as_deref(), Ok("\"a $${X}\""));
+        assert_eq!(
+            single("%n $X", Target::UnitSetting).as_deref(),
+            Ok("%%n $X")
+        );
+        assert_eq!(single("%n $X", Target::ExecStart).as_deref(), Ok("%%n $$X"));
+    }
+
+    #[test]
+    fn refuses_what_quadlet_cannot_carry() {
+        assert_eq!(word(""), Err(Unrepresentable::EmptyWord));
+        assert_eq!(word(";"), Err(Unrepresentable::LoneSemicolon));
+        assert_eq!(word("a\0"), Err(Unrepresentable::Nul));
+        assert_eq!(
+            single("\"quoted\"", Target::ExecStart),
+            Err(Unrepresentable::EdgeQuote)
+        );
+        assert_eq!(
+            single(" x", Target::ExecStart),
+            Err(Unrepresentable::EdgeWhitespace)
+        );
+        assert_eq!(
+            single("a\nb", Target::ExecStart),
+            Err(Unrepresentable::ControlCharacter('\n'))
+        );
+        assert_eq!(host_path("/mnt/my media"), Err(Unrepresentable::Whitespace));
+    }
+
+    #[test]
+    fn trailing_backslash_cannot_continue_the_line() {
+        assert_eq!(single("a\\", Target::ExecStart).as_deref(), Ok("\"a\\\""));
+    }
+}
