@@ -64,7 +64,7 @@ mod tests {
         assert!(Image::parse(&pinned).expect("valid").digest_pinned);
         for bad in [
             "",
-            "UPPER/case",
+            "docker.io/Library/nginx",
             "nginx latest",
             "nginx:",
             "a\nb",

@@ -66,7 +66,7 @@ fn range_len(value: &str) -> Option<u32> {
     match value.split_once('-') {
         Some((from, to)) => {
             let (from, to) = (port(from)?, port(to)?);
-            (from <= to).then_some(to - from + 1)
+            (from <= to).then(|| to - from + 1)
         }
         None => port(value).map(|_| 1),
     }
