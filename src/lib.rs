@@ -12,4 +12,5 @@ pub mod inventory;
 pub mod model;
 pub mod quadlet;
 pub mod render;
+pub mod unitfile;
 pub mod version;

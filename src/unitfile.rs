@@ -1,0 +1,73 @@
+//! Reading unit files back: the sections and `Key=value` lines of a Quadlet file or of a service
+//! quadlet generated. Used to explain hand edits and, in tests, to read the real quadlet's output.
+
+/// One `[Section]` with its keys in file order (repeated keys kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedSection {
+    pub name: String,
+    pub entries: Vec<(String, String)>,
+}
+
+/// A parsed unit file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedUnit {
+    pub sections: Vec<ParsedSection>,
+}
+
+impl ParsedUnit {
+    /// Parses unit-file text. Comments and blank lines are skipped; a trailing `\` joins lines the
+    /// way systemd and quadlet do.
+    pub fn parse(text: &str) -> Self {
+        let joined = text.replace("\\\n", " ");
+        let mut unit = ParsedUnit::default();
+        for item in ini_core::Parser::new(&joined) {
+            match item {
+                ini_core::Item::Section(name) => unit.sections.push(ParsedSection {
+                    name: name.to_string(),
+                    entries: Vec::new(),
+                }),
+                ini_core::Item::Property(key, value) => {
+                    if let Some(section) = unit.sections.last_mut() {
+                        section.entries.push((
+                            key.trim().to_string(),
+                            value.unwrap_or_default().trim().to_string(),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        unit
+    }
+
+    /// Every value of `key` in `section`, in order.
+    pub fn all(&self, section: &str, key: &str) -> Vec<&str> {
+        self.sections
+            .iter()
+            .filter(|s| s.name == section)
+            .flat_map(|s| s.entries.iter())
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The last value of `key` in `section` (what systemd uses for single-valued keys).
+    pub fn last(&self, section: &str, key: &str) -> Option<&str> {
+        self.all(section, key).pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_sections_repeats_and_continuations() {
+        let u = ParsedUnit::parse(
+            "# c\n[Unit]\nAfter=a\nAfter=b\n\n[Service]\nExecStart=/bin/x \\\n  y\n",
+        );
+        assert_eq!(u.all("Unit", "After"), vec!["a", "b"]);
+        assert_eq!(u.last("Service", "ExecStart"), Some("/bin/x    y"));
+        assert_eq!(u.last("Service", "Nope"), None);
+    }
+}
