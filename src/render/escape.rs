@@ -24,6 +24,10 @@ pub enum Unrepresentable {
     Nul,
     /// Quadlet stops reading a word list at an empty word.
     EmptyWord,
+    /// An empty single value is the same as no key at all.
+    Empty,
+    /// A trailing `\` continues the line in a systemd setting, and systemd does not unquote it.
+    TrailingBackslash,
     /// systemd reads a lone `;` in `ExecStart=` as a command separator.
     LoneSemicolon,
     /// Single-value keys are not unescaped: a control character cannot be written.
@@ -47,6 +51,10 @@ impl fmt::Display for Unrepresentable {
                 f,
                 "is empty: quadlet drops an empty argument and every argument after it"
             ),
+            Unrepresentable::Empty => write!(f, "is empty, which quadlet reads as not set"),
+            Unrepresentable::TrailingBackslash => {
+                write!(f, "ends with `\\`, which would join the next line to it")
+            }
             Unrepresentable::LoneSemicolon => write!(
                 f,
                 "is a lone `;`, which systemd reads as a command separator in `ExecStart=`"
@@ -152,6 +160,9 @@ pub fn words<'a>(
 /// A single-value key (`HealthCmd=`, `Entrypoint=`, `User=`, `Description=`…): written raw, so it
 /// must not need any escape quadlet would not undo.
 pub fn single(value: &str, target: Target) -> Result<String, Unrepresentable> {
+    if value.is_empty() {
+        return Err(Unrepresentable::Empty);
+    }
     if value.contains('\0') {
         return Err(Unrepresentable::Nul);
     }
@@ -165,6 +176,9 @@ pub fn single(value: &str, target: Target) -> Result<String, Unrepresentable> {
         return Err(Unrepresentable::EdgeWhitespace);
     }
     let protected = protect(value, target);
+    if protected.ends_with('\\') && target == Target::UnitSetting {
+        return Err(Unrepresentable::TrailingBackslash);
+    }
     // A trailing backslash would continue the line: quadlet strips one pair of outer quotes.
     Ok(if protected.ends_with('\\') {
         format!("\"{protected}\"")
