@@ -160,12 +160,16 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Close by edits (typos, swapped letters) or by shared prefix (Jaro-Winkler).
+    let close = |c: &str| {
+        let edits = strsim::damerau_levenshtein(name, c);
+        edits <= (name.chars().count().max(c.chars().count()) / 3).max(1)
+            || strsim::jaro_winkler(name, c) > 0.85
+    };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter(|c| close(c))
+        .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
 }
 
 #[cfg(test)]

@@ -1,1 +1,110 @@
+use super::*;
+use crate::inventory::parse;
 
+fn check(src: &str) -> Result<(Model, Diagnostics), Diagnostics> {
+    validate(&parse(src).expect("toml"), "t.toml", PodmanVersion::DEFAULT)
+}
+
+fn errors(src: &str) -> Vec<String> {
+    match check(src) {
+        Ok(_) => panic!("expected errors"),
+        Err(d) => d.errors().map(|d| d.message.clone()).collect(),
+    }
+}
+
+const IMG: &str = "image = \"docker.io/library/busybox:latest\"\n";
+
+#[test]
+fn dependency_cycles_are_named() {
+    let src = format!(
+        "[containers.a]\n{IMG}depends_on = [\"b\"]\n[containers.b]\n{IMG}depends_on = [\"c\"]\n[containers.c]\n{IMG}depends_on = [\"a\"]\n"
+    );
+    assert_eq!(errors(&src), ["dependency cycle: `a` -> `b` -> `c` -> `a`"]);
+}
+
+#[test]
+fn service_name_clashes_are_refused() {
+    let src = format!("[networks.media]\n[containers.media-network]\n{IMG}");
+    let errs = errors(&src);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("would run as `media-network.service`"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn defaults_apply_and_maps_merge_key_by_key() {
+    let src = format!(
+        "[defaults]\nrestart = \"always\"\nenvironment = {{ TZ = \"UTC\", A = \"1\" }}\n[containers.a]\n{IMG}environment = {{ A = \"2\" }}\n[containers.b]\n{IMG}restart = \"no\"\n"
+    );
+    let (model, _) = check(&src).expect("valid");
+    let a = &model.containers[0];
+    assert_eq!(a.restart, "always");
+    let env: Vec<&str> = a.environment.iter().map(|w| w.raw.as_str()).collect();
+    assert_eq!(env, ["A=2", "TZ=UTC"]);
+    assert_eq!(model.containers[1].restart, "no");
+}
+
+#[test]
+fn start_timeout_covers_pull_and_time_to_healthy() {
+    let src = format!(
+        "[containers.a]\n{IMG}health = {{ cmd = \"true\", interval = \"10s\", timeout = \"5s\", retries = 2, start_period = \"1m\" }}\n"
+    );
+    let (model, warnings) = check(&src).expect("valid");
+    // 300 s pull + 60 s start period + 3 × (10 s + 5 s)
+    assert_eq!(model.containers[0].start_timeout, Duration::secs(405));
+    assert!(
+        !warnings.has_errors() && warnings.0.is_empty(),
+        "no warning with a health check"
+    );
+}
+
+#[test]
+fn digest_pins_and_short_names_depend_on_auto_update() {
+    let digest = format!("docker.io/library/nginx@sha256:{}", "a".repeat(64));
+    let errs = errors(&format!("[containers.a]\nimage = \"{digest}\"\n"));
+    assert!(errs[0].contains("pinned by digest"), "{errs:?}");
+    let (_, warnings) = check("[containers.a]\nimage = \"nginx\"\nauto_update = \"none\"\n")
+        .expect("only a warning");
+    let w: Vec<&str> = warnings.warnings().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        w,
+        [
+            "`nginx` is a short name: which registry it comes from depends on the host's registries.conf"
+        ]
+    );
+}
+
+#[test]
+fn long_network_names_get_short_stable_interfaces() {
+    let name = Name::parse("a-very-long-network-name").expect("name");
+    let iface = default_interface_name(&name);
+    assert_eq!(iface.len(), 15);
+    assert!(iface.starts_with("qg-a-very-"), "{iface}");
+    assert_eq!(iface, default_interface_name(&name), "deterministic");
+    assert_eq!(
+        default_interface_name(&Name::parse("media").expect("name")),
+        "qg-media"
+    );
+}
+
+#[test]
+fn raw_keys_are_checked_and_protected() {
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}[containers.a.quadlet.Container]\nShmsize = \"1g\"\n"
+    ));
+    assert!(
+        errs[0].contains("`Shmsize` is not a key of quadlet's [Container] section"),
+        "{errs:?}"
+    );
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}[containers.a.quadlet.Pod]\nX = \"1\"\n"
+    ));
+    assert!(errs[0].contains("`Pod` is not a section"), "{errs:?}");
+    let (model, _) = check(&format!(
+        "[containers.a]\n{IMG}[containers.a.quadlet.Container]\nAnnotation = \"x=100%$\"\n"
+    ))
+    .expect("valid");
+    assert_eq!(model.containers[0].raw[0].values, ["x=100%%$$"]);
+}

@@ -1,0 +1,216 @@
+//! `quadgen build` and `quadgen check` as a user runs them: exit codes, messages, and what is (not)
+//! written.
+
+use assert_cmd::Command;
+use proptest::prelude::*;
+
+fn quadgen() -> Command {
+    let mut c = Command::cargo_bin("quadgen").expect("binary");
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write inventory");
+    p
+}
+
+#[test]
+fn builds_the_example_and_rebuilds_identically() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("units");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    quadgen()
+        .args(["build", example, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let read_all = || {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .expect("out dir")
+            .map(|e| {
+                let e = e.expect("entry");
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).expect("read"),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let first = read_all();
+    assert!(first.iter().any(|(n, _)| n == "jdownloader.container"));
+    assert!(first.iter().any(|(n, _)| n == "app.network"));
+    assert!(first.iter().any(|(n, _)| n == "pgdata.volume"));
+    quadgen()
+        .args(["build", example, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(first, read_all(), "same inventory, byte-identical files");
+}
+
+#[test]
+fn bad_inventory_reports_every_problem_with_its_place_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = write(
+        tmp.path(),
+        "inv.toml",
+        r#"[networks.lan]
+
+[containers.web]
+image = "nginx"
+networks = ["lna"]
+depends_on = ["dbb"]
+ports = ["99999:80"]
+restart = "alwys"
+
+[containers.db]
+image = "docker.io/library/postgres:16"
+volumes = ["./data:/var/lib/postgresql/data"]
+"#,
+    );
+    let out = tmp.path().join("out");
+    let assert = quadgen()
+        .arg("build")
+        .arg(&inv)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let path = inv.display().to_string();
+    for expected in [
+        format!("{path}:4:9"),
+        "`nginx` is a short name: `podman auto-update` needs the registry in the image name".into(),
+        "help: write the fully qualified name: `docker.io/library/nginx:latest`".into(),
+        format!("{path}:5:13"),
+        "there is no network named `lna` in the inventory".into(),
+        "help: did you mean `lan`?".into(),
+        "there is no container named `dbb`".into(),
+        "`99999:80` is not a port mapping".into(),
+        "`alwys` is not a valid restart policy".into(),
+        "did you mean `always`?".into(),
+        "`./data` is a relative path".into(),
+        format!("error: `{path}` has 6 problems; nothing was written"),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(
+        !out.exists(),
+        "nothing written, not even the --out directory"
+    );
+}
+
+#[test]
+fn toml_errors_point_at_the_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = write(
+        tmp.path(),
+        "inv.toml",
+        "[containers.web]\nimage = \"docker.io/library/nginx\"\nimgae = \"x\"\n",
+    );
+    let assert = quadgen().arg("check").arg(&inv).assert().code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("{}:3:1", inv.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown field `imgae`"), "{stderr}");
+    assert!(
+        stderr.contains("3 | imgae = \"x\""),
+        "shows the line: {stderr}"
+    );
+}
+
+#[test]
+fn injection_attempts_are_refused_not_written() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (field, value) in [
+        ("description", "x\\nExecStartPre=/bin/rm -rf /"),
+        ("entrypoint", "/init\\n[Service]"),
+        ("user", "root\\nPrivileged=true"),
+    ] {
+        let inv = write(
+            tmp.path(),
+            "inv.toml",
+            &format!(
+                "[containers.web]\nimage = \"docker.io/library/nginx:latest\"\n{field} = \"{value}\"\n"
+            ),
+        );
+        let out = tmp.path().join("out");
+        let assert = quadgen()
+            .arg("build")
+            .arg(&inv)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(1);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(stderr.contains(":3:"), "{field}: {stderr}");
+        assert!(!out.exists(), "{field}: nothing written");
+    }
+}
+
+#[test]
+fn refuses_to_replace_a_directory_it_did_not_write() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("mine");
+    std::fs::create_dir(&out).expect("dir");
+    std::fs::write(out.join("precious.txt"), "keep me").expect("file");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    let assert = quadgen()
+        .args(["build", example, "--out"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("was not written by `quadgen build`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("precious.txt")).expect("kept"),
+        "keep me"
+    );
+}
+
+#[test]
+fn unknown_target_version_is_a_usage_error() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    let assert = quadgen()
+        .args(["check", example, "--podman", "4.9"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("quadgen knows the Quadlet keys of Podman 5.4"),
+        "{stderr}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// No input makes the compiler panic: arbitrary text, and valid TOML shapes with arbitrary values.
+    #[test]
+    fn compile_never_panics(text in any::<String>(), value in any::<String>(), n in any::<i64>()) {
+        let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &text, quadgen::version::PodmanVersion::DEFAULT);
+        let v = toml::Value::String(value).to_string();
+        for field in ["image", "user", "restart", "pull", "stop_timeout", "entrypoint", "description"] {
+            let inv = format!("[containers.a]\nimage = \"docker.io/x/y\"\n{field} = {v}\n");
+            let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
+        }
+        for list in ["ports", "volumes", "devices", "networks", "depends_on", "after", "cmd", "environment_files"] {
+            let inv = format!("[networks.n]\n[volumes.v]\n[containers.a]\nimage = \"docker.io/x/y\"\n{list} = [{v}]\n");
+            let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
+        }
+        let inv = format!("[containers.a]\nimage = \"docker.io/x/y\"\nhealth = {{ cmd = \"x\", retries = {n}, interval = {v} }}\n");
+        let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
+    }
+}
