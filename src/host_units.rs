@@ -65,10 +65,15 @@ mod tests {
         for (name, text) in &units {
             assert!(text.trim_start().len() > 20, "{name} is empty");
             let on_disk = std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("units").join(name),
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("units")
+                    .join(name),
             )
             .expect("read unit");
-            assert_eq!(*text, on_disk, "{name}: compiled-in copy differs from units/");
+            assert_eq!(
+                *text, on_disk,
+                "{name}: compiled-in copy differs from units/"
+            );
         }
     }
 

@@ -52,4 +52,7 @@ checkAssertions {
   inventory = config.environment.etc."quadgen/inventory.toml".source or null;
   checks = map (d: { inherit (d) name drvPath args; }) config.system.checks;
   systemPackages = map (p: p.name) config.environment.systemPackages;
+  # Option docs as the NixOS manual builds them (a default without defaultText is evaluated).
+  docs = map (o: { inherit (o) name description; default = o.default or null; })
+    (lib.filter (o: lib.hasPrefix "services.quadgen." o.name) (lib.optionAttrSetToDocList eval.options));
 }

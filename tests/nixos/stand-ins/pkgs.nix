@@ -4,10 +4,9 @@
 # `quadgenPrefix`/`podmanPrefix`, when given, make the packages plain directories on this host
 # (e.g. a dir whose bin/quadgen is a test binary), so rendered units can be checked by
 # systemd-analyze and the build check can really run.
-{ lib, quadgenPrefix ? null, podmanPrefix ? null }:
+{ lib, system ? builtins.currentSystem, quadgenPrefix ? null, podmanPrefix ? null }:
 
 let
-  system = builtins.currentSystem;
   unbuildable = name: attrs: derivation {
     inherit name system;
     builder = "/bin/sh";
