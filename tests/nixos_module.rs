@@ -443,6 +443,55 @@ fn option_docs_have_descriptions_and_package_has_default_text() {
     assert_eq!(flags["default"], json!(["--all", "--filter", "until=24h"]));
 }
 
+/// tests/nixos/hook-command.nix, the entry point for running the hook on a real systemd (e2e).
+#[test]
+fn hook_command_prints_the_hook_of_the_evaluation() {
+    let Some(env) = nix_env("hook_command_prints_the_hook_of_the_evaluation") else {
+        return;
+    };
+    let tmp = TempDir::new().expect("temp dir");
+    let out = run(nix("nix-instantiate", tmp.path())
+        .args([
+            "--eval",
+            "--strict",
+            "--json",
+            "--read-write-mode",
+            "--store",
+        ])
+        .arg(tmp.path().join("store"))
+        .arg("tests/nixos/hook-command.nix")
+        .args(["--arg", "nixpkgs"])
+        .arg(&env.snapshot)
+        .args([
+            "--argstr",
+            "quadgenPrefix",
+            "/usr/local",
+            "--argstr",
+            "podmanPrefix",
+            "/usr",
+        ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hook: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let inventory = str_at(&hook, "/inventory");
+    let exec = format!(
+        r#""/usr/local/bin/quadgen" "install" "{inventory}" "--root" "/etc/containers/systemd""#
+    );
+    assert_eq!(str_at(&hook, "/execStart"), exec);
+    let unit = str_at(&hook, "/unit");
+    assert!(
+        unit.lines().any(|l| l == format!("ExecStart={exec}")),
+        "{unit}"
+    );
+    assert!(unit.contains("\"PATH=/usr/bin:"), "{unit}");
+    let toml = std::fs::read_to_string(tmp.path().join("store").join(&inventory[1..]))
+        .expect("inventory in the chroot store");
+    assert_eq!(
+        toml,
+        std::fs::read_to_string(repo().join("tests/nixos/fixtures/inventory.toml"))
+            .expect("fixture")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Negative cases: the exact error a user sees
 

@@ -45,6 +45,8 @@ in
   };
 
   testScript = ''
+    # podman's quadlet generator reaches /etc via systemd.packages (set by the podman module).
+    machine.succeed("test -x /etc/systemd/system-generators/podman-system-generator")
     machine.wait_for_unit("quadgen-install.service")
     machine.wait_for_unit("web.service")
     machine.wait_for_open_port(8080)
