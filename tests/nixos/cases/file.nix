@@ -1,0 +1,7 @@
+# Inventory as a TOML file (path literal), iptables firewall, all defaults.
+{
+  services.quadgen = {
+    enable = true;
+    inventoryFile = ../fixtures/inventory.toml;
+  };
+}

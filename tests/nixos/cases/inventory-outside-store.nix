@@ -1,0 +1,6 @@
+{
+  services.quadgen = {
+    enable = true;
+    inventoryFile = "/etc/quadgen/inventory.toml";
+  };
+}

@@ -1,0 +1,7 @@
+{
+  services.quadgen = {
+    enable = true;
+    inventoryFile = ../fixtures/inventory.toml;
+    autoUpdate.enable = false;
+  };
+}

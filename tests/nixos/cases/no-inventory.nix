@@ -1,0 +1,1 @@
+{ services.quadgen.enable = true; }

@@ -1,0 +1,58 @@
+# Evaluates contrib/nixos/module.nix plus one test case with nixpkgs' real lib.evalModules,
+# real assertions.nix/extra-arguments.nix and real systemd unit types and unit rendering from
+# nixos/lib (the nixel crate's nixpkgs 22.11 snapshot); stand-ins only for option trees the
+# snapshot lacks (./stand-ins). Used by tests/nixos_module.rs; see hook-command.nix for the e2e use.
+#
+#   nix-instantiate --eval --strict --json --read-write-mode --store "$TMP/store" \
+#     tests/nixos/eval.nix --arg nixpkgs "$SNAPSHOT" --arg case tests/nixos/cases/file.nix
+{ nixpkgs, case, quadgenPrefix ? null, podmanPrefix ? null }:
+
+let
+  lib = import (nixpkgs + "/lib");
+  pkgs = import ./stand-ins/pkgs.nix { inherit lib quadgenPrefix podmanPrefix; };
+
+  eval = lib.evalModules {
+    modules = [
+      (nixpkgs + "/nixos/modules/misc/assertions.nix")
+      (nixpkgs + "/nixos/modules/misc/extra-arguments.nix")
+      ./stand-ins/options.nix
+      ../../contrib/nixos/module.nix
+      case
+      { _module.args.pkgs = pkgs; }
+    ];
+  };
+  inherit (eval) config;
+  inherit (eval._module.args.utils.systemdUtils.lib) serviceToUnit timerToUnit;
+
+  # As nixos/modules/system/activation/top-level.nix (22.11) turns assertions into an error.
+  failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  checkAssertions = x:
+    if failed != [ ] then
+      throw "\nFailed assertions:\n${lib.concatMapStringsSep "\n" (m: "- ${m}") failed}"
+    else x;
+
+  # Unit text exactly as NixOS renders it (systemd-lib's serviceToUnit/timerToUnit).
+  units = kind: toUnit: lib.mapAttrs' (name: def:
+    let u = toUnit name def; in
+    lib.nameValuePair "${name}.${kind}" { inherit (u) text wantedBy enable; })
+    (lib.filterAttrs (_: d: d.enable) config.systemd."${kind}s");
+in
+checkAssertions {
+  inherit (config) warnings;
+  podman = {
+    inherit (config.virtualisation.podman) enable;
+    dnsEnabled = config.virtualisation.podman.defaultNetwork.settings.dns_enabled or null;
+  };
+  firewallUdp = lib.mapAttrs (_: i: i.allowedUDPPorts) config.networking.firewall.interfaces;
+  units = units "service" serviceToUnit // units "timer" timerToUnit;
+  install = lib.mapNullable (s: {
+    inherit (s) serviceConfig wantedBy wants after restartTriggers stopIfChanged;
+    PATH = s.environment.PATH;
+  }) (config.systemd.services.quadgen-install or null);
+  inventory = config.environment.etc."quadgen/inventory.toml".source or null;
+  checks = map (d: { inherit (d) name drvPath args; }) config.system.checks;
+  systemPackages = map (p: p.name) config.environment.systemPackages;
+  # Option docs as the NixOS manual builds them (a default without defaultText is evaluated).
+  docs = map (o: { inherit (o) name description; default = o.default or null; })
+    (lib.filter (o: lib.hasPrefix "services.quadgen." o.name) (lib.optionAttrSetToDocList eval.options));
+}

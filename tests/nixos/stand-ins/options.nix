@@ -1,0 +1,81 @@
+# STAND-INS for NixOS option trees the nixel snapshot (nixpkgs 22.11 lib/ and nixos/lib/) lacks:
+# virtualisation.podman, networking.firewall/nftables, virtualisation.oci-containers,
+# environment, system.checks, and the declarations of systemd.* from
+# nixos/modules/system/boot/systemd.nix. Modelled on current nixpkgs; only the options module.nix
+# reads or sets. The systemd unit *types* are NixOS's real ones (utils.systemdUtils.types), so
+# misspelt unit options and wrong values fail here as they would on NixOS.
+{ lib, pkgs, utils, ... }:
+
+let
+  inherit (lib) mkOption types;
+  port = types.port;
+  canonicalizePortList = ports: lib.unique (builtins.sort builtins.lessThan ports);
+in
+{
+  options = {
+    # --- nixos/modules/system/boot/systemd.nix (declarations only; real types) ---
+    systemd.package = mkOption { type = types.package; default = pkgs.systemd; };
+    systemd.globalEnvironment = mkOption {
+      type = with types; attrsOf (nullOr (oneOf [ str path package ]));
+      default = { };
+    };
+    systemd.packages = mkOption { type = types.listOf types.package; default = [ ]; };
+    systemd.services = mkOption { type = utils.systemdUtils.types.services; default = { }; };
+    systemd.timers = mkOption { type = utils.systemdUtils.types.timers; default = { }; };
+    systemd.paths = mkOption { type = utils.systemdUtils.types.paths; default = { }; };
+
+    # --- nixos/modules/virtualisation/podman/default.nix ---
+    virtualisation.podman = {
+      enable = mkOption { type = types.bool; default = false; };
+      package = mkOption { type = types.package; default = pkgs.podman; };
+      defaultNetwork.settings = mkOption {
+        type = with types; attrsOf anything; # nixpkgs: (pkgs.formats.json { }).type
+        default = { };
+      };
+      autoPrune = {
+        enable = mkOption { type = types.bool; default = false; };
+        flags = mkOption { type = types.listOf types.str; default = [ ]; };
+        dates = mkOption { type = types.str; default = "weekly"; };
+      };
+    };
+
+    # --- nixos/modules/virtualisation/oci-containers.nix (containers.<name>.image only) ---
+    virtualisation.oci-containers.containers = mkOption {
+      type = types.attrsOf (types.submodule {
+        freeformType = with types; attrsOf anything;
+        options.image = mkOption { type = types.str; };
+      });
+      default = { };
+    };
+
+    # --- nixos/modules/services/networking/firewall.nix and nftables.nix ---
+    networking.nftables.enable = mkOption { type = types.bool; default = false; };
+    networking.firewall.interfaces = mkOption {
+      type = types.attrsOf (types.submodule {
+        options.allowedUDPPorts = mkOption {
+          type = types.listOf port;
+          default = [ ];
+          apply = canonicalizePortList;
+        };
+        options.allowedTCPPorts = mkOption {
+          type = types.listOf port;
+          default = [ ];
+          apply = canonicalizePortList;
+        };
+      });
+      default = { };
+    };
+
+    # --- nixos/modules/config/system-path.nix, system/etc/etc.nix ---
+    environment.systemPackages = mkOption { type = types.listOf types.package; default = [ ]; };
+    environment.etc = mkOption {
+      type = types.attrsOf (types.submodule {
+        options.source = mkOption { type = types.path; };
+      });
+      default = { };
+    };
+
+    # --- nixos/modules/system/activation/top-level.nix ---
+    system.checks = mkOption { type = types.listOf types.package; default = [ ]; };
+  };
+}

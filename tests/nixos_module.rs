@@ -1,0 +1,947 @@
+//! Host integration: the NixOS module (`contrib/nixos/module.nix`), `flake.nix`, and the systemd
+//! units shipped for other hosts (`units/`, `src/host_units.rs`).
+//!
+//! The module is evaluated for real: nixpkgs' `lib.evalModules`, `assertions.nix`, and NixOS's
+//! systemd unit types and unit rendering, from the nixpkgs 22.11 snapshot inside the `nixel`
+//! crate (tests/nixos/eval.nix); stand-ins only for option trees the snapshot lacks
+//! (tests/nixos/stand-ins). Rendered units go through `systemd-analyze verify`, firewall rules
+//! through `nft -c` / `iptables-restore --test`, the build check through a real sandboxed Nix
+//! build. Needs `bash tests/provision.sh` (tests/provision/nix.sh); `QUADGEN_SKIP_NIX=1` skips
+//! the Nix parts, loudly.
+
+#[path = "../src/host_units.rs"]
+mod host_units;
+
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use tempfile::TempDir;
+
+const PROVISION: &str = "run bash tests/provision.sh (or bash tests/provision/nix.sh)";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cache_dir() -> PathBuf {
+    match std::env::var_os("QUADGEN_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+            .join(".cache/quadgen-test"),
+    }
+}
+
+/// What the Nix tests need, found once per test binary.
+struct NixEnv {
+    snapshot: PathBuf,
+    deadnix: PathBuf,
+}
+
+/// `None` when `QUADGEN_SKIP_NIX=1` (after a line on the terminal); panics when a tool is missing.
+fn nix_env(test: &str) -> Option<&'static NixEnv> {
+    if std::env::var("QUADGEN_SKIP_NIX").as_deref() == Ok("1") {
+        // Written past libtest's capture so it shows even for a passing test.
+        let _ = writeln!(std::io::stderr(), "SKIPPED (QUADGEN_SKIP_NIX=1): {test}");
+        return None;
+    }
+    static ENV: OnceLock<Result<NixEnv, String>> = OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let cache = cache_dir();
+        if !tool_runs("nix-instantiate") {
+            return Err("`nix-instantiate` not found".into());
+        }
+        let snapshot = std::fs::canonicalize(cache.join("nixpkgs")).map_err(|e| {
+            format!(
+                "no nixpkgs snapshot at `{}`: {e}",
+                cache.join("nixpkgs").display()
+            )
+        })?;
+        if !snapshot.join("nixos/lib/utils.nix").is_file() {
+            return Err(format!(
+                "`{}` is not the nixpkgs snapshot",
+                snapshot.display()
+            ));
+        }
+        let deadnix = cache.join("bin/deadnix");
+        if !deadnix.is_file() {
+            return Err(format!("no deadnix at `{}`", deadnix.display()));
+        }
+        Ok(NixEnv { snapshot, deadnix })
+    });
+    match env {
+        Ok(env) => Some(env),
+        Err(e) => panic!("{e}: {PROVISION}, or set QUADGEN_SKIP_NIX=1 to skip the Nix tests"),
+    }
+}
+
+fn tool_runs(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn require_tool(tool: &str) {
+    assert!(tool_runs(tool), "`{tool}` not found: {PROVISION}");
+}
+
+/// A Nix command: single-user, no daemon, no binary cache, caches under `tmp`.
+fn nix(program: &str, tmp: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(repo())
+        .env(
+            "NIX_CONFIG",
+            "build-users-group =\nexperimental-features = nix-command flakes\nsubstituters =",
+        )
+        .env("XDG_CACHE_HOME", tmp.join("cache"));
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// One evaluation of tests/nixos/eval.nix, with its own chroot store (`<tmp>/store`).
+struct Eval {
+    out: Output,
+    tmp: TempDir,
+}
+
+impl Eval {
+    fn new(env: &NixEnv, case: &str, args: &[(&str, &Path)]) -> Eval {
+        let tmp = TempDir::new().expect("temp dir");
+        let mut cmd = nix("nix-instantiate", tmp.path());
+        cmd.args([
+            "--eval",
+            "--strict",
+            "--json",
+            "--read-write-mode",
+            "--store",
+        ])
+        .arg(tmp.path().join("store"))
+        .arg("tests/nixos/eval.nix")
+        .args(["--arg", "nixpkgs"])
+        .arg(&env.snapshot)
+        .args(["--arg", "case"])
+        .arg(format!("./tests/nixos/cases/{case}.nix"));
+        for (name, path) in args {
+            cmd.args(["--argstr", name]).arg(path);
+        }
+        Eval {
+            out: run(&mut cmd),
+            tmp,
+        }
+    }
+
+    fn json(&self) -> Value {
+        assert!(
+            self.out.status.success(),
+            "evaluation failed:\n{}",
+            stderr(&self.out)
+        );
+        serde_json::from_slice(&self.out.stdout).expect("JSON from nix-instantiate")
+    }
+
+    /// The error lines of a failed evaluation, with Nix's indentation removed.
+    fn error(&self) -> Vec<String> {
+        assert!(
+            !self.out.status.success(),
+            "evaluation succeeded:\n{}",
+            stdout(&self.out)
+        );
+        stderr(&self.out)
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect()
+    }
+
+    fn store(&self) -> PathBuf {
+        self.tmp.path().join("store")
+    }
+
+    /// Where a `/nix/store/...` path of this evaluation's chroot store really is.
+    fn real_path(&self, store_path: &str) -> PathBuf {
+        self.store().join(store_path.trim_start_matches('/'))
+    }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {v:#}"))
+}
+
+fn unit_lines(v: &Value, unit: &str) -> Vec<String> {
+    str_at(v, &format!("/units/{unit}/text"))
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `nix-store --add`: the store path Nix gives a file, computed apart from the module.
+fn store_path_of(file: &Path, eval: &Eval) -> String {
+    let out = run(nix("nix-store", eval.tmp.path())
+        .arg("--store")
+        .arg(eval.store())
+        .arg("--add")
+        .arg(file));
+    assert!(out.status.success(), "nix-store --add: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+/// A directory shaped like a package, with `bin/NAME` a copy of `script` (or `/bin/true`).
+fn fake_package(dir: &Path, name: &str, script: Option<&Path>) -> PathBuf {
+    let bin = dir.join(name).join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::copy(script.unwrap_or(Path::new("/bin/true")), bin.join(name)).expect("copy");
+    dir.join(name)
+}
+
+fn assert_has_line(lines: &[String], line: &str) {
+    assert!(
+        lines.iter().any(|l| l == line),
+        "no line `{line}` in:\n{}",
+        lines.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positive cases
+
+#[test]
+fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
+    let Some(env) = nix_env("file_inventory_enables_dns_firewall_timers_prune_and_hook") else {
+        return;
+    };
+    let eval = Eval::new(
+        env,
+        "file",
+        &[
+            ("quadgenPrefix", Path::new("/opt/quadgen")),
+            ("podmanPrefix", Path::new("/opt/podman")),
+        ],
+    );
+    let v = eval.json();
+    let inventory = store_path_of(&repo().join("tests/nixos/fixtures/inventory.toml"), &eval);
+    assert!(inventory.starts_with("/nix/store/") && inventory.ends_with("-inventory.toml"));
+
+    assert_eq!(v["podman"], json!({ "enable": true, "dnsEnabled": true }));
+    assert_eq!(v["firewallUdp"], json!({ "podman0": [53], "qg-+": [53] }));
+    assert_eq!(v["warnings"], json!([]));
+    assert_eq!(
+        v["inventory"],
+        json!(inventory),
+        "/etc/quadgen/inventory.toml"
+    );
+    assert_eq!(v["systemPackages"], json!(["quadgen"]));
+
+    // The hook: the exact command line, and what makes a switch re-run it.
+    let exec = format!(
+        r#""/opt/quadgen/bin/quadgen" "install" "{inventory}" "--root" "/etc/containers/systemd""#
+    );
+    assert_eq!(str_at(&v, "/install/serviceConfig/ExecStart"), exec);
+    let install = unit_lines(&v, "quadgen-install.service");
+    for line in [
+        format!("ExecStart={exec}"),
+        "Type=oneshot".into(),
+        "RemainAfterExit=true".into(),
+        format!("X-Restart-Triggers={inventory}"),
+        "X-StopIfChanged=false".into(),
+        "After=network-online.target".into(),
+        "Wants=network-online.target".into(),
+    ] {
+        assert_has_line(&install, &line);
+    }
+    assert_eq!(
+        v["units"]["quadgen-install.service"]["wantedBy"],
+        json!(["multi-user.target"])
+    );
+    assert!(
+        str_at(&v, "/install/PATH").starts_with("/opt/podman/bin:"),
+        "podman not on the hook's PATH"
+    );
+
+    // podman's own auto-update timer, rescheduled by a drop-in.
+    assert_eq!(
+        unit_lines(&v, "podman-auto-update.timer"),
+        ["[Unit]", "[Timer]", "OnCalendar=", "OnCalendar=daily"]
+    );
+    assert_eq!(
+        v["units"]["podman-auto-update.timer"]["wantedBy"],
+        json!(["timers.target"])
+    );
+
+    // Prune: never volumes, never on a switch.
+    let prune = unit_lines(&v, "quadgen-prune.service");
+    assert_has_line(
+        &prune,
+        r#"ExecStart="/opt/podman/bin/podman" "system" "prune" "--force" "--all" "--filter" "until=24h""#,
+    );
+    assert_has_line(&prune, "X-RestartIfChanged=false");
+    assert!(prune.iter().all(|l| !l.contains("volumes\"")), "{prune:?}");
+    assert_eq!(v["units"]["quadgen-prune.service"]["wantedBy"], json!([]));
+    let timer = unit_lines(&v, "quadgen-prune.timer");
+    assert_has_line(&timer, "OnCalendar=weekly");
+    assert_has_line(&timer, "Persistent=true");
+    assert_eq!(
+        v["units"]["quadgen-prune.timer"]["wantedBy"],
+        json!(["timers.target"])
+    );
+
+    // The build-time check runs `quadgen build` on the same store path, for this host's podman.
+    assert_eq!(
+        v["checks"],
+        json!([{
+            "name": "quadgen-inventory-check",
+            "drvPath": v["checks"][0]["drvPath"],
+            "args": ["-ec", format!(
+                "/opt/quadgen/bin/quadgen build {inventory} --out \"$out\" --podman 5.4\n")],
+        }])
+    );
+}
+
+#[test]
+fn attrs_inventory_uses_nftables_wildcard_custom_root_and_warns_on_shared_names() {
+    let Some(env) =
+        nix_env("attrs_inventory_uses_nftables_wildcard_custom_root_and_warns_on_shared_names")
+    else {
+        return;
+    };
+    let eval = Eval::new(
+        env,
+        "attrs",
+        &[("quadgenPrefix", Path::new("/opt/quadgen"))],
+    );
+    let v = eval.json();
+
+    assert_eq!(v["firewallUdp"], json!({ "podman0": [53], "qg-*": [53] }));
+    assert_eq!(
+        v["warnings"],
+        json!([
+            "`services.quadgen.inventory` and `virtualisation.oci-containers.containers` both \
+                define `web`: two units would manage a podman container of the same name and \
+                replace each other's"
+        ])
+    );
+
+    // The attrs reach the rendered file intact (stand-in renderer: JSON; nixpkgs: TOML).
+    let inventory = str_at(&v, "/inventory");
+    let text = std::fs::read_to_string(eval.real_path(inventory)).expect("rendered inventory");
+    let rendered: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        rendered,
+        json!({
+            "networks": { "app": { "subnet": "10.89.7.0/24" } },
+            "containers": {
+                "web": {
+                    "image": "docker.io/library/nginx:1.27",
+                    "networks": ["app"],
+                    "health": { "cmd": "curl -fs http://localhost/", "interval": "30s", "retries": 3 },
+                },
+                "db": { "image": "docker.io/library/postgres:17" },
+            },
+        })
+    );
+    assert_eq!(
+        str_at(&v, "/install/serviceConfig/ExecStart"),
+        format!(r#""/opt/quadgen/bin/quadgen" "install" "{inventory}" "--root" "/srv/quadlets""#)
+    );
+    assert_eq!(
+        unit_lines(&v, "podman-auto-update.timer"),
+        ["[Unit]", "[Timer]", "OnCalendar=", "OnCalendar=Mon 02:00"]
+    );
+    assert!(
+        v["units"].get("quadgen-prune.service").is_none(),
+        "prune.enable = false"
+    );
+    assert!(
+        v["units"].get("quadgen-prune.timer").is_none(),
+        "prune.enable = false"
+    );
+}
+
+#[test]
+fn disabled_module_changes_nothing() {
+    let Some(env) = nix_env("disabled_module_changes_nothing") else {
+        return;
+    };
+    let v = Eval::new(env, "disabled", &[]).json();
+    assert_eq!(v["podman"], json!({ "enable": false, "dnsEnabled": null }));
+    assert_eq!(v["firewallUdp"], json!({}));
+    assert_eq!(v["units"], json!({}));
+    assert_eq!(v["checks"], json!([]));
+    assert_eq!(v["install"], Value::Null);
+}
+
+#[test]
+fn auto_update_disabled_leaves_podman_timer_alone() {
+    let Some(env) = nix_env("auto_update_disabled_leaves_podman_timer_alone") else {
+        return;
+    };
+    let v = Eval::new(env, "no-auto-update", &[]).json();
+    let units: Vec<&String> = v["units"].as_object().expect("units").keys().collect();
+    assert_eq!(
+        units,
+        [
+            "quadgen-install.service",
+            "quadgen-prune.service",
+            "quadgen-prune.timer"
+        ]
+    );
+}
+
+#[test]
+fn option_docs_have_descriptions_and_package_has_default_text() {
+    let Some(env) = nix_env("option_docs_have_descriptions_and_package_has_default_text") else {
+        return;
+    };
+    let v = Eval::new(env, "file", &[]).json();
+    let docs = v["docs"].as_array().expect("docs");
+    let names: Vec<&str> = docs.iter().map(|d| str_at(d, "/name")).collect();
+    assert_eq!(
+        names,
+        [
+            "services.quadgen.autoUpdate.enable",
+            "services.quadgen.autoUpdate.schedule",
+            "services.quadgen.enable",
+            "services.quadgen.inventory",
+            "services.quadgen.inventoryFile",
+            "services.quadgen.package",
+            "services.quadgen.prune.enable",
+            "services.quadgen.prune.flags",
+            "services.quadgen.prune.schedule",
+            "services.quadgen.root",
+        ]
+    );
+    for d in docs {
+        assert!(str_at(d, "/description").len() > 20, "{d}");
+    }
+    let package = docs
+        .iter()
+        .find(|d| d["name"] == "services.quadgen.package")
+        .expect("package");
+    assert_eq!(
+        package["default"],
+        json!({ "_type": "literalExpression", "text": "pkgs.quadgen or (pkgs.callPackage ./package.nix { })" })
+    );
+    let flags = docs
+        .iter()
+        .find(|d| d["name"] == "services.quadgen.prune.flags")
+        .expect("flags");
+    assert_eq!(flags["default"], json!(["--all", "--filter", "until=24h"]));
+}
+
+/// tests/nixos/hook-command.nix, the entry point for running the hook on a real systemd (e2e).
+#[test]
+fn hook_command_prints_the_hook_of_the_evaluation() {
+    let Some(env) = nix_env("hook_command_prints_the_hook_of_the_evaluation") else {
+        return;
+    };
+    let tmp = TempDir::new().expect("temp dir");
+    let out = run(nix("nix-instantiate", tmp.path())
+        .args([
+            "--eval",
+            "--strict",
+            "--json",
+            "--read-write-mode",
+            "--store",
+        ])
+        .arg(tmp.path().join("store"))
+        .arg("tests/nixos/hook-command.nix")
+        .args(["--arg", "nixpkgs"])
+        .arg(&env.snapshot)
+        .args([
+            "--argstr",
+            "quadgenPrefix",
+            "/usr/local",
+            "--argstr",
+            "podmanPrefix",
+            "/usr",
+        ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hook: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let inventory = str_at(&hook, "/inventory");
+    let exec = format!(
+        r#""/usr/local/bin/quadgen" "install" "{inventory}" "--root" "/etc/containers/systemd""#
+    );
+    assert_eq!(str_at(&hook, "/execStart"), exec);
+    let unit = str_at(&hook, "/unit");
+    assert!(
+        unit.lines().any(|l| l == format!("ExecStart={exec}")),
+        "{unit}"
+    );
+    assert!(unit.contains("\"PATH=/usr/bin:"), "{unit}");
+    let toml = std::fs::read_to_string(tmp.path().join("store").join(&inventory[1..]))
+        .expect("inventory in the chroot store");
+    assert_eq!(
+        toml,
+        std::fs::read_to_string(repo().join("tests/nixos/fixtures/inventory.toml"))
+            .expect("fixture")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Negative cases: the exact error a user sees
+
+fn assert_fails_with(case: &str, expected: &[&str]) {
+    let Some(env) = nix_env(&format!("evaluation of case `{case}` fails")) else {
+        return;
+    };
+    let lines = Eval::new(env, case, &[]).error();
+    for line in expected {
+        assert!(
+            lines.iter().any(|l| l == line),
+            "no line `{line}` in:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+#[test]
+fn both_inventory_forms_are_refused() {
+    assert_fails_with(
+        "both-inventories",
+        &[
+            "Failed assertions:",
+            "- set exactly one of `services.quadgen.inventoryFile` and `services.quadgen.inventory`",
+        ],
+    );
+}
+
+#[test]
+fn missing_inventory_is_refused() {
+    assert_fails_with(
+        "no-inventory",
+        &["- set exactly one of `services.quadgen.inventoryFile` and `services.quadgen.inventory`"],
+    );
+}
+
+#[test]
+fn inventory_outside_the_store_is_refused() {
+    assert_fails_with(
+        "inventory-outside-store",
+        &[
+            "- `services.quadgen.inventoryFile` is `/etc/quadgen/inventory.toml`, outside the Nix \
+           store: give a Nix path such as `./inventory.toml` so it is checked at build time and \
+           its changes re-run the install",
+        ],
+    );
+}
+
+#[test]
+fn prune_volumes_is_refused() {
+    assert_fails_with(
+        "prune-volumes",
+        &[
+            "- `services.quadgen.prune.flags` contains `--volumes`: pruning volumes deletes named \
+           volumes of stopped containers, i.e. persistent data; remove it",
+        ],
+    );
+}
+
+#[test]
+fn podman_autoprune_volumes_is_refused_even_inside_one_flag_string() {
+    assert_fails_with(
+        "autoprune-volumes",
+        &[
+            "- `virtualisation.podman.autoPrune.flags` contains `--volumes=true`: pruning volumes \
+           deletes named volumes of stopped containers, i.e. persistent data; remove it",
+        ],
+    );
+}
+
+#[test]
+fn wrong_option_type_is_reported() {
+    assert_fails_with(
+        "wrong-type",
+        &[
+            "error: A definition for option `services.quadgen.autoUpdate.enable' is not of type \
+             `boolean'. Definition values:",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real tools on what the module produces
+
+/// The unit files NixOS would write, checked by systemd-analyze with the binaries present.
+#[test]
+fn rendered_units_pass_systemd_analyze_verify() {
+    let Some(env) = nix_env("rendered_units_pass_systemd_analyze_verify") else {
+        return;
+    };
+    require_tool("systemd-analyze");
+    let bins = TempDir::new().expect("temp dir");
+    let quadgen = fake_package(bins.path(), "quadgen", None);
+    let podman = fake_package(bins.path(), "podman", None);
+    let v = Eval::new(
+        env,
+        "file",
+        &[("quadgenPrefix", &quadgen), ("podmanPrefix", &podman)],
+    )
+    .json();
+
+    let dir = bins.path().join("units");
+    std::fs::create_dir_all(dir.join("podman-auto-update.timer.d")).expect("mkdir");
+    for base in ["podman-auto-update.timer", "podman-auto-update.service"] {
+        let text =
+            std::fs::read_to_string(repo().join("tests/nixos/fixtures/podman-units").join(base))
+                .expect("podman unit stand-in")
+                .replace(
+                    "/usr/bin/podman",
+                    &format!("{}/bin/podman", podman.display()),
+                );
+        std::fs::write(dir.join(base), text).expect("write");
+    }
+    let mut verify = vec![dir.join("podman-auto-update.timer")];
+    for (name, unit) in v["units"].as_object().expect("units") {
+        let text = unit["text"].as_str().expect("text");
+        if name == "podman-auto-update.timer" {
+            // NixOS writes settings for a unit a package ships as a drop-in.
+            std::fs::write(dir.join("podman-auto-update.timer.d/overrides.conf"), text)
+                .expect("write");
+        } else {
+            std::fs::write(dir.join(name), text).expect("write");
+            verify.push(dir.join(name));
+        }
+    }
+    let out = run(Command::new("systemd-analyze").arg("verify").args(&verify));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify {verify:?}:\n{}",
+        stderr(&out)
+    );
+    for (name, unit) in v["units"].as_object().expect("units") {
+        assert_calendar_specs_parse(name, unit["text"].as_str().expect("text"));
+    }
+}
+
+/// Every non-empty `OnCalendar=` of a unit is a valid systemd calendar spec.
+fn assert_calendar_specs_parse(unit: &str, text: &str) {
+    let specs = text.lines().filter_map(|l| l.strip_prefix("OnCalendar="));
+    for spec in specs.filter(|s| !s.is_empty()) {
+        let out = run(Command::new("systemd-analyze").args(["calendar", spec]));
+        assert!(
+            out.status.success(),
+            "{unit}: OnCalendar={spec}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// The rule each backend's NixOS firewall writes for `interfaces.<if>.allowedUDPPorts = [ 53 ]`
+/// (firewall-nftables.nix / firewall-iptables.nix), fed to the real parser of that backend.
+#[test]
+fn firewall_interface_names_parse_in_their_backend() {
+    let Some(env) = nix_env("firewall_interface_names_parse_in_their_backend") else {
+        return;
+    };
+    require_tool("nft");
+    let nft = Eval::new(env, "attrs", &[]).json();
+    let ipt = Eval::new(env, "file", &[]).json();
+
+    let nft_ruleset = |ifaces: &Value| {
+        let rules: String = ifaces
+            .as_object()
+            .expect("interfaces")
+            .keys()
+            .map(|i| format!("    iifname {i} udp dport {{ 53 }} accept\n"))
+            .collect();
+        format!("table inet quadgen-test {{\n  chain input-allow {{\n{rules}  }}\n}}\n")
+    };
+    let nft_check = |ruleset: String| {
+        let dir = TempDir::new().expect("temp dir");
+        let file = dir.path().join("rules.nft");
+        std::fs::write(&file, ruleset).expect("write");
+        run(Command::new("nft").arg("-c").arg("-f").arg(&file))
+    };
+    let out = nft_check(nft_ruleset(&nft["firewallUdp"]));
+    assert!(
+        out.status.success(),
+        "nft -c rejects the module's interfaces:\n{}",
+        stderr(&out)
+    );
+    // The iptables spelling would break an nftables firewall: the backend choice matters.
+    assert!(!nft_check(nft_ruleset(&ipt["firewallUdp"])).status.success());
+
+    require_tool("iptables-restore");
+    let rules: String = ipt["firewallUdp"]
+        .as_object()
+        .expect("interfaces")
+        .keys()
+        .map(|i| format!("-A nixos-fw -p udp --dport 53 -j nixos-fw-accept -i {i}\n"))
+        .collect();
+    let mut child = Command::new("iptables-restore")
+        .arg("--test")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("iptables-restore");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(
+            format!("*filter\n:nixos-fw - [0:0]\n:nixos-fw-accept - [0:0]\n{rules}COMMIT\n")
+                .as_bytes(),
+        )
+        .expect("write rules");
+    let out = child.wait_with_output().expect("iptables-restore");
+    assert!(
+        out.status.success(),
+        "iptables-restore --test:\n{rules}{}",
+        stderr(&out)
+    );
+}
+
+/// Builds the module's check derivation in a Nix sandbox with a stand-in `quadgen build`
+/// (tests/nixos/fake-quadgen): the build runs it on the inventory's store path and fails when
+/// it fails, so a bad inventory fails `nixos-rebuild build`.
+#[test]
+fn build_check_runs_quadgen_build_and_a_bad_inventory_fails_the_build() {
+    let Some(env) = nix_env("build_check_runs_quadgen_build_and_a_bad_inventory_fails_the_build")
+    else {
+        return;
+    };
+    let bins = TempDir::new().expect("temp dir");
+    let quadgen = fake_package(
+        bins.path(),
+        "quadgen",
+        Some(&repo().join("tests/nixos/fake-quadgen")),
+    );
+    let sandbox_paths: Vec<String> = ["/bin", "/usr", "/lib", "/lib64"]
+        .iter()
+        .filter(|p| Path::new(p).exists())
+        .map(|p| (*p).to_owned())
+        .chain([quadgen.display().to_string()])
+        .collect();
+    let realise = |eval: &Eval| {
+        let v = eval.json();
+        let drv = str_at(&v, "/checks/0/drvPath").to_owned();
+        let out = run(nix("nix-store", eval.tmp.path())
+            .arg("--store")
+            .arg(eval.store())
+            .args(["--option", "extra-sandbox-paths", &sandbox_paths.join(" ")])
+            .args(["--realise", &drv]));
+        (v, out)
+    };
+
+    let good = Eval::new(env, "file", &[("quadgenPrefix", &quadgen)]);
+    let (v, out) = realise(&good);
+    assert!(
+        out.status.success(),
+        "check build failed:\n{}",
+        stderr(&out)
+    );
+    let result = stdout(&out).trim().to_owned();
+    let argv = std::fs::read_to_string(good.real_path(&result).join("argv")).expect("argv");
+    let inventory = str_at(&v, "/inventory");
+    assert_eq!(
+        argv,
+        format!("build\n{inventory}\n--out\n{result}\n--podman\n5.4\n")
+    );
+
+    let bad = Eval::new(env, "invalid-inventory", &[("quadgenPrefix", &quadgen)]);
+    let (v, out) = realise(&bad);
+    assert!(!out.status.success(), "a bad inventory built");
+    let inventory = str_at(&v, "/inventory");
+    assert!(
+        stderr(&out).contains(&format!(
+            "error: `{inventory}`: invalid inventory (fake-quadgen)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `nix flake check --no-build` against a stub nixpkgs made of the snapshot's real lib/ and
+/// nixos/lib/ (tests/nixos/stub-nixpkgs): outputs have the right shape, the VM test's node
+/// evaluates with the module (assertions included), and nixosModules.default wires the
+/// flake's own package into the hook.
+#[test]
+fn flake_outputs_are_wired() {
+    let Some(env) = nix_env("flake_outputs_are_wired") else {
+        return;
+    };
+    let tmp = TempDir::new().expect("temp dir");
+    let stub = tmp.path().join("nixpkgs");
+    let src = tmp.path().join("quadgen");
+    std::fs::create_dir_all(stub.join("nixos/modules/misc")).expect("mkdir");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let copy = |from: &Path, to: &Path| {
+        let out = run(Command::new("cp").arg("-rL").arg(from).arg(to));
+        assert!(out.status.success(), "cp {from:?}: {}", stderr(&out));
+    };
+    copy(&env.snapshot.join("lib"), &stub);
+    copy(&env.snapshot.join("nixos/lib"), &stub.join("nixos"));
+    for f in ["assertions.nix", "extra-arguments.nix"] {
+        copy(
+            &env.snapshot.join("nixos/modules/misc").join(f),
+            &stub.join("nixos/modules/misc"),
+        );
+    }
+    copy(&repo().join("tests/nixos/stand-ins"), &stub);
+    copy(&repo().join("tests/nixos/stub-nixpkgs/flake.nix"), &stub);
+    for f in [
+        "flake.nix",
+        "contrib",
+        "Cargo.toml",
+        "Cargo.lock",
+        "src",
+        "units",
+    ] {
+        copy(&repo().join(f), &src);
+    }
+
+    let src_ref = format!("path:{}", src.display());
+    let flake = |args: &[&str]| {
+        let mut cmd = nix("nix", tmp.path());
+        cmd.args(args)
+            .arg("--store")
+            .arg(tmp.path().join("store"))
+            .args(["--no-write-lock-file", "--override-input", "nixpkgs"])
+            .arg(format!("path:{}", stub.display()));
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{cmd:?}:\n{}", stderr(&out));
+        out
+    };
+    flake(&["flake", "check", "--no-build", &src_ref]);
+    let attr = |a: &str| format!("{src_ref}#{a}");
+    let out = flake(&[
+        "eval",
+        "--json",
+        &attr("packages.x86_64-linux.default.outPath"),
+    ]);
+    let package: String = serde_json::from_slice(&out.stdout).expect("JSON");
+    let out = flake(&["eval", "--json", &attr("checks.x86_64-linux.vm.hooks")]);
+    let hooks: Vec<String> = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert!(
+        hooks[0].starts_with(&format!(
+            r#""{package}/bin/quadgen" "install" "/nix/store/"#
+        )),
+        "{} does not run the flake's package {package}",
+        hooks[0]
+    );
+}
+
+#[test]
+fn nix_files_parse_and_have_no_dead_code() {
+    let Some(env) = nix_env("nix_files_parse_and_have_no_dead_code") else {
+        return;
+    };
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() && !matches!(name, "target" | ".git") {
+                walk(&path, out);
+            } else if name.ends_with(".nix") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(repo(), &mut files);
+    files.sort();
+    for required in [
+        "flake.nix",
+        "contrib/nixos/module.nix",
+        "tests/nixos/eval.nix",
+    ] {
+        assert!(
+            files.contains(&repo().join(required)),
+            "{required} not found"
+        );
+    }
+    let tmp = TempDir::new().expect("temp dir");
+    for file in &files {
+        let out = run(nix("nix-instantiate", tmp.path())
+            .args(["--store", "dummy://", "--parse"])
+            .arg(file));
+        assert!(
+            out.status.success(),
+            "{} does not parse:\n{}",
+            file.display(),
+            stderr(&out)
+        );
+    }
+    let out = run(Command::new(&env.deadnix).arg("--fail").args(&files));
+    assert!(
+        out.status.success(),
+        "deadnix:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units shipped for hosts without NixOS (src/host_units.rs)
+
+/// Exactly what `quadgen host-units install` writes, verified by systemd-analyze in a root
+/// holding this host's systemd units, the binaries the units run, and podman's auto-update units.
+#[test]
+fn shipped_units_pass_systemd_analyze_verify() {
+    require_tool("systemd-analyze");
+    let root = TempDir::new().expect("temp dir");
+    let r = root.path();
+    let lib_units = r.join("usr/lib/systemd");
+    std::fs::create_dir_all(&lib_units).expect("mkdir");
+    let out = run(Command::new("cp")
+        .arg("-a")
+        .arg("/usr/lib/systemd/system")
+        .arg(&lib_units));
+    assert!(out.status.success(), "copy host units: {}", stderr(&out));
+    for base in ["podman-auto-update.timer", "podman-auto-update.service"] {
+        std::fs::copy(
+            repo().join("tests/nixos/fixtures/podman-units").join(base),
+            lib_units.join("system").join(base),
+        )
+        .expect("copy podman unit stand-in");
+    }
+    for (dir, bin) in [("usr/local/bin", "quadgen"), ("usr/bin", "podman")] {
+        std::fs::create_dir_all(r.join(dir)).expect("mkdir");
+        std::fs::copy("/bin/true", r.join(dir).join(bin)).expect("copy");
+    }
+
+    let dest = r.join("etc/systemd/system");
+    let mut verify = Vec::new();
+    for (name, text) in host_units::host_units() {
+        let path = dest.join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        // A drop-in is verified through the unit it extends.
+        let unit = name.split_once(".d/").map_or(name, |(unit, _)| unit);
+        let in_root = if unit == name {
+            format!("/etc/systemd/system/{name}")
+        } else {
+            format!("/usr/lib/systemd/system/{unit}")
+        };
+        verify.push(in_root);
+    }
+    let out = run(Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(format!("--root={}", r.display()))
+        .args(&verify));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify {verify:?}:\n{}",
+        stderr(&out)
+    );
+
+    for (name, text) in host_units::host_units() {
+        assert_calendar_specs_parse(name, text);
+    }
+}
