@@ -11,9 +11,13 @@ fn main() {
 
 /// 1,000 containers spread over 10 networks, with volumes, env, health checks and dependencies.
 fn inventory(containers: usize) -> String {
-    let mut s = String::from("[defaults]\nrestart = \"always\"\nenvironment = { TZ = \"Europe/Berlin\" }\n\n");
+    let mut s = String::from(
+        "[defaults]\nrestart = \"always\"\nenvironment = { TZ = \"Europe/Berlin\" }\n\n",
+    );
     for n in 0..10 {
-        s.push_str(&format!("[networks.net{n}]\nsubnet = \"10.89.{n}.0/24\"\n\n[volumes.data{n}]\n\n"));
+        s.push_str(&format!(
+            "[networks.net{n}]\nsubnet = \"10.89.{n}.0/24\"\n\n[volumes.data{n}]\n\n"
+        ));
     }
     for i in 0..containers {
         let net = i % 10;
@@ -40,8 +44,9 @@ fn inventory(containers: usize) -> String {
 fn compile_1000(bencher: divan::Bencher) {
     let src = inventory(1000);
     bencher.bench(|| {
-        let compiled = quadgen::build::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
-            .unwrap_or_else(|_| panic!("bench inventory must be valid"));
+        let compiled =
+            quadgen::build::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
+                .unwrap_or_else(|_| panic!("bench inventory must be valid"));
         assert_eq!(compiled.files.len(), 1020);
         compiled
     });
@@ -50,12 +55,17 @@ fn compile_1000(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn compile_and_write_1000_to_tmpfs(bencher: divan::Bencher) {
     let src = inventory(1000);
-    let base = if Path::new("/dev/shm").is_dir() { Path::new("/dev/shm") } else { Path::new("/tmp") };
+    let base = if Path::new("/dev/shm").is_dir() {
+        Path::new("/dev/shm")
+    } else {
+        Path::new("/tmp")
+    };
     let tmp = tempfile::tempdir_in(base).expect("tmpfs dir");
     let out = tmp.path().join("out");
     bencher.bench(|| {
-        let compiled = quadgen::build::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
-            .unwrap_or_else(|_| panic!("bench inventory must be valid"));
+        let compiled =
+            quadgen::build::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
+                .unwrap_or_else(|_| panic!("bench inventory must be valid"));
         quadgen::build::write_out_dir(&out, &compiled.files).expect("write");
     });
 }

@@ -37,12 +37,33 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// The systemd units for hosts without NixOS: install from /etc/quadgen/inventory.toml at boot
+    /// and whenever it changes, the auto-update schedule, and a safe prune (never `--volumes`).
+    HostUnits {
+        #[command(subcommand)]
+        action: HostUnitsAction,
+    },
     /// Check the inventory and print warnings, writing nothing.
     Check {
         /// The inventory file (TOML).
         inventory: PathBuf,
         #[command(flatten)]
         target: TargetArgs,
+    },
+}
+
+/// What to do with the units shipped for hosts without NixOS.
+#[derive(Debug, Subcommand)]
+pub enum HostUnitsAction {
+    /// Print every unit, each preceded by a `# FILE` line.
+    Print,
+    /// Write the units into a systemd unit directory (existing files are replaced atomically).
+    /// Then: `systemctl daemon-reload && systemctl enable --now quadgen-install.path
+    /// quadgen-prune.timer podman-auto-update.timer`.
+    Install {
+        /// The unit directory.
+        #[arg(long, default_value = "/etc/systemd/system")]
+        dest: PathBuf,
     },
 }
 
@@ -96,6 +117,34 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 target.podman,
                 out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HostUnits { action } => {
+            match action {
+                HostUnitsAction::Print => {
+                    let mut out = std::io::stdout().lock();
+                    for (name, text) in crate::host_units::host_units() {
+                        writeln!(out, "# {name}\n{text}")?;
+                    }
+                }
+                HostUnitsAction::Install { dest } => {
+                    for (name, text) in crate::host_units::host_units() {
+                        let path = dest.join(name);
+                        if let Some(dir) = path.parent() {
+                            fs_err::create_dir_all(dir)?;
+                        }
+                        let dir = path.parent().unwrap_or(&dest);
+                        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+                        tmp.write_all(text.as_bytes())?;
+                        tmp.as_file().sync_all()?;
+                        tmp.persist(&path).map_err(|e| e.error)?;
+                        eprintln!("wrote {}", path.display());
+                    }
+                    eprintln!(
+                        "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-prune.timer podman-auto-update.timer"
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { inventory, target } => {

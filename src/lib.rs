@@ -8,6 +8,7 @@
 pub mod build;
 pub mod cli;
 pub mod diagnostic;
+pub mod host_units;
 pub mod inventory;
 pub mod model;
 pub mod quadlet;
