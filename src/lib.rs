@@ -6,7 +6,7 @@
 //! [`build`] writes the files, or [`plan::plan`] decides what install changes in a unit
 //! directory given its [`manifest`], and [`apply::apply`] does it through [`systemd::Systemd`].
 
-
+pub mod apply;
 pub mod build;
 pub mod cli;
 pub mod diagnostic;
