@@ -12,12 +12,14 @@ pub mod cli;
 pub mod diagnostic;
 pub mod fsio;
 
+pub mod install;
 pub mod inventory;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod quadlet;
 pub mod render;
+pub mod status;
 
 pub mod systemd;
 pub mod unitfile;
