@@ -99,12 +99,14 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
         .tempdir_in(&parent)
         .with_context(|| format!("cannot create a directory in `{}`", parent.display()))?;
     for file in files {
-        fs_err::write(staging.path().join(&file.file_name), &file.text)?;
+        crate::fsio::write_atomic(staging.path(), &file.file_name, file.text.as_bytes())?;
     }
-    fs_err::write(
-        staging.path().join(BUILD_MARKER),
-        "Written by `quadgen build`; the next build replaces this whole directory.\n",
+    crate::fsio::write_atomic(
+        staging.path(),
+        BUILD_MARKER,
+        b"Written by `quadgen build`; the next build replaces this whole directory.\n",
     )?;
+    crate::fsio::sync_dir(staging.path())?;
     let staged = staging.keep();
     if out.exists() {
         let old = tempfile::Builder::new()

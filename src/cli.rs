@@ -50,6 +50,68 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Show what `install` would do, touching nothing.
+    ///
+    /// Lists files added, changed (with a unified diff), restored or removed, files refused
+    /// (edited by hand, or not quadgen's), and for each unit whether it will start, restart, stop
+    /// or stay, then the systemd commands install would run. Sorted and stable.
+    Plan {
+        /// The inventory file (TOML).
+        inventory: PathBuf,
+        #[command(flatten)]
+        install: InstallArgs,
+        /// Plan as if `--force` were given.
+        #[arg(long)]
+        force: bool,
+        /// Also show the text of new files and every unit that stays.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Install the units into the Quadlet directory and make systemd match them.
+    ///
+    /// Writes only files whose content changed (each atomically), runs one `systemctl
+    /// daemon-reload` if anything changed, restarts exactly the services whose unit changed,
+    /// starts new `auto_start` ones, and stops and removes units that left the inventory. A second
+    /// install with nothing changed does nothing. A file edited by hand is never overwritten
+    /// without `--force`; a file quadgen did not write is never touched.
+    ///
+    /// Exit codes: 0 done; 1 error (nothing changed, or the next install converges); 3 refused
+    /// because of hand edits or a foreign file (nothing done); 4 installed, but some units failed.
+    Install {
+        /// The inventory file (TOML).
+        inventory: PathBuf,
+        #[command(flatten)]
+        install: InstallArgs,
+        /// Print the plan and do nothing (same as `quadgen plan`).
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace files edited by hand with ours; each edit is kept beside it as
+        /// `NAME.quadgen-edit-UNIXTIME`, which quadlet ignores.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show what is installed: edited, missing and unmanaged files, and each unit's state.
+    ///
+    /// With an inventory, also the files install would add, change or remove.
+    Status {
+        /// The inventory file (TOML); default: compare with the manifest only.
+        inventory: Option<PathBuf>,
+        #[command(flatten)]
+        install: InstallArgs,
+    },
+}
+
+/// Where to install, and how to print.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InstallArgs {
+    /// The Quadlet directory.
+    #[arg(long, value_name = "DIR", default_value = "/etc/containers/systemd")]
+    pub root: PathBuf,
+    /// Print JSON for machines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// What to do with the units shipped for hosts without NixOS.
@@ -82,6 +144,11 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// Wrong command-line usage (clap's own code).
     pub const USAGE: u8 = 2;
+    /// install refused: files edited by hand, or a file quadgen does not own in the way. Nothing
+    /// was done.
+    pub const REFUSED: u8 = 3;
+    /// Installed, but some units failed to stop, start or restart.
+    pub const UNITS_FAILED: u8 = 4;
 }
 
 /// Whether to colour diagnostics: a terminal, and `NO_COLOR` unset.
@@ -119,6 +186,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan {
+            inventory,
+            install,
+            force,
+            verbose,
+        } => crate::install::plan_command(&inventory, &install, force, verbose),
+        Command::Install {
+            inventory,
+            install,
+            dry_run,
+            force,
+        } => {
+            if dry_run {
+                crate::install::plan_command(&inventory, &install, force, false)
+            } else {
+                crate::install::install_command(&inventory, &install, force)
+            }
+        }
+        Command::Status { inventory, install } => {
+            crate::install::status_command(inventory.as_deref(), &install)
+        }
         Command::HostUnits { action } => {
             match action {
                 HostUnitsAction::Print => {
@@ -130,16 +218,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 HostUnitsAction::Install { dest } => {
                     for (name, text) in crate::host_units::host_units() {
                         let path = dest.join(name);
-                        if let Some(dir) = path.parent() {
-                            fs_err::create_dir_all(dir)?;
-                        }
                         let dir = path.parent().unwrap_or(&dest);
-                        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-                        tmp.write_all(text.as_bytes())?;
-                        tmp.as_file().sync_all()?;
-                        tmp.persist(&path).map_err(|e| e.error)?;
+                        fs_err::create_dir_all(dir)?;
+                        let file = path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        crate::fsio::write_atomic(dir, &file, text.as_bytes())?;
                         eprintln!("wrote {}", path.display());
                     }
+                    crate::fsio::sync_dir(&dest)?;
                     eprintln!(
                         "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-prune.timer podman-auto-update.timer"
                     );

@@ -3,15 +3,23 @@
 //!
 //! The pipeline is a functional core with I/O at the edges:
 //! [`inventory::parse`] → [`model::validate`] → [`quadlet::lower`] → [`render::render_all`], then
-//! [`build`] writes the files.
+//! [`build`] writes the files, or [`plan::plan`] decides what install changes in a unit
+//! directory given its [`manifest`], and [`apply::apply`] does it through [`systemd::Systemd`].
 
+pub mod apply;
 pub mod build;
 pub mod cli;
 pub mod diagnostic;
+pub mod fsio;
 pub mod host_units;
+pub mod install;
 pub mod inventory;
+pub mod manifest;
 pub mod model;
+pub mod plan;
 pub mod quadlet;
 pub mod render;
+pub mod status;
+pub mod systemd;
 pub mod unitfile;
 pub mod version;

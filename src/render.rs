@@ -18,6 +18,9 @@ pub struct RenderedFile {
     pub service: String,
     /// Services of networks and volumes this unit uses.
     pub uses: Vec<String>,
+    /// Whether the unit starts at boot (`[Install] WantedBy=` or `RequiredBy=`), so install
+    /// starts it when it is new.
+    pub auto_start: bool,
     pub text: String,
     /// Lower-case hex sha256 of `text`.
     pub sha256: String,
@@ -55,12 +58,20 @@ pub fn render(unit: &Unit, source: &str) -> RenderedFile {
         }
     }
     let sha256 = sha256_hex(text.as_bytes());
+    let auto_start = unit.sections.iter().any(|body| {
+        body.section == crate::version::Section::Install
+            && body
+                .entries
+                .iter()
+                .any(|(k, _)| k == "WantedBy" || k == "RequiredBy")
+    });
     RenderedFile {
         file_name: unit.file_name(),
         kind: unit.kind,
         entry,
         service: unit.service(),
         uses: unit.uses.clone(),
+        auto_start,
         text,
         sha256,
     }

@@ -1,0 +1,382 @@
+//! apply through a recording systemd, on real compiled inventories in a temporary directory:
+//! exact call sequences, files written, mtimes of unchanged files, the manifest.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::manifest::Manifest;
+use crate::plan::{self, PlanOptions};
+use crate::render::RenderedFile;
+use crate::systemd::Recording;
+use crate::version::PodmanVersion;
+
+const INVENTORY: &str = r#"
+[networks.app]
+[volumes.data]
+
+[containers.db]
+image = "docker.io/library/postgres:16"
+networks = ["app"]
+volumes = ["data:/var/lib/postgresql/data"]
+
+[containers.web]
+image = "docker.io/library/nginx:1"
+networks = ["app"]
+depends_on = ["db"]
+
+[containers.job]
+image = "docker.io/library/busybox:1"
+auto_start = false
+"#;
+
+fn compile(src: &str) -> Vec<RenderedFile> {
+    match crate::build::compile(Path::new("inv.toml"), src, PodmanVersion::DEFAULT) {
+        Ok(c) => c.files,
+        Err(r) => panic!("inventory rejected:\n{}", r.render(false)),
+    }
+}
+
+/// Plans and applies like `quadgen install`, returning the plan, the report and the calls.
+fn install(
+    root: &Path,
+    src: &str,
+    force: bool,
+    failing: &[&str],
+) -> (plan::Plan, Result<Report, ApplyError>, Vec<String>) {
+    let desired = compile(src);
+    let manifest = Manifest::load(root).expect("manifest");
+    let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
+    if let Some(m) = &manifest {
+        names.extend(m.files.keys());
+    }
+    let observed = crate::fsio::observe(root, names).expect("observe");
+    let p = plan::plan(
+        &desired,
+        manifest.as_ref(),
+        &observed,
+        "/inv.toml",
+        PlanOptions { force },
+    );
+    let mut systemd = Recording {
+        failing: failing.iter().map(|s| s.to_string()).collect(),
+        ..Recording::default()
+    };
+    let report = if p.conflicts.is_empty() {
+        apply(&p, root, manifest.as_ref(), &mut systemd, 1_700_000_000)
+    } else {
+        Ok(Report::default())
+    };
+    (p, report, systemd.calls)
+}
+
+fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .expect("mtime")
+}
+
+/// Sets every file's mtime into the past, so a rewrite would show.
+fn age(root: &Path) {
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    for name in crate::fsio::list_dir(root).expect("list") {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(root.join(&name))
+            .expect("open");
+        f.set_modified(old).expect("set mtime");
+    }
+}
+
+fn listing(root: &Path) -> Vec<String> {
+    crate::fsio::list_dir(root).expect("list")
+}
+
+#[test]
+fn fresh_install_then_noop_then_one_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+
+    let (_, report, calls) = install(root, INVENTORY, false, &[]);
+    let report = report.expect("install");
+    assert_eq!(
+        report.written,
+        vec![
+            "app.network",
+            "data.volume",
+            "db.container",
+            "job.container",
+            "web.container"
+        ]
+    );
+    assert_eq!(calls, vec!["daemon-reload", "start db.service web.service"]);
+    assert_eq!(
+        listing(root),
+        vec![
+            ".quadgen-manifest.json",
+            "app.network",
+            "data.volume",
+            "db.container",
+            "job.container",
+            "web.container"
+        ]
+    );
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert_eq!(m.files.len(), 5);
+    assert!(m.pending.is_none());
+    assert_eq!(m.files["db.container"].service, "db.service");
+    assert_eq!(m.files["db.container"].entry, "containers.db");
+    assert_eq!(m.inventory, "/inv.toml");
+
+    // Nothing changed: no write (not even the manifest), no systemd call.
+    age(root);
+    let before: Vec<SystemTime> = listing(root).iter().map(|n| mtime(&root.join(n))).collect();
+    let (p, report, calls) = install(root, INVENTORY, false, &[]);
+    assert!(p.is_noop());
+    assert_eq!(report.expect("noop"), Report::default());
+    assert!(calls.is_empty(), "{calls:?}");
+    let after: Vec<SystemTime> = listing(root).iter().map(|n| mtime(&root.join(n))).collect();
+    assert_eq!(before, after);
+
+    // db changes: only db.container is written; one reload; db alone restarted (web, which
+    // Requires= db, is restarted by systemd itself).
+    let changed = INVENTORY.replace("postgres:16", "postgres:17");
+    let web_mtime = mtime(&root.join("web.container"));
+    let (_, report, calls) = install(root, &changed, false, &[]);
+    let report = report.expect("install");
+    assert_eq!(report.written, vec!["db.container"]);
+    assert_eq!(calls, vec!["daemon-reload", "restart db.service"]);
+    assert_eq!(mtime(&root.join("web.container")), web_mtime);
+    let text = std::fs::read_to_string(root.join("db.container")).expect("read");
+    assert!(text.contains("postgres:17"));
+}
+
+#[test]
+fn removed_units_are_stopped_before_their_file_goes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let without_job = INVENTORY.replace(
+        "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
+        "",
+    );
+    let (p, report, calls) = install(root, &without_job, false, &[]);
+    assert_eq!(report.expect("install").removed, vec!["job.container"]);
+    assert_eq!(calls, vec!["stop job.service", "daemon-reload"]);
+    assert!(!root.join("job.container").exists());
+    assert!(p.to_text(false).contains("stop     job.service"));
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert!(!m.files.contains_key("job.container"));
+}
+
+#[test]
+fn changed_network_stops_removes_and_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let changed = INVENTORY.replace("[networks.app]", "[networks.app]\ninternal = true");
+    let (_, report, calls) = install(root, &changed, false, &[]);
+    assert_eq!(report.expect("install").written, vec!["app.network"]);
+    assert_eq!(
+        calls,
+        vec![
+            "stop app-network.service db.service web.service",
+            "podman network rm app",
+            "daemon-reload",
+            "restart db.service web.service",
+            "start app-network.service",
+        ]
+    );
+}
+
+#[test]
+fn hand_edit_is_refused_then_forced_with_a_backup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let path = root.join("web.container");
+    let edited = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("nginx:1", "nginx:mine");
+    std::fs::write(&path, &edited).expect("edit");
+    let changed = INVENTORY.replace("postgres:16", "postgres:17");
+
+    // Refused: nothing written at all, not even the unrelated db change.
+    let manifest_before = std::fs::read(root.join(MANIFEST_FILE)).expect("manifest");
+    let (p, _, calls) = install(root, &changed, false, &[]);
+    assert_eq!(p.conflicts.len(), 1);
+    assert!(calls.is_empty());
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), edited);
+    assert!(
+        !std::fs::read_to_string(root.join("db.container"))
+            .expect("read")
+            .contains("postgres:17")
+    );
+    assert_eq!(
+        std::fs::read(root.join(MANIFEST_FILE)).expect("manifest"),
+        manifest_before
+    );
+
+    // Forced: ours, the edit kept beside it under a name quadlet ignores.
+    let (_, report, calls) = install(root, &changed, true, &[]);
+    let report = report.expect("install");
+    let backup = "web.container.quadgen-edit-1700000000";
+    assert_eq!(
+        report.backups,
+        vec![("web.container".to_string(), backup.to_string())]
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join(backup)).expect("backup"),
+        edited
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .contains("nginx:1")
+    );
+    assert_eq!(
+        calls,
+        vec!["daemon-reload", "restart db.service web.service"]
+    );
+    // The backup is not ours: the next install leaves it alone and does nothing.
+    let (p, _, calls) = install(root, &changed, false, &[]);
+    assert!(p.is_noop());
+    assert!(calls.is_empty());
+    assert!(root.join(backup).exists());
+}
+
+#[test]
+fn deleted_file_is_restored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    std::fs::remove_file(root.join("web.container")).expect("rm");
+    let (_, report, calls) = install(root, INVENTORY, false, &[]);
+    assert_eq!(report.expect("install").written, vec!["web.container"]);
+    assert_eq!(calls, vec!["daemon-reload", "start web.service"]);
+}
+
+#[test]
+fn foreign_file_in_the_way_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("web.container"), "[Container]\nImage=mine\n").expect("write");
+    std::fs::write(root.join("other.container"), "[Container]\nImage=x\n").expect("write");
+    let (p, _, calls) = install(root, INVENTORY, true, &[]);
+    assert_eq!(p.conflicts.len(), 1);
+    assert_eq!(p.conflicts[0].file_name, "web.container");
+    assert!(calls.is_empty());
+    assert_eq!(listing(root), vec!["other.container", "web.container"]);
+}
+
+#[test]
+fn failed_restart_is_reported_per_unit_and_the_manifest_still_records_the_install() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let (_, report, calls) = install(root, INVENTORY, false, &["web.service"]);
+    let report = report.expect("install");
+    assert_eq!(
+        calls,
+        vec![
+            "daemon-reload",
+            "start db.service web.service",
+            "show db.service web.service"
+        ]
+    );
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].unit, "web.service");
+    assert_eq!(report.failed[0].hint, "journalctl -u web.service -n 50");
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert_eq!(m.files.len(), 5);
+    assert!(m.pending.is_none());
+    // Nothing changed since: the next install does nothing.
+    assert!(install(root, INVENTORY, false, &[]).2.is_empty());
+}
+
+#[test]
+fn killed_after_writing_files_converges() {
+    // Simulate a kill after step 3: the intent manifest and the new files are on disk, systemd
+    // was never told.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let changed = INVENTORY.replace("postgres:16", "postgres:17");
+    let desired = compile(&changed);
+    let old = Manifest::load(root).expect("load").expect("manifest");
+    let names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
+    let observed = crate::fsio::observe(root, names).expect("observe");
+    let p = plan::plan(
+        &desired,
+        Some(&old),
+        &observed,
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    let intent = p.intent(Some(&old));
+    crate::fsio::write_atomic(root, MANIFEST_FILE, intent.to_json().as_bytes()).expect("w");
+    for f in p.files.iter().filter(|f| f.op.writes()) {
+        crate::fsio::write_atomic(
+            root,
+            &f.file_name,
+            f.new_text.as_deref().unwrap_or("").as_bytes(),
+        )
+        .expect("w");
+    }
+
+    let (p, report, calls) = install(root, &changed, false, &[]);
+    assert!(p.conflicts.is_empty());
+    assert!(report.expect("install").written.is_empty());
+    assert_eq!(calls, vec!["daemon-reload", "restart db.service"]);
+    assert!(install(root, &changed, false, &[]).2.is_empty());
+}
+
+#[test]
+fn killed_after_the_intent_before_any_write_converges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let changed = INVENTORY.replace("postgres:16", "postgres:17");
+    let desired = compile(&changed);
+    let old = Manifest::load(root).expect("load").expect("manifest");
+    let names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
+    let observed = crate::fsio::observe(root, names).expect("observe");
+    let p = plan::plan(
+        &desired,
+        Some(&old),
+        &observed,
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    crate::fsio::write_atomic(
+        root,
+        MANIFEST_FILE,
+        p.intent(Some(&old)).to_json().as_bytes(),
+    )
+    .expect("w");
+
+    let (p, report, calls) = install(root, &changed, false, &[]);
+    assert!(p.conflicts.is_empty());
+    assert_eq!(report.expect("install").written, vec!["db.container"]);
+    assert_eq!(calls, vec!["daemon-reload", "restart db.service"]);
+}
+
+#[test]
+fn unwritable_directory_names_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("missing");
+    let desired = compile(INVENTORY);
+    let p = plan::plan(
+        &desired,
+        None,
+        &plan::Observed::default(),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    let mut systemd = Recording::default();
+    let err = apply(&p, &root, None, &mut systemd, 0).expect_err("no directory");
+    assert!(
+        err.to_string().contains(&root.display().to_string()),
+        "{err}"
+    );
+    assert!(systemd.calls.is_empty());
+}

@@ -1,0 +1,219 @@
+//! A plan for people (text with unified diffs) and for machines (JSON). Both sorted and stable:
+//! the same inputs print the same bytes.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use super::{Action, ConflictKind, FileOp, Plan};
+
+/// A unified diff of `old` → `new`, headed with `a` and `b`.
+pub fn unified_diff(old: &str, new: &str, a: &str, b: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(a, b)
+        .to_string()
+}
+
+fn op_word(op: FileOp) -> &'static str {
+    match op {
+        FileOp::Add => "add",
+        FileOp::Restore => "restore",
+        FileOp::Change => "change",
+        FileOp::Remove => "remove",
+        FileOp::Forget => "forget",
+        FileOp::Adopt => "adopt",
+    }
+}
+
+fn op_sign(op: FileOp) -> char {
+    match op {
+        FileOp::Add | FileOp::Restore => '+',
+        FileOp::Change => '~',
+        FileOp::Remove | FileOp::Forget => '-',
+        FileOp::Adopt => '=',
+    }
+}
+
+fn file_diff(name: &str, old: Option<&str>, new: Option<&str>) -> String {
+    unified_diff(
+        old.unwrap_or(""),
+        new.unwrap_or(""),
+        &format!("{name} (installed)"),
+        &format!("{name} (inventory)"),
+    )
+}
+
+fn indent(text: &str, out: &mut String) {
+    for line in text.lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+}
+
+impl Plan {
+    /// The plan as a person reads it. Unified diffs for changed files; `verbose` adds the text
+    /// of new files and lists units that stay.
+    pub fn to_text(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        if !self.conflicts.is_empty() {
+            out.push_str("refused (install will not touch these):\n");
+            for c in &self.conflicts {
+                let why = match (c.kind, &c.ours) {
+                    (ConflictKind::Foreign, _) => {
+                        "not written by quadgen, but the inventory wants this name; move it away or rename the inventory entry".to_string()
+                    }
+                    (ConflictKind::Edited, Some(_)) => {
+                        "edited by hand; keep it (put the change into the inventory), or take ours with `--force` (the edit is kept as a backup)".to_string()
+                    }
+                    (ConflictKind::Edited, None) => {
+                        "edited by hand and no longer in the inventory; `--force` removes it, keeping the edit as a backup".to_string()
+                    }
+                };
+                let _ = writeln!(out, "  ! {}: {why}", c.file_name);
+                let diff = unified_diff(
+                    &c.on_disk,
+                    c.ours.as_deref().unwrap_or(""),
+                    &format!("{} (on disk)", c.file_name),
+                    &format!("{} (quadgen)", c.file_name),
+                );
+                indent(&diff, &mut out);
+            }
+        }
+        if self.files.is_empty() && self.conflicts.is_empty() {
+            out.push_str("files: no changes\n");
+        } else if !self.files.is_empty() {
+            out.push_str("files:\n");
+            for f in &self.files {
+                let backup = if f.backup {
+                    " (hand edit kept as a backup)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "  {} {} {} [{}]{backup}",
+                    op_sign(f.op),
+                    op_word(f.op),
+                    f.file_name,
+                    f.entry
+                );
+                let show_diff = match f.op {
+                    FileOp::Change => true,
+                    FileOp::Add | FileOp::Restore => verbose,
+                    _ => false,
+                };
+                if show_diff {
+                    let diff =
+                        file_diff(&f.file_name, f.old_text.as_deref(), f.new_text.as_deref());
+                    indent(&diff, &mut out);
+                }
+            }
+        }
+        let mut staying = 0usize;
+        let mut lines = String::new();
+        for u in &self.units {
+            if u.action == Action::Stay && !verbose && u.reason.is_empty() {
+                staying += 1;
+                continue;
+            }
+            let _ = write!(lines, "  {:<8} {}", u.action.as_str(), u.service);
+            if !u.reason.is_empty() {
+                let _ = write!(lines, " ({})", u.reason);
+            }
+            lines.push('\n');
+        }
+        out.push_str("units:\n");
+        out.push_str(&lines);
+        if staying > 0 {
+            let _ = writeln!(
+                out,
+                "  {staying} unchanged unit{} stay{}",
+                if staying == 1 { "" } else { "s" },
+                if staying == 1 { "s" } else { "" }
+            );
+        }
+        let s = &self.steps;
+        if s.is_empty() {
+            out.push_str("systemd: nothing to do\n");
+        } else {
+            out.push_str("systemd:\n");
+            let mut step = |verb: &str, list: &[String]| {
+                if !list.is_empty() {
+                    let _ = writeln!(out, "  {verb} {}", list.join(" "));
+                }
+            };
+            step("systemctl stop", &s.stop);
+            for n in &s.network_rm {
+                let _ = writeln!(out, "  podman network rm {n}");
+            }
+            if s.reload {
+                out.push_str("  systemctl daemon-reload\n");
+            }
+            let mut step = |verb: &str, list: &[String]| {
+                if !list.is_empty() {
+                    let _ = writeln!(out, "  {verb} {}", list.join(" "));
+                }
+            };
+            step("systemctl restart", &s.restart);
+            step("systemctl try-restart", &s.try_restart);
+            step("systemctl start", &s.start);
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out
+    }
+
+    /// The plan as JSON: `files`, `conflicts`, `units`, `steps`, `notes`, `noop`.
+    pub fn to_json(&self) -> Value {
+        let files: Vec<Value> = self
+            .files
+            .iter()
+            .map(|f| {
+                let diff = match f.op {
+                    FileOp::Change | FileOp::Add | FileOp::Restore => Value::String(file_diff(
+                        &f.file_name,
+                        f.old_text.as_deref(),
+                        f.new_text.as_deref(),
+                    )),
+                    _ => Value::Null,
+                };
+                json!({
+                    "file": f.file_name,
+                    "op": f.op,
+                    "kind": f.kind,
+                    "entry": f.entry,
+                    "service": f.service,
+                    "backup": f.backup,
+                    "diff": diff,
+                })
+            })
+            .collect();
+        let conflicts: Vec<Value> = self
+            .conflicts
+            .iter()
+            .map(|c| {
+                json!({
+                    "file": c.file_name,
+                    "kind": c.kind,
+                    "diff": unified_diff(
+                        &c.on_disk,
+                        c.ours.as_deref().unwrap_or(""),
+                        &format!("{} (on disk)", c.file_name),
+                        &format!("{} (quadgen)", c.file_name),
+                    ),
+                })
+            })
+            .collect();
+        json!({
+            "noop": self.is_noop(),
+            "refused": !self.conflicts.is_empty(),
+            "files": files,
+            "conflicts": conflicts,
+            "units": self.units,
+            "steps": self.steps,
+            "notes": self.notes,
+        })
+    }
+}
