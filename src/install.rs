@@ -199,6 +199,7 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
         &listing,
         compiled.as_ref().map(|c| c.files.as_slice()),
         &states,
+        &crate::auto_update::read_last_results(),
     );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);

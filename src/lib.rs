@@ -7,6 +7,7 @@
 //! directory given its [`manifest`], and [`apply::apply`] does it through [`systemd::Systemd`].
 
 pub mod apply;
+pub mod auto_update;
 pub mod build;
 pub mod cli;
 pub mod diagnostic;

@@ -2,16 +2,17 @@
 //! given, the inventory), and how each unit runs.
 //!
 //! Pure: [`status`] takes the manifest, the files on disk and the unit states, and returns a
-//! [`Status`]. Image and auto-update policy come from the installed `.container` file. The last
-//! `podman auto-update` result is not shown: it is only in the journal of
-//! `podman-auto-update.service`, and `podman auto-update --dry-run` pulls manifests from
-//! registries, too slow for a status command.
+//! [`Status`]. Image and auto-update policy come from the installed `.container` file; the last
+//! `podman auto-update` result from the journal of `podman-auto-update.service`
+//! ([`crate::auto_update`]): `podman auto-update --dry-run` would query every registry, too slow
+//! for a status command.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::auto_update::AutoUpdateResult;
 use crate::fsio::is_backup;
 use crate::manifest::{LOCK_FILE, MANIFEST_FILE, Manifest};
 use crate::plan::Observed;
@@ -61,6 +62,9 @@ pub struct UnitStatus {
     /// Containers: `AutoUpdate=` (`none` when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_update: Option<String>,
+    /// Containers: the last `podman auto-update` result for this unit, when the journal has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_auto_update: Option<AutoUpdateResult>,
 }
 
 /// The whole status.
@@ -95,6 +99,7 @@ pub fn status(
     listing: &[String],
     desired: Option<&[RenderedFile]>,
     states: &BTreeMap<String, UnitState>,
+    auto_updates: &BTreeMap<String, AutoUpdateResult>,
 ) -> Status {
     let mut files = Vec::new();
     let mut units = Vec::new();
@@ -145,6 +150,7 @@ pub fn status(
             invocation_id: s.invocation_id,
             image,
             auto_update,
+            last_auto_update: auto_updates.get(&r.service).cloned(),
         });
     }
     for (name, d) in &wanted {
@@ -240,6 +246,9 @@ impl Status {
                 if let Some(a) = &u.auto_update {
                     let _ = write!(out, "  auto-update={a}");
                 }
+                if let Some(last) = &u.last_auto_update {
+                    let _ = write!(out, "  last update {}: {}", last.when, last.updated);
+                }
                 out.push('\n');
             }
         }
@@ -320,7 +329,14 @@ mod tests {
                 invocation_id: "i1".into(),
             },
         );
-        let s = status(Some(&m), &observed, &listing, None, &states);
+        let s = status(
+            Some(&m),
+            &observed,
+            &listing,
+            None,
+            &states,
+            &BTreeMap::new(),
+        );
         let states: Vec<(&str, FileState)> =
             s.files.iter().map(|f| (f.file.as_str(), f.state)).collect();
         assert_eq!(
