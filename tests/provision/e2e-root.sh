@@ -79,28 +79,41 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# configuration (rewritten on every run)
+# configuration (checked on every run; a file is replaced only when its content differs, because
+# machines that are running use this tree as their read-only lower layer)
 log "configuring $ROOT"
+put() { # put FILE < content
+  local new
+  new=$(cat)
+  if [ ! -f "$1" ] || [ "$(cat "$1")" != "$new" ]; then
+    printf '%s\n' "$new" > "$1.tmp"
+    mv "$1.tmp" "$1"
+  fi
+}
+mask() { # mask UNIT
+  [ "$(readlink "$ROOT/etc/systemd/system/$1" || true)" = /dev/null ] \
+    || ln -sfn /dev/null "$ROOT/etc/systemd/system/$1"
+}
 for bin in /usr/bin/podman /usr/lib/systemd/systemd /usr/bin/busybox /usr/bin/docker-registry \
            /usr/libexec/podman/quadlet; do
   [ -x "$ROOT$bin" ] || die "incomplete root: $ROOT$bin missing (delete $ROOT and rerun)"
 done
 
-echo e2e > "$ROOT/etc/hostname"
+echo e2e | put "$ROOT/etc/hostname"
 # nothing to load inside the container (no modules in this VM): the unit would fail the boot
-ln -sf /dev/null "$ROOT/etc/systemd/system/systemd-modules-load.service"
+mask systemd-modules-load.service
 # nobody logs in on a console; keeps the boot quiet and quick
-ln -sf /dev/null "$ROOT/etc/systemd/system/console-getty.service"
+mask console-getty.service
 
 mkdir -p "$ROOT/etc/containers/registries.conf.d" "$ROOT/etc/containers/containers.conf.d" \
          "$ROOT/etc/containers/systemd" "$ROOT/etc/docker/registry"
-cat > "$ROOT/etc/containers/registries.conf.d/50-quadgen-e2e.conf" <<'CONF'
+put "$ROOT/etc/containers/registries.conf.d/50-quadgen-e2e.conf" <<'CONF'
 # the test registry (docker-registry.service) inside the machine, plain HTTP
 [[registry]]
 location = "127.0.0.1:5000"
 insecure = true
 CONF
-cat > "$ROOT/etc/containers/storage.conf" <<'CONF'
+put "$ROOT/etc/containers/storage.conf" <<'CONF'
 [storage]
 driver = "overlay"
 runroot = "/run/containers/storage"
@@ -112,12 +125,12 @@ CONF
 #    asks for nofile=1048576 -> "setrlimit RLIMIT_NOFILE: Operation not permitted";
 #  - the nested cgroup2 tree has no controllers (the host keeps them on v1) -> no pids limit, else
 #    "crun: controller `pids` is not available".
-cat > "$ROOT/etc/containers/containers.conf.d/50-quadgen-e2e.conf" <<CONF
+put "$ROOT/etc/containers/containers.conf.d/50-quadgen-e2e.conf" <<CONF
 [containers]
 default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$(ulimit -Hu):$(ulimit -Hu)"]
 pids_limit = 0
 CONF
-cat > "$ROOT/etc/docker/registry/config.yml" <<'CONF'
+put "$ROOT/etc/docker/registry/config.yml" <<'CONF'
 version: 0.1
 log:
   level: warn
@@ -130,6 +143,13 @@ http:
   addr: 127.0.0.1:5000
 CONF
 # leftovers of anything that ever ran in this root by hand (tests never write here)
-rm -rf "$ROOT"/etc/containers/systemd/* "$ROOT"/var/lib/containers "$ROOT"/var/lib/docker-registry/*
+shopt -s nullglob dotglob
+leftovers=("$ROOT"/etc/containers/systemd/* "$ROOT"/var/lib/docker-registry/*)
+[ -e "$ROOT/var/lib/containers" ] && leftovers+=("$ROOT/var/lib/containers")
+if [ ${#leftovers[@]} -gt 0 ]; then
+  log "removing leftovers: ${leftovers[*]}"
+  rm -rf "${leftovers[@]}"
+fi
+shopt -u nullglob dotglob
 
 log "ok: $ROOT ($(cat "$STAMP"))"
