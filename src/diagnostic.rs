@@ -71,10 +71,6 @@ impl Diagnostics {
         self.0.push(diagnostic);
     }
 
-    pub fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
-        self.push(Diagnostic::error(span, message));
-    }
-
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(Diagnostic::is_error)
     }
@@ -87,10 +83,13 @@ impl Diagnostics {
         self.0.iter().filter(|d| !d.is_error())
     }
 
-    /// Sorted by position so the output reads top to bottom like the file.
+    /// Sorted by position so the output reads top to bottom like the file; a problem found more
+    /// than once at the same place (a `[defaults]` value applied to several containers) is shown once.
     pub fn sorted(mut self) -> Vec<Diagnostic> {
         self.0
             .sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.severity));
+        self.0
+            .dedup_by(|a, b| a.span == b.span && a.message == b.message);
         self.0
     }
 }

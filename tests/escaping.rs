@@ -119,8 +119,8 @@ fn must_accept(kind: &str, c: &Case) -> bool {
             .args
             .iter()
             .all(|a| !a.is_empty() && a != ";" && !a.contains('\0')),
-        "entrypoint" => single_ok(&c.entrypoint),
-        "health" => single_ok(&c.health) && !c.health.trim().is_empty(),
+        "entrypoint" => single_ok(&c.entrypoint) && c.entrypoint != ";",
+        "health" => single_ok(&c.health) && !c.health.trim().is_empty() && c.health != ";",
         "description" => single_ok(&c.description) && !c.description.ends_with('\\'),
         _ => unreachable!(),
     }
@@ -233,4 +233,64 @@ fn known_tricky_strings() {
         assert!(must_accept(kind, &case), "{kind}");
     }
     check(&case, &os).expect("tricky strings survive");
+}
+
+/// A unit-setting value as systemd reads it in `RequiresMountsFor=`: words (quotes removed), then
+/// `%` specifiers (`%%` is the only literal; anything else shows as `<%x>`).
+fn mount_paths(value: &str) -> Vec<String> {
+    oracle::systemd_argv(value)
+        .into_iter()
+        .map(|w| w.replace("$$", "$"))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Host paths reach `podman run -v` and `RequiresMountsFor=` (ours and quadlet's copy) as the
+    /// same path, or are refused.
+    #[test]
+    fn host_paths_mean_the_same_path_everywhere_or_are_refused(tail in nasty(), file in nasty()) {
+        let os = oracles();
+        let source = format!("/srv/{tail}");
+        let env_file = format!("/run/{file}.env");
+        let inv = format!(
+            "[containers.p]\nimage = \"{IMAGE}\"\nvolumes = [{}]\nenvironment_files = [{}]\n",
+            toml_str(&format!("{source}:/data")),
+            toml_str(&env_file)
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        match quadgen::build::compile(Path::new("p.toml"), &inv, PodmanVersion::DEFAULT) {
+            Err(r) => {
+                let text = r.render(false);
+                let plain = |p: &str| !p.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '$' | '"' | '\'' | '\\' | ':'))
+                    && !p.split('/').any(|c| c == "." || c == "..");
+                prop_assert!(!(plain(&source) && plain(&env_file)), "plain paths refused:\n{text}");
+                return Ok(());
+            }
+            Ok(compiled) => {
+                for f in &compiled.files {
+                    std::fs::write(dir.path().join(&f.file_name), &f.text).expect("write");
+                }
+            }
+        }
+        for o in &os {
+            let run = o.dryrun(dir.path());
+            prop_assert!(run.ok && run.problems().is_empty(), "quadlet {}: {}", o.version, run.stderr);
+            let service = run.service("p.service");
+            let argv = podman_argv(service);
+            prop_assert_eq!(option_values(&argv, "-v"), vec![format!("{source}:/data")]);
+            prop_assert_eq!(option_values(&argv, "--env-file"), vec![env_file.clone()]);
+            let mounts: Vec<String> = service.all("Unit", "RequiresMountsFor").iter().flat_map(|v| mount_paths(v)).collect();
+            for path in [&source, &env_file] {
+                prop_assert!(mounts.contains(path), "RequiresMountsFor lacks {:?}: {:?}", path, mounts);
+            }
+            // quadlet's own `RequiresMountsFor=%t/containers` is the only specifier expected.
+            prop_assert!(
+                mounts.iter().filter(|m| *m != "<%t>/containers").all(|m| m.starts_with('/') && !m.contains("<%")),
+                "{:?}",
+                mounts
+            );
+        }
+    }
 }

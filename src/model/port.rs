@@ -62,7 +62,14 @@ pub fn parse_port(value: &str) -> Result<String, String> {
 
 /// Length of `PORT` (1) or `FROM-TO`, with every port in 1..=65535.
 fn range_len(value: &str) -> Option<u32> {
-    let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0).map(u32::from);
+    let port = |p: &str| {
+        let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+        digits
+            .then(|| p.parse::<u16>().ok())
+            .flatten()
+            .filter(|p| *p > 0)
+            .map(u32::from)
+    };
     match value.split_once('-') {
         Some((from, to)) => {
             let (from, to) = (port(from)?, port(to)?);

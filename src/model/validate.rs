@@ -48,6 +48,28 @@ pub fn validate(
         .iter()
         .filter_map(|(name, net)| c.network(name, net))
         .collect();
+    let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
+    for n in &networks {
+        if let Some(i) = &n.interface_name
+            && let Some(other) = interfaces.insert(i, &n.name)
+        {
+            let at = inventory
+                .networks
+                .keys()
+                .find(|k| k.get_ref() == n.name.as_str())
+                .and_then(span);
+            c.diags.push(
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "networks `{other}` and `{}` would both use the interface `{i}`",
+                        n.name
+                    ),
+                )
+                .with_help("set a distinct `interface_name` on one of them"),
+            );
+        }
+    }
     let volumes: Vec<Volume> = inventory
         .volumes
         .iter()
@@ -58,7 +80,13 @@ pub fn validate(
         .containers
         .iter()
         .filter_map(|(name, raw)| {
-            let merged = merge(defaults, raw.get_ref());
+            let mut merged = merge(defaults, raw.get_ref());
+            // A `[defaults]` dependency on a container does not apply to that container itself.
+            if raw.get_ref().depends_on.is_none()
+                && let Some(deps) = merged.depends_on.as_mut()
+            {
+                deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+            }
             c.container(name, raw.span(), &merged, &names)
         })
         .collect();
@@ -300,6 +328,14 @@ impl Checker {
                     );
                     continue;
                 }
+                if let Some(field) = modelled_key(section, k) {
+                    self.err_help(
+                        span(key),
+                        format!("`{k}=` is set by quadgen from the inventory and cannot be replaced"),
+                        format!("use the inventory's `{field}` instead: service and object names, images and networks must stay what the inventory says"),
+                    );
+                    continue;
+                }
                 match check_key(section, k, self.target) {
                     Ok(()) => {}
                     Err(KeyError::TooNew { introduced }) => {
@@ -336,6 +372,12 @@ impl Checker {
                 for v in value.get_ref().values() {
                     if let Some(c) = v.chars().find(|c| c.is_control()) {
                         self.err(span(value), format!("`{k}` value contains the control character {c:?}, which would end or break the line"));
+                    } else if v.trim() != v || v.starts_with('"') || v.ends_with('"') {
+                        self.err_help(
+                            span(value),
+                            format!("`{k}` value `{v}` starts or ends with whitespace or `\"`, which quadlet strips"),
+                            "remove them; raw values are written after `Key=` as they are",
+                        );
                     } else if v.ends_with('\\') {
                         self.err(
                             span(value),
@@ -371,31 +413,54 @@ impl Checker {
     }
 
     fn network(&mut self, name: &Str, net: &Spanned<inventory::Network>) -> Option<Network> {
-        let name_checked = self.name(name, "network");
+        let mut name_checked = self.name(name, "network");
+        if RESERVED_NETWORKS.contains(&name.get_ref().as_str()) {
+            self.err_help(
+                span(name),
+                format!("`{}` is a network mode of podman's own, so containers could not join a network of that name", name.get_ref()),
+                "choose another name",
+            );
+            name_checked = None;
+        }
         let n = net.get_ref();
-        let subnet = n.subnet.as_ref().and_then(|s| {
-            let ok = s.get_ref().split_once('/').is_some_and(|(addr, len)| {
-                addr.parse::<IpAddr>()
-                    .ok()
-                    .zip(len.parse::<u8>().ok())
-                    .is_some_and(|(a, l)| l <= if a.is_ipv4() { 32 } else { 128 })
+        let parsed_subnet = n
+            .subnet
+            .as_ref()
+            .and_then(|s| match parse_cidr(s.get_ref()) {
+                Some(cidr) => Some(cidr),
+                None => {
+                    self.err_help(
+                        span(s),
+                        format!("`{}` is not a subnet", s.get_ref()),
+                        "write it in CIDR form, like `10.89.7.0/24`",
+                    );
+                    None
+                }
             });
-            if ok {
-                Some(s.get_ref().clone())
-            } else {
-                self.err_help(
-                    span(s),
-                    format!("`{}` is not a subnet", s.get_ref()),
-                    "write it in CIDR form, like `10.89.7.0/24`",
-                );
-                None
+        let subnet = parsed_subnet
+            .and(n.subnet.as_ref())
+            .map(|s| s.get_ref().clone());
+        let gateway = n.gateway.as_ref().and_then(|g| {
+            let ip = self.ip(g, "gateway")?;
+            match (&n.subnet, parsed_subnet) {
+                (None, _) => {
+                    self.err_help(
+                        span(g),
+                        "a gateway needs a subnet: quadlet refuses the network otherwise",
+                        "add `subnet = \"…/24\"` to this network",
+                    );
+                    None
+                }
+                (Some(s), Some(cidr)) if !cidr.contains(ip) => {
+                    self.err(
+                        span(g),
+                        format!("gateway `{ip}` is not in the subnet `{}`", s.get_ref()),
+                    );
+                    None
+                }
+                _ => Some(ip.to_string()),
             }
         });
-        let gateway = n
-            .gateway
-            .as_ref()
-            .and_then(|g| self.ip(g, "gateway"))
-            .map(|g| g.to_string());
         let dns = n
             .dns
             .as_ref()
@@ -637,9 +702,25 @@ impl Checker {
         let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
         let start_timeout = match &c.start_timeout {
             Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
-            None => Duration(PULL_ALLOWANCE.0 + health.as_ref().map_or(0, time_to_healthy)),
+            None => Duration(
+                PULL_ALLOWANCE
+                    .0
+                    .saturating_add(health.as_ref().map_or(0, time_to_healthy)),
+            ),
         };
         let labels = self.pairs(c.labels.as_ref(), "label");
+        if let Some((k, _)) = c
+            .labels
+            .iter()
+            .flatten()
+            .find(|(k, _)| k.get_ref() == "io.containers.autoupdate")
+        {
+            self.err_help(
+                span(k),
+                "the `io.containers.autoupdate` label is set by quadgen",
+                "use `auto_update = \"registry\"`, `\"local\"` or `\"none\"`",
+            );
+        }
         let devices = c
             .devices
             .as_ref()
@@ -922,6 +1003,15 @@ impl Checker {
                     span(v),
                     format!("`{}` is not a systemd unit name", name.escape_debug()),
                 );
+            } else if [".container", ".network", ".volume"]
+                .iter()
+                .any(|s| name.ends_with(s))
+            {
+                self.err_help(
+                    span(v),
+                    format!("`{name}` is a Quadlet file name, which quadlet before 5.5 does not translate here"),
+                    "for a container of this inventory use `depends_on`; otherwise name its service, like `db.service`",
+                );
             } else if !suffix_ok {
                 self.err_help(
                     span(v),
@@ -973,9 +1063,9 @@ impl Checker {
         let retries = match &h.retries {
             None => 3,
             Some(r) => match u32::try_from(*r.get_ref()) {
-                Ok(n) if n >= 1 => n,
+                Ok(n) if (1..=1000).contains(&n) => n,
                 _ => {
-                    self.err(span(r), "retries must be a whole number from 1 up");
+                    self.err(span(r), "retries must be a whole number from 1 to 1000");
                     3
                 }
             },
@@ -1011,15 +1101,14 @@ impl Checker {
         let host = HostPath::parse(host)
             .map_err(|e| self.err(span(value), format!("device: {e}")))
             .ok()?;
-        if let Some(c) = container
-            && HostPath::parse(c).is_err()
-        {
-            self.err(
-                span(value),
-                format!("device: container path `{c}` must be absolute and plain"),
-            );
-            return None;
-        }
+        let container = match container.map(HostPath::parse) {
+            Some(Err(e)) => {
+                self.err(span(value), format!("device: container path: {e}"));
+                return None;
+            }
+            Some(Ok(c)) => Some(c.written),
+            None => None,
+        };
         if let Some(p) = perms
             && (p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')))
         {
@@ -1030,10 +1119,12 @@ impl Checker {
             );
             return None;
         }
-        Some(Device {
-            written: escape_device(v),
-            host,
-        })
+        let written = match (container, perms) {
+            (None, _) => host.written.clone(),
+            (Some(c), None) => format!("{}:{c}", host.written),
+            (Some(c), Some(p)) => format!("{}:{c}:{p}", host.written),
+        };
+        Some(Device { written, host })
     }
 
     /// Services quadlet will make must not collide.
@@ -1154,6 +1245,70 @@ fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Op
     walk(start, start, edges, &mut path, &mut seen).then_some(path)
 }
 
+/// Raw keys that would break what quadgen promises about names, images and dependencies, with the
+/// inventory field that sets them.
+fn modelled_key(section: Section, key: &str) -> Option<&'static str> {
+    match (section, key) {
+        (Section::Container, "ContainerName") | (_, "ServiceName") => Some("table name"),
+        (Section::Network, "NetworkName") | (Section::Volume, "VolumeName") => Some("table name"),
+        (Section::Container, "Image") => Some("image"),
+        (Section::Container, "Network") => Some("networks"),
+        (Section::Container, "Pod") => Some("networks"),
+        (Section::Container, "Notify") => Some("health"),
+        (Section::Network, "InterfaceName") => Some("interface_name"),
+        _ => None,
+    }
+}
+
+/// Names podman gives a meaning of its own in `--network`.
+const RESERVED_NETWORKS: &[&str] = &[
+    "host",
+    "none",
+    "bridge",
+    "private",
+    "pasta",
+    "slirp4netns",
+    "podman",
+    "default",
+    "ns",
+];
+
+/// An address range in CIDR form.
+#[derive(Debug, Clone, Copy)]
+struct Cidr {
+    addr: IpAddr,
+    len: u8,
+}
+
+impl Cidr {
+    fn contains(self, ip: IpAddr) -> bool {
+        let bits = |a: IpAddr| match a {
+            IpAddr::V4(v) => (u128::from(u32::from(v)) << 96, 32u32),
+            IpAddr::V6(v) => (u128::from(v), 128u32),
+        };
+        let ((net, width), (host, host_width)) = (bits(self.addr), bits(ip));
+        if width != host_width {
+            return false;
+        }
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.len))
+            .unwrap_or(0);
+        net & mask == host & mask
+    }
+}
+
+/// `ADDRESS/LENGTH` with digits only in the length.
+fn parse_cidr(value: &str) -> Option<Cidr> {
+    let (addr, len) = value.split_once('/')?;
+    if len.is_empty() || len.len() > 3 || !len.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let addr: IpAddr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (len <= max).then_some(Cidr { addr, len })
+}
+
 /// The interface name for a bridge network: `qg-NAME`, or `qg-` + 7 characters + `-` + 4 hex
 /// digits of its sha256 when that would pass the kernel's 15-character limit.
 pub fn default_interface_name(name: &Name) -> String {
@@ -1169,11 +1324,12 @@ pub fn default_interface_name(name: &Name) -> String {
 
 /// Worst case from start to first healthy: the start period, then every retry failing.
 fn time_to_healthy(h: &Health) -> u64 {
-    h.start_period.0 + u64::from(h.retries + 1) * (h.interval.0 + h.timeout.0)
-}
-
-fn escape_device(v: &str) -> String {
-    crate::render::escape::protect(v, Target::ExecStart)
+    let per_try = h.interval.0.saturating_add(h.timeout.0);
+    h.start_period.0.saturating_add(
+        u64::from(h.retries)
+            .saturating_add(1)
+            .saturating_mul(per_try),
+    )
 }
 
 #[cfg(test)]

@@ -120,8 +120,21 @@ impl Duration {
         Self(s * 1000)
     }
 
-    /// Accepts `30s`, `1m30s`, `500ms`, `2h`, or a plain number of seconds.
+    /// The longest duration accepted: a year, far beyond any sane timeout.
+    pub const MAX: Self = Self::secs(365 * 24 * 3600);
+
+    /// Accepts `30s`, `1m30s`, `500ms`, `2h`, or a plain number of seconds, up to [`Self::MAX`].
     pub fn parse(value: &str) -> Result<Self, String> {
+        let d = Self::parse_unbounded(value)?;
+        if d > Self::MAX {
+            return Err(format!(
+                "`{value}` is longer than a year; write a shorter duration"
+            ));
+        }
+        Ok(d)
+    }
+
+    fn parse_unbounded(value: &str) -> Result<Self, String> {
         let err = || {
             format!("`{value}` is not a duration: write it like `30s`, `1m30s`, `500ms` or `2h`")
         };

@@ -115,7 +115,7 @@ pub fn lower(c: &Container) -> Unit {
     b.push(
         Service,
         "TimeoutStopSec",
-        crate::model::Duration(c.stop_timeout.0 + STOP_HEADROOM.0).written(),
+        crate::model::Duration(c.stop_timeout.0.saturating_add(STOP_HEADROOM.0)).written(),
     );
     if c.auto_start {
         b.push(Install, "WantedBy", "multi-user.target");

@@ -38,6 +38,8 @@ pub enum Unrepresentable {
     EdgeWhitespace,
     /// Whitespace in a place where quadlet or systemd split on it (host paths).
     Whitespace,
+    /// A character that means something different in each place a host path is written.
+    PathCharacter(char),
 }
 
 impl fmt::Display for Unrepresentable {
@@ -71,6 +73,10 @@ impl fmt::Display for Unrepresentable {
             Unrepresentable::EdgeWhitespace => write!(
                 f,
                 "starts or ends with whitespace, which quadlet trims from this key"
+            ),
+            Unrepresentable::PathCharacter(c) => write!(
+                f,
+                "contains `{c}`: a host path reaches both `podman run` and `RequiresMountsFor=` (which quadlet copies as is), and they read `{c}` differently"
             ),
             Unrepresentable::Whitespace => write!(
                 f,
@@ -146,22 +152,14 @@ pub fn word(value: &str) -> Result<String, Unrepresentable> {
     Ok(out)
 }
 
-/// Several words joined by spaces, for one line of a word-list key.
-pub fn words<'a>(
-    values: impl IntoIterator<Item = &'a str>,
-) -> Result<String, (usize, Unrepresentable)> {
-    let mut out = Vec::new();
-    for (i, v) in values.into_iter().enumerate() {
-        out.push(word(v).map_err(|e| (i, e))?);
-    }
-    Ok(out.join(" "))
-}
-
 /// A single-value key (`HealthCmd=`, `Entrypoint=`, `User=`, `Description=`…): written raw, so it
 /// must not need any escape quadlet would not undo.
 pub fn single(value: &str, target: Target) -> Result<String, Unrepresentable> {
     if value.is_empty() {
         return Err(Unrepresentable::Empty);
+    }
+    if value == ";" && target == Target::ExecStart {
+        return Err(Unrepresentable::LoneSemicolon);
     }
     if value.contains('\0') {
         return Err(Unrepresentable::Nul);
@@ -188,11 +186,19 @@ pub fn single(value: &str, target: Target) -> Result<String, Unrepresentable> {
 }
 
 /// A host path written into a unit (bind-mount source, env file, device, `RequiresMountsFor=`).
+///
+/// The same text must mean the same path in `ExecStart=` (where `$` expands) and in
+/// `RequiresMountsFor=` (which unquotes but does not expand `$`), including the copy quadlet makes
+/// of bind sources. Only `%` can be escaped the same way in both, so whitespace, quotes, `$` and
+/// `\` are refused.
 pub fn host_path(value: &str) -> Result<String, Unrepresentable> {
     if value.chars().any(char::is_whitespace) {
         return Err(Unrepresentable::Whitespace);
     }
-    single(value, Target::ExecStart)
+    if let Some(c) = value.chars().find(|c| matches!(c, '$' | '"' | '\'' | '\\')) {
+        return Err(Unrepresentable::PathCharacter(c));
+    }
+    single(value, Target::UnitSetting)
 }
 
 #[cfg(test)]
@@ -231,6 +237,10 @@ mod tests {
     fn refuses_what_quadlet_cannot_carry() {
         assert_eq!(word(""), Err(Unrepresentable::EmptyWord));
         assert_eq!(word(";"), Err(Unrepresentable::LoneSemicolon));
+        assert_eq!(
+            single(";", Target::ExecStart),
+            Err(Unrepresentable::LoneSemicolon)
+        );
         assert_eq!(word("a\0"), Err(Unrepresentable::Nul));
         assert_eq!(
             single("\"quoted\"", Target::ExecStart),
@@ -245,6 +255,19 @@ mod tests {
             Err(Unrepresentable::ControlCharacter('\n'))
         );
         assert_eq!(host_path("/mnt/my media"), Err(Unrepresentable::Whitespace));
+        assert_eq!(
+            host_path("/srv/a$b"),
+            Err(Unrepresentable::PathCharacter('$'))
+        );
+        assert_eq!(
+            host_path("/srv/it's"),
+            Err(Unrepresentable::PathCharacter('\''))
+        );
+        assert_eq!(
+            host_path("/srv/b\\s"),
+            Err(Unrepresentable::PathCharacter('\\'))
+        );
+        assert_eq!(host_path("/srv/100%").as_deref(), Ok("/srv/100%%"));
     }
 
     #[test]

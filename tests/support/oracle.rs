@@ -157,12 +157,15 @@ pub fn systemd_argv(exec: &str) -> Vec<String> {
         .collect()
 }
 
-/// systemd's `extract_first_word(…, EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE)` loop.
+/// systemd's `extract_first_word(…, EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE)` loop over `ExecStart=`.
+/// Panics where systemd would not run the command as one command: a lone unquoted `;` (a command
+/// separator), an unknown escape, NUL, a trailing backslash, an unterminated quote.
 fn split_words(s: &str) -> Vec<String> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
     let mut words = Vec::new();
     let mut chars = s.chars().peekable();
     loop {
-        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+        while chars.peek().is_some_and(|c| is_space(*c)) {
             chars.next();
         }
         if chars.peek().is_none() {
@@ -170,27 +173,39 @@ fn split_words(s: &str) -> Vec<String> {
         }
         let mut word = String::new();
         let mut quote: Option<char> = None;
+        let mut literal_only = true; // no quote or escape seen: a lone `;` separates commands
         while let Some(c) = chars.next() {
             match (quote, c) {
-                (None, c) if c.is_ascii_whitespace() => break,
-                (None, '"' | '\'') => quote = Some(c),
+                (None, c) if is_space(c) => break,
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    literal_only = false;
+                }
                 (Some(q), c) if c == q => quote = None,
-                (_, '\\') => word.push_str(&unescape(&mut chars)),
+                (_, '\\') => {
+                    literal_only = false;
+                    word.push_str(&unescape(&mut chars, s));
+                }
                 (_, c) => word.push(c),
             }
         }
         assert!(quote.is_none(), "unterminated quote in ExecStart: {s}");
+        assert!(
+            !(literal_only && word == ";"),
+            "a lone `;` splits ExecStart into two commands: {s}"
+        );
         words.push(word);
     }
 }
 
-fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, line: &str) -> String {
     let Some(c) = chars.next() else {
-        return "\\".into();
+        panic!("trailing backslash in ExecStart: {line}")
     };
     let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, n: usize| {
         let digits: String = (0..n).filter_map(|_| chars.next()).collect();
         let code = u32::from_str_radix(&digits, 16).expect("hex escape");
+        assert!(code != 0, "NUL escape in ExecStart: {line}");
         char::from_u32(code).expect("valid char").to_string()
     };
     match c {
@@ -209,11 +224,12 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
             let mut digits = c.to_string();
             digits.push(chars.next().expect("octal"));
             digits.push(chars.next().expect("octal"));
-            char::from_u32(u32::from_str_radix(&digits, 8).expect("octal"))
-                .expect("char")
-                .to_string()
+            let code = u32::from_str_radix(&digits, 8).expect("octal");
+            assert!(code != 0, "NUL escape in ExecStart: {line}");
+            char::from_u32(code).expect("char").to_string()
         }
-        c => c.to_string(),
+        '\\' | '"' | '\'' | ';' => c.to_string(),
+        other => panic!("systemd rejects the escape `\\{other}` in ExecStart: {line}"),
     }
 }
 

@@ -108,3 +108,120 @@ fn raw_keys_are_checked_and_protected() {
     .expect("valid");
     assert_eq!(model.containers[0].raw[0].values, ["x=100%%$$"]);
 }
+
+#[test]
+fn networks_need_a_subnet_for_a_gateway_inside_it_and_a_free_name() {
+    let errs = errors("[networks.n]\ngateway = \"10.0.0.1\"\n");
+    assert!(errs[0].contains("a gateway needs a subnet"), "{errs:?}");
+    let errs = errors("[networks.n]\nsubnet = \"10.0.0.0/24\"\ngateway = \"10.1.0.1\"\n");
+    assert_eq!(
+        errs,
+        ["gateway `10.1.0.1` is not in the subnet `10.0.0.0/24`"]
+    );
+    assert!(check("[networks.n]\nsubnet = \"fd00:1::/64\"\ngateway = \"fd00:1::1\"\n").is_ok());
+    let errs = errors("[networks.n]\nsubnet = \"10.0.0.0/+24\"\n");
+    assert!(errs[0].contains("is not a subnet"), "{errs:?}");
+    let errs = errors("[networks.host]\n");
+    assert!(errs[0].contains("network mode of podman's own"), "{errs:?}");
+    let errs =
+        errors("[networks.a]\ninterface_name = \"br0\"\n[networks.b]\ninterface_name = \"br0\"\n");
+    assert!(
+        errs[0].contains("would both use the interface `br0`"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn host_paths_that_mean_two_things_are_refused() {
+    for (field, value) in [
+        ("volumes", "[\"/srv/a$b:/data\"]"),
+        ("volumes", "[\"/srv/it's:/data\"]"),
+        ("environment_files", "[\"/srv/e\\\\x.env\"]"),
+        ("devices", "[\"/dev/a$b\"]"),
+    ] {
+        let errs = errors(&format!("[containers.a]\n{IMG}{field} = {value}\n"));
+        assert!(
+            errs[0].contains("RequiresMountsFor"),
+            "{field} {value}: {errs:?}"
+        );
+    }
+}
+
+#[test]
+fn raw_keys_cannot_replace_names_or_change_silently() {
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}[containers.a.quadlet.Container]\nContainerName = \"b\"\n"
+    ));
+    assert!(
+        errs[0].contains("`ContainerName=` is set by quadgen"),
+        "{errs:?}"
+    );
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}[containers.a.quadlet.Container]\nShmSize = \" 1g \"\n"
+    ));
+    assert!(
+        errs[0].contains("starts or ends with whitespace"),
+        "{errs:?}"
+    );
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}labels = {{ \"io.containers.autoupdate\" = \"local\" }}\n"
+    ));
+    assert!(errs[0].contains("set by quadgen"), "{errs:?}");
+}
+
+#[test]
+fn huge_numbers_are_errors_not_overflows() {
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}health = {{ cmd = \"true\", retries = 4294967295 }}\n"
+    ));
+    assert!(
+        errs[0].contains("retries must be a whole number from 1 to 1000"),
+        "{errs:?}"
+    );
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}stop_timeout = \"18446744073709551s\"\n"
+    ));
+    assert!(
+        errs[0].contains("is not a duration") || errs[0].contains("longer than a year"),
+        "{errs:?}"
+    );
+    let errs = errors(&format!("[containers.a]\n{IMG}start_timeout = \"9000h\"\n"));
+    assert!(errs[0].contains("longer than a year"), "{errs:?}");
+}
+
+#[test]
+fn defaults_are_reported_once_and_do_not_depend_on_themselves() {
+    let src =
+        format!("[defaults]\nports = [\"80:80/icmp\"]\n[containers.a]\n{IMG}[containers.b]\n{IMG}");
+    let Err(d) = check(&src) else {
+        panic!("must fail")
+    };
+    assert_eq!(
+        d.sorted().iter().filter(|d| d.is_error()).count(),
+        1,
+        "one error for one bad default"
+    );
+    let src =
+        format!("[defaults]\ndepends_on = [\"db\"]\n[containers.db]\n{IMG}[containers.web]\n{IMG}");
+    let (model, _) = check(&src).expect("no self-dependency");
+    let web = model
+        .containers
+        .iter()
+        .find(|c| c.name.as_str() == "web")
+        .expect("web");
+    assert_eq!(web.depends_on.len(), 1);
+    let db = model
+        .containers
+        .iter()
+        .find(|c| c.name.as_str() == "db")
+        .expect("db");
+    assert!(db.depends_on.is_empty());
+}
+
+#[test]
+fn quadlet_file_names_as_dependencies_get_a_hint() {
+    let errs = errors(&format!(
+        "[containers.a]\n{IMG}requires = [\"x.container\"]\n"
+    ));
+    assert!(errs[0].contains("is a Quadlet file name"), "{errs:?}");
+}
