@@ -12,7 +12,7 @@ use crate::version::PodmanVersion;
 /// Compile a TOML inventory of containers, networks and volumes into Podman Quadlet units, and
 /// install exactly what changed.
 ///
-/// Every container gets `Pull=newer`, `AutoUpdate=registry`, a restart policy, `RequiresMountsFor=`
+/// Every container gets `AutoUpdate=registry` (with `Pull=missing`, so a rollback sticks), a restart policy, `RequiresMountsFor=`
 /// for its host paths and, with a health check, `Notify=healthy` so `podman auto-update` can roll
 /// back a bad image.
 #[derive(Debug, Parser)]
@@ -229,7 +229,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     crate::fsio::sync_dir(&dest)?;
                     eprintln!(
-                        "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-prune.timer podman-auto-update.timer"
+                        "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-install.service quadgen-prune.timer podman-auto-update.timer"
                     );
                 }
             }

@@ -68,8 +68,8 @@ fn container_service_carries_the_reliability_defaults() {
         );
         assert_eq!(
             option_values(&argv, "--pull"),
-            ["newer"],
-            "registry outages must not stop a start"
+            ["missing"],
+            "with auto-update, images come from podman auto-update only, so its rollback sticks"
         );
         assert!(
             option_values(&argv, "--label").contains(&"io.containers.autoupdate=registry"),

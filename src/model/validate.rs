@@ -15,7 +15,6 @@ use crate::version::{KeyError, check_key};
 /// Checks an inventory for `target`. Returns the model and any warnings, or every problem found.
 pub fn validate(
     inventory: &Inventory,
-    source: &str,
     target: PodmanVersion,
 ) -> Result<(Model, Diagnostics), Diagnostics> {
     let mut c = Checker {
@@ -99,7 +98,6 @@ pub fn validate(
     }
     Ok((
         Model {
-            source: source.to_string(),
             target,
             networks,
             volumes,
@@ -729,9 +727,23 @@ impl Checker {
         let pull = self.one_of(
             c.pull.as_ref(),
             &["always", "missing", "never", "newer"],
-            "newer",
+            default_pull(auto_update),
             "pull policy",
         );
+        if auto_update == AutoUpdate::Registry
+            && let Some(p) = c
+                .pull
+                .as_ref()
+                .filter(|p| matches!(p.get_ref().as_str(), "newer" | "always"))
+        {
+            self.diags.push(
+                Diagnostic::warning(
+                    span(p),
+                    format!("`pull = \"{}\"` defeats `podman auto-update`'s rollback", p.get_ref()),
+                )
+                .with_help("the rollback restart would pull the broken image again, and every restart would start whatever the registry has without the health gate; leave `pull` unset (`missing`) and let `podman-auto-update.timer` bring new images"),
+            );
+        }
         let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
         let raw = self.raw_keys(
             c.quadlet.as_ref(),
@@ -1272,6 +1284,18 @@ const RESERVED_NETWORKS: &[&str] = &[
     "default",
     "ns",
 ];
+
+/// The pull policy when the inventory sets none. With registry auto-update, images are brought
+/// by `podman auto-update` alone (`missing`): its rollback re-tags the previous image and restarts
+/// the unit, and `newer` would pull the broken image straight back (shown on a real podman by
+/// tests/e2e_auto_update.rs). Without it, `newer` keeps images fresh on every start, and falls
+/// back to the local image when the registry is down.
+fn default_pull(auto_update: AutoUpdate) -> &'static str {
+    match auto_update {
+        AutoUpdate::Registry => "missing",
+        AutoUpdate::Local | AutoUpdate::None => "newer",
+    }
+}
 
 /// An address range in CIDR form.
 #[derive(Debug, Clone, Copy)]

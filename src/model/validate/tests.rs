@@ -2,7 +2,7 @@ use super::*;
 use crate::inventory::parse;
 
 fn check(src: &str) -> Result<(Model, Diagnostics), Diagnostics> {
-    validate(&parse(src).expect("toml"), "t.toml", PodmanVersion::DEFAULT)
+    validate(&parse(src).expect("toml"), PodmanVersion::DEFAULT)
 }
 
 fn errors(src: &str) -> Vec<String> {
@@ -224,4 +224,32 @@ fn quadlet_file_names_as_dependencies_get_a_hint() {
         "[containers.a]\n{IMG}requires = [\"x.container\"]\n"
     ));
     assert!(errs[0].contains("is a Quadlet file name"), "{errs:?}");
+}
+
+#[test]
+fn pull_policy_follows_auto_update_so_rollback_sticks() {
+    let (model, _) = check(&format!(
+        "[containers.a]\n{IMG}health = {{ cmd = \"true\" }}\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        model.containers[0].pull, "missing",
+        "auto-update brings images; a restart never does"
+    );
+    let (model, _) =
+        check(&format!("[containers.a]\n{IMG}auto_update = \"none\"\n")).expect("valid");
+    assert_eq!(
+        model.containers[0].pull, "newer",
+        "without auto-update, each start refreshes"
+    );
+    let (model, warnings) = check(&format!(
+        "[containers.a]\n{IMG}pull = \"newer\"\nhealth = {{ cmd = \"true\" }}\n"
+    ))
+    .expect("valid");
+    assert_eq!(model.containers[0].pull, "newer");
+    let w: Vec<&str> = warnings.warnings().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        w,
+        ["`pull = \"newer\"` defeats `podman auto-update`'s rollback"]
+    );
 }
