@@ -49,11 +49,10 @@ pub fn compile(
         })
     };
     let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
-    let display = inventory::display_name(path);
-    let (model, warnings) = model::validate(&inventory, &display, target)
-        .map_err(|d: Diagnostics| reject(d.sorted()))?;
+    let (model, warnings) =
+        model::validate(&inventory, target).map_err(|d: Diagnostics| reject(d.sorted()))?;
     let units = quadlet::lower(&model);
-    let files = render::render_all(&units, &model.source);
+    let files = render::render_all(&units);
     Ok(Compiled {
         model,
         files,

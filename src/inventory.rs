@@ -5,7 +5,6 @@
 //! Every value keeps its byte span (`Spanned`) so that later checks can point at it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -152,50 +151,9 @@ fn toml_error_help(message: &str) -> Option<String> {
     }
 }
 
-/// The inventory file name shown in unit headers: the file name only, so output does not depend on
-/// where the inventory lives.
-///
-/// A Nix store path's hash prefix (`/nix/store/HASH-inventory.toml`) is dropped: it changes with
-/// every edit of the inventory, and would otherwise change every unit's header, so install would
-/// rewrite and restart every unit on NixOS instead of only the changed ones.
-pub fn display_name(path: &Path) -> String {
-    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return path.display().to_string();
-    };
-    let in_store = path.parent() == Some(Path::new("/nix/store"));
-    match name.split_once('-') {
-        Some((hash, rest))
-            if in_store
-                && hash.len() == 32
-                && !rest.is_empty()
-                && hash
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()) =>
-        {
-            rest.to_string()
-        }
-        _ => name,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn display_name_is_stable_across_nix_store_paths() {
-        let store = |p: &str| display_name(Path::new(p));
-        assert_eq!(
-            store("/nix/store/0c3f8f1ly0jvlzqjg5dnbz8bdz6q1fw3-inventory.toml"),
-            "inventory.toml"
-        );
-        assert_eq!(store("/etc/quadgen/inventory.toml"), "inventory.toml");
-        assert_eq!(store("/srv/my-inventory.toml"), "my-inventory.toml");
-        assert_eq!(
-            store("/nix/store/short-inventory.toml"),
-            "short-inventory.toml"
-        );
-    }
 
     #[test]
     fn unknown_field_is_reported_with_span() {

@@ -24,8 +24,6 @@ pub const RESTART_SEC: Duration = Duration::secs(10);
 /// A whole inventory, checked, for one target Podman version.
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// The inventory's file name, for unit headers.
-    pub source: String,
     pub target: PodmanVersion,
     pub networks: Vec<Network>,
     pub volumes: Vec<Volume>,
