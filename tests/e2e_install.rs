@@ -357,3 +357,38 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
         assert!(env_of(&m, container).contains("TAG=6"), "{container}");
     }
 }
+
+#[test]
+fn a_unit_that_fails_to_start_is_named_with_exit_4_and_still_recorded() {
+    let Some(m) = boot() else { return };
+    setup(&m);
+    let mut inv = inventory("1", "1", None, "10.89.55.0/24");
+    inv.push_str(&format!(
+        "\n[containers.broken]\nimage = \"{REGISTRY}/does-not-exist:latest\"\nauto_update = \"none\"\n"
+    ));
+    m.write_file(INVENTORY, &inv);
+    let (code, out, err) = install(&m, &[]);
+    assert_eq!(code, 4, "exit 4 when a unit fails to start\n{out}{err}");
+    let all = out + &err;
+    assert!(
+        all.contains("broken.service"),
+        "names the failed unit:\n{all}"
+    );
+    assert!(
+        all.contains("journalctl -u broken.service"),
+        "with a journal hint:\n{all}"
+    );
+    m.wait_active("web.service", START);
+    m.wait_active("api.service", START);
+    // The manifest still records what was installed: nothing left to do but the broken start.
+    let status = m.run_ok(["quadgen", "status", "--json", INVENTORY]);
+    let json: serde_json::Value = serde_json::from_str(&status).expect("status json");
+    assert!(
+        json["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .all(|f| f["state"] == "ok"),
+        "{status}"
+    );
+}
