@@ -37,6 +37,13 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Print a shell completion script (`quadgen completions bash > /etc/bash_completion.d/quadgen`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (`quadgen man | man -l -`).
+    Man,
     /// The systemd units for hosts without NixOS: install from /etc/quadgen/inventory.toml at boot
     /// and whenever it changes, the auto-update schedule, and a safe prune (never `--volumes`).
     HostUnits {
@@ -206,6 +213,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { inventory, install } => {
             crate::install::status_command(inventory.as_deref(), &install)
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::HostUnits { action } => {
             match action {

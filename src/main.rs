@@ -3,5 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Die quietly like other Unix tools when the reader of our output goes away (`quadgen plan |
+    // head`), instead of panicking on a write to a closed pipe.
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     quadgen::cli::run(quadgen::cli::Cli::parse())
 }

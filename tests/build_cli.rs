@@ -218,3 +218,17 @@ proptest! {
         let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
     }
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = quadgen().args(["completions", shell]).assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        for sub in ["build", "install", "plan", "status", "host-units"] {
+            assert!(text.contains(sub), "{shell} completion lacks `{sub}`");
+        }
+    }
+    let out = quadgen().arg("man").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(text.contains(".TH quadgen 1"), "{text}");
+}
