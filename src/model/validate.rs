@@ -285,29 +285,25 @@ impl Checker {
         }
     }
 
-    fn one_of(
-        &mut self,
-        value: Option<&Str>,
-        allowed: &[&str],
-        default: &str,
-        what: &str,
-    ) -> String {
-        match value {
-            None => default.to_string(),
-            Some(v) if allowed.contains(&v.get_ref().as_str()) => v.get_ref().clone(),
-            Some(v) => {
-                let mut d = Diagnostic::error(
-                    span(v),
-                    format!("`{}` is not a valid {what}", v.get_ref().escape_debug()),
-                )
-                .with_help(format!("use one of: {}", allowed.join(", ")));
-                if let Some(s) = did_you_mean(v.get_ref(), allowed.iter().copied()) {
-                    d = d.with_label(format!("did you mean `{s}`?"));
-                }
-                self.diags.push(d);
-                default.to_string()
-            }
+    /// The [`Choice`] written in `value`, or `default` when it is unset or not one of them.
+    fn one_of<T: Choice>(&mut self, value: Option<&Str>, default: T, what: &str) -> T {
+        let Some(v) = value else {
+            return default;
+        };
+        if let Some(choice) = T::parse(v.get_ref()) {
+            return choice;
         }
+        let allowed: Vec<&str> = T::ALL.iter().map(|c| c.as_str()).collect();
+        let mut d = Diagnostic::error(
+            span(v),
+            format!("`{}` is not a valid {what}", v.get_ref().escape_debug()),
+        )
+        .with_help(format!("use one of: {}", allowed.join(", ")));
+        if let Some(s) = did_you_mean(v.get_ref(), allowed.iter().copied()) {
+            d = d.with_label(format!("did you mean `{s}`?"));
+        }
+        self.diags.push(d);
+        default
     }
 
     fn paths(&mut self, values: Option<&Spanned<Vec<Str>>>, what: &str) -> Vec<HostPath> {

@@ -9,8 +9,8 @@ use super::{Checker, Names, span};
 use crate::diagnostic::Diagnostic;
 use crate::inventory::{self, Str};
 use crate::model::{
-    AutoUpdate, Container, Device, Duration, Health, HostPath, Image, NetworkRef, PULL_ALLOWANCE,
-    Single, parse_port,
+    AutoUpdate, Container, Device, Duration, Health, HealthOnFailure, HostPath, Image, NetworkRef,
+    PULL_ALLOWANCE, PullPolicy, Restart, Single, parse_port,
 };
 use crate::render::escape::Target;
 use crate::version::Section;
@@ -24,19 +24,11 @@ impl Checker {
         names: &Names<'_>,
     ) -> Option<Container> {
         let name_checked = self.name(name, "container");
-        let auto_update = match self
-            .one_of(
-                c.auto_update.as_ref(),
-                &["registry", "local", "none"],
-                "registry",
-                "auto_update policy",
-            )
-            .as_str()
-        {
-            "local" => AutoUpdate::Local,
-            "none" => AutoUpdate::None,
-            _ => AutoUpdate::Registry,
-        };
+        let auto_update = self.one_of(
+            c.auto_update.as_ref(),
+            AutoUpdate::Registry,
+            "auto_update policy",
+        );
         let image = match &c.image {
             None => {
                 self.err_help(
@@ -125,20 +117,7 @@ impl Checker {
         let requires = self.unit_names(c.requires.as_ref());
         let wants = self.unit_names(c.wants.as_ref());
         let health = c.health.as_ref().and_then(|h| self.health(h));
-        let restart = self.one_of(
-            c.restart.as_ref(),
-            &[
-                "no",
-                "on-success",
-                "on-failure",
-                "on-abnormal",
-                "on-watchdog",
-                "on-abort",
-                "always",
-            ],
-            "on-failure",
-            "restart policy",
-        );
+        let restart = self.one_of(c.restart.as_ref(), Restart::OnFailure, "restart policy");
         let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
         let start_timeout = match &c.start_timeout {
             Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
@@ -166,22 +145,15 @@ impl Checker {
             .as_ref()
             .map(|ds| ds.get_ref().iter().filter_map(|d| self.device(d)).collect())
             .unwrap_or_default();
-        let pull = self.one_of(
-            c.pull.as_ref(),
-            &["always", "missing", "never", "newer"],
-            default_pull(auto_update),
-            "pull policy",
-        );
+        let pull = self.one_of(c.pull.as_ref(), default_pull(auto_update), "pull policy");
         if auto_update == AutoUpdate::Registry
-            && let Some(p) = c
-                .pull
-                .as_ref()
-                .filter(|p| matches!(p.get_ref().as_str(), "newer" | "always"))
+            && matches!(pull, PullPolicy::Newer | PullPolicy::Always)
+            && let Some(p) = &c.pull
         {
             self.diags.push(
                 Diagnostic::warning(
                     span(p),
-                    format!("`pull = \"{}\"` defeats `podman auto-update`'s rollback", p.get_ref()),
+                    format!("`pull = \"{}\"` defeats `podman auto-update`'s rollback", pull.as_str()),
                 )
                 .with_help("the rollback restart would pull the broken image again, and every restart would start whatever the registry has without the health gate; leave `pull` unset (`missing`) and let `podman-auto-update.timer` bring new images"),
             );
@@ -391,8 +363,7 @@ impl Checker {
         }
         let on_failure = self.one_of(
             h.on_failure.as_ref(),
-            &["none", "kill", "restart", "stop"],
-            "kill",
+            HealthOnFailure::Kill,
             "health on_failure action",
         );
         Some(Health {
@@ -446,10 +417,10 @@ impl Checker {
 /// the unit, and `newer` would pull the broken image straight back (shown on a real podman by
 /// tests/e2e_auto_update.rs). Without it, `newer` keeps images fresh on every start, and falls
 /// back to the local image when the registry is down.
-fn default_pull(auto_update: AutoUpdate) -> &'static str {
+fn default_pull(auto_update: AutoUpdate) -> PullPolicy {
     match auto_update {
-        AutoUpdate::Registry => "missing",
-        AutoUpdate::Local | AutoUpdate::None => "newer",
+        AutoUpdate::Registry => PullPolicy::Missing,
+        AutoUpdate::Local | AutoUpdate::None => PullPolicy::Newer,
     }
 }
 

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::{Checker, span};
 use crate::inventory::{self, Str};
-use crate::model::{Name, Network};
+use crate::model::{Name, Network, NetworkDriver};
 use crate::version::Section;
 
 impl Checker {
@@ -87,12 +87,7 @@ impl Checker {
                     .collect()
             })
             .unwrap_or_default();
-        let driver = self.one_of(
-            n.driver.as_ref(),
-            &["bridge", "macvlan", "ipvlan"],
-            "bridge",
-            "network driver",
-        );
+        let driver = self.one_of(n.driver.as_ref(), NetworkDriver::Bridge, "network driver");
         let options = self.pairs(n.options.as_ref(), "network option");
         let labels = self.pairs(n.labels.as_ref(), "label");
         let raw = self.raw_keys(
@@ -105,7 +100,7 @@ impl Checker {
             ],
         );
         let name = name_checked?;
-        let interface_name = if driver != "bridge" {
+        let interface_name = if driver != NetworkDriver::Bridge {
             if let Some(i) = &n.interface_name {
                 self.err(
                     span(i),
