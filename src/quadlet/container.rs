@@ -1,6 +1,6 @@
 //! `[containers.NAME]` → `NAME.container`.
 
-use super::{Unit, UnitBuilder, UnitKind};
+use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
 use crate::model::{AutoUpdate, Container, Mount, NetworkRef, network_service, volume_service};
 use crate::model::{RESTART_SEC, STOP_HEADROOM};
 use crate::version::Section::{Container as C, Install, Service, Unit as U};
@@ -129,6 +129,7 @@ pub fn lower(c: &Container) -> Unit {
         name: c.name.clone(),
         sections: b.build(),
         uses,
+        auto_start: starts_at_boot(c.auto_start, &c.raw),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `[networks.NAME]` → `NAME.network`.
 
-use super::{Unit, UnitBuilder, UnitKind};
+use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
 use crate::model::{Network, NetworkDriver};
 use crate::version::PodmanVersion;
 use crate::version::Section::{Network as N, Unit as U};
@@ -50,5 +50,6 @@ pub fn lower(n: &Network, target: PodmanVersion) -> Unit {
         name: n.name.clone(),
         sections: b.build(),
         uses: Vec::new(),
+        auto_start: starts_at_boot(false, &n.raw),
     }
 }
