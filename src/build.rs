@@ -12,12 +12,15 @@ use crate::quadlet;
 use crate::render::{self, RenderedFile};
 use crate::version::PodmanVersion;
 
-/// A compiled inventory: the model, its rendered files and any warnings.
+/// A compiled inventory: the model, its rendered files and any warnings, with the source they
+/// point into.
 #[derive(Debug)]
 pub struct Compiled {
     pub model: Model,
     pub files: Vec<RenderedFile>,
     pub warnings: Vec<Diagnostic>,
+    /// The inventory text the model and warnings come from.
+    pub source: String,
 }
 
 /// An inventory that failed to compile: the problems, with the source to point into.
@@ -57,6 +60,7 @@ pub fn compile(
         model,
         files,
         warnings: warnings.sorted(),
+        source: source.to_string(),
     })
 }
 
