@@ -37,7 +37,7 @@ pub struct Model {
 pub struct Container {
     pub name: Name,
     pub description: Single,
-    pub image: Image,
+    /// The image reference, checked, as written after `Image=`.
     pub image_written: Single,
     pub cmd: Vec<Word>,
     pub entrypoint: Option<Single>,

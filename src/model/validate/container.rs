@@ -182,8 +182,8 @@ impl Checker {
         Some(Container {
             name: name_checked?,
             description: description?,
-            image: image?,
-            image_written: image_written?,
+            // Written only when the reference checked out.
+            image_written: image.and(image_written)?,
             cmd,
             entrypoint,
             environment,
