@@ -7,17 +7,18 @@ use anyhow::{Context, bail};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::inventory;
-use crate::model::{self, Model};
+use crate::model;
 use crate::quadlet;
 use crate::render::{self, RenderedFile};
 use crate::version::PodmanVersion;
 
-/// A compiled inventory: the model, its rendered files and any warnings.
+/// A compiled inventory: its rendered files and any warnings, with the source they point into.
 #[derive(Debug)]
 pub struct Compiled {
-    pub model: Model,
     pub files: Vec<RenderedFile>,
     pub warnings: Vec<Diagnostic>,
+    /// The inventory text the model and warnings come from.
+    pub source: String,
 }
 
 /// An inventory that failed to compile: the problems, with the source to point into.
@@ -54,9 +55,9 @@ pub fn compile(
     let units = quadlet::lower(&model);
     let files = render::render_all(&units);
     Ok(Compiled {
-        model,
         files,
         warnings: warnings.sorted(),
+        source: source.to_string(),
     })
 }
 

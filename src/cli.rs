@@ -276,11 +276,10 @@ pub fn compile(
     match build::compile_file(inventory, target)? {
         Ok(compiled) => {
             if !compiled.warnings.is_empty() {
-                let source = fs_err::read_to_string(inventory)?;
                 let text = crate::diagnostic::render(
                     &compiled.warnings,
                     &inventory.display().to_string(),
-                    &source,
+                    &compiled.source,
                     color,
                 );
                 let _ = std::io::stderr().write_all(text.as_bytes());

@@ -1,11 +1,13 @@
 //! The validated model: what the inventory means, with every rule checked. Nothing past
 //! [`validate`] can hold an invalid name, path, image or unescapable string.
 
+mod choice;
 mod image;
 mod port;
 mod validate;
 pub mod values;
 
+pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy, Restart};
 pub use image::Image;
 pub use port::parse_port;
 pub use validate::validate;
@@ -35,7 +37,7 @@ pub struct Model {
 pub struct Container {
     pub name: Name,
     pub description: Single,
-    pub image: Image,
+    /// The image reference, checked, as written after `Image=`.
     pub image_written: Single,
     pub cmd: Vec<Word>,
     pub entrypoint: Option<Single>,
@@ -52,13 +54,13 @@ pub struct Container {
     pub requires: Vec<String>,
     pub wants: Vec<String>,
     pub health: Option<Health>,
-    pub restart: String,
+    pub restart: Restart,
     pub stop_timeout: Duration,
     pub start_timeout: Duration,
     /// `KEY=VALUE` words.
     pub labels: Vec<Word>,
     pub devices: Vec<Device>,
-    pub pull: String,
+    pub pull: PullPolicy,
     pub auto_update: AutoUpdate,
     pub auto_start: bool,
     pub podman_args: Vec<Word>,
@@ -108,25 +110,7 @@ pub struct Health {
     pub timeout: Duration,
     pub retries: u32,
     pub start_period: Duration,
-    pub on_failure: String,
-}
-
-/// `podman auto-update` policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AutoUpdate {
-    Registry,
-    Local,
-    None,
-}
-
-impl AutoUpdate {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AutoUpdate::Registry => "registry",
-            AutoUpdate::Local => "local",
-            AutoUpdate::None => "none",
-        }
-    }
+    pub on_failure: HealthOnFailure,
 }
 
 /// A raw key from the inventory's `quadlet` escape hatch, checked against the target version.
@@ -147,7 +131,7 @@ pub struct Network {
     pub internal: bool,
     pub ipv6: bool,
     pub dns: Vec<String>,
-    pub driver: String,
+    pub driver: NetworkDriver,
     /// `KEY=VALUE` words for `Options=`.
     pub options: Vec<Word>,
     pub labels: Vec<Word>,

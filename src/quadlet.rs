@@ -53,6 +53,9 @@ pub struct Unit {
     /// Services this unit's service must be restarted with, besides what systemd propagates:
     /// the networks and volumes it uses (not recreated in place).
     pub uses: Vec<String>,
+    /// Whether the unit starts at boot (`[Install] WantedBy=` or `RequiredBy=`), so install
+    /// starts it when it is new.
+    pub auto_start: bool,
 }
 
 /// A `[Section]` and its `Key=value` lines, values already escaped.
@@ -75,6 +78,19 @@ impl Unit {
             UnitKind::Volume => crate::model::volume_service(&self.name),
         }
     }
+}
+
+/// Whether a unit has `[Install] WantedBy=` or `RequiredBy=`: `wanted_by` says whether quadgen
+/// writes `WantedBy=` itself, and a raw key replaces the generated one of its name (an empty
+/// list removes it).
+fn starts_at_boot(wanted_by: bool, raw: &[RawKey]) -> bool {
+    let raw_install = |key: &str| {
+        raw.iter()
+            .find(|r| r.section == Section::Install && r.key == key)
+    };
+    let wanted_by = raw_install("WantedBy").map_or(wanted_by, |r| !r.values.is_empty());
+    let required_by = raw_install("RequiredBy").is_some_and(|r| !r.values.is_empty());
+    wanted_by || required_by
 }
 
 /// Builds sections in order, dropping empty ones.
@@ -124,3 +140,6 @@ pub fn lower(model: &Model) -> Vec<Unit> {
     let containers = model.containers.iter().map(container::lower);
     networks.chain(volumes).chain(containers).collect()
 }
+
+#[cfg(test)]
+mod tests;

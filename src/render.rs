@@ -18,8 +18,7 @@ pub struct RenderedFile {
     pub service: String,
     /// Services of networks and volumes this unit uses.
     pub uses: Vec<String>,
-    /// Whether the unit starts at boot (`[Install] WantedBy=` or `RequiredBy=`), so install
-    /// starts it when it is new.
+    /// [`Unit::auto_start`]: install starts the unit when it is new.
     pub auto_start: bool,
     pub text: String,
     /// Lower-case hex sha256 of `text`.
@@ -59,20 +58,13 @@ pub fn render(unit: &Unit) -> RenderedFile {
         }
     }
     let sha256 = sha256_hex(text.as_bytes());
-    let auto_start = unit.sections.iter().any(|body| {
-        body.section == crate::version::Section::Install
-            && body
-                .entries
-                .iter()
-                .any(|(k, _)| k == "WantedBy" || k == "RequiredBy")
-    });
     RenderedFile {
         file_name: unit.file_name(),
         kind: unit.kind,
         entry,
         service: unit.service(),
         uses: unit.uses.clone(),
-        auto_start,
+        auto_start: unit.auto_start,
         text,
         sha256,
     }

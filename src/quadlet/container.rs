@@ -1,6 +1,6 @@
 //! `[containers.NAME]` → `NAME.container`.
 
-use super::{Unit, UnitBuilder, UnitKind};
+use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
 use crate::model::{AutoUpdate, Container, Mount, NetworkRef, network_service, volume_service};
 use crate::model::{RESTART_SEC, STOP_HEADROOM};
 use crate::version::Section::{Container as C, Install, Service, Unit as U};
@@ -33,7 +33,7 @@ pub fn lower(c: &Container) -> Unit {
     if c.auto_update != AutoUpdate::None {
         b.push(C, "AutoUpdate", c.auto_update.as_str());
     }
-    b.push(C, "Pull", c.pull.clone());
+    b.push(C, "Pull", c.pull.as_str());
     for net in &c.networks {
         match net {
             NetworkRef::Inventory(n) => {
@@ -97,7 +97,7 @@ pub fn lower(c: &Container) -> Unit {
         b.push(C, "HealthTimeout", h.timeout.written());
         b.push(C, "HealthRetries", h.retries.to_string());
         b.push(C, "HealthStartPeriod", h.start_period.written());
-        b.push(C, "HealthOnFailure", h.on_failure.clone());
+        b.push(C, "HealthOnFailure", h.on_failure.as_str());
         b.push(C, "Notify", "healthy");
     }
     b.push(
@@ -109,7 +109,7 @@ pub fn lower(c: &Container) -> Unit {
         b.push(C, "PodmanArgs", arg.quoted.clone());
     }
 
-    b.push(Service, "Restart", c.restart.clone());
+    b.push(Service, "Restart", c.restart.as_str());
     b.push(Service, "RestartSec", RESTART_SEC.written());
     b.push(Service, "TimeoutStartSec", c.start_timeout.written());
     b.push(
@@ -129,6 +129,7 @@ pub fn lower(c: &Container) -> Unit {
         name: c.name.clone(),
         sections: b.build(),
         uses,
+        auto_start: starts_at_boot(c.auto_start, &c.raw),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `[networks.NAME]` → `NAME.network`.
 
-use super::{Unit, UnitBuilder, UnitKind};
-use crate::model::Network;
+use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
+use crate::model::{Network, NetworkDriver};
 use crate::version::PodmanVersion;
 use crate::version::Section::{Network as N, Unit as U};
 
@@ -13,8 +13,8 @@ pub fn lower(n: &Network, target: PodmanVersion) -> Unit {
     let mut b = UnitBuilder::default();
     b.push(U, "Description", format!("quadgen network {}", n.name));
     b.push(N, "NetworkName", n.name.to_string());
-    if n.driver != "bridge" {
-        b.push(N, "Driver", n.driver.clone());
+    if n.driver != NetworkDriver::Bridge {
+        b.push(N, "Driver", n.driver.as_str());
     }
     if let Some(subnet) = &n.subnet {
         b.push(N, "Subnet", subnet.clone());
@@ -50,5 +50,6 @@ pub fn lower(n: &Network, target: PodmanVersion) -> Unit {
         name: n.name.clone(),
         sections: b.build(),
         uses: Vec::new(),
+        auto_start: starts_at_boot(false, &n.raw),
     }
 }

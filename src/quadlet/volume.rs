@@ -1,6 +1,6 @@
 //! `[volumes.NAME]` → `NAME.volume`.
 
-use super::{Unit, UnitBuilder, UnitKind};
+use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
 use crate::model::Volume;
 use crate::version::Section::{Unit as U, Volume as V};
 
@@ -29,5 +29,6 @@ pub fn lower(v: &Volume) -> Unit {
         name: v.name.clone(),
         sections: b.build(),
         uses: Vec::new(),
+        auto_start: starts_at_boot(false, &v.raw),
     }
 }
