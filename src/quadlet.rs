@@ -88,8 +88,10 @@ fn starts_at_boot(wanted_by: bool, raw: &[RawKey]) -> bool {
         raw.iter()
             .find(|r| r.section == Section::Install && r.key == key)
     };
-    let wanted_by = raw_install("WantedBy").map_or(wanted_by, |r| !r.values.is_empty());
-    let required_by = raw_install("RequiredBy").is_some_and(|r| !r.values.is_empty());
+    // An empty value resets the list in systemd: only non-empty values make the unit start.
+    let listed = |r: &RawKey| r.values.iter().any(|v| !v.trim().is_empty());
+    let wanted_by = raw_install("WantedBy").map_or(wanted_by, listed);
+    let required_by = raw_install("RequiredBy").is_some_and(listed);
     wanted_by || required_by
 }
 

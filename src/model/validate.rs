@@ -335,6 +335,8 @@ impl Checker {
         if known.contains(&value) {
             return Name::parse(value).ok();
         }
+        let value = value.escape_debug().to_string();
+        let value = value.as_str();
         let mut d = Diagnostic::error(
             at,
             format!("there is no {what} named `{value}` in the inventory"),
