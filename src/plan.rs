@@ -340,10 +340,14 @@ pub fn plan(
                     b.reason(&d.service, "file deleted by hand; restored");
                 }
             }
-            (Some(f), old) if f.sha256 == d.sha256 => match old {
-                Some(r) if r.sha256 == d.sha256 => {}
-                _ => files.push(change(FileOp::Adopt, false)),
-            },
+            // Our content on disk under a name the manifest (or an interrupted install's intent)
+            // lists: an earlier install wrote it. Unlisted, it is someone else's file, whatever
+            // its content.
+            (Some(f), Some(r)) if f.sha256 == d.sha256 => {
+                if r.sha256 != d.sha256 {
+                    files.push(change(FileOp::Adopt, false));
+                }
+            }
             (Some(f), None) => conflicts.push(Conflict {
                 file_name: d.file_name.clone(),
                 kind: ConflictKind::Foreign,
@@ -391,10 +395,23 @@ pub fn plan(
                         "network changed: podman network `{name}` is removed and created again"
                     ),
                 );
-                let users: Vec<&RenderedFile> = desired
-                    .iter()
-                    .filter(|c| c.uses.contains(&d.service))
-                    .collect();
+                // Everything that requires the network, directly or through `depends_on`:
+                // systemd stops all of it with the network's containers.
+                let mut stopped: BTreeSet<&str> = BTreeSet::from([d.service.as_str()]);
+                let mut users: Vec<&RenderedFile> = Vec::new();
+                loop {
+                    let more: Vec<&RenderedFile> = desired
+                        .iter()
+                        .filter(|c| !stopped.contains(c.service.as_str()))
+                        .filter(|c| c.uses.iter().any(|u| stopped.contains(u.as_str())))
+                        .collect();
+                    if more.is_empty() {
+                        break;
+                    }
+                    stopped.extend(more.iter().map(|c| c.service.as_str()));
+                    users.extend(more);
+                }
+                users.sort_by(|a, b| a.service.cmp(&b.service));
                 for user in &users {
                     b.stop.insert(user.service.clone());
                     if user.auto_start {
@@ -413,7 +430,7 @@ pub fn plan(
                     }
                 }
                 b.notes.push(format!(
-                    "network `{}` changed: podman does not update a network in place, so install stops {} container{} on it, removes podman network `{name}` and starts them again",
+                    "network `{}` changed: podman does not update a network in place, so install stops the {} container{} that need it, removes podman network `{name}` and starts them again",
                     d.file_name,
                     users.len(),
                     if users.len() == 1 { "" } else { "s" },

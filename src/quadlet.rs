@@ -50,8 +50,9 @@ pub struct Unit {
     pub kind: UnitKind,
     pub name: Name,
     pub sections: Vec<SectionBody>,
-    /// Services this unit's service must be restarted with, besides what systemd propagates:
-    /// the networks and volumes it uses (not recreated in place).
+    /// Services this unit's service requires: its networks' and volumes' (which podman does not
+    /// change in place) and, for `depends_on`, other containers'. Install follows them when a
+    /// network is recreated, since systemd stops every unit that requires a stopped one.
     pub uses: Vec<String>,
     /// Whether the unit starts at boot (`[Install] WantedBy=` or `RequiredBy=`), so install
     /// starts it when it is new.

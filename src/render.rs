@@ -16,7 +16,7 @@ pub struct RenderedFile {
     pub entry: String,
     /// The service quadlet makes from the file.
     pub service: String,
-    /// Services of networks and volumes this unit uses.
+    /// Services this unit requires (networks, volumes, `depends_on` containers).
     pub uses: Vec<String>,
     /// [`Unit::auto_start`]: install starts the unit when it is new.
     pub auto_start: bool,

@@ -264,13 +264,29 @@ fn hand_edits_are_refused_then_kept_as_backup_and_deleted_files_restored() {
 fn a_changed_network_is_recreated() {
     let Some(m) = boot() else { return };
     setup(&m);
-    m.write_file(INVENTORY, inventory("1", "1", None, "10.89.52.0/24"));
+    // `edge` is on no network but depends on `api`, which is on `app`; `worker` needs nothing.
+    let with_edge = |subnet: &str| {
+        inventory("1", "1", Some("1"), subnet)
+            + &format!(
+                "\n[containers.edge]\nimage = \"{REGISTRY}/web:latest\"\ncmd = [\"/bin/sleep\", \"100000\"]\ndepends_on = [\"api\"]\n"
+            )
+    };
+    m.write_file(INVENTORY, with_edge("10.89.52.0/24"));
     install_ok(&m);
-    m.wait_active("api.service", START);
-    m.write_file(INVENTORY, inventory("1", "1", None, "10.89.53.0/24"));
+    for u in [
+        "web.service",
+        "api.service",
+        "worker.service",
+        "edge.service",
+    ] {
+        m.wait_active(u, START);
+    }
+    let worker = m.invocation_id("worker.service");
+    m.write_file(INVENTORY, with_edge("10.89.53.0/24"));
     let out = install_ok(&m);
-    m.wait_active("web.service", START);
-    m.wait_active("api.service", START);
+    for u in ["web.service", "api.service", "edge.service"] {
+        m.wait_active(u, START);
+    }
     let subnet = m.run_ok([
         "podman",
         "network",
@@ -285,6 +301,14 @@ fn a_changed_network_is_recreated() {
         "podman network recreated\n{out}"
     );
     assert_eq!(m.http_get("http://127.0.0.1:8080/").as_deref(), Ok("v1\n"));
+    assert_eq!(
+        m.invocation_id("worker.service"),
+        worker,
+        "a container off the network is left alone"
+    );
+    // Nothing left behind for a later install to find.
+    let again = install_ok(&m);
+    assert!(again.contains("nothing to do"), "{again}");
 }
 
 #[test]

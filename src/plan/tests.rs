@@ -214,13 +214,13 @@ fn cases() -> Vec<Case> {
             units: vec![("a.service", Action::Stay)],
         },
         Case {
-            name: "an identical file not in the manifest is adopted",
+            name: "an identical file not in the manifest is still not ours: a conflict",
             desired: vec![a1.clone()],
             manifest: None,
             disk: on_disk(&[&a1]),
             force: false,
-            files: vec![("a.container", FileOp::Adopt, false)],
-            conflicts: vec![],
+            files: vec![],
+            conflicts: vec![("a.container", ConflictKind::Foreign)],
             steps: Steps::default(),
             units: vec![("a.service", Action::Stay)],
         },
@@ -350,6 +350,45 @@ fn no_change_is_a_noop_and_says_so() {
     assert!(text.contains("files: no changes"), "{text}");
     assert!(text.contains("systemd: nothing to do"), "{text}");
     assert!(text.contains("1 unchanged unit stays"), "{text}");
+}
+
+#[test]
+fn changed_network_brings_back_what_depends_on_its_containers() {
+    // `api` is on no network but `depends_on` web, which is on `app`: systemd stops api with
+    // web, so install must start it again; `other` depends on nothing there and stays.
+    let n1 = unit("app.network", "1", false, &[]);
+    let n2 = unit("app.network", "2", false, &[]);
+    let web = unit("web.container", "1", true, &["app-network.service"]);
+    let api = unit("api.container", "1", true, &["web.service"]);
+    let front = unit("front.container", "1", true, &["api.service"]);
+    let other = unit("other.container", "1", true, &[]);
+    let p = plan(
+        &[
+            n2.clone(),
+            web.clone(),
+            api.clone(),
+            front.clone(),
+            other.clone(),
+        ],
+        Some(&manifest_of(&[&n1, &web, &api, &front, &other])),
+        &on_disk(&[&n1, &web, &api, &front, &other]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(
+        p.steps.stop,
+        strings(&[
+            "api.service",
+            "app-network.service",
+            "front.service",
+            "web.service"
+        ])
+    );
+    assert_eq!(
+        p.steps.restart,
+        strings(&["api.service", "front.service", "web.service"])
+    );
+    assert!(actions(&p).contains(&("other.service", Action::Stay)));
 }
 
 #[test]

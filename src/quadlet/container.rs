@@ -12,6 +12,7 @@ pub fn lower(c: &Container) -> Unit {
     b.push(U, "Description", c.description.written.clone());
     for dep in &c.depends_on {
         let service = crate::model::container_service(dep);
+        uses.push(service.clone());
         b.push(U, "Requires", service.clone());
         b.push(U, "After", service);
     }
