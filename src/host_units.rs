@@ -99,7 +99,7 @@ mod tests {
             .collect();
         assert_eq!(
             exec,
-            ["ExecStart=/usr/bin/podman system prune --all --filter until=24h --force"]
+            ["ExecStart=/usr/bin/podman image prune --all --filter until=24h --force"]
         );
         for (name, text) in &units {
             let mut live = text.lines().filter(|l| !l.trim_start().starts_with('#'));

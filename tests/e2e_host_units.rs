@@ -48,13 +48,22 @@ fn inventory(greeting: &str, slow: bool) -> String {
     };
     format!(
         r#"[containers.web]
-image = "{}"
+image = "{0}"
 ports = ["127.0.0.1:8080:8080"]
 environment = {{ GREETING = "{greeting}" }}
 {slow}health = {{ cmd = "wget -q -O /dev/null http://127.0.0.1:8080/", interval = "1s", timeout = "2s", retries = 2, start_period = "10s" }}
 
 [containers.web.quadlet.Container]
 RunInit = "true"
+
+# A network whose only container is not running: a prune must leave it alone.
+[networks.idle]
+
+[containers.idle]
+image = "{0}"
+networks = ["idle"]
+auto_start = false
+auto_update = "none"
 "#,
         web_image()
     )
@@ -162,7 +171,7 @@ fn assert_installed(m: &Machine) {
     let status = m.run_ok(["quadgen", "status", INVENTORY]);
     assert!(
         status.starts_with(&format!(
-            "installed from `{INVENTORY}`\nfiles: 1 as installed\n"
+            "installed from `{INVENTORY}`\nfiles: 3 as installed\n"
         )),
         "{status}"
     );
@@ -342,8 +351,15 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
         "{journal}"
     );
 
-    // The prune service: the old unused image goes, the image in use and the volume stay.
+    // The prune service: the old unused image goes; the image in use, the volume and the
+    // network of a stopped container stay.
     assert!(image_exists(&m, "localhost/qg-old:2020"));
+    m.systemctl_ok(["start", "idle-network.service"]);
+    assert!(
+        m.run(["podman", "network", "exists", "idle"])
+            .status
+            .success()
+    );
     m.systemctl_ok(["start", "quadgen-prune.service"]);
     steps.step("quadgen-prune.service");
     assert_eq!(
@@ -370,7 +386,14 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
         m.read_file("/var/lib/containers/storage/volumes/precious/_data/file"),
         "kept\n"
     );
-    // Control: the same prune with --volumes deletes that very volume, and its data.
+    assert!(
+        m.run(["podman", "network", "exists", "idle"])
+            .status
+            .success(),
+        "quadgen-prune.service removed the network of a stopped container"
+    );
+    // Control: `podman system prune --volumes` deletes that very volume, and its data, and the
+    // idle network while its service still says active: what quadgen's prune must not do.
     m.run_ok([
         "podman",
         "system",
@@ -385,6 +408,18 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
     assert!(
         !volumes.lines().any(|l| l == "precious"),
         "control failed: `--volumes` kept the aged volume, so the check above proved nothing"
+    );
+    // The network is younger than `until=24h`; a day later that prune would take it too.
+    m.run_ok(["podman", "system", "prune", "--all", "--force"]);
+    assert!(
+        !m.run(["podman", "network", "exists", "idle"])
+            .status
+            .success(),
+        "control failed: `system prune` kept the idle network, so the check above proved nothing"
+    );
+    assert!(
+        m.is_active("idle-network.service"),
+        "the network service still claims the network"
     );
     steps.step("prune checks + control");
     steps.finish();

@@ -287,7 +287,7 @@ fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
     let prune = unit_lines(&v, "quadgen-prune.service");
     assert_has_line(
         &prune,
-        r#"ExecStart="/opt/podman/bin/podman" "system" "prune" "--force" "--all" "--filter" "until=24h""#,
+        r#"ExecStart="/opt/podman/bin/podman" "image" "prune" "--force" "--all" "--filter" "until=24h""#,
     );
     assert_has_line(&prune, "X-RestartIfChanged=false");
     assert!(prune.iter().all(|l| !l.contains("volumes\"")), "{prune:?}");
@@ -949,4 +949,21 @@ fn shipped_units_pass_systemd_analyze_verify() {
     for (name, text) in host_units::host_units() {
         assert_calendar_specs_parse(name, text);
     }
+}
+
+#[test]
+fn nixos_autoprune_is_a_warning_because_system_prune_takes_networks() {
+    let Some(env) = nix_env("nixos_autoprune_is_a_warning_because_system_prune_takes_networks")
+    else {
+        return;
+    };
+    let v = Eval::new(env, "autoprune", &[]).json();
+    assert_eq!(
+        v["warnings"],
+        json!([
+            "`virtualisation.podman.autoPrune` runs `podman system prune`, which also removes the \
+             networks of stopped quadgen containers while their network service stays active, so \
+             those containers cannot start again; `services.quadgen.prune` prunes images only"
+        ])
+    );
 }

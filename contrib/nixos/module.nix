@@ -125,7 +125,7 @@ in
       enable = mkOption {
         type = types.bool;
         default = true;
-        description = "Periodically run `podman system prune --force` with `prune.flags` (never `--volumes`).";
+        description = "Periodically run `podman image prune --force` with `prune.flags`: images only, never networks or volumes.";
       };
       schedule = mkOption {
         type = types.str;
@@ -136,8 +136,10 @@ in
         type = types.listOf types.str;
         default = [ "--all" "--filter" "until=24h" ];
         description = ''
-          Flags for `podman system prune`. The default removes unused images older than a day, so a
+          Flags for `podman image prune`. The default removes unused images older than a day, so a
           container that crashed minutes ago still finds its image. `--volumes` is refused.
+          Images only: `podman system prune` would also remove the networks of stopped quadlet
+          containers while their network service stays active, so they could not start again.
         '';
       };
     };
@@ -157,7 +159,9 @@ in
       (refuseVolumes "virtualisation.podman.autoPrune.flags" config.virtualisation.podman.autoPrune.flags)
     ];
 
-    warnings = lib.optional (sharedNames != [ ])
+    warnings = lib.optional config.virtualisation.podman.autoPrune.enable
+      "`virtualisation.podman.autoPrune` runs `podman system prune`, which also removes the networks of stopped quadgen containers while their network service stays active, so those containers cannot start again; `services.quadgen.prune` prunes images only"
+      ++ lib.optional (sharedNames != [ ])
       "`services.quadgen.inventory` and `virtualisation.oci-containers.containers` both define ${
         lib.concatMapStringsSep ", " (n: "`${n}`") sharedNames}: two units would manage a podman container of the same name and replace each other's";
 
@@ -205,13 +209,13 @@ in
     };
 
     systemd.services.quadgen-prune = mkIf cfg.prune.enable {
-      description = "Remove unused podman images, containers and networks (never volumes)";
+      description = "Remove unused podman images (never networks or volumes)";
       # Only the timer starts it, never a switch.
       restartIfChanged = false;
       serviceConfig = {
         Type = "oneshot";
         ExecStart = utils.escapeSystemdExecArgs
-          ([ "${podman}/bin/podman" "system" "prune" "--force" ] ++ cfg.prune.flags);
+          ([ "${podman}/bin/podman" "image" "prune" "--force" ] ++ cfg.prune.flags);
       };
     };
     systemd.timers.quadgen-prune = mkIf cfg.prune.enable {
