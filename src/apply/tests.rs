@@ -380,3 +380,166 @@ fn unwritable_directory_names_the_path() {
     );
     assert!(systemd.calls.is_empty());
 }
+
+/// A systemd that dies (like `kill -9` of quadgen) at its `n`-th call, before doing it.
+struct CrashAt {
+    inner: Recording,
+    n: usize,
+}
+
+impl CrashAt {
+    fn tick(&mut self) {
+        if self.inner.calls.len() == self.n {
+            panic!("simulated kill at systemd call {}", self.n);
+        }
+    }
+}
+
+impl Systemd for CrashAt {
+    fn daemon_reload(&mut self) -> Result<(), crate::systemd::SystemdError> {
+        self.tick();
+        self.inner.daemon_reload()
+    }
+    fn start(&mut self, units: &[String]) -> Result<(), crate::systemd::SystemdError> {
+        self.tick();
+        self.inner.start(units)
+    }
+    fn restart(&mut self, units: &[String]) -> Result<(), crate::systemd::SystemdError> {
+        self.tick();
+        self.inner.restart(units)
+    }
+    fn try_restart(&mut self, units: &[String]) -> Result<(), crate::systemd::SystemdError> {
+        self.tick();
+        self.inner.try_restart(units)
+    }
+    fn stop(&mut self, units: &[String]) -> Result<(), crate::systemd::SystemdError> {
+        self.tick();
+        self.inner.stop(units)
+    }
+    fn show(
+        &mut self,
+        units: &[String],
+    ) -> Result<Vec<crate::systemd::UnitState>, crate::systemd::SystemdError> {
+        self.inner.show(units)
+    }
+    fn podman_network_rm(&mut self, name: &str) -> Result<(), crate::systemd::SystemdError> {
+        self.tick();
+        self.inner.podman_network_rm(name)
+    }
+}
+
+/// Every unit file and the manifest's files, as text.
+fn snapshot(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
+    let files = listing(root)
+        .into_iter()
+        .filter(|n| n.ends_with(".container") || n.ends_with(".network") || n.ends_with(".volume"))
+        .map(|n| {
+            let text = std::fs::read_to_string(root.join(&n)).expect("read");
+            (n, text)
+        })
+        .collect();
+    let manifest = Manifest::load(root).expect("load").expect("manifest");
+    assert!(manifest.pending.is_none(), "work still pending");
+    (files, manifest.files.keys().cloned().collect())
+}
+
+#[test]
+fn a_kill_at_any_systemd_call_converges_and_the_owed_work_is_done() {
+    // A change that needs every kind of step: a network recreated (stops, network rm, start),
+    // a container changed (restart), a container removed (stop, file removed), one added.
+    let changed = INVENTORY
+        .replace(
+            "[networks.app]",
+            "[networks.app]\nsubnet = \"10.89.9.0/24\"",
+        )
+        .replace(
+            "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
+            "",
+        )
+        + "\n[containers.cache]\nimage = \"docker.io/library/redis:7\"\n";
+
+    // The uninterrupted install: its calls, and what it leaves.
+    let dir = tempfile::tempdir().expect("tempdir");
+    install(dir.path(), INVENTORY, false, &[])
+        .1
+        .expect("install");
+    let (_, report, calls) = install(dir.path(), &changed, false, &[]);
+    report.expect("install");
+    let expected = snapshot(dir.path());
+    assert!(
+        calls.len() >= 5,
+        "the scenario exercises several steps: {calls:?}"
+    );
+
+    for n in 0..calls.len() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        install(root, INVENTORY, false, &[]).1.expect("install");
+        // The crashing install.
+        let desired = compile(&changed);
+        let old = Manifest::load(root).expect("load");
+        let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
+        if let Some(m) = &old {
+            names.extend(m.files.keys());
+        }
+        let observed = crate::fsio::observe(root, names).expect("observe");
+        let p = plan::plan(
+            &desired,
+            old.as_ref(),
+            &observed,
+            "/inv.toml",
+            PlanOptions::default(),
+        );
+        let mut crashing = CrashAt {
+            inner: Recording::default(),
+            n,
+        };
+        let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = apply(&p, root, old.as_ref(), &mut crashing, 1_700_000_000);
+        }));
+        assert!(died.is_err(), "call {n} was reached");
+        let done = crashing.inner.calls.clone();
+
+        // The next install finishes the job.
+        let (p2, report, recovery) = install(root, &changed, false, &[]);
+        assert!(
+            p2.conflicts.is_empty(),
+            "kill at call {n}: {:?}",
+            p2.conflicts
+        );
+        report.unwrap_or_else(|e| panic!("kill at call {n}: recovery failed: {e}"));
+        assert_eq!(
+            snapshot(root),
+            expected,
+            "kill at call {n}: files and manifest converge"
+        );
+        for owed in &calls[n..] {
+            let verb_units: Vec<&str> = owed.split(' ').collect();
+            // Each unit the crashed install still owed a step to gets that step (or a stronger
+            // one: a restart covers a start).
+            for unit in verb_units
+                .iter()
+                .skip(1)
+                .filter(|u| u.ends_with(".service"))
+            {
+                assert!(
+                    recovery
+                        .iter()
+                        .any(|c| c.split(' ').skip(1).any(|u| u == *unit))
+                        || done.iter().any(|c| c == owed),
+                    "kill at call {n}: `{owed}` was owed but the recovery {recovery:?} never touched {unit}"
+                );
+            }
+            if owed == "daemon-reload" {
+                assert!(
+                    recovery.contains(&"daemon-reload".to_string()),
+                    "kill at call {n}: reload owed"
+                );
+            }
+        }
+        assert!(
+            install(root, &changed, false, &[]).2.is_empty(),
+            "kill at call {n}: then nothing to do"
+        );
+    }
+}
