@@ -142,7 +142,24 @@ pub struct Lock {
     _file: File,
 }
 
-/// Takes `root/.quadgen.lock`. When another install holds it, calls `waiting` once and waits.
+/// Temporary files of a write that was killed before its rename: only the lock holder can be
+/// writing, so every one left is stale. Best effort: a failure here changes nothing else.
+fn remove_stale_temp_files(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".quadgen-tmp-")
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Takes `root/.quadgen.lock` (and removes temporary files a killed install left). When another install holds it, calls `waiting` once and waits.
 pub fn lock(root: &Path, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
     let path = root.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
@@ -159,6 +176,7 @@ pub fn lock(root: &Path, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
     }
+    remove_stale_temp_files(root);
     Ok(Lock { _file: file })
 }
 

@@ -13,7 +13,7 @@
 //!   systemd.unit(5), `Requires=`: "this unit will be stopped (or restarted) if one of the other
 //!   units is explicitly stopped (or restarted)". So systemd restarts the running dependants of a
 //!   restarted unit itself, and install restarts only units whose own file changed, all in one
-//!   `systemctl restart` transaction so a unit is never restarted twice.
+//!   `systemctl restart` call, whose jobs systemd merges so a unit is restarted once.
 //! - **Changed container.** `auto_start` → `restart` (started if it was not running); otherwise
 //!   `try-restart` (restarted only if running).
 //! - **Changed network.** podman does not apply a network definition in place: install stops the
@@ -252,11 +252,32 @@ fn record(file: &RenderedFile) -> FileRecord {
 
 /// The podman network a `.network` file makes: `NetworkName=`, else `systemd-STEM`.
 pub fn network_name(file_name: &str, text: &str) -> String {
+    podman_name(file_name, text, "Network", "NetworkName")
+}
+
+/// Whether two unit files make the same service: equal in every section but `[Install]`, which
+/// only decides whether the unit starts at boot.
+fn same_service(old: &str, new: &str) -> bool {
+    let without_install = |text: &str| {
+        ParsedUnit::parse(text)
+            .sections
+            .into_iter()
+            .filter(|s| s.name != "Install")
+            .collect::<Vec<_>>()
+    };
+    without_install(old) == without_install(new)
+}
+
+/// The podman object a `.network`/`.volume` file makes: its `NetworkName=`/`VolumeName=`, or
+/// quadlet's default `systemd-STEM`.
+fn podman_name(file_name: &str, text: &str, section: &str, key: &str) -> String {
     ParsedUnit::parse(text)
-        .last("Network", "NetworkName")
+        .last(section, key)
         .map(str::to_string)
         .unwrap_or_else(|| {
-            let stem = file_name.strip_suffix(".network").unwrap_or(file_name);
+            let stem = file_name
+                .rsplit_once('.')
+                .map_or(file_name, |(stem, _)| stem);
             format!("systemd-{stem}")
         })
 }
@@ -374,6 +395,21 @@ pub fn plan(
     // Units whose file changed.
     for d in &changed {
         match d.kind {
+            UnitKind::Container
+                if observed
+                    .files
+                    .get(&d.file_name)
+                    .is_some_and(|old| same_service(&old.text, &d.text)) =>
+            {
+                // Only `[Install]` changed (auto_start): the reload updates the boot-time link;
+                // the running container is the same and is not restarted.
+                if d.auto_start {
+                    b.start.insert(d.service.clone());
+                    b.reason(&d.service, "now starts at boot; started if not running");
+                } else {
+                    b.reason(&d.service, "no longer starts at boot; left running");
+                }
+            }
             UnitKind::Container => {
                 if d.auto_start {
                     b.restart.insert(d.service.clone());
@@ -437,10 +473,7 @@ pub fn plan(
                 ));
             }
             UnitKind::Volume => {
-                let name = ParsedUnit::parse(&d.text)
-                    .last("Volume", "VolumeName")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| d.file_name.trim_end_matches(".volume").to_string());
+                let name = podman_name(&d.file_name, &d.text, "Volume", "VolumeName");
                 b.reason(
                     &d.service,
                     "volume changed; the existing volume and its data are kept",

@@ -1,8 +1,10 @@
 //! The systemd side of an install, behind one small trait: [`Systemd`]. [`Systemctl`] is the real
 //! one (it runs `systemctl` and `podman`); tests and benchmarks use recording fakes.
 //!
-//! Calls take several units at once: one `systemctl restart a b c` is one systemd transaction, so
-//! a unit whose dependency is restarted in the same call is restarted once, not twice.
+//! Calls take several units at once: one `systemctl restart a b c` enqueues a job per unit in one
+//! go, and systemd merges the restart a dependant gets through `Requires=` with its own pending
+//! one, so it is restarted once, not twice (observed on systemd 257; the end-to-end tests check
+//! that a changed dependant and its dependency both restart).
 
 use std::process::Command;
 

@@ -600,3 +600,49 @@ fn plan_output_is_stable() {
         strings(&["a.service", "m.service", "z.service"])
     );
 }
+
+#[test]
+fn toggling_auto_start_reloads_but_never_restarts() {
+    let on = unit("a.container", "1", true, &[]);
+    let off = unit("a.container", "1", false, &[]);
+    let p = plan(
+        &[off.clone()],
+        Some(&manifest_of(&[&on])),
+        &on_disk(&[&on]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(p.steps.reload, "the boot-time link changes");
+    assert!(
+        p.steps.restart.is_empty() && p.steps.try_restart.is_empty() && p.steps.stop.is_empty(),
+        "{:?}",
+        p.steps
+    );
+    let p = plan(
+        &[on.clone()],
+        Some(&manifest_of(&[&off])),
+        &on_disk(&[&off]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(
+        p.steps.restart.is_empty() && p.steps.try_restart.is_empty(),
+        "{:?}",
+        p.steps
+    );
+    assert_eq!(
+        p.steps.start,
+        strings(&["a.service"]),
+        "started if it was not running"
+    );
+    // Anything else changing still restarts.
+    let on2 = unit("a.container", "2", true, &[]);
+    let p = plan(
+        &[on2],
+        Some(&manifest_of(&[&off])),
+        &on_disk(&[&off]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(p.steps.restart, strings(&["a.service"]));
+}
