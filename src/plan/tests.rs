@@ -606,7 +606,7 @@ fn toggling_auto_start_reloads_but_never_restarts() {
     let on = unit("a.container", "1", true, &[]);
     let off = unit("a.container", "1", false, &[]);
     let p = plan(
-        &[off.clone()],
+        std::slice::from_ref(&off),
         Some(&manifest_of(&[&on])),
         &on_disk(&[&on]),
         "/inv.toml",
@@ -619,7 +619,7 @@ fn toggling_auto_start_reloads_but_never_restarts() {
         p.steps
     );
     let p = plan(
-        &[on.clone()],
+        std::slice::from_ref(&on),
         Some(&manifest_of(&[&off])),
         &on_disk(&[&off]),
         "/inv.toml",
