@@ -107,11 +107,13 @@ pub fn apply(
             });
         }
     }
+    let mut network_rm_owed = Vec::new();
     for name in &steps.network_rm {
         if let Err(e) = systemd.podman_network_rm(name) {
             let text = e.to_string();
             // Already gone (an interrupted install removed it): nothing to do.
             if !text.contains("not found") && !text.contains("no such network") {
+                network_rm_owed.push(name.clone());
                 report.failed.push(UnitFailure {
                     unit: name.clone(),
                     step: "network rm".into(),
@@ -189,7 +191,16 @@ pub fn apply(
         }
     }
 
-    fsio::write_atomic(root, MANIFEST_FILE, plan.manifest.to_json().as_bytes())?;
+    // A network that could not be removed keeps its old definition: the next install tries the
+    // recreation again (and reports it again) until it works.
+    let mut done = plan.manifest.clone();
+    if !network_rm_owed.is_empty() {
+        done.pending = Some(crate::manifest::Pending {
+            network_rm: network_rm_owed,
+            ..Default::default()
+        });
+    }
+    fsio::write_atomic(root, MANIFEST_FILE, done.to_json().as_bytes())?;
     fsio::sync_dir(root)?;
     report.manifest_written = true;
     Ok(report)

@@ -255,6 +255,56 @@ pub fn network_name(file_name: &str, text: &str) -> String {
     podman_name(file_name, text, "Network", "NetworkName")
 }
 
+/// Plans removing podman network `name` (made by `network`) and creating it again: stop every
+/// container that requires it, directly or through `depends_on` (systemd stops them all with it),
+/// and the network's service; remove the network; start the service and the `auto_start`
+/// containers again. Returns how many containers are stopped.
+fn recreate_network(
+    b: &mut Builder,
+    desired: &[RenderedFile],
+    network: &RenderedFile,
+    name: &str,
+) -> usize {
+    b.stop.insert(network.service.clone());
+    b.network_rm.insert(name.to_string());
+    b.start.insert(network.service.clone());
+    b.reason(
+        &network.service,
+        format!("network changed: podman network `{name}` is removed and created again"),
+    );
+    let mut stopped: BTreeSet<&str> = BTreeSet::from([network.service.as_str()]);
+    let mut users: Vec<&RenderedFile> = Vec::new();
+    loop {
+        let more: Vec<&RenderedFile> = desired
+            .iter()
+            .filter(|c| !stopped.contains(c.service.as_str()))
+            .filter(|c| c.uses.iter().any(|u| stopped.contains(u.as_str())))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        stopped.extend(more.iter().map(|c| c.service.as_str()));
+        users.extend(more);
+    }
+    users.sort_by(|a, c| a.service.cmp(&c.service));
+    for user in &users {
+        b.stop.insert(user.service.clone());
+        if user.auto_start {
+            b.restart.insert(user.service.clone());
+            b.reason(
+                &user.service,
+                format!("its network `{name}` is created again"),
+            );
+        } else {
+            b.reason(
+                &user.service,
+                format!("stopped while its network `{name}` is created again; not auto_start, so start it by hand"),
+            );
+        }
+    }
+    users.len()
+}
+
 /// Whether two unit files make the same service: equal in every section but `[Install]`, which
 /// only decides whether the unit starts at boot.
 fn same_service(old: &str, new: &str) -> bool {
@@ -422,54 +472,11 @@ pub fn plan(
             UnitKind::Network => {
                 let old_text = observed.files.get(&d.file_name).map(|f| f.text.as_str());
                 let name = network_name(&d.file_name, old_text.unwrap_or(&d.text));
-                b.stop.insert(d.service.clone());
-                b.network_rm.insert(name.clone());
-                b.start.insert(d.service.clone());
-                b.reason(
-                    &d.service,
-                    format!(
-                        "network changed: podman network `{name}` is removed and created again"
-                    ),
-                );
-                // Everything that requires the network, directly or through `depends_on`:
-                // systemd stops all of it with the network's containers.
-                let mut stopped: BTreeSet<&str> = BTreeSet::from([d.service.as_str()]);
-                let mut users: Vec<&RenderedFile> = Vec::new();
-                loop {
-                    let more: Vec<&RenderedFile> = desired
-                        .iter()
-                        .filter(|c| !stopped.contains(c.service.as_str()))
-                        .filter(|c| c.uses.iter().any(|u| stopped.contains(u.as_str())))
-                        .collect();
-                    if more.is_empty() {
-                        break;
-                    }
-                    stopped.extend(more.iter().map(|c| c.service.as_str()));
-                    users.extend(more);
-                }
-                users.sort_by(|a, b| a.service.cmp(&b.service));
-                for user in &users {
-                    b.stop.insert(user.service.clone());
-                    if user.auto_start {
-                        b.restart.insert(user.service.clone());
-                        b.reason(
-                            &user.service,
-                            format!("its network `{name}` is created again"),
-                        );
-                    } else {
-                        b.reason(
-                            &user.service,
-                            format!(
-                                "stopped while its network `{name}` is created again; not auto_start, so start it by hand"
-                            ),
-                        );
-                    }
-                }
+                let users = recreate_network(&mut b, desired, d, &name);
                 b.notes.push(format!(
-                    "network `{}` changed: podman does not update a network in place, so install stops the {} container{} that need it, removes podman network `{name}` and starts them again",
+                    "network `{}` changed: podman does not update a network in place, so install stops the {users} container{} that need it, removes podman network `{name}` and starts them again",
                     d.file_name,
-                    users.len(),
-                    if users.len() == 1 { "" } else { "s" },
+                    if users == 1 { "" } else { "s" },
                 ));
             }
             UnitKind::Volume => {
@@ -552,7 +559,22 @@ pub fn plan(
                 b.reason(s, owed);
             }
         }
-        b.network_rm.extend(p.network_rm.iter().cloned());
+        // A network an earlier install could not remove (still in use, or a kill): do the
+        // whole recreation again, stopping what uses it first.
+        for name in &p.network_rm {
+            let network = desired.iter().find(|d| {
+                d.kind == UnitKind::Network && network_name(&d.file_name, &d.text) == *name
+            });
+            match network {
+                Some(n) => {
+                    recreate_network(&mut b, desired, n, name);
+                    b.reason(&n.service, owed);
+                }
+                None => {
+                    b.network_rm.insert(name.clone());
+                }
+            }
+        }
     }
 
     files.sort_by(|a, c| a.file_name.cmp(&c.file_name));

@@ -152,7 +152,7 @@ impl Systemd for Systemctl {
 pub struct Recording {
     /// Every call, in order.
     pub calls: Vec<String>,
-    /// Units whose start or restart fails.
+    /// Units whose start or restart fails, and podman networks whose removal fails.
     pub failing: std::collections::BTreeSet<String>,
 }
 
@@ -217,6 +217,13 @@ impl Systemd for Recording {
 
     fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError> {
         self.calls.push(format!("podman network rm {name}"));
+        if self.failing.contains(name) {
+            return Err(SystemdError::Failed {
+                command: format!("podman network rm {name}"),
+                status: "exit status: 2".into(),
+                stderr: format!("Error: \"{name}\" has associated containers with it"),
+            });
+        }
         Ok(())
     }
 }

@@ -543,3 +543,40 @@ fn a_kill_at_any_systemd_call_converges_and_the_owed_work_is_done() {
         );
     }
 }
+
+#[test]
+fn a_network_that_cannot_be_removed_is_retried_by_the_next_install() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let changed = INVENTORY.replace(
+        "[networks.app]",
+        "[networks.app]\nsubnet = \"10.89.9.0/24\"",
+    );
+    // Someone's own container still uses the network: removal fails.
+    let (_, report, _) = install(root, &changed, false, &["app"]);
+    let report = report.expect("install");
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert_eq!(report.failed[0].step, "network rm");
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert_eq!(
+        m.pending.as_ref().map(|p| p.network_rm.clone()),
+        Some(vec!["app".to_string()])
+    );
+    // The next install recreates it properly, stopping what uses it first.
+    let (_, report, calls) = install(root, &changed, false, &[]);
+    report.expect("install");
+    assert_eq!(
+        calls[0], "stop app-network.service db.service web.service",
+        "{calls:?}"
+    );
+    assert_eq!(calls[1], "podman network rm app", "{calls:?}");
+    assert!(
+        calls.contains(&"restart db.service web.service".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        install(root, &changed, false, &[]).2.is_empty(),
+        "then nothing to do"
+    );
+}
