@@ -133,6 +133,9 @@ pub enum HostUnitsAction {
         /// The unit directory.
         #[arg(long, default_value = "/etc/systemd/system")]
         dest: PathBuf,
+        /// The quadgen the units run (default: this binary).
+        #[arg(long, value_name = "PATH")]
+        quadgen: Option<PathBuf>,
     },
 }
 
@@ -232,19 +235,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         writeln!(out, "# {name}\n{text}")?;
                     }
                 }
-                HostUnitsAction::Install { dest } => {
-                    for (name, text) in crate::host_units::host_units() {
-                        let path = dest.join(name);
-                        let dir = path.parent().unwrap_or(&dest);
-                        fs_err::create_dir_all(dir)?;
-                        let file = path
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        crate::fsio::write_atomic(dir, &file, text.as_bytes())?;
+                HostUnitsAction::Install { dest, quadgen } => {
+                    let quadgen = match quadgen {
+                        Some(path) => path,
+                        None => std::env::current_exe()?,
+                    };
+                    for path in crate::host_units::install(&dest, &quadgen)? {
                         eprintln!("wrote {}", path.display());
                     }
-                    crate::fsio::sync_dir(&dest)?;
                     eprintln!(
                         "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-install.service quadgen-prune.timer podman-auto-update.timer"
                     );

@@ -31,9 +31,73 @@ pub fn host_units() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// Where the shipped units expect the quadgen binary.
+pub const DEFAULT_QUADGEN: &str = "/usr/local/bin/quadgen";
+
+/// The shipped units, running the quadgen at `quadgen` instead of [`DEFAULT_QUADGEN`].
+pub fn for_binary(quadgen: &std::path::Path) -> Result<Vec<(&'static str, String)>, String> {
+    let path = quadgen.to_str().filter(|p| {
+        p.starts_with('/')
+            && !p.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '%' | '$' | '\\' | '"' | '\'')
+            })
+    });
+    let Some(path) = path else {
+        return Err(format!(
+            "`{}` cannot be written into a unit: give an absolute path without spaces, quotes, `%`, `$` or `\\` (--quadgen)",
+            quadgen.display()
+        ));
+    };
+    Ok(host_units()
+        .into_iter()
+        .map(|(name, text)| (name, text.replace(DEFAULT_QUADGEN, path)))
+        .collect())
+}
+
+/// Writes the units into `dest` (atomically each, creating the drop-in directory) and returns the
+/// paths written.
+pub fn install(
+    dest: &std::path::Path,
+    quadgen: &std::path::Path,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let units = for_binary(quadgen).map_err(anyhow::Error::msg)?;
+    let mut written = Vec::new();
+    for (name, text) in units {
+        let path = dest.join(name);
+        let dir = path.parent().unwrap_or(dest);
+        fs_err::create_dir_all(dir)?;
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate::fsio::write_atomic(dir, &file, text.as_bytes())?;
+        crate::fsio::sync_dir(dir)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::host_units;
+    use super::{for_binary, host_units};
+
+    #[test]
+    fn units_run_the_given_binary_or_refuse_an_unwritable_path() {
+        let units =
+            for_binary(std::path::Path::new("/opt/quadgen/bin/quadgen")).expect("plain path");
+        let install = units
+            .iter()
+            .find(|(n, _)| *n == "quadgen-install.service")
+            .expect("unit");
+        assert!(
+            install.1.contains("/opt/quadgen/bin/quadgen install"),
+            "{}",
+            install.1
+        );
+        assert!(!install.1.contains("/usr/local/bin/quadgen"));
+        assert!(for_binary(std::path::Path::new("/my bin/quadgen")).is_err());
+        assert!(for_binary(std::path::Path::new("relative/quadgen")).is_err());
+    }
     use std::collections::BTreeSet;
     use std::path::Path;
 

@@ -9,8 +9,7 @@
 //! build. Needs `bash tests/provision.sh` (tests/provision/nix.sh); `QUADGEN_SKIP_NIX=1` skips
 //! the Nix parts, loudly.
 
-#[path = "../src/host_units.rs"]
-mod host_units;
+use quadgen::host_units;
 
 use serde_json::{Value, json};
 use std::io::Write as _;
