@@ -1,6 +1,12 @@
 //! Reading unit files back: the sections and `Key=value` lines of a Quadlet file or of a service
 //! quadlet generated. Used to explain hand edits and, in tests, to read the real quadlet's output.
 
+/// Trims what systemd trims around keys and values: space, tab, newline, carriage return (not
+/// Unicode spaces such as U+00A0, which belong to the value).
+fn trim_systemd(s: &str) -> &str {
+    s.trim_matches([' ', '\t', '\n', '\r'])
+}
+
 /// One `[Section]` with its keys in file order (repeated keys kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedSection {
@@ -29,8 +35,8 @@ impl ParsedUnit {
                 ini_core::Item::Property(key, value) => {
                     if let Some(section) = unit.sections.last_mut() {
                         section.entries.push((
-                            key.trim().to_string(),
-                            value.unwrap_or_default().trim().to_string(),
+                            trim_systemd(key).to_string(),
+                            trim_systemd(value.unwrap_or_default()).to_string(),
                         ));
                     }
                 }
@@ -69,5 +75,11 @@ mod tests {
         assert_eq!(u.all("Unit", "After"), vec!["a", "b"]);
         assert_eq!(u.last("Service", "ExecStart"), Some("/bin/x    y"));
         assert_eq!(u.last("Service", "Nope"), None);
+        let nbsp = ParsedUnit::parse("[Service]\nExecStart=/bin/x \u{a0}\n");
+        assert_eq!(
+            nbsp.last("Service", "ExecStart"),
+            Some("/bin/x \u{a0}"),
+            "U+00A0 is not trimmed"
+        );
     }
 }

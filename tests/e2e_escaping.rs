@@ -44,6 +44,8 @@ fn strings() -> Vec<String> {
         "#hash",
         "[section]",
         "=eq",
+        "\u{a0}",
+        "nb\u{a0}sp",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -26,6 +26,8 @@ fn nasty() -> impl Strategy<Value = String> {
         Just("\"quoted\"".to_string()),
         Just("trailing\\".to_string()),
         Just("\"".to_string()),
+        Just("\u{a0}".to_string()),
+        Just("x\u{a0}".to_string()),
     ]
 }
 
