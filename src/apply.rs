@@ -87,9 +87,12 @@ pub fn apply(
     }
 
     let steps = &plan.steps;
+    // Units still up after a failed stop: a leaving one keeps its file and its place in the
+    // manifest, so its container is never left running unmanaged; the next install tries again.
+    let mut still_up: Vec<String> = Vec::new();
     if let Err(e) = systemd.stop(&steps.stop) {
-        // Units that cannot be stopped: say which, carry on (their files still go).
         let states = systemd.show(&steps.stop).unwrap_or_default();
+        still_up.extend(states.iter().filter(|s| s.is_up()).map(|s| s.unit.clone()));
         for s in states.iter().filter(|s| s.is_up()) {
             report.failed.push(UnitFailure {
                 unit: s.unit.clone(),
@@ -138,6 +141,7 @@ pub fn apply(
                 report.written.push(f.file_name.clone());
                 dir_changed = true;
             }
+            (FileOp::Remove, _) if still_up.contains(&f.service) => {}
             (FileOp::Remove, _) => {
                 if !f.backup {
                     fsio::remove(root, &f.file_name)?;
@@ -194,6 +198,15 @@ pub fn apply(
     // A network that could not be removed keeps its old definition: the next install tries the
     // recreation again (and reports it again) until it works.
     let mut done = plan.manifest.clone();
+    for f in plan
+        .files
+        .iter()
+        .filter(|f| f.op == FileOp::Remove && still_up.contains(&f.service))
+    {
+        if let Some(record) = old.and_then(|m| m.files.get(&f.file_name)) {
+            done.files.insert(f.file_name.clone(), record.clone());
+        }
+    }
     if !network_rm_owed.is_empty() {
         done.pending = Some(crate::manifest::Pending {
             network_rm: network_rm_owed,

@@ -154,6 +154,10 @@ pub struct Recording {
     pub calls: Vec<String>,
     /// Units whose start or restart fails, and podman networks whose removal fails.
     pub failing: std::collections::BTreeSet<String>,
+    /// Units that cannot be stopped (they stay up).
+    pub stubborn: std::collections::BTreeSet<String>,
+    /// Units stopped and not started since, as `show` reports them.
+    pub stopped: std::collections::BTreeSet<String>,
 }
 
 impl Recording {
@@ -165,6 +169,9 @@ impl Recording {
 
     fn up(&mut self, verb: &str, units: &[String]) -> Result<(), SystemdError> {
         self.record(verb, units);
+        for u in units {
+            self.stopped.remove(u);
+        }
         if units.iter().any(|u| self.failing.contains(u)) {
             return Err(SystemdError::Failed {
                 command: format!("systemctl {verb}"),
@@ -196,6 +203,19 @@ impl Systemd for Recording {
 
     fn stop(&mut self, units: &[String]) -> Result<(), SystemdError> {
         self.record("stop", units);
+        self.stopped.extend(
+            units
+                .iter()
+                .filter(|u| !self.stubborn.contains(*u))
+                .cloned(),
+        );
+        if let Some(u) = units.iter().find(|u| self.stubborn.contains(*u)) {
+            return Err(SystemdError::Failed {
+                command: "systemctl stop".into(),
+                status: "exit status: 1".into(),
+                stderr: format!("Job for {u} failed"),
+            });
+        }
         Ok(())
     }
 
@@ -204,11 +224,18 @@ impl Systemd for Recording {
         Ok(units
             .iter()
             .map(|u| {
-                let failed = self.failing.contains(u);
+                let failed = self.failing.contains(u) && !self.stubborn.contains(u);
+                let (active, sub) = if self.stopped.contains(u) {
+                    ("inactive", "dead")
+                } else if failed {
+                    ("failed", "failed")
+                } else {
+                    ("active", "running")
+                };
                 UnitState {
                     unit: u.clone(),
-                    active_state: if failed { "failed" } else { "active" }.into(),
-                    sub_state: if failed { "failed" } else { "running" }.into(),
+                    active_state: active.into(),
+                    sub_state: sub.into(),
                     invocation_id: String::new(),
                 }
             })

@@ -580,3 +580,53 @@ fn a_network_that_cannot_be_removed_is_retried_by_the_next_install() {
         "then nothing to do"
     );
 }
+
+#[test]
+fn a_leaving_unit_that_will_not_stop_keeps_its_file_until_it_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    install(root, INVENTORY, false, &[]).1.expect("install");
+    let without_job = INVENTORY.replace(
+        "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
+        "",
+    );
+    let desired = compile(&without_job);
+    let old = Manifest::load(root).expect("load");
+    let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
+    if let Some(m) = &old {
+        names.extend(m.files.keys());
+    }
+    let observed = crate::fsio::observe(root, names).expect("observe");
+    let p = plan::plan(
+        &desired,
+        old.as_ref(),
+        &observed,
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    let mut systemd = Recording {
+        stubborn: ["job.service".to_string()].into(),
+        ..Recording::default()
+    };
+    let report = apply(&p, root, old.as_ref(), &mut systemd, 1_700_000_000).expect("apply");
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert_eq!(
+        (
+            report.failed[0].unit.as_str(),
+            report.failed[0].step.as_str()
+        ),
+        ("job.service", "stop")
+    );
+    assert!(
+        root.join("job.container").exists(),
+        "kept while its container runs"
+    );
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert!(m.files.contains_key("job.container"), "still quadgen's");
+    // Once it can be stopped, the next install finishes the removal.
+    let (_, report, calls) = install(root, &without_job, false, &[]);
+    assert_eq!(report.expect("install").removed, vec!["job.container"]);
+    assert_eq!(calls.first().map(String::as_str), Some("stop job.service"));
+    assert!(!root.join("job.container").exists());
+    assert!(install(root, &without_job, false, &[]).2.is_empty());
+}
