@@ -69,20 +69,6 @@ auto_update = "none"
     )
 }
 
-/// The container's environment as podman shows it.
-fn container_env(m: &Machine, container: &str) -> Vec<String> {
-    m.run_ok([
-        "podman",
-        "inspect",
-        "--format",
-        "{{range .Config.Env}}{{println .}}{{end}}",
-        container,
-    ])
-    .lines()
-    .map(str::to_owned)
-    .collect()
-}
-
 /// Waits until quadgen-install.service has run again (its `InvocationID` is no longer
 /// `id_before`) and finished; panics if that run failed.
 fn wait_install_run(m: &Machine, id_before: &str) {
@@ -301,9 +287,9 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
     steps.step("write inventory -> path unit -> web active");
     wait_http(&m, URL, "v1\n", Duration::from_secs(10));
     assert!(
-        container_env(&m, "web").contains(&"GREETING=one".to_owned()),
+        m.container_env("web").contains(&"GREETING=one".to_owned()),
         "{:?}",
-        container_env(&m, "web")
+        m.container_env("web")
     );
     let journal = m.journal("quadgen-install.service");
     assert!(
@@ -323,7 +309,7 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
         web_id,
         "web was not restarted"
     );
-    let env = container_env(&m, "web");
+    let env = m.container_env("web");
     assert!(env.contains(&"GREETING=two".to_owned()), "{env:?}");
     assert!(!env.iter().any(|e| e == "GREETING=one"), "{env:?}");
     wait_http(&m, URL, "v1\n", Duration::from_secs(10));
@@ -342,7 +328,7 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
     wait_install_run(&m, &install_id);
     m.wait_active("web.service", Duration::from_secs(30));
     steps.step("change saved during a running install -> installed too");
-    let env = container_env(&m, "web");
+    let env = m.container_env("web");
     assert!(env.contains(&"GREETING=four".to_owned()), "{env:?}");
     assert_installed(&m);
     let journal = m.journal("quadgen-install.service");

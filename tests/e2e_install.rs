@@ -94,16 +94,6 @@ fn last_reload(m: &Machine) -> String {
         .to_string()
 }
 
-fn env_of(m: &Machine, container: &str) -> String {
-    m.run_ok([
-        "podman",
-        "inspect",
-        "--format",
-        "{{range .Config.Env}}{{println .}}{{end}}",
-        container,
-    ])
-}
-
 fn mtimes(m: &Machine) -> String {
     m.sh_ok(&format!(
         "cd {UNITS} && stat -c '%n %Y.%y' *.container *.network *.volume"
@@ -178,7 +168,7 @@ fn install_touches_exactly_what_changed() {
         "exactly one daemon-reload"
     );
     assert!(
-        env_of(&m, "worker").contains("TAG=2"),
+        m.container_env("worker").contains(&"TAG=2".to_string()),
         "the new definition runs"
     );
 
@@ -249,7 +239,7 @@ fn hand_edits_are_refused_then_kept_as_backup_and_deleted_files_restored() {
         "the edit is kept"
     );
     m.wait_active("api.service", START);
-    assert!(env_of(&m, "api").contains("TAG=2"));
+    assert!(m.container_env("api").contains(&"TAG=2".to_string()));
 
     // A unit file deleted by hand: status reports it, install restores and starts it.
     m.remove(&format!("{UNITS}/api.container"));
@@ -349,7 +339,7 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
     ] {
         m.wait_active(unit, START);
         assert!(
-            env_of(&m, container).contains("TAG=5"),
+            m.container_env(container).contains(&"TAG=5".to_string()),
             "{container} runs the last definition"
         );
     }
@@ -378,7 +368,10 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
         ("worker.service", "worker"),
     ] {
         m.wait_active(unit, START);
-        assert!(env_of(&m, container).contains("TAG=6"), "{container}");
+        assert!(
+            m.container_env(container).contains(&"TAG=6".to_string()),
+            "{container}"
+        );
     }
 }
 

@@ -37,13 +37,8 @@ fn compile(src: &str) -> Vec<RenderedFile> {
     }
 }
 
-/// Plans and applies like `quadgen install`, returning the plan, the report and the calls.
-fn install(
-    root: &Path,
-    src: &str,
-    force: bool,
-    failing: &[&str],
-) -> (plan::Plan, Result<Report, ApplyError>, Vec<String>) {
+/// Plans like `quadgen install` would: the manifest on disk, the files it and the inventory name.
+fn plan_install(root: &Path, src: &str, force: bool) -> (plan::Plan, Option<Manifest>) {
     let desired = compile(src);
     let manifest = Manifest::load(root).expect("manifest");
     let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
@@ -58,6 +53,17 @@ fn install(
         "/inv.toml",
         PlanOptions { force },
     );
+    (p, manifest)
+}
+
+/// Plans and applies like `quadgen install`, returning the plan, the report and the calls.
+fn install(
+    root: &Path,
+    src: &str,
+    force: bool,
+    failing: &[&str],
+) -> (plan::Plan, Result<Report, ApplyError>, Vec<String>) {
+    let (p, manifest) = plan_install(root, src, force);
     let mut systemd = Recording {
         failing: failing.iter().map(|s| s.to_string()).collect(),
         ..Recording::default()
@@ -301,17 +307,8 @@ fn killed_after_writing_files_converges() {
     let root = dir.path();
     install(root, INVENTORY, false, &[]).1.expect("install");
     let changed = INVENTORY.replace("postgres:16", "postgres:17");
-    let desired = compile(&changed);
-    let old = Manifest::load(root).expect("load").expect("manifest");
-    let names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
-    let observed = crate::fsio::observe(root, names).expect("observe");
-    let p = plan::plan(
-        &desired,
-        Some(&old),
-        &observed,
-        "/inv.toml",
-        PlanOptions::default(),
-    );
+    let (p, old) = plan_install(root, &changed, false);
+    let old = old.expect("manifest");
     let intent = p.intent(Some(&old));
     crate::fsio::write_atomic(root, MANIFEST_FILE, intent.to_json().as_bytes()).expect("w");
     for f in p.files.iter().filter(|f| f.op.writes()) {
@@ -336,17 +333,8 @@ fn killed_after_the_intent_before_any_write_converges() {
     let root = dir.path();
     install(root, INVENTORY, false, &[]).1.expect("install");
     let changed = INVENTORY.replace("postgres:16", "postgres:17");
-    let desired = compile(&changed);
-    let old = Manifest::load(root).expect("load").expect("manifest");
-    let names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
-    let observed = crate::fsio::observe(root, names).expect("observe");
-    let p = plan::plan(
-        &desired,
-        Some(&old),
-        &observed,
-        "/inv.toml",
-        PlanOptions::default(),
-    );
+    let (p, old) = plan_install(root, &changed, false);
+    let old = old.expect("manifest");
     crate::fsio::write_atomic(
         root,
         MANIFEST_FILE,
@@ -476,20 +464,7 @@ fn a_kill_at_any_systemd_call_converges_and_the_owed_work_is_done() {
         let root = dir.path();
         install(root, INVENTORY, false, &[]).1.expect("install");
         // The crashing install.
-        let desired = compile(&changed);
-        let old = Manifest::load(root).expect("load");
-        let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
-        if let Some(m) = &old {
-            names.extend(m.files.keys());
-        }
-        let observed = crate::fsio::observe(root, names).expect("observe");
-        let p = plan::plan(
-            &desired,
-            old.as_ref(),
-            &observed,
-            "/inv.toml",
-            PlanOptions::default(),
-        );
+        let (p, old) = plan_install(root, &changed, false);
         let mut crashing = CrashAt {
             inner: Recording::default(),
             n,
@@ -590,20 +565,7 @@ fn a_leaving_unit_that_will_not_stop_keeps_its_file_until_it_does() {
         "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
         "",
     );
-    let desired = compile(&without_job);
-    let old = Manifest::load(root).expect("load");
-    let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
-    if let Some(m) = &old {
-        names.extend(m.files.keys());
-    }
-    let observed = crate::fsio::observe(root, names).expect("observe");
-    let p = plan::plan(
-        &desired,
-        old.as_ref(),
-        &observed,
-        "/inv.toml",
-        PlanOptions::default(),
-    );
+    let (p, old) = plan_install(root, &without_job, false);
     let mut systemd = Recording {
         stubborn: ["job.service".to_string()].into(),
         ..Recording::default()

@@ -433,6 +433,20 @@ impl Machine {
         }
     }
 
+    /// A container's environment as podman shows it, one `KEY=VALUE` per entry.
+    pub fn container_env(&self, container: &str) -> Vec<String> {
+        self.run_ok([
+            "podman",
+            "inspect",
+            "--format",
+            "{{range .Config.Env}}{{println .}}{{end}}",
+            container,
+        ])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+    }
+
     /// Builds a tiny image tagged `tag` inside the machine (`podman build --network=none`): FROM
     /// scratch, busybox-static installed in `/bin`, `files` copied in (`(path in the image,
     /// contents)`; relative paths are taken from `/`, e.g. `("www/index.html", "v1\n")`), and
