@@ -22,5 +22,6 @@ pub mod quadlet;
 pub mod render;
 pub mod status;
 pub mod systemd;
+pub mod systemd_keys;
 pub mod unitfile;
 pub mod version;

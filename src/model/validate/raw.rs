@@ -47,6 +47,21 @@ impl Checker {
                     );
                     continue;
                 }
+                if !section.is_quadlet() && !crate::systemd_keys::is_known(k) {
+                    let mut d = Diagnostic::warning(
+                        span(key),
+                        format!(
+                            "systemd 257 knows no `{k}=` in unit files: systemd ignores an unknown key with only a log line"
+                        ),
+                    );
+                    if let Some(s) = crate::diagnostic::did_you_mean(
+                        k,
+                        crate::systemd_keys::UNIT_DIRECTIVES.iter().copied(),
+                    ) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    }
+                    self.diags.push(d);
+                }
                 match check_key(section, k, self.target) {
                     Ok(()) => {}
                     Err(KeyError::TooNew { introduced }) => {

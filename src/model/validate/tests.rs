@@ -253,3 +253,27 @@ fn pull_policy_follows_auto_update_so_rollback_sticks() {
         ["`pull = \"newer\"` defeats `podman auto-update`'s rollback"]
     );
 }
+
+#[test]
+fn unknown_systemd_keys_in_the_escape_hatch_are_warnings_with_a_hint() {
+    let (model, warnings) = check(&format!(
+        "[containers.a]\n{IMG}health = {{ cmd = \"true\" }}\n[containers.a.quadlet.Service]\nRestrat = \"always\"\nLimitNOFILE = \"65536\"\n"
+    ))
+    .expect("a warning, not an error");
+    let w: Vec<(&str, Option<&str>)> = warnings
+        .warnings()
+        .map(|d| (d.message.as_str(), d.help.as_deref()))
+        .collect();
+    assert_eq!(
+        w,
+        [(
+            "systemd 257 knows no `Restrat=` in unit files: systemd ignores an unknown key with only a log line",
+            Some("did you mean `Restart`?")
+        )]
+    );
+    assert_eq!(
+        model.containers[0].raw.len(),
+        2,
+        "still written: a newer systemd may know it"
+    );
+}
