@@ -218,6 +218,11 @@ fn hand_edits_are_refused_then_kept_as_backup_and_deleted_files_restored() {
         (out.clone() + &err).contains("StopTimeout=7"),
         "shows the edit's diff:\n{out}{err}"
     );
+    assert!(
+        (out.clone() + &err)
+            .contains("[containers.web.quadlet.Container]\n    StopTimeout = \"7\""),
+        "offers the edit as inventory keys:\n{out}{err}"
+    );
     assert_eq!(m.read_file(&web), edited, "the edit survives");
     assert_eq!(
         m.invocation_id("api.service"),

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use crate::unitfile::ParsedUnit;
+
 use serde_json::{Value, json};
 
 use super::{Action, ConflictKind, FileOp, Plan};
@@ -78,6 +80,11 @@ impl Plan {
                     &format!("{} (quadgen)", c.file_name),
                 );
                 indent(&diff, &mut out);
+                if let (ConflictKind::Edited, Some(ours)) = (c.kind, &c.ours)
+                    && let Some(hint) = fold_hint(&c.file_name, &c.on_disk, ours)
+                {
+                    indent(&hint, &mut out);
+                }
             }
         }
         if self.files.is_empty() && self.conflicts.is_empty() {
@@ -215,5 +222,102 @@ impl Plan {
             "steps": self.steps,
             "notes": self.notes,
         })
+    }
+}
+
+/// How to keep a hand edit by putting it into the inventory: the keys the edit added or changed,
+/// as the inventory's raw-key escape hatch. `None` when the edit only removed lines.
+pub fn fold_hint(file_name: &str, on_disk: &str, ours: &str) -> Option<String> {
+    let (stem, ext) = file_name.rsplit_once('.')?;
+    let table = crate::quadlet::UnitKind::from_extension(ext)?.table();
+    let edited = ParsedUnit::parse(on_disk);
+    let generated = ParsedUnit::parse(ours);
+    let mut out = String::new();
+    for section in &edited.sections {
+        let mut keys: Vec<&str> = section.entries.iter().map(|(k, _)| k.as_str()).collect();
+        keys.dedup();
+        let mut lines = String::new();
+        for key in keys {
+            let mine = edited.all(&section.name, key);
+            if mine == generated.all(&section.name, key) {
+                continue;
+            }
+            // Unit files double `%` (and `$`); the inventory's raw values are doubled by quadgen.
+            let plain =
+                |v: &&str| toml::Value::String(v.replace("%%", "%").replace("$$", "$")).to_string();
+            let value = match mine.as_slice() {
+                [one] => plain(one),
+                many => format!(
+                    "[{}]",
+                    many.iter().map(plain).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            let _ = writeln!(lines, "{key} = {value}");
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(out, "[{table}.{stem}.quadlet.{}]\n{lines}", section.name);
+        }
+    }
+    (!out.is_empty()).then(|| {
+        format!(
+            "to keep the edit, add this to the inventory (then install):\n{}",
+            out.trim_end()
+        )
+    })
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::fold_hint;
+
+    #[test]
+    fn a_hand_edit_is_offered_as_inventory_keys() {
+        let ours = "# x\n[Container]\nImage=docker.io/library/nginx:1\nStopTimeout=10\n\n[Service]\nRestart=always\n";
+        let edited = "# x\n[Container]\nImage=docker.io/library/nginx:1\nStopTimeout=30\nAddHost=a:1.2.3.4\nAddHost=b:5.6.7.8\n\n[Service]\nRestart=always\nEnvironment=X=100%%\n";
+        let hint = fold_hint("web.container", edited, ours).expect("a hint");
+        assert_eq!(
+            hint,
+            "to keep the edit, add this to the inventory (then install):\n\
+             [containers.web.quadlet.Container]\n\
+             StopTimeout = \"30\"\n\
+             AddHost = [\"a:1.2.3.4\", \"b:5.6.7.8\"]\n\
+             \n\
+             [containers.web.quadlet.Service]\n\
+             Environment = \"X=100%\""
+        );
+        assert_eq!(fold_hint("web.container", ours, ours), None);
+    }
+
+    #[test]
+    fn folding_the_hint_into_the_inventory_reproduces_the_edit() {
+        use crate::unitfile::ParsedUnit;
+        let inventory = "[containers.web]\nimage = \"docker.io/library/nginx:1\"\nhealth = { cmd = \"true\" }\n";
+        let compile = |src: &str| {
+            crate::build::compile(
+                std::path::Path::new("i.toml"),
+                src,
+                crate::version::PodmanVersion::DEFAULT,
+            )
+            .unwrap_or_else(|r| panic!("{}", r.render(false)))
+            .files
+            .remove(0)
+            .text
+        };
+        let ours = compile(inventory);
+        let edited = ours.replace("StopTimeout=10", "StopTimeout=30").replace(
+            "TimeoutStopSec=40s\n",
+            "TimeoutStopSec=40s\nLimitNOFILE=4096\n",
+        );
+        let hint = fold_hint("web.container", &edited, &ours).expect("a hint");
+        let toml: String = hint.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let folded = ParsedUnit::parse(&compile(&format!("{inventory}{toml}")));
+        let want = ParsedUnit::parse(&edited);
+        for (section, key) in [("Container", "StopTimeout"), ("Service", "LimitNOFILE")] {
+            assert_eq!(
+                folded.all(section, key),
+                want.all(section, key),
+                "{section}.{key}\n{hint}"
+            );
+        }
     }
 }
