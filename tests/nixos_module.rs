@@ -9,107 +9,17 @@
 //! build. Needs `bash tests/provision.sh` (tests/provision/nix.sh); `QUADGEN_SKIP_NIX=1` skips
 //! the Nix parts, loudly.
 
+#[path = "support/nix.rs"]
+mod nix_support;
+
+use nix_support::{NixEnv, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout};
 use quadgen::host_units;
 
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use tempfile::TempDir;
-
-const PROVISION: &str = "run bash tests/provision.sh (or bash tests/provision/nix.sh)";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("QUADGEN_CACHE") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-            .join(".cache/quadgen-test"),
-    }
-}
-
-/// What the Nix tests need, found once per test binary.
-struct NixEnv {
-    snapshot: PathBuf,
-    deadnix: PathBuf,
-}
-
-/// `None` when `QUADGEN_SKIP_NIX=1` (after a line on the terminal); panics when a tool is missing.
-fn nix_env(test: &str) -> Option<&'static NixEnv> {
-    if std::env::var("QUADGEN_SKIP_NIX").as_deref() == Ok("1") {
-        // Written past libtest's capture so it shows even for a passing test.
-        let _ = writeln!(std::io::stderr(), "SKIPPED (QUADGEN_SKIP_NIX=1): {test}");
-        return None;
-    }
-    static ENV: OnceLock<Result<NixEnv, String>> = OnceLock::new();
-    let env = ENV.get_or_init(|| {
-        let cache = cache_dir();
-        if !tool_runs("nix-instantiate") {
-            return Err("`nix-instantiate` not found".into());
-        }
-        let snapshot = std::fs::canonicalize(cache.join("nixpkgs")).map_err(|e| {
-            format!(
-                "no nixpkgs snapshot at `{}`: {e}",
-                cache.join("nixpkgs").display()
-            )
-        })?;
-        if !snapshot.join("nixos/lib/utils.nix").is_file() {
-            return Err(format!(
-                "`{}` is not the nixpkgs snapshot",
-                snapshot.display()
-            ));
-        }
-        let deadnix = cache.join("bin/deadnix");
-        if !deadnix.is_file() {
-            return Err(format!("no deadnix at `{}`", deadnix.display()));
-        }
-        Ok(NixEnv { snapshot, deadnix })
-    });
-    match env {
-        Ok(env) => Some(env),
-        Err(e) => panic!("{e}: {PROVISION}, or set QUADGEN_SKIP_NIX=1 to skip the Nix tests"),
-    }
-}
-
-fn tool_runs(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn require_tool(tool: &str) {
-    assert!(tool_runs(tool), "`{tool}` not found: {PROVISION}");
-}
-
-/// A Nix command: single-user, no daemon, no binary cache, caches under `tmp`.
-fn nix(program: &str, tmp: &Path) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.current_dir(repo())
-        .env(
-            "NIX_CONFIG",
-            "build-users-group =\nexperimental-features = nix-command flakes\nsubstituters =",
-        )
-        .env("XDG_CACHE_HOME", tmp.join("cache"));
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// One evaluation of tests/nixos/eval.nix, with its own chroot store (`<tmp>/store`).
 struct Eval {
@@ -448,44 +358,20 @@ fn hook_command_prints_the_hook_of_the_evaluation() {
     let Some(env) = nix_env("hook_command_prints_the_hook_of_the_evaluation") else {
         return;
     };
-    let tmp = TempDir::new().expect("temp dir");
-    let out = run(nix("nix-instantiate", tmp.path())
-        .args([
-            "--eval",
-            "--strict",
-            "--json",
-            "--read-write-mode",
-            "--store",
-        ])
-        .arg(tmp.path().join("store"))
-        .arg("tests/nixos/hook-command.nix")
-        .args(["--arg", "nixpkgs"])
-        .arg(&env.snapshot)
-        .args([
-            "--argstr",
-            "quadgenPrefix",
-            "/usr/local",
-            "--argstr",
-            "podmanPrefix",
-            "/usr",
-        ]));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let hook: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let inventory = str_at(&hook, "/inventory");
+    let hook = eval_hook(env, None);
     let exec = format!(
-        r#""/usr/local/bin/quadgen" "install" "{inventory}" "--root" "/etc/containers/systemd""#
+        r#""/usr/local/bin/quadgen" "install" "{}" "--root" "/etc/containers/systemd""#,
+        hook.inventory
     );
-    assert_eq!(str_at(&hook, "/execStart"), exec);
-    let unit = str_at(&hook, "/unit");
+    assert_eq!(hook.exec_start, exec);
     assert!(
-        unit.lines().any(|l| l == format!("ExecStart={exec}")),
-        "{unit}"
+        hook.unit.lines().any(|l| l == format!("ExecStart={exec}")),
+        "{}",
+        hook.unit
     );
-    assert!(unit.contains("\"PATH=/usr/bin:"), "{unit}");
-    let toml = std::fs::read_to_string(tmp.path().join("store").join(&inventory[1..]))
-        .expect("inventory in the chroot store");
+    assert!(hook.unit.contains("\"PATH=/usr/bin:"), "{}", hook.unit);
     assert_eq!(
-        toml,
+        hook.inventory_text,
         std::fs::read_to_string(repo().join("tests/nixos/fixtures/inventory.toml"))
             .expect("fixture")
     );
