@@ -94,18 +94,6 @@ impl Diagnostics {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset in `source`.
-pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(source.len());
-    let before = source.get(..offset).unwrap_or(source);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before
-        .get(line_start..)
-        .map_or(1, |l| l.chars().count() + 1);
-    (line, column)
-}
-
 /// Renders diagnostics as rustc-style reports (`path:line:column`, caret, help). Colour only when
 /// `color` is set (the caller checks the terminal and `NO_COLOR`).
 pub fn render(diagnostics: &[Diagnostic], path: &str, source: &str, color: bool) -> String {
@@ -176,12 +164,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_column_counts_characters() {
+    fn columns_count_characters_not_bytes() {
+        // "bé = " is 6 bytes but 5 characters: the value starts in column 6.
         let src = "a = 1\nbé = \"x\"\n";
-        assert_eq!(line_column(src, 0), (1, 1));
-        assert_eq!(line_column(src, 6), (2, 1));
-        // "bé = " is 6 bytes but 5 characters
-        assert_eq!(line_column(src, 12), (2, 6));
+        let text = render(
+            &[Diagnostic::error(Some(12..15), "bad")],
+            "inv.toml",
+            src,
+            false,
+        );
+        assert!(text.contains("inv.toml:2:6"), "{text}");
     }
 
     #[test]

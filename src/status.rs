@@ -84,13 +84,6 @@ pub struct Status {
     pub units_known: bool,
 }
 
-impl Status {
-    /// Whether every file is as quadgen wrote it (and as the inventory wants, when given).
-    pub fn is_clean(&self) -> bool {
-        self.files.iter().all(|f| f.state == FileState::Ok) && !self.interrupted
-    }
-}
-
 /// Builds the status. `listing` is every name in the directory; `desired` the rendered inventory,
 /// when one was given; `states` the unit states by service (empty when systemd is unavailable).
 pub fn status(
@@ -355,7 +348,6 @@ mod tests {
         );
         assert_eq!(s.units[0].auto_update.as_deref(), Some("registry"));
         assert_eq!(s.units[1].auto_update.as_deref(), Some("none"));
-        assert!(!s.is_clean());
         let text = s.to_text();
         assert!(text.contains("b.container: edited by hand"), "{text}");
         assert!(text.contains("c.network: missing"), "{text}");
