@@ -10,6 +10,12 @@ fn quadgen() -> Command {
     c
 }
 
+/// Runs `cmd`, expects exit `code`, returns its stderr.
+fn fails(cmd: &mut Command, code: i32) -> String {
+    let assert = cmd.assert().code(code);
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
 fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write inventory");
@@ -73,14 +79,7 @@ volumes = ["./data:/var/lib/postgresql/data"]
 "#,
     );
     let out = tmp.path().join("out");
-    let assert = quadgen()
-        .arg("build")
-        .arg(&inv)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = fails(quadgen().arg("build").arg(&inv).arg("--out").arg(&out), 1);
     let path = inv.display().to_string();
     for expected in [
         format!("{path}:4:9"),
@@ -115,8 +114,7 @@ fn toml_errors_point_at_the_field() {
         "inv.toml",
         "[containers.web]\nimage = \"docker.io/library/nginx\"\nimgae = \"x\"\n",
     );
-    let assert = quadgen().arg("check").arg(&inv).assert().code(1);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = fails(quadgen().arg("check").arg(&inv), 1);
     assert!(
         stderr.contains(&format!("{}:3:1", inv.display())),
         "{stderr}"
@@ -144,14 +142,7 @@ fn injection_attempts_are_refused_not_written() {
             ),
         );
         let out = tmp.path().join("out");
-        let assert = quadgen()
-            .arg("build")
-            .arg(&inv)
-            .arg("--out")
-            .arg(&out)
-            .assert()
-            .code(1);
-        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        let stderr = fails(quadgen().arg("build").arg(&inv).arg("--out").arg(&out), 1);
         assert!(stderr.contains(":3:"), "{field}: {stderr}");
         assert!(!out.exists(), "{field}: nothing written");
     }
@@ -164,12 +155,7 @@ fn refuses_to_replace_a_directory_it_did_not_write() {
     std::fs::create_dir(&out).expect("dir");
     std::fs::write(out.join("precious.txt"), "keep me").expect("file");
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
-    let assert = quadgen()
-        .args(["build", example, "--out"])
-        .arg(&out)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = fails(quadgen().args(["build", example, "--out"]).arg(&out), 1);
     assert!(
         stderr.contains("was not written by `quadgen build`"),
         "{stderr}"
@@ -183,11 +169,7 @@ fn refuses_to_replace_a_directory_it_did_not_write() {
 #[test]
 fn unknown_target_version_is_a_usage_error() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
-    let assert = quadgen()
-        .args(["check", example, "--podman", "4.9"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = fails(quadgen().args(["check", example, "--podman", "4.9"]), 2);
     assert!(
         stderr.contains("quadgen knows the Quadlet keys of Podman 5.4"),
         "{stderr}"

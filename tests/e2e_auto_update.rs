@@ -122,16 +122,7 @@ fn update_then_roll_back(test: &'static str, extra: &str) {
     let inv_v1 = m.invocation_id("web.service");
     let took = run_auto_update(&m);
     steps.step("podman-auto-update.service (v1 -> v2)");
-    assert!(
-        m.is_active("web.service"),
-        "{}",
-        m.unit_report("web.service")
-    );
-    assert_ne!(
-        m.invocation_id("web.service"),
-        inv_v1,
-        "web was not restarted"
-    );
+    m.assert_restarted("web.service", &inv_v1);
     assert_eq!(m.http_get(URL).as_deref(), Ok("v2\n"));
     assert_eq!(container_image(&m, "web"), v2);
     let last = last_auto_update(&m);
@@ -150,16 +141,7 @@ fn update_then_roll_back(test: &'static str, extra: &str) {
     let took = run_auto_update(&m);
     steps.step("podman-auto-update.service (v3 unhealthy -> rolled back to v2)");
     let journal = m.journal("podman-auto-update.service");
-    assert!(
-        m.is_active("web.service"),
-        "{}",
-        m.unit_report("web.service")
-    );
-    assert_ne!(
-        m.invocation_id("web.service"),
-        inv_v2,
-        "web was never restarted on v3"
-    );
+    m.assert_restarted("web.service", &inv_v2);
     assert_eq!(m.http_get(URL).as_deref(), Ok("v2\n"));
     assert_eq!(
         container_image(&m, "web"),

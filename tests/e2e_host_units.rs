@@ -304,11 +304,7 @@ fn host_units_install_on_change_schedule_updates_and_prune_without_volumes() {
     wait_install_run(&m, &install_id);
     m.wait_active("web.service", Duration::from_secs(30));
     steps.step("change inventory -> path unit -> web restarted");
-    assert_ne!(
-        m.invocation_id("web.service"),
-        web_id,
-        "web was not restarted"
-    );
+    m.assert_restarted("web.service", &web_id);
     let env = m.container_env("web");
     assert!(env.contains(&"GREETING=two".to_owned()), "{env:?}");
     assert!(!env.iter().any(|e| e == "GREETING=one"), "{env:?}");

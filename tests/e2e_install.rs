@@ -94,6 +94,22 @@ fn last_reload(m: &Machine) -> String {
         .to_string()
 }
 
+/// web, api and worker are active and run the definition tagged `tag`.
+fn assert_all_run(m: &Machine, tag: &str) {
+    for (unit, container) in [
+        ("web.service", "web"),
+        ("api.service", "api"),
+        ("worker.service", "worker"),
+    ] {
+        m.wait_active(unit, START);
+        let env = m.container_env(container);
+        assert!(
+            env.contains(&format!("TAG={tag}")),
+            "{container} runs definition {tag}: {env:?}"
+        );
+    }
+}
+
 fn mtimes(m: &Machine) -> String {
     m.sh_ok(&format!(
         "cd {UNITS} && stat -c '%n %Y.%y' *.container *.network *.volume"
@@ -337,17 +353,7 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
         "all files as the inventory says: {status}"
     );
     assert_eq!(json["interrupted"], false, "{status}");
-    for (unit, container) in [
-        ("web.service", "web"),
-        ("api.service", "api"),
-        ("worker.service", "worker"),
-    ] {
-        m.wait_active(unit, START);
-        assert!(
-            m.container_env(container).contains(&"TAG=5".to_string()),
-            "{container} runs the last definition"
-        );
-    }
+    assert_all_run(&m, "5");
     assert!(
         m.sh_ok(&format!("ls -a {UNITS}"))
             .lines()
@@ -367,17 +373,7 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
         "{stdout}{}",
         String::from_utf8_lossy(&both.stderr)
     );
-    for (unit, container) in [
-        ("web.service", "web"),
-        ("api.service", "api"),
-        ("worker.service", "worker"),
-    ] {
-        m.wait_active(unit, START);
-        assert!(
-            m.container_env(container).contains(&"TAG=6".to_string()),
-            "{container}"
-        );
-    }
+    assert_all_run(&m, "6");
 }
 
 #[test]

@@ -153,16 +153,7 @@ fn nixos_hook_installs_the_inventory_and_a_switch_restarts_exactly_what_changed(
     let api_id = m.invocation_id("api.service");
     activate(&m, &second, "restart");
     steps.step("switch: systemctl restart quadgen-install.service");
-    assert!(
-        m.is_active("web.service"),
-        "{}",
-        m.unit_report("web.service")
-    );
-    assert_ne!(
-        m.invocation_id("web.service"),
-        web_id,
-        "web was not restarted"
-    );
+    m.assert_restarted("web.service", &web_id);
     assert_eq!(greeting(&m, "web"), "switched");
     assert_eq!(
         m.invocation_id("api.service"),

@@ -12,7 +12,9 @@
 #[path = "support/nix.rs"]
 mod nix_support;
 
-use nix_support::{NixEnv, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout};
+use nix_support::{
+    NixEnv, eval_command, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout,
+};
 use quadgen::host_units;
 
 use serde_json::{Value, json};
@@ -30,20 +32,9 @@ struct Eval {
 impl Eval {
     fn new(env: &NixEnv, case: &str, args: &[(&str, &Path)]) -> Eval {
         let tmp = TempDir::new().expect("temp dir");
-        let mut cmd = nix("nix-instantiate", tmp.path());
-        cmd.args([
-            "--eval",
-            "--strict",
-            "--json",
-            "--read-write-mode",
-            "--store",
-        ])
-        .arg(tmp.path().join("store"))
-        .arg("tests/nixos/eval.nix")
-        .args(["--arg", "nixpkgs"])
-        .arg(&env.snapshot)
-        .args(["--arg", "case"])
-        .arg(format!("./tests/nixos/cases/{case}.nix"));
+        let mut cmd = eval_command(env, tmp.path(), "tests/nixos/eval.nix");
+        cmd.args(["--arg", "case"])
+            .arg(format!("./tests/nixos/cases/{case}.nix"));
         for (name, path) in args {
             cmd.args(["--argstr", name]).arg(path);
         }

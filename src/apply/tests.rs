@@ -76,6 +76,15 @@ fn install(
     (p, report, systemd.calls)
 }
 
+/// A temporary unit directory with `INVENTORY` installed.
+fn installed() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    install(dir.path(), INVENTORY, false, &[])
+        .1
+        .expect("install");
+    dir
+}
+
 fn mtime(path: &Path) -> SystemTime {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
@@ -159,9 +168,8 @@ fn fresh_install_then_noop_then_one_change() {
 
 #[test]
 fn removed_units_are_stopped_before_their_file_goes() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let without_job = INVENTORY.replace(
         "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
         "",
@@ -177,9 +185,8 @@ fn removed_units_are_stopped_before_their_file_goes() {
 
 #[test]
 fn changed_network_stops_removes_and_restarts() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let changed = INVENTORY.replace("[networks.app]", "[networks.app]\ninternal = true");
     let (_, report, calls) = install(root, &changed, false, &[]);
     assert_eq!(report.expect("install").written, vec!["app.network"]);
@@ -197,9 +204,8 @@ fn changed_network_stops_removes_and_restarts() {
 
 #[test]
 fn hand_edit_is_refused_then_forced_with_a_backup() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let path = root.join("web.container");
     let edited = std::fs::read_to_string(&path)
         .expect("read")
@@ -253,9 +259,8 @@ fn hand_edit_is_refused_then_forced_with_a_backup() {
 
 #[test]
 fn deleted_file_is_restored() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     std::fs::remove_file(root.join("web.container")).expect("rm");
     let (_, report, calls) = install(root, INVENTORY, false, &[]);
     assert_eq!(report.expect("install").written, vec!["web.container"]);
@@ -303,9 +308,8 @@ fn failed_restart_is_reported_per_unit_and_the_manifest_still_records_the_instal
 fn killed_after_writing_files_converges() {
     // Simulate a kill after step 3: the intent manifest and the new files are on disk, systemd
     // was never told.
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let changed = INVENTORY.replace("postgres:16", "postgres:17");
     let (p, old) = plan_install(root, &changed, false);
     let old = old.expect("manifest");
@@ -329,9 +333,8 @@ fn killed_after_writing_files_converges() {
 
 #[test]
 fn killed_after_the_intent_before_any_write_converges() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let changed = INVENTORY.replace("postgres:16", "postgres:17");
     let (p, old) = plan_install(root, &changed, false);
     let old = old.expect("manifest");
@@ -460,9 +463,8 @@ fn a_kill_at_any_systemd_call_converges_and_the_owed_work_is_done() {
     );
 
     for n in 0..calls.len() {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = installed();
         let root = dir.path();
-        install(root, INVENTORY, false, &[]).1.expect("install");
         // The crashing install.
         let (p, old) = plan_install(root, &changed, false);
         let mut crashing = CrashAt {
@@ -521,9 +523,8 @@ fn a_kill_at_any_systemd_call_converges_and_the_owed_work_is_done() {
 
 #[test]
 fn a_network_that_cannot_be_removed_is_retried_by_the_next_install() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let changed = INVENTORY.replace(
         "[networks.app]",
         "[networks.app]\nsubnet = \"10.89.9.0/24\"",
@@ -558,9 +559,8 @@ fn a_network_that_cannot_be_removed_is_retried_by_the_next_install() {
 
 #[test]
 fn a_leaving_unit_that_will_not_stop_keeps_its_file_until_it_does() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = installed();
     let root = dir.path();
-    install(root, INVENTORY, false, &[]).1.expect("install");
     let without_job = INVENTORY.replace(
         "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
         "",

@@ -105,6 +105,24 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `nix-instantiate --eval --strict --json` of `file` (relative to the repository) with nixpkgs'
+/// snapshot as `nixpkgs`, in a chroot store under `tmp` (read-write, so `builtins.toFile` works).
+pub fn eval_command(env: &NixEnv, tmp: &Path, file: &str) -> Command {
+    let mut cmd = nix("nix-instantiate", tmp);
+    cmd.args([
+        "--eval",
+        "--strict",
+        "--json",
+        "--read-write-mode",
+        "--store",
+    ])
+    .arg(tmp.join("store"))
+    .arg(file)
+    .args(["--arg", "nixpkgs"])
+    .arg(&env.snapshot);
+    cmd
+}
+
 /// The install hook as one evaluation of the module renders it.
 pub struct Hook {
     /// `ExecStart=` of quadgen-install.service.
@@ -121,19 +139,8 @@ pub struct Hook {
 /// quadgen in /usr/local and podman in /usr (where the test machines have them).
 pub fn eval_hook(env: &NixEnv, case: Option<&Path>) -> Hook {
     let tmp = TempDir::new().expect("temp dir");
-    let mut cmd = nix("nix-instantiate", tmp.path());
+    let mut cmd = eval_command(env, tmp.path(), "tests/nixos/hook-command.nix");
     cmd.args([
-        "--eval",
-        "--strict",
-        "--json",
-        "--read-write-mode",
-        "--store",
-    ])
-    .arg(tmp.path().join("store"))
-    .arg("tests/nixos/hook-command.nix")
-    .args(["--arg", "nixpkgs"])
-    .arg(&env.snapshot)
-    .args([
         "--argstr",
         "quadgenPrefix",
         "/usr/local",

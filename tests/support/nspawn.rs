@@ -433,6 +433,17 @@ impl Machine {
         }
     }
 
+    /// Asserts `unit` is active in a new invocation, i.e. it was (re)started since `before` (an
+    /// earlier [`Machine::invocation_id`]).
+    pub fn assert_restarted(&self, unit: &str, before: &str) {
+        assert!(
+            self.is_active(unit),
+            "{unit} is not active\n{}",
+            self.unit_report(unit)
+        );
+        assert_ne!(self.invocation_id(unit), before, "{unit} was not restarted");
+    }
+
     /// A container's environment as podman shows it, one `KEY=VALUE` per entry.
     pub fn container_env(&self, container: &str) -> Vec<String> {
         self.run_ok([
