@@ -160,21 +160,38 @@ fn remove_stale_temp_files(root: &Path) {
 }
 
 /// Takes `root/.quadgen.lock` (and removes temporary files a killed install left). When another install holds it, calls `waiting` once and waits.
+///
+/// The lock file is opened with `O_NOFOLLOW`: a symlink planted at its name is refused, never
+/// followed to create or truncate a file elsewhere.
 pub fn lock(root: &Path, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
     let path = root.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&path)
-        .map_err(io("open the lock file", &path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            waiting(&path);
-            file.lock().map_err(io("lock", &path))?;
+        .map_err(io(
+            "open the lock file (it must be a plain file, not a symlink)",
+            &path,
+        ))?;
+    let flock = |op| {
+        // SAFETY: `file` owns a valid open descriptor for the duration of the call.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
+    };
+    match flock(libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+            waiting(&path);
+            flock(libc::LOCK_EX).map_err(io("lock", &path))?;
+        }
+        Err(e) => return Err(io("lock", &path)(e)),
     }
     remove_stale_temp_files(root);
     Ok(Lock { _file: file })

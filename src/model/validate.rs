@@ -59,9 +59,11 @@ pub fn validate(
         .collect();
     let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
     for n in &networks {
-        if let Some(i) = &n.interface_name
-            && let Some(other) = interfaces.insert(i, &n.name)
-        {
+        let clash = n
+            .interface_name
+            .as_ref()
+            .and_then(|i| interfaces.insert(i, &n.name).map(|other| (i, other)));
+        if let Some((i, other)) = clash {
             let at = inventory
                 .networks
                 .keys()
@@ -91,10 +93,10 @@ pub fn validate(
         .filter_map(|(name, raw)| {
             let mut merged = merge(defaults, raw.get_ref());
             // A `[defaults]` dependency on a container does not apply to that container itself.
-            if raw.get_ref().depends_on.is_none()
-                && let Some(deps) = merged.depends_on.as_mut()
-            {
-                deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+            if raw.get_ref().depends_on.is_none() {
+                if let Some(deps) = merged.depends_on.as_mut() {
+                    deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+                }
             }
             c.container(name, raw.span(), &merged, &names)
         })

@@ -177,7 +177,7 @@ impl Duration {
 
     /// `90s`, or `1500ms` when not whole seconds: valid for podman and systemd alike.
     pub fn written(self) -> String {
-        if self.0.is_multiple_of(1000) {
+        if self.0 % 1000 == 0 {
             format!("{}s", self.0 / 1000)
         } else {
             format!("{}ms", self.0)

@@ -80,9 +80,11 @@ impl Plan {
                     &format!("{} (quadgen)", c.file_name),
                 );
                 indent(&diff, &mut out);
-                if let (ConflictKind::Edited, Some(ours)) = (c.kind, &c.ours)
-                    && let Some(hint) = fold_hint(&c.file_name, &c.on_disk, ours)
-                {
+                let hint = match (c.kind, &c.ours) {
+                    (ConflictKind::Edited, Some(ours)) => fold_hint(&c.file_name, &c.on_disk, ours),
+                    _ => None,
+                };
+                if let Some(hint) = hint {
                     indent(&hint, &mut out);
                 }
             }

@@ -610,11 +610,10 @@ impl Machine {
                     .find_map(|l| l.strip_prefix("NSpid:"))
                     .map(|s| s.split_whitespace().collect::<Vec<_>>())
                     .unwrap_or_default();
-                if nspid.len() >= 2
-                    && nspid.last() == Some(&"1")
-                    && let Ok(leader) = child.parse()
-                {
-                    return leader;
+                if nspid.len() >= 2 && nspid.last() == Some(&"1") {
+                    if let Ok(leader) = child.parse() {
+                        return leader;
+                    }
                 }
             }
             if let Ok(Some(status)) = self.nspawn.try_wait() {

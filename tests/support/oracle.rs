@@ -266,8 +266,9 @@ fn expand_env(w: &str) -> String {
         if let Some(a) = after.strip_prefix('$') {
             out.push('$');
             rest = a;
-        } else if let Some(a) = after.strip_prefix('{')
-            && let Some(end) = a.find('}')
+        } else if let Some((a, end)) = after
+            .strip_prefix('{')
+            .and_then(|a| a.find('}').map(|end| (a, end)))
         {
             out.push_str(&format!("<${}>", &a[..end]));
             rest = &a[end + 1..];

@@ -146,10 +146,11 @@ impl Checker {
             .map(|ds| ds.get_ref().iter().filter_map(|d| self.device(d)).collect())
             .unwrap_or_default();
         let pull = self.one_of(c.pull.as_ref(), default_pull(auto_update), "pull policy");
-        if auto_update == AutoUpdate::Registry
-            && matches!(pull, PullPolicy::Newer | PullPolicy::Always)
-            && let Some(p) = &c.pull
-        {
+        let defeating_pull = c.pull.as_ref().filter(|_| {
+            auto_update == AutoUpdate::Registry
+                && matches!(pull, PullPolicy::Newer | PullPolicy::Always)
+        });
+        if let Some(p) = defeating_pull {
             self.diags.push(
                 Diagnostic::warning(
                     span(p),
