@@ -669,6 +669,38 @@ fn module_evaluates_against_the_25_05_option_set() {
     );
 }
 
+/// The module reads a file inventory only when it names an interface: any other syntax error is
+/// left to the build check, where the real `quadgen build` reports it with file, line and column.
+/// One that must be read fails evaluation with Nix's TOML error pointing at the line.
+#[test]
+fn broken_inventory_file_is_left_to_quadgen_unless_the_module_must_read_it() {
+    let Some(env) =
+        nix_env("broken_inventory_file_is_left_to_quadgen_unless_the_module_must_read_it")
+    else {
+        return;
+    };
+    let v = Eval::new(env, "broken-syntax", &[]).json();
+    assert_eq!(v["firewallUdp"], json!({ "podman0": [53], "qg-+": [53] }));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_quadgen"))
+        .arg("check")
+        .arg(repo().join("tests/nixos/fixtures/broken-syntax.toml")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("broken-syntax.toml:2:"),
+        "{}",
+        stderr(&out)
+    );
+
+    let lines = Eval::new(env, "broken-syntax-interface", &[]).error();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("error: while parsing a TOML string:")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "2 | [networks.app"), "{lines:?}");
+}
+
 #[test]
 fn podman_dns_turned_off_is_an_assertion_with_the_reason() {
     assert_fails_with(

@@ -57,11 +57,16 @@ let
     (lib.attrNames config.virtualisation.oci-containers.containers));
 
   # The inventory as data, to find bridge names the firewall must know at evaluation time. A file
-  # given as a Nix path is read here (no import-from-derivation: it is a source file).
+  # given as a Nix path is read here (no import-from-derivation: it is a source file), and parsed
+  # only if it sets an interface name at all: any other mistake in it is left to the build check,
+  # where `quadgen build` reports it with file, line and column.
+  inventoryText = builtins.readFile cfg.inventoryFile;
   inventoryData =
     if cfg.inventory != null then cfg.inventory
-    else if cfg.inventoryFile != null && inventoryInStore
-    then builtins.fromTOML (builtins.readFile cfg.inventoryFile)
+    else if cfg.inventoryFile != null && inventoryInStore && lib.hasInfix "interface_name" inventoryText
+    then builtins.addErrorContext
+      "while reading the network interface names in services.quadgen.inventoryFile (${toString cfg.inventoryFile}); `quadgen check` on that file shows the problem with its line and column"
+      (builtins.fromTOML inventoryText)
     else { };
   # quadgen names every bridge `qg-<name>` (shortened + hashed past 15 characters), so one wildcard
   # covers them all however quadgen shortens names. Only a user-set `interface_name` on a bridge
