@@ -608,7 +608,7 @@ fn each_firewall_backend_opens_dns_on_every_quadgen_bridge() {
     assert_eq!(
         fwd["firewalldZones"],
         json!({ "quadgen": {
-            "interfaces": ["qg-+", "br-media", "podman0"],
+            "interfaces": ["qg-+", "br-media", "podman9"],
             "ports": [{ "port": 53, "protocol": "udp" }],
             "target": "%%REJECT%%",
             "short": "quadgen",

@@ -86,8 +86,9 @@ let
   wildcard = if firewallBackend == "nftables" then "qg-*" else "qg-+";
   dnsInterfaces = [ wildcard ] ++ customInterfaces;
 
-  # What the podman module will see (its own default is `false`).
+  # What the podman module will see (its own defaults: DNS off, bridge `podman0`).
   dnsEnabled = config.virtualisation.podman.defaultNetwork.settings.dns_enabled or false;
+  defaultBridge = config.virtualisation.podman.defaultNetwork.settings.network_interface or "podman0";
 in
 {
   options.services.quadgen = {
@@ -273,8 +274,9 @@ in
       services.firewalld.zones.quadgen = mkIf (firewallBackend == "firewalld") {
         short = "quadgen";
         description = "Podman bridges of services.quadgen: DNS (aardvark-dns) only";
-        # podman0 too: the podman module opens it only on the iptables and nftables backends.
-        interfaces = dnsInterfaces ++ [ "podman0" ];
+        # podman's default bridge too: the podman module opens it only on the iptables and
+        # nftables backends.
+        interfaces = dnsInterfaces ++ [ defaultBridge ];
         ports = [{ port = 53; protocol = "udp"; }];
       };
     })
