@@ -11,6 +11,8 @@
 
 #[path = "support/nix.rs"]
 mod nix_support;
+#[path = "support/oracle.rs"]
+mod oracle;
 
 use nix_support::{
     NixEnv, eval_command, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout,
@@ -30,11 +32,19 @@ struct Eval {
 }
 
 impl Eval {
+    /// Evaluates `case` against the NixOS-unstable-like option set.
     fn new(env: &NixEnv, case: &str, args: &[(&str, &Path)]) -> Eval {
+        Eval::on(env, "unstable", case, args)
+    }
+
+    /// Evaluates `case` against the option set of `nixos` ("unstable" or "25.05",
+    /// tests/nixos/stand-ins/nixos-*.nix).
+    fn on(env: &NixEnv, nixos: &str, case: &str, args: &[(&str, &Path)]) -> Eval {
         let tmp = TempDir::new().expect("temp dir");
         let mut cmd = eval_command(env, tmp.path(), "tests/nixos/eval.nix");
         cmd.args(["--arg", "case"])
-            .arg(format!("./tests/nixos/cases/{case}.nix"));
+            .arg(format!("./tests/nixos/cases/{case}.nix"))
+            .args(["--argstr", "nixos", nixos]);
         for (name, path) in args {
             cmd.args(["--argstr", name]).arg(path);
         }
@@ -138,7 +148,10 @@ fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
     assert!(inventory.starts_with("/nix/store/") && inventory.ends_with("-inventory.toml"));
 
     assert_eq!(v["podman"], json!({ "enable": true, "dnsEnabled": true }));
+    // podman0 is the podman module's own rule (dns_enabled); quadgen adds its bridges.
     assert_eq!(v["firewallUdp"], json!({ "podman0": [53], "qg-+": [53] }));
+    assert_eq!(v["firewallBackend"], "iptables");
+    assert_eq!(v["firewalldZones"], json!({}));
     assert_eq!(v["warnings"], json!([]));
     assert_eq!(
         v["inventory"],
@@ -153,14 +166,29 @@ fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
     );
     assert_eq!(str_at(&v, "/install/serviceConfig/ExecStart"), exec);
     let install = unit_lines(&v, "quadgen-install.service");
+    // As current NixOS renders restartTriggers: a store file holding the trigger values.
+    let triggers = install
+        .iter()
+        .find_map(|l| l.strip_prefix("X-Restart-Triggers="))
+        .expect("X-Restart-Triggers=");
+    assert!(
+        triggers.starts_with("/nix/store/")
+            && triggers.ends_with("-X-Restart-Triggers-quadgen-install"),
+        "{triggers}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(eval.real_path(triggers)).expect("triggers file"),
+        inventory
+    );
     for line in [
         format!("ExecStart={exec}"),
         "Type=oneshot".into(),
         "RemainAfterExit=true".into(),
-        format!("X-Restart-Triggers={inventory}"),
         "X-StopIfChanged=false".into(),
         "After=network-online.target".into(),
         "Wants=network-online.target".into(),
+        "[Install]".into(),
+        "WantedBy=multi-user.target".into(),
     ] {
         assert_has_line(&install, &line);
     }
@@ -176,7 +204,14 @@ fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
     // podman's own auto-update timer, rescheduled by a drop-in.
     assert_eq!(
         unit_lines(&v, "podman-auto-update.timer"),
-        ["[Unit]", "[Timer]", "OnCalendar=", "OnCalendar=daily"]
+        [
+            "[Unit]",
+            "[Timer]",
+            "OnCalendar=",
+            "OnCalendar=daily",
+            "[Install]",
+            "WantedBy=timers.target"
+        ]
     );
     assert_eq!(
         v["units"]["podman-auto-update.timer"]["wantedBy"],
@@ -200,16 +235,34 @@ fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
         json!(["timers.target"])
     );
 
-    // The build-time check runs `quadgen build` on the same store path, for this host's podman.
+    // The build-time check runs `quadgen build` on the same store path, for this host's podman,
+    // then that podman's own quadlet over the result.
+    let script = str_at(&v, "/checks/0/args/1");
+    let lines: Vec<&str> = script.lines().collect();
+    assert_eq!(lines.len(), 2, "{script}");
     assert_eq!(
-        v["checks"],
-        json!([{
-            "name": "quadgen-inventory-check",
-            "drvPath": v["checks"][0]["drvPath"],
-            "args": ["-ec", format!(
-                "/opt/quadgen/bin/quadgen build {inventory} --out \"$out\" --podman 5.4\n")],
-        }])
+        lines[0],
+        format!("/opt/quadgen/bin/quadgen build {inventory} --out \"$out\" --podman 5.4")
     );
+    let words: Vec<&str> = lines[1].split(' ').collect();
+    assert_eq!(words.len(), 4, "{script}");
+    assert_eq!(words[0], "/bin/sh");
+    assert!(
+        words[1].starts_with("/nix/store/") && words[1].ends_with("-quadlet-check.sh"),
+        "{script}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(eval.real_path(words[1])).expect("script in the store"),
+        std::fs::read_to_string(repo().join("contrib/nixos/quadlet-check.sh")).expect("script")
+    );
+    assert_eq!(
+        words[2..],
+        [
+            "/opt/podman/lib/systemd/system-generators/podman-system-generator",
+            "\"$out\""
+        ]
+    );
+    assert_eq!(v["checks"][0]["name"], "quadgen-inventory-check");
 }
 
 #[test]
@@ -260,7 +313,14 @@ fn attrs_inventory_uses_nftables_wildcard_custom_root_and_warns_on_shared_names(
     );
     assert_eq!(
         unit_lines(&v, "podman-auto-update.timer"),
-        ["[Unit]", "[Timer]", "OnCalendar=", "OnCalendar=Mon 02:00"]
+        [
+            "[Unit]",
+            "[Timer]",
+            "OnCalendar=",
+            "OnCalendar=Mon 02:00",
+            "[Install]",
+            "WantedBy=timers.target"
+        ]
     );
     assert!(
         v["units"].get("quadgen-prune.service").is_none(),
@@ -517,6 +577,145 @@ fn assert_calendar_specs_parse(unit: &str, text: &str) {
     }
 }
 
+/// Every firewall backend NixOS offers: UDP 53 on `podman0` (the podman module's rule), the `qg-`
+/// wildcard in the backend's spelling, and a bridge the user named outside it (`br-media`), by name.
+/// Under firewalld, NixOS refuses per-interface settings, so the bridges go into a firewalld zone.
+#[test]
+fn each_firewall_backend_opens_dns_on_every_quadgen_bridge() {
+    let Some(env) = nix_env("each_firewall_backend_opens_dns_on_every_quadgen_bridge") else {
+        return;
+    };
+    let ipt = Eval::new(env, "custom-interface", &[]).json();
+    assert_eq!(ipt["firewallBackend"], "iptables");
+    assert_eq!(
+        ipt["firewallUdp"],
+        json!({ "podman0": [53], "qg-+": [53], "br-media": [53] })
+    );
+    assert_eq!(ipt["firewalldZones"], json!({}));
+
+    // networking.firewall.backend set explicitly; a macvlan network has no bridge to open.
+    let nft = Eval::new(env, "custom-interface-attrs", &[]).json();
+    assert_eq!(nft["firewallBackend"], "nftables");
+    assert_eq!(
+        nft["firewallUdp"],
+        json!({ "podman0": [53], "qg-*": [53], "br-media": [53] })
+    );
+    assert_eq!(nft["firewalldZones"], json!({}));
+
+    let fwd = Eval::new(env, "firewalld", &[]).json();
+    assert_eq!(fwd["firewallBackend"], "firewalld");
+    assert_eq!(fwd["firewallUdp"], json!({}), "firewalld refuses these");
+    assert_eq!(
+        fwd["firewalldZones"],
+        json!({ "quadgen": {
+            "interfaces": ["qg-+", "br-media", "podman9"],
+            "ports": [{ "port": 53, "protocol": "udp" }],
+            "target": "%%REJECT%%",
+            "short": "quadgen",
+            "description": "Podman bridges of services.quadgen: DNS (aardvark-dns) only",
+        } })
+    );
+    assert_eq!(fwd["warnings"], json!([]));
+    // The same hook and check as on the other backends.
+    assert_eq!(
+        str_at(&fwd, "/install/serviceConfig/ExecStart"),
+        str_at(&ipt, "/install/serviceConfig/ExecStart")
+    );
+}
+
+#[test]
+fn firewalld_stand_in_refuses_per_interface_settings_like_nixos() {
+    assert_fails_with(
+        "firewalld-with-interface",
+        &[
+            "Failed assertions:",
+            "- firewalld backend: per-interface networking.firewall.interfaces settings are refused",
+        ],
+    );
+}
+
+/// NixOS 25.05's option set (no networking.firewall.backend, no firewalld module): the module
+/// evaluates to the same hook, check and rules, choosing the wildcard from nftables.enable.
+#[test]
+fn module_evaluates_against_the_25_05_option_set() {
+    let Some(env) = nix_env("module_evaluates_against_the_25_05_option_set") else {
+        return;
+    };
+    for (case, rules) in [
+        ("file", json!({ "podman0": [53], "qg-+": [53] })),
+        ("attrs", json!({ "podman0": [53], "qg-*": [53] })),
+        (
+            "custom-interface",
+            json!({ "podman0": [53], "qg-+": [53], "br-media": [53] }),
+        ),
+    ] {
+        let old = Eval::on(env, "25.05", case, &[]).json();
+        let new = Eval::on(env, "unstable", case, &[]).json();
+        assert_eq!(old["firewallBackend"], Value::Null, "{case}");
+        assert_eq!(old["firewallUdp"], rules, "{case}");
+        assert_eq!(new["firewallUdp"], rules, "{case}");
+        for key in ["install", "units", "checks", "warnings", "podman"] {
+            assert_eq!(old[key], new[key], "{case}: {key}");
+        }
+    }
+    // firewalld does not exist there: setting it is NixOS's own error, not the module's.
+    let lines = Eval::on(env, "25.05", "firewalld", &[]).error();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                == "error: The option `services.firewalld' does not exist. Definition values:"),
+        "{lines:?}"
+    );
+}
+
+/// The module reads a file inventory only when it names an interface: any other syntax error is
+/// left to the build check, where the real `quadgen build` reports it with file, line and column.
+/// One that must be read fails evaluation with Nix's TOML error pointing at the line.
+#[test]
+fn broken_inventory_file_is_left_to_quadgen_unless_the_module_must_read_it() {
+    let Some(env) =
+        nix_env("broken_inventory_file_is_left_to_quadgen_unless_the_module_must_read_it")
+    else {
+        return;
+    };
+    let v = Eval::new(env, "broken-syntax", &[]).json();
+    assert_eq!(v["firewallUdp"], json!({ "podman0": [53], "qg-+": [53] }));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_quadgen"))
+        .arg("check")
+        .arg(repo().join("tests/nixos/fixtures/broken-syntax.toml")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("broken-syntax.toml:2:"),
+        "{}",
+        stderr(&out)
+    );
+
+    let lines = Eval::new(env, "broken-syntax-interface", &[]).error();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("error: while parsing a TOML string:")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "2 | [networks.app"), "{lines:?}");
+}
+
+#[test]
+fn podman_dns_turned_off_is_an_assertion_with_the_reason() {
+    assert_fails_with(
+        "dns-disabled",
+        &[
+            "Failed assertions:",
+            "- `virtualisation.podman.defaultNetwork.settings.dns_enabled` is `false`, but \
+             services.quadgen needs it `true`: inventory containers without `networks` run on \
+             podman's default network, where only aardvark-dns (started only with dns_enabled) \
+             lets them reach each other by container name; remove the setting (quadgen defaults \
+             it to `true`) or set it to `true`",
+        ],
+    );
+}
+
 /// The rule each backend's NixOS firewall writes for `interfaces.<if>.allowedUDPPorts = [ 53 ]`
 /// (firewall-nftables.nix / firewall-iptables.nix), fed to the real parser of that backend.
 #[test]
@@ -525,8 +724,8 @@ fn firewall_interface_names_parse_in_their_backend() {
         return;
     };
     require_tool("nft");
-    let nft = Eval::new(env, "attrs", &[]).json();
-    let ipt = Eval::new(env, "file", &[]).json();
+    let nft = Eval::new(env, "custom-interface-attrs", &[]).json();
+    let ipt = Eval::new(env, "custom-interface", &[]).json();
 
     let nft_ruleset = |ifaces: &Value| {
         let rules: String = ifaces
@@ -582,6 +781,61 @@ fn firewall_interface_names_parse_in_their_backend() {
     );
 }
 
+/// The `usr` tree of a provisioned Debian podman package (trixie's 5.4.2 or sid's newest), shaped
+/// like a nixpkgs podman package: `lib/systemd/system-generators/podman-system-generator` is its
+/// quadlet. With its version, as `quadlet -version` reports it.
+fn debian_podman(suite: &str) -> Option<(PathBuf, String)> {
+    let oracle = oracle::oracles().into_iter().find(|o| o.suite == suite)?;
+    let usr = oracle
+        .bin
+        .ancestors()
+        .nth(3)
+        .expect("usr/libexec/podman/quadlet")
+        .to_path_buf();
+    assert!(
+        usr.join("lib/systemd/system-generators/podman-system-generator")
+            .is_file(),
+        "no podman-system-generator under {}",
+        usr.display()
+    );
+    Some((usr, oracle.version))
+}
+
+/// Builds the module's `system.checks` derivation in a Nix sandbox: `quadgen` and the podman
+/// package are host directories (bind-mounted into the sandbox). Returns the evaluation and the
+/// output of `nix-store --realise`.
+fn realise_check(
+    env: &NixEnv,
+    case: &str,
+    quadgen: &Path,
+    podman: &Path,
+    version: &str,
+) -> (Eval, Value, Output) {
+    let sandbox_paths: Vec<String> = ["/bin", "/usr", "/lib", "/lib64"]
+        .iter()
+        .filter(|p| Path::new(p).exists())
+        .map(|p| (*p).to_owned())
+        .chain([quadgen.display().to_string(), podman.display().to_string()])
+        .collect();
+    let eval = Eval::new(
+        env,
+        case,
+        &[
+            ("quadgenPrefix", quadgen),
+            ("podmanPrefix", podman),
+            ("podmanVersion", Path::new(version)),
+        ],
+    );
+    let v = eval.json();
+    let drv = str_at(&v, "/checks/0/drvPath").to_owned();
+    let out = run(nix("nix-store", eval.tmp.path())
+        .arg("--store")
+        .arg(eval.store())
+        .args(["--option", "extra-sandbox-paths", &sandbox_paths.join(" ")])
+        .args(["--realise", &drv]));
+    (eval, v, out)
+}
+
 /// Builds the module's check derivation in a Nix sandbox with a stand-in `quadgen build`
 /// (tests/nixos/fake-quadgen): the build runs it on the inventory's store path and fails when
 /// it fails, so a bad inventory fails `nixos-rebuild build`.
@@ -591,31 +845,17 @@ fn build_check_runs_quadgen_build_and_a_bad_inventory_fails_the_build() {
     else {
         return;
     };
+    let Some((podman, _)) = debian_podman("trixie") else {
+        return;
+    };
     let bins = TempDir::new().expect("temp dir");
     let quadgen = fake_package(
         bins.path(),
         "quadgen",
         Some(&repo().join("tests/nixos/fake-quadgen")),
     );
-    let sandbox_paths: Vec<String> = ["/bin", "/usr", "/lib", "/lib64"]
-        .iter()
-        .filter(|p| Path::new(p).exists())
-        .map(|p| (*p).to_owned())
-        .chain([quadgen.display().to_string()])
-        .collect();
-    let realise = |eval: &Eval| {
-        let v = eval.json();
-        let drv = str_at(&v, "/checks/0/drvPath").to_owned();
-        let out = run(nix("nix-store", eval.tmp.path())
-            .arg("--store")
-            .arg(eval.store())
-            .args(["--option", "extra-sandbox-paths", &sandbox_paths.join(" ")])
-            .args(["--realise", &drv]));
-        (v, out)
-    };
 
-    let good = Eval::new(env, "file", &[("quadgenPrefix", &quadgen)]);
-    let (v, out) = realise(&good);
+    let (good, v, out) = realise_check(env, "file", &quadgen, &podman, "5.4.2");
     assert!(
         out.status.success(),
         "check build failed:\n{}",
@@ -629,8 +869,7 @@ fn build_check_runs_quadgen_build_and_a_bad_inventory_fails_the_build() {
         format!("build\n{inventory}\n--out\n{result}\n--podman\n5.4\n")
     );
 
-    let bad = Eval::new(env, "invalid-inventory", &[("quadgenPrefix", &quadgen)]);
-    let (v, out) = realise(&bad);
+    let (_bad, v, out) = realise_check(env, "invalid-inventory", &quadgen, &podman, "5.4.2");
     assert!(!out.status.success(), "a bad inventory built");
     let inventory = str_at(&v, "/inventory");
     assert!(
@@ -639,6 +878,129 @@ fn build_check_runs_quadgen_build_and_a_bad_inventory_fails_the_build() {
         )),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The whole build check for real, in the Nix sandbox: this repository's `quadgen build`, then
+/// the podman package's own quadlet (Debian trixie's 5.4.2) over the result. The podman package
+/// here declares version 5.8.6 while its quadlet is 5.4.2, so quadgen (targeting 5.8) accepts
+/// `Memory=`, which quadlet 5.4 drops: the build must fail, naming the unit and the key. With sid's
+/// quadlet (5.8) the same inventory builds, and so does a plain inventory with trixie's.
+#[test]
+fn build_check_fails_when_the_hosts_quadlet_would_drop_a_unit() {
+    let Some(env) = nix_env("build_check_fails_when_the_hosts_quadlet_would_drop_a_unit") else {
+        return;
+    };
+    let (Some((trixie, trixie_version)), Some((sid, sid_version))) =
+        (debian_podman("trixie"), debian_podman("sid"))
+    else {
+        return;
+    };
+    let bins = TempDir::new().expect("temp dir");
+    let quadgen = fake_package(
+        bins.path(),
+        "quadgen",
+        Some(Path::new(env!("CARGO_BIN_EXE_quadgen"))),
+    );
+
+    let (_eval, v, out) = realise_check(env, "memory-key", &quadgen, &trixie, "5.8.6");
+    assert!(!out.status.success(), "a unit quadlet 5.4 drops was built");
+    assert!(
+        str_at(&v, "/checks/0/args/1").contains(" --podman 5.8\n"),
+        "{v:#}"
+    );
+    let err = stderr(&out);
+    for line in [
+        format!("error: podman {trixie_version}'s quadlet does not accept the units quadgen built:"),
+        "  web.container: unsupported key 'Memory' in group 'Container'".to_owned(),
+        "  web.container: dropped, quadlet made no web.service from it (systemd would never see it)"
+            .to_owned(),
+        "  app.network: unsupported key 'InterfaceName' in group 'Network'".to_owned(),
+    ] {
+        assert!(err.lines().any(|l| l == line), "no line `{line}` in:\n{err}");
+    }
+
+    let (eval, _v, out) = realise_check(env, "memory-key", &quadgen, &sid, &sid_version);
+    assert!(
+        out.status.success(),
+        "sid's quadlet {sid_version} rejected Memory=:\n{}",
+        stderr(&out)
+    );
+    let result = eval.real_path(stdout(&out).trim());
+    let unit = std::fs::read_to_string(result.join("web.container")).expect("web.container");
+    assert!(unit.lines().any(|l| l == "Memory=512m"), "{unit}");
+
+    let (eval, _v, out) = realise_check(env, "file", &quadgen, &trixie, &trixie_version);
+    assert!(
+        out.status.success(),
+        "trixie's quadlet {trixie_version} rejected a clean inventory:\n{}",
+        stderr(&out)
+    );
+    let result = eval.real_path(stdout(&out).trim());
+    assert!(result.join("web.container").is_file() && result.join("app.network").is_file());
+}
+
+/// contrib/nixos/quadlet-check.sh on its own (outside Nix), with both Debian quadlets, over units
+/// this repository's quadgen built: silent and 0 when the quadlet converts every unit; each
+/// dropped unit and unknown key named, and 1, when it does not.
+#[test]
+fn quadlet_check_script_names_dropped_units_and_keys() {
+    let (Some((trixie, trixie_version)), Some((sid, _))) =
+        (debian_podman("trixie"), debian_podman("sid"))
+    else {
+        return;
+    };
+    let tmp = TempDir::new().expect("temp dir");
+    let build = |inventory: &str, podman: &str| {
+        let out_dir = tmp.path().join(format!("{inventory}-{podman}"));
+        let out = run(Command::new(env!("CARGO_BIN_EXE_quadgen"))
+            .arg("build")
+            .arg(repo().join("tests/nixos/fixtures").join(inventory))
+            .arg("--out")
+            .arg(&out_dir)
+            .args(["--podman", podman]));
+        assert!(out.status.success(), "quadgen build: {}", stderr(&out));
+        out_dir
+    };
+    let check = |usr: &Path, dir: &Path| {
+        run(Command::new("sh")
+            .arg(repo().join("contrib/nixos/quadlet-check.sh"))
+            .arg(usr.join("lib/systemd/system-generators/podman-system-generator"))
+            .arg(dir))
+    };
+
+    let clean = build("custom-interface.toml", "5.4");
+    let memory = build("memory-key.toml", "5.8");
+    for (usr, dir) in [(&trixie, &clean), (&sid, &clean), (&sid, &memory)] {
+        let out = check(usr, dir);
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{} on {}: {}",
+            usr.display(),
+            dir.display(),
+            stderr(&out)
+        );
+    }
+
+    let out = check(&trixie, &memory);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    // Targeting 5.8 also names the bridge with `InterfaceName=` (quadlet 5.6+): both units named.
+    let head = format!(
+        "error: podman {trixie_version}'s quadlet does not accept the units quadgen built:"
+    );
+    assert_eq!(
+        lines[..6],
+        [
+            head.as_str(),
+            "  app.network: unsupported key 'InterfaceName' in group 'Network'",
+            "  web.container: unsupported key 'Memory' in group 'Container'",
+            "  web.container: dropped, quadlet made no web.service from it (systemd would never see it)",
+            "  app.network: dropped, quadlet made no app-network.service from it (systemd would never see it)",
+            "  quadlet -dryrun exited with status 1",
+        ],
+        "{err}"
     );
 }
 
@@ -672,6 +1034,7 @@ fn flake_outputs_are_wired() {
     copy(&repo().join("tests/nixos/stub-nixpkgs/flake.nix"), &stub);
     for f in [
         "flake.nix",
+        "flake.lock",
         "contrib",
         "Cargo.toml",
         "Cargo.lock",
@@ -711,6 +1074,63 @@ fn flake_outputs_are_wired() {
         "{} does not run the flake's package {package}",
         hooks[0]
     );
+}
+
+/// flake.lock pins the `nixos-25.05` input flake.nix names (a rev and narHash read from public
+/// flake.lock files, see contrib/nixos/README.md; nothing here can fetch nixpkgs to recompute
+/// them). Nix accepts it offline as up to date (`--no-update-lock-file`, no fetch), and not once
+/// flake.nix asks for another branch: the lock really belongs to this flake.nix.
+#[test]
+fn flake_lock_pins_the_input_flake_nix_names() {
+    let Some(_env) = nix_env("flake_lock_pins_the_input_flake_nix_names") else {
+        return;
+    };
+    let lock: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("flake.lock")).expect("flake.lock"),
+    )
+    .expect("JSON");
+    assert_eq!(lock["version"], 7);
+    let nixpkgs = &lock["nodes"]["nixpkgs"];
+    assert_eq!(
+        nixpkgs["original"],
+        json!({ "owner": "NixOS", "ref": "nixos-25.05", "repo": "nixpkgs", "type": "github" })
+    );
+    let rev = str_at(nixpkgs, "/locked/rev");
+    assert!(
+        rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{rev}"
+    );
+    assert!(str_at(nixpkgs, "/locked/narHash").starts_with("sha256-"));
+
+    let tmp = TempDir::new().expect("temp dir");
+    let metadata = |flake_nix: &str| {
+        let src = tmp.path().join(format!("src-{}", flake_nix.len()));
+        std::fs::create_dir_all(&src).expect("mkdir");
+        std::fs::write(src.join("flake.nix"), flake_nix).expect("write");
+        std::fs::copy(repo().join("flake.lock"), src.join("flake.lock")).expect("copy");
+        run(nix("nix", tmp.path())
+            .args([
+                "flake",
+                "metadata",
+                "--json",
+                "--no-update-lock-file",
+                "--store",
+            ])
+            .arg(tmp.path().join("store"))
+            .arg(format!("path:{}", src.display())))
+    };
+    let flake_nix = std::fs::read_to_string(repo().join("flake.nix")).expect("flake.nix");
+    let out = metadata(&flake_nix);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(meta["locks"]["nodes"]["nixpkgs"], *nixpkgs);
+
+    let other = flake_nix.replace("nixos-25.05", "nixos-unstable");
+    assert_ne!(other, flake_nix);
+    // Nix must now re-lock: it reaches for the new branch (unreachable here; with a network it
+    // would stop at --no-update-lock-file instead).
+    let out = metadata(&other);
+    assert!(!out.status.success(), "a stale lock was accepted");
 }
 
 #[test]

@@ -1,13 +1,16 @@
 # services.quadgen: one TOML inventory of containers/networks/volumes -> Podman Quadlet units,
 # installed by `quadgen install` whenever the inventory changes.
 #
-# Why a oneshot instead of plain systemd.services: quadlet units are made by podman's systemd
-# generator (into /run/systemd/generator) at daemon-reload. switch-to-configuration only compares
-# the units NixOS itself builds, so it never sees them change and never restarts them. The
-# `quadgen-install` oneshot re-runs exactly when the inventory store path changes; quadgen then
-# writes the changed units, does one daemon-reload and restarts precisely the changed services
-# (restart, not stop+start: stop would take `Requires=` dependants down).
-{ config, lib, pkgs, utils, ... }:
+# Why a oneshot service and not an activation script: quadlet units are made by podman's systemd
+# generator (into /run/systemd/generator) at daemon-reload, and switch-to-configuration runs that
+# daemon-reload only after the activation scripts. An activation script would run quadgen before
+# systemd has ever seen the new units, so it could neither restart them nor tell whether they
+# started. switch-to-configuration also only compares the units NixOS itself builds, so it never
+# sees a quadlet unit change and never restarts one. The `quadgen-install` oneshot is restarted by
+# switch-to-configuration (after the reload) exactly when the inventory store path changes;
+# quadgen then writes the changed units, does one daemon-reload of its own and restarts precisely
+# the changed services (restart, not stop+start: stop would take `Requires=` dependants down).
+{ config, options, lib, pkgs, utils, ... }:
 
 let
   inherit (lib) mkOption mkEnableOption mkIf types literalExpression;
@@ -30,9 +33,12 @@ let
   podmanVersion = if podman ? version then lib.versions.majorMinor podman.version else null;
 
   # Runs at build time (system.checks): a bad inventory fails `nixos-rebuild build`, not the switch.
+  # Then this host's own podman converts the built units with its quadlet generator (-dryrun): any
+  # warning or dropped unit fails the build too, naming the unit and the key (quadlet-check.sh).
   check = pkgs.runCommand "quadgen-inventory-check" { } ''
     ${cfg.package}/bin/quadgen build ${inventory} --out "$out"${
       lib.optionalString (podmanVersion != null) " --podman ${podmanVersion}"}
+    ${pkgs.runtimeShell} ${./quadlet-check.sh} ${podman}/lib/systemd/system-generators/podman-system-generator "$out"
   '';
 
   # `podman system prune` has no short form of --volumes; `--volumes=true` is the other spelling.
@@ -50,11 +56,39 @@ let
     (lib.attrNames (cfg.inventory.containers or { }))
     (lib.attrNames config.virtualisation.oci-containers.containers));
 
-  # Every quadgen network's bridge is `qg-<name>` (shortened + hashed past 15 chars), so one
-  # wildcard covers them all and stays right however quadgen shortens names or whether the
-  # inventory is a file (unreadable at evaluation time without import-from-derivation).
-  # iptables spells the wildcard `+`, nftables `*`; each rejects the other's form.
-  quadgenInterfaces = if config.networking.nftables.enable then "qg-*" else "qg-+";
+  # The inventory as data, to find bridge names the firewall must know at evaluation time. A file
+  # given as a Nix path is read here (no import-from-derivation: it is a source file), and parsed
+  # only if it sets an interface name at all: any other mistake in it is left to the build check,
+  # where `quadgen build` reports it with file, line and column.
+  inventoryText = builtins.readFile cfg.inventoryFile;
+  inventoryData =
+    if cfg.inventory != null then cfg.inventory
+    else if cfg.inventoryFile != null && inventoryInStore && lib.hasInfix "interface_name" inventoryText
+    then builtins.addErrorContext
+      "while reading the network interface names in services.quadgen.inventoryFile (${toString cfg.inventoryFile}); `quadgen check` on that file shows the problem with its line and column"
+      (builtins.fromTOML inventoryText)
+    else { };
+  # quadgen names every bridge `qg-<name>` (shortened + hashed past 15 characters), so one wildcard
+  # covers them all however quadgen shortens names. Only a user-set `interface_name` on a bridge
+  # network can leave that pattern; those are opened by name.
+  # (Anything malformed is left to `quadgen build`, which reports it with file, line and column.)
+  networks = if builtins.isAttrs (inventoryData.networks or null) then inventoryData.networks else { };
+  customInterfaces = lib.unique (lib.filter (i: builtins.isString i && !(lib.hasPrefix "qg-" i))
+    (lib.mapAttrsToList (_: n: n.interface_name)
+      (lib.filterAttrs (_: n: builtins.isAttrs n && n ? interface_name && (n.driver or "bridge") == "bridge")
+        networks)));
+
+  # networking.firewall.backend is newer than NixOS 25.05; there, nftables.enable chooses.
+  firewallBackend = config.networking.firewall.backend
+    or (if config.networking.nftables.enable then "nftables" else "iptables");
+  # iptables spells the wildcard `+`, nftables `*`; each rejects the other's form. firewalld takes
+  # `+` and translates it for its own nftables backend.
+  wildcard = if firewallBackend == "nftables" then "qg-*" else "qg-+";
+  dnsInterfaces = [ wildcard ] ++ customInterfaces;
+
+  # What the podman module will see (its own defaults: DNS off, bridge `podman0`).
+  dnsEnabled = config.virtualisation.podman.defaultNetwork.settings.dns_enabled or false;
+  defaultBridge = config.virtualisation.podman.defaultNetwork.settings.network_interface or "podman0";
 in
 {
   options.services.quadgen = {
@@ -145,7 +179,7 @@ in
     };
   };
 
-  config = mkIf cfg.enable {
+  config = mkIf cfg.enable (lib.mkMerge [{
     assertions = [
       {
         assertion = (cfg.inventory == null) != (cfg.inventoryFile == null);
@@ -154,6 +188,10 @@ in
       {
         assertion = cfg.inventory != null || cfg.inventoryFile == null || inventoryInStore;
         message = "`services.quadgen.inventoryFile` is `${toString cfg.inventoryFile}`, outside the Nix store: give a Nix path such as `./inventory.toml` so it is checked at build time and its changes re-run the install";
+      }
+      {
+        assertion = dnsEnabled == true;
+        message = "`virtualisation.podman.defaultNetwork.settings.dns_enabled` is `${builtins.toJSON dnsEnabled}`, but services.quadgen needs it `true`: inventory containers without `networks` run on podman's default network, where only aardvark-dns (started only with dns_enabled) lets them reach each other by container name; remove the setting (quadgen defaults it to `true`) or set it to `true`";
       }
       (refuseVolumes "services.quadgen.prune.flags" cfg.prune.flags)
       (refuseVolumes "virtualisation.podman.autoPrune.flags" config.virtualisation.podman.autoPrune.flags)
@@ -166,14 +204,17 @@ in
         lib.concatMapStringsSep ", " (n: "`${n}`") sharedNames}: two units would manage a podman container of the same name and replace each other's";
 
     virtualisation.podman.enable = true;
-    # The default network has DNS off; containers could not resolve each other by name.
-    virtualisation.podman.defaultNetwork.settings.dns_enabled = true;
+    # The default network has DNS off; containers could not resolve each other by name. A default,
+    # so that a user's `false` meets the assertion above (with its reason) rather than a bare
+    # "conflicting definition values" error. The podman module then opens UDP 53 on podman0
+    # itself (on the iptables and nftables backends), so quadgen does not repeat that rule.
+    virtualisation.podman.defaultNetwork.settings.dns_enabled = lib.mkDefault true;
 
-    # aardvark-dns answers on each bridge; NixOS's default-deny firewall drops those queries.
-    networking.firewall.interfaces = {
-      podman0.allowedUDPPorts = [ 53 ];
-      ${quadgenInterfaces}.allowedUDPPorts = [ 53 ];
-    };
+    # aardvark-dns answers on each quadgen bridge; NixOS's default-deny firewall drops those queries.
+    # firewalld refuses per-interface settings (firewall-firewalld.nix asserts they are empty), so
+    # there the bridges are bound to a zone of their own that accepts DNS.
+    networking.firewall.interfaces = mkIf (firewallBackend != "firewalld")
+      (lib.genAttrs dnsInterfaces (_: { allowedUDPPorts = [ 53 ]; }));
 
     environment.systemPackages = [ cfg.package ];
     # Same path as on non-NixOS hosts, for `quadgen status /etc/quadgen/inventory.toml`.
@@ -226,5 +267,18 @@ in
         RandomizedDelaySec = "30min";
       };
     };
-  };
+  }
+    # Only where NixOS has the firewalld module (not in 25.05); declaring this elsewhere would be an
+    # "option does not exist" error, and there the backend cannot be firewalld anyway.
+    (lib.optionalAttrs (options ? services.firewalld.zones) {
+      services.firewalld.zones.quadgen = mkIf (firewallBackend == "firewalld") {
+        short = "quadgen";
+        description = "Podman bridges of services.quadgen: DNS (aardvark-dns) only";
+        # podman's default bridge too: the podman module opens it only on the iptables and
+        # nftables backends.
+        interfaces = dnsInterfaces ++ [ defaultBridge ];
+        ports = [{ port = 53; protocol = "udp"; }];
+      };
+    })
+  ]);
 }

@@ -1,5 +1,6 @@
 # NixOS VM test for services.quadgen (flake.nix checks.<system>.vm). Offline: the image is built
-# by dockerTools and loaded before quadgen-install runs. Not run on this project's dev machines
+# by dockerTools and loaded before quadgen-install runs. Building the node's system also builds
+# the module's system.checks, i.e. nixpkgs' real podman quadlet over the built units. Not run on this project's dev machines
 # (no KVM, no nixpkgs); see flake.nix.
 { self, pkgs }:
 
@@ -55,6 +56,8 @@ in
     machine.succeed("systemctl is-enabled quadgen-prune.timer")
     machine.fail("systemctl cat quadgen-prune.service | grep -e --volumes")
     machine.succeed("podman network inspect app | grep -q '\"dns_enabled\": true'")
+    # UDP 53 for the quadgen bridges (iptables backend: the `qg-+` wildcard).
+    machine.succeed("iptables -w -S nixos-fw | grep -- '-i qg-+' | grep -q -- '--dport 53'")
 
     # A changed inventory re-runs the hook on switch, and quadgen restarts web.service.
     before = machine.succeed("systemctl show -P InvocationID web.service")

@@ -1,21 +1,23 @@
 # Evaluates contrib/nixos/module.nix plus one test case with nixpkgs' real lib.evalModules,
 # real assertions.nix/extra-arguments.nix and real systemd unit types and unit rendering from
 # nixos/lib (the nixel crate's nixpkgs 22.11 snapshot); stand-ins only for option trees the
-# snapshot lacks (./stand-ins). Used by tests/nixos_module.rs; see hook-command.nix for the e2e use.
+# snapshot lacks (./stand-ins), in the shape of NixOS `nixos` = "unstable" (default) or "25.05".
+# Used by tests/nixos_module.rs; see hook-command.nix for the e2e use.
 #
 #   nix-instantiate --eval --strict --json --read-write-mode --store "$TMP/store" \
 #     tests/nixos/eval.nix --arg nixpkgs "$SNAPSHOT" --arg case tests/nixos/cases/file.nix
-{ nixpkgs, case, quadgenPrefix ? null, podmanPrefix ? null }:
+{ nixpkgs, case, quadgenPrefix ? null, podmanPrefix ? null, podmanVersion ? "5.4.2"
+, nixos ? "unstable" }:
 
 let
   lib = import (nixpkgs + "/lib");
-  pkgs = import ./stand-ins/pkgs.nix { inherit lib quadgenPrefix podmanPrefix; };
+  pkgs = import ./stand-ins/pkgs.nix { inherit lib quadgenPrefix podmanPrefix podmanVersion; };
 
   eval = lib.evalModules {
     modules = [
       (nixpkgs + "/nixos/modules/misc/assertions.nix")
       (nixpkgs + "/nixos/modules/misc/extra-arguments.nix")
-      ./stand-ins/options.nix
+      (./stand-ins + "/nixos-${nixos}.nix")
       ../../contrib/nixos/module.nix
       case
       { _module.args.pkgs = pkgs; }
@@ -31,10 +33,15 @@ let
       throw "\nFailed assertions:\n${lib.concatMapStringsSep "\n" (m: "- ${m}") failed}"
     else x;
 
-  # Unit text exactly as NixOS renders it (systemd-lib's serviceToUnit/timerToUnit).
+  # Unit text as NixOS renders it: the snapshot's serviceToUnit/timerToUnit, plus the [Install]
+  # section current nixos/lib/systemd-lib.nix (commonUnitText) appends for wantedBy.
   units = kind: toUnit: lib.mapAttrs' (name: def:
-    let u = toUnit name def; in
-    lib.nameValuePair "${name}.${kind}" { inherit (u) text wantedBy enable; })
+    let
+      u = toUnit name def;
+      install = lib.optionalString (def.wantedBy != [ ])
+        "\n[Install]\nWantedBy=${lib.concatStringsSep " " def.wantedBy}\n";
+    in
+    lib.nameValuePair "${name}.${kind}" { inherit (u) wantedBy enable; text = u.text + install; })
     (lib.filterAttrs (_: d: d.enable) config.systemd."${kind}s");
 in
 checkAssertions {
@@ -44,6 +51,9 @@ checkAssertions {
     dnsEnabled = config.virtualisation.podman.defaultNetwork.settings.dns_enabled or null;
   };
   firewallUdp = lib.mapAttrs (_: i: i.allowedUDPPorts) config.networking.firewall.interfaces;
+  firewallBackend = config.networking.firewall.backend or null;
+  firewalldZones = lib.mapAttrs (_: z: { inherit (z) interfaces ports target short description; })
+    (config.services.firewalld.zones or { });
   units = units "service" serviceToUnit // units "timer" timerToUnit;
   install = lib.mapNullable (s: {
     inherit (s) serviceConfig wantedBy wants after restartTriggers stopIfChanged;

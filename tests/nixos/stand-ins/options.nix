@@ -1,17 +1,35 @@
-# STAND-INS for NixOS option trees the nixel snapshot (nixpkgs 22.11 lib/ and nixos/lib/) lacks:
-# virtualisation.podman, networking.firewall/nftables, virtualisation.oci-containers,
-# environment, system.checks, and the declarations of systemd.* from
-# nixos/modules/system/boot/systemd.nix. Modelled on current nixpkgs; only the options module.nix
-# reads or sets. The systemd unit *types* are NixOS's real ones (utils.systemdUtils.types), so
-# misspelt unit options and wrong values fail here as they would on NixOS.
+# STAND-INS for NixOS option trees the nixel snapshot (nixpkgs 22.11 lib/ and nixos/lib/) lacks,
+# common to NixOS 25.05 and unstable: virtualisation.podman, networking.firewall/nftables,
+# virtualisation.oci-containers, environment, system.checks, and the declarations of systemd.*
+# from nixos/modules/system/boot/systemd.nix. Only the options module.nix reads or sets; each is
+# listed with the nixpkgs file and revision it mirrors in ../README.md. What differs between
+# releases is in nixos-25.05.nix / nixos-unstable.nix. The systemd unit *types* are NixOS's real
+# ones (utils.systemdUtils.types), so misspelt unit options and wrong values fail here as they
+# would on NixOS.
 { lib, pkgs, utils, ... }:
 
 let
   inherit (lib) mkOption types;
+
+  # nixos/lib/systemd-lib.nix renders `restartTriggers` as `X-Restart-Triggers=` + a writeText
+  # store path holding the triggers (the 22.11 snapshot wrote the raw value). Declared a second
+  # time, as NixOS modules extend systemd.services, so the snapshot's unit types stay in use.
+  restartTriggers = {
+    options.systemd.services = mkOption {
+      type = types.attrsOf (types.submodule ({ config, name, ... }: {
+        config.unitConfig = lib.mkIf (config.restartTriggers != [ ]) {
+          X-Restart-Triggers = lib.mkForce "${pkgs.writeText "X-Restart-Triggers-${name}"
+            (toString (map (t: if builtins.isPath t then "${t}" else t) (lib.flatten config.restartTriggers)))}";
+        };
+      }));
+    };
+  };
   port = types.port;
   canonicalizePortList = ports: lib.unique (builtins.sort builtins.lessThan ports);
 in
 {
+  imports = [ restartTriggers ];
+
   options = {
     # --- nixos/modules/system/boot/systemd.nix (declarations only; real types) ---
     systemd.package = mkOption { type = types.package; default = pkgs.systemd; };
@@ -29,7 +47,7 @@ in
       enable = mkOption { type = types.bool; default = false; };
       package = mkOption { type = types.package; default = pkgs.podman; };
       defaultNetwork.settings = mkOption {
-        type = with types; attrsOf anything; # nixpkgs: (pkgs.formats.json { }).type
+        type = (pkgs.formats.json { }).type;
         default = { };
       };
       autoPrune = {
@@ -50,6 +68,7 @@ in
 
     # --- nixos/modules/services/networking/firewall.nix and nftables.nix ---
     networking.nftables.enable = mkOption { type = types.bool; default = false; };
+    networking.firewall.enable = mkOption { type = types.bool; default = true; };
     networking.firewall.interfaces = mkOption {
       type = types.attrsOf (types.submodule {
         options.allowedUDPPorts = mkOption {

@@ -41,7 +41,7 @@
             modules = [
               ./nixos/modules/misc/assertions.nix
               ./nixos/modules/misc/extra-arguments.nix
-              ./stand-ins/options.nix
+              ./stand-ins/nixos-unstable.nix
               ({ lib, ... }: {
                 # STAND-INS for options only VM tests use.
                 options.virtualisation.memorySize = lib.mkOption { type = lib.types.int; };
