@@ -321,7 +321,10 @@ fn plan_table() {
             case.manifest.as_ref(),
             &case.disk,
             "/inv.toml",
-            PlanOptions { force: case.force },
+            PlanOptions {
+                force: case.force,
+                ..PlanOptions::default()
+            },
         );
         assert_eq!(ops(&p), case.files, "files: {}", case.name);
         let conflicts: Vec<(&str, ConflictKind)> = p
