@@ -55,7 +55,7 @@ pub fn observe<'a>(
 /// Reads `path` if it is a regular file. A symlink is refused, never followed (`O_NOFOLLOW`): a
 /// managed name pointing out of the unit directory must not make quadgen read (and print in a
 /// diff) a file elsewhere. A FIFO or device is refused too, without blocking on it.
-fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

@@ -288,8 +288,9 @@ impl Manifest {
     /// The manifest in `root`, or `None` when there is none (nothing installed yet).
     pub fn load(root: &Path) -> Result<Option<Self>, ManifestError> {
         let path = root.join(MANIFEST_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&path, &text).map(Some),
+        // Like the unit files: a symlink at the manifest's name is refused, never followed.
+        match crate::fsio::read_regular(&path) {
+            Ok(bytes) => Self::parse(&path, &String::from_utf8_lossy(&bytes)).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(ManifestError::Read { path, source }),
         }

@@ -535,3 +535,26 @@ fn help_says_root_still_drives_this_hosts_systemd() {
         "{help}"
     );
 }
+
+#[test]
+fn symlinks_at_the_lock_and_manifest_names_are_refused_and_their_targets_untouched() {
+    let host = Host::new(INVENTORY);
+    host.install();
+    let root = host.root();
+    let secret = host.path().join("decoy/secret");
+    for name in [".quadgen.lock", MANIFEST_FILE] {
+        let saved = host.path().join("saved");
+        std::fs::rename(root.join(name), &saved).expect("mv");
+        std::os::unix::fs::symlink(&secret, root.join(name)).expect("symlink");
+        let before = host.hashes();
+        let (code, stdout, stderr) = host.run(&["install", "inventory.toml", "--root", "units"]);
+        assert_eq!(code, 1, "{name}: {stdout}{stderr}");
+        assert!(stderr.contains(&format!("{name}`")), "{name}: {stderr}");
+        assert!(stderr.contains("symlink"), "{name}: {stderr}");
+        assert!(!stdout.contains("TOP SECRET") && !stderr.contains("TOP SECRET"));
+        assert_eq!(host.hashes(), before, "{name}");
+        assert_eq!(host.take_calls(), Vec::<String>::new(), "{name}");
+        std::fs::remove_file(root.join(name)).expect("rm link");
+        std::fs::rename(&saved, root.join(name)).expect("mv back");
+    }
+}
