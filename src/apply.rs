@@ -8,7 +8,11 @@
 //!    that left, fsync the directory;
 //! 4. one `daemon-reload`;
 //! 5. one `restart`, one `try-restart`, one `start` (each one systemd transaction);
-//! 6. the final manifest, last.
+//! 6. the final manifest, last (removed instead when nothing is quadgen's any more: uninstall).
+//!
+//! With [`crate::systemd::Offline`] (`--no-systemd`) no call runs: files are written and removed,
+//! and the final manifest keeps all the systemd work as owed, for the next install with systemd.
+//! A leaving unit whose stop fails stays (file and record) unless systemd says it is down.
 //!
 //! A kill at any point leaves the intent manifest or the final one: the next install sees every
 //! file on disk as ours (old or next hash), writes what is still missing and redoes the owed

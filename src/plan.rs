@@ -27,6 +27,12 @@
 //!   still knows how to stop them. A removed volume's data and a removed network are kept.
 //! - **New units** start when `auto_start`; networks and volumes start with the containers that
 //!   require them.
+//! - **Adopt.** With `adopt`, a file the manifest does not list but that is byte for byte what we
+//!   want is recorded as ours ([`FileOp::Adopt`]): not written, nothing reloaded or restarted.
+//!   The way back from a lost or corrupt manifest; any other unlisted file stays a conflict.
+//! - **Mass removal.** Removing every managed unit, or more than half and more than
+//!   [`MASS_REMOVAL_MIN`], is what an empty or truncated inventory does: refused unless
+//!   `allow_removals` (`quadgen uninstall` plans an empty inventory with it).
 
 pub mod show;
 
