@@ -91,7 +91,7 @@ pub fn install_command(
     let _lock = lock(root)?;
     let (manifest, plan) =
         load_and_plan(&inventory_label(inventory), &compiled.files, root, options)?;
-    apply_plan(&plan, manifest.as_ref(), args, "installed into")
+    apply_plan(&plan, manifest.as_ref(), args, Command::Install)
 }
 
 /// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
@@ -127,7 +127,7 @@ pub fn uninstall_command(
     }
     let _lock = lock(root)?;
     let (manifest, plan) = load_and_plan(&label, &[], root, options)?;
-    apply_plan(&plan, manifest.as_ref(), args, "uninstalled from")
+    apply_plan(&plan, manifest.as_ref(), args, Command::Uninstall)
 }
 
 fn lock(root: &Path) -> anyhow::Result<fsio::Lock> {
@@ -139,13 +139,24 @@ fn lock(root: &Path) -> anyhow::Result<fsio::Lock> {
     })?)
 }
 
+/// Which command applies a plan, for its messages.
+#[derive(Clone, Copy)]
+enum Command {
+    Install,
+    Uninstall,
+}
+
 /// Refuses, or applies `plan` (under the lock the caller holds) and reports.
 fn apply_plan(
     plan: &Plan,
     manifest: Option<&Manifest>,
     args: &InstallArgs,
-    done: &str,
+    command: Command,
 ) -> anyhow::Result<ExitCode> {
+    let (verb, done) = match command {
+        Command::Install => ("install", "installed into"),
+        Command::Uninstall => ("uninstall", "uninstalled from"),
+    };
     let root = &args.root;
     if plan.is_refused() {
         print_plan(plan, args, false)?;
@@ -172,7 +183,7 @@ fn apply_plan(
                 c.kind == plan::ConflictKind::Foreign && c.ours.as_deref() == Some(&c.on_disk)
             });
             eprintln!(
-                "error: refusing to install: {} in `{}` {} not as quadgen wrote {}; nothing was changed{}",
+                "error: refusing to {verb}: {} in `{}` {} not as quadgen wrote {}; nothing was changed{}",
                 names
                     .iter()
                     .map(|n| format!("`{n}`"))

@@ -410,12 +410,17 @@ fn uninstall_removes_what_quadgen_installed_and_nothing_else() {
         .expect("read")
         .replace("postgres:16", "postgres:mine");
     std::fs::write(root.join("db.container"), &edited).expect("edit");
-    let (code, stdout, _) = host.run(&["uninstall", "--root", "units"]);
+    let (code, stdout, stderr) = host.run(&["uninstall", "--root", "units"]);
     assert_eq!(code, 3);
     assert!(
         stdout.contains("! db.container: edited by hand"),
         "{stdout}"
     );
+    assert!(
+        stderr.contains("error: refusing to uninstall: `db.container` in `units` is not as quadgen wrote it; nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(host.hashes()["units/db.container"], sha(&edited));
     assert_eq!(host.take_calls(), Vec::<String>::new());
 
     let (code, _, stderr) = host.run(&["uninstall", "--force", "--root", "units"]);
