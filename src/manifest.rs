@@ -229,6 +229,14 @@ impl Manifest {
             entry: entry.escape_debug().to_string(),
             problem,
         };
+        // Printed by `status`: no terminal control sequences.
+        if self.inventory.chars().any(char::is_control) {
+            return Err(bad(
+                "inventory",
+                &self.inventory,
+                "contains control characters".into(),
+            ));
+        }
         for (name, r) in &self.files {
             let (kind, stem) = parse_file_name(name).map_err(|p| bad("file", name, p))?;
             if kind != r.kind {
@@ -437,6 +445,11 @@ mod tests {
                 "pending network",
                 Box::new(|v| v["pending"]["network_rm"] = serde_json::json!(["--force"])),
                 "pending network `--force`",
+            ),
+            (
+                "inventory with escapes",
+                Box::new(|v| v["inventory"] = "/x\u{1b}]0;pwned\u{7}".into()),
+                "inventory `/x\\u{1b}]0;pwned\\u{7}` contains control characters",
             ),
             (
                 "control characters",
