@@ -100,7 +100,7 @@ pub enum ManifestError {
         source: std::io::Error,
     },
     #[error(
-        "`{path}` is not a quadgen manifest ({source}); move it away if it is not needed, and install again"
+        "`{path}` is not a quadgen manifest ({source}); move it away, then `quadgen install --adopt` takes over the unit files that are exactly what quadgen would write"
     )]
     Parse {
         path: PathBuf,

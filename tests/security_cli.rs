@@ -281,7 +281,11 @@ fn a_corrupt_manifest_is_recovered_with_adopt_without_restarting_anything() {
 
     let (code, _, stderr) = host.run(&["install", "inventory.toml", "--root", "units"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("is not a quadgen manifest") && stderr.contains("move it away"));
+    assert!(
+        stderr.contains("is not a quadgen manifest")
+            && stderr.contains("move it away, then `quadgen install --adopt`"),
+        "{stderr}"
+    );
     // Doing what it says.
     std::fs::rename(root.join(MANIFEST_FILE), host.path().join("manifest.bad")).expect("mv");
     let before = host.hashes();
