@@ -8,7 +8,11 @@
 //!    that left, fsync the directory;
 //! 4. one `daemon-reload`;
 //! 5. one `restart`, one `try-restart`, one `start` (each one systemd transaction);
-//! 6. the final manifest, last.
+//! 6. the final manifest, last (removed instead when nothing is quadgen's any more: uninstall).
+//!
+//! With [`crate::systemd::Offline`] (`--no-systemd`) no call runs: files are written and removed,
+//! and the final manifest keeps all the systemd work as owed, for the next install with systemd.
+//! A leaving unit whose stop fails stays (file and record) unless systemd says it is down.
 //!
 //! A kill at any point leaves the intent manifest or the final one: the next install sees every
 //! file on disk as ours (old or next hash), writes what is still missing and redoes the owed
@@ -91,23 +95,30 @@ pub fn apply(
     // manifest, so its container is never left running unmanaged; the next install tries again.
     let mut still_up: Vec<String> = Vec::new();
     if let Err(e) = systemd.stop(&steps.stop) {
-        let states = systemd.show(&steps.stop).unwrap_or_default();
-        still_up.extend(states.iter().filter(|s| s.is_up()).map(|s| s.unit.clone()));
-        for s in states.iter().filter(|s| s.is_up()) {
-            report.failed.push(UnitFailure {
-                unit: s.unit.clone(),
-                step: "stop".into(),
-                error: e.to_string(),
-                hint: hint(&s.unit),
-            });
-        }
-        if states.is_empty() {
-            report.failed.push(UnitFailure {
-                unit: steps.stop.join(" "),
-                step: "stop".into(),
-                error: e.to_string(),
-                hint: "systemctl status".into(),
-            });
+        match systemd.show(&steps.stop) {
+            Ok(states) => {
+                for s in states.iter().filter(|s| s.is_up()) {
+                    still_up.push(s.unit.clone());
+                    report.failed.push(UnitFailure {
+                        unit: s.unit.clone(),
+                        step: "stop".into(),
+                        error: e.to_string(),
+                        hint: hint(&s.unit),
+                    });
+                }
+            }
+            // Not known to be stopped is not stopped: every unit keeps its file and record.
+            Err(show) => {
+                for unit in &steps.stop {
+                    still_up.push(unit.clone());
+                    report.failed.push(UnitFailure {
+                        unit: unit.clone(),
+                        step: "stop".into(),
+                        error: format!("{e}; and its state is unknown: {show}"),
+                        hint: hint(unit),
+                    });
+                }
+            }
         }
     }
     let mut network_rm_owed = Vec::new();
@@ -213,9 +224,19 @@ pub fn apply(
             ..Default::default()
         });
     }
-    fsio::write_atomic(root, MANIFEST_FILE, done.to_json().as_bytes())?;
+    // Without systemd nothing was reloaded, started or removed: all of it stays owed.
+    if systemd.is_offline() {
+        let owed = steps.pending();
+        done.pending = (!owed.is_empty()).then_some(owed);
+    }
+    if done.files.is_empty() && done.pending.is_none() {
+        // Nothing left that is quadgen's (uninstall): no manifest either.
+        fsio::remove(root, MANIFEST_FILE)?;
+    } else {
+        fsio::write_atomic(root, MANIFEST_FILE, done.to_json().as_bytes())?;
+        report.manifest_written = true;
+    }
     fsio::sync_dir(root)?;
-    report.manifest_written = true;
     Ok(report)
 }
 

@@ -27,6 +27,12 @@
 //!   still knows how to stop them. A removed volume's data and a removed network are kept.
 //! - **New units** start when `auto_start`; networks and volumes start with the containers that
 //!   require them.
+//! - **Adopt.** With `adopt`, a file the manifest does not list but that is byte for byte what we
+//!   want is recorded as ours ([`FileOp::Adopt`]): not written, nothing reloaded or restarted.
+//!   The way back from a lost or corrupt manifest; any other unlisted file stays a conflict.
+//! - **Mass removal.** Removing every managed unit, or more than half and more than
+//!   [`MASS_REMOVAL_MIN`], is what an empty or truncated inventory does: refused unless
+//!   `allow_removals` (`quadgen uninstall` plans an empty inventory with it).
 
 pub mod show;
 
@@ -58,6 +64,31 @@ pub struct Observed {
 pub struct PlanOptions {
     /// Overwrite hand-edited files, keeping each edit as a backup beside it.
     pub force: bool,
+    /// Take over files the manifest does not list when they are byte for byte what quadgen
+    /// writes (after a lost or corrupt manifest): recorded, not written, nothing restarted.
+    pub adopt: bool,
+    /// Allow a plan that removes all, or most, of the managed units (see [`MassRemoval`]).
+    pub allow_removals: bool,
+}
+
+/// A plan that removes all the managed units, or more than half of them and more than
+/// [`MASS_REMOVAL_MIN`]: what an empty or truncated inventory looks like. Refused unless
+/// [`PlanOptions::allow_removals`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MassRemoval {
+    /// The files that would be removed (stopped and deleted), sorted.
+    pub leaving: Vec<String>,
+    /// How many files quadgen manages now.
+    pub managed: usize,
+}
+
+/// Removing more than this many units, when it is more than half of them, needs
+/// [`PlanOptions::allow_removals`]. Removing all of them always does.
+pub const MASS_REMOVAL_MIN: usize = 2;
+
+/// Whether removing `leaving` of `managed` units is a mass removal.
+pub fn is_mass_removal(leaving: usize, managed: usize) -> bool {
+    leaving > 0 && (leaving == managed || (leaving * 2 > managed && leaving > MASS_REMOVAL_MIN))
 }
 
 /// What happens to one file.
@@ -196,6 +227,8 @@ pub struct Plan {
     pub files: Vec<FileChange>,
     /// Files install refuses to touch; a plan with any is not applied.
     pub conflicts: Vec<Conflict>,
+    /// The plan removes all or most managed units without `allow_removals`: not applied.
+    pub mass_removal: Option<MassRemoval>,
     /// Every unit, desired or leaving, sorted by service.
     pub units: Vec<UnitPlan>,
     pub steps: Steps,
@@ -208,6 +241,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether install refuses this plan (conflicts, or a mass removal not allowed).
+    pub fn is_refused(&self) -> bool {
+        !self.conflicts.is_empty() || self.mass_removal.is_some()
+    }
+
     /// Whether install has nothing at all to do: no write, no systemd call.
     pub fn is_noop(&self) -> bool {
         self.files.is_empty() && self.steps.is_empty() && !self.manifest_changed
@@ -419,6 +457,13 @@ pub fn plan(
                     files.push(change(FileOp::Adopt, false));
                 }
             }
+            (Some(f), None) if options.adopt && f.sha256 == d.sha256 => {
+                files.push(change(FileOp::Adopt, false));
+                b.reason(
+                    &d.service,
+                    "adopted: the file is already exactly what quadgen writes; left as it is",
+                );
+            }
             (Some(f), None) => conflicts.push(Conflict {
                 file_name: d.file_name.clone(),
                 kind: ConflictKind::Foreign,
@@ -577,6 +622,15 @@ pub fn plan(
         }
     }
 
+    let leaving: Vec<String> = old_files
+        .keys()
+        .filter(|name| !new_manifest.files.contains_key(*name))
+        .cloned()
+        .collect();
+    let managed = old_files.len();
+    let mass_removal = (!options.allow_removals && is_mass_removal(leaving.len(), managed))
+        .then_some(MassRemoval { leaving, managed });
+
     files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
     conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
     b.reload |= files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
@@ -631,6 +685,7 @@ pub fn plan(
     Plan {
         files,
         conflicts,
+        mass_removal,
         units,
         steps,
         notes: b.notes,

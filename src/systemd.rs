@@ -67,6 +67,42 @@ pub trait Systemd {
     fn show(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError>;
     /// `podman network rm NAME`, so the network is created again from its new definition.
     fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError>;
+    /// Whether this is [`Offline`]: calls do nothing, and the work is left owed.
+    fn is_offline(&self) -> bool {
+        false
+    }
+}
+
+/// No systemd at all (`--no-systemd`, for chroots and image builders): every call does nothing
+/// and runs nothing; apply records the systemd work as owed in the manifest instead.
+#[derive(Debug, Default)]
+pub struct Offline;
+
+impl Systemd for Offline {
+    fn daemon_reload(&mut self) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn start(&mut self, _: &[String]) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn restart(&mut self, _: &[String]) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn try_restart(&mut self, _: &[String]) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn stop(&mut self, _: &[String]) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn show(&mut self, _: &[String]) -> Result<Vec<UnitState>, SystemdError> {
+        Ok(Vec::new())
+    }
+    fn podman_network_rm(&mut self, _: &str) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn is_offline(&self) -> bool {
+        true
+    }
 }
 
 /// The real systemd: runs `systemctl` and `podman` from `PATH`.
@@ -158,6 +194,8 @@ pub struct Recording {
     pub stubborn: std::collections::BTreeSet<String>,
     /// Units stopped and not started since, as `show` reports them.
     pub stopped: std::collections::BTreeSet<String>,
+    /// `show` fails (systemd not answering).
+    pub show_fails: bool,
 }
 
 impl Recording {
@@ -221,6 +259,13 @@ impl Systemd for Recording {
 
     fn show(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
         self.record("show", units);
+        if self.show_fails {
+            return Err(SystemdError::Failed {
+                command: "systemctl show".into(),
+                status: "exit status: 1".into(),
+                stderr: "Failed to connect to bus".into(),
+            });
+        }
         Ok(units
             .iter()
             .map(|u| {

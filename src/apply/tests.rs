@@ -51,7 +51,10 @@ fn plan_install(root: &Path, src: &str, force: bool) -> (plan::Plan, Option<Mani
         manifest.as_ref(),
         &observed,
         "/inv.toml",
-        PlanOptions { force },
+        PlanOptions {
+            force,
+            ..PlanOptions::default()
+        },
     );
     (p, manifest)
 }
@@ -591,4 +594,46 @@ fn a_leaving_unit_that_will_not_stop_keeps_its_file_until_it_does() {
     assert_eq!(calls.first().map(String::as_str), Some("stop job.service"));
     assert!(!root.join("job.container").exists());
     assert!(install(root, &without_job, false, &[]).2.is_empty());
+}
+
+#[test]
+fn a_leaving_unit_whose_stop_and_show_both_fail_is_not_forgotten() {
+    let dir = installed();
+    let root = dir.path();
+    let without_job = INVENTORY.replace(
+        "[containers.job]\nimage = \"docker.io/library/busybox:1\"\nauto_start = false\n",
+        "",
+    );
+    let (p, old) = plan_install(root, &without_job, false);
+    let mut systemd = Recording {
+        stubborn: ["job.service".to_string()].into(),
+        show_fails: true,
+        ..Recording::default()
+    };
+    let report = apply(&p, root, old.as_ref(), &mut systemd, 1_700_000_000).expect("apply");
+    assert_eq!(
+        systemd.calls,
+        vec!["stop job.service", "show job.service", "daemon-reload"]
+    );
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert_eq!(report.failed[0].unit, "job.service");
+    assert!(
+        report.failed[0].error.contains("state is unknown"),
+        "{:?}",
+        report.failed
+    );
+    assert!(report.removed.is_empty(), "{:?}", report.removed);
+    assert!(
+        root.join("job.container").exists(),
+        "kept: it may still run"
+    );
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert!(m.files.contains_key("job.container"), "still quadgen's");
+    // The next install, with systemd answering, stops it and only then removes it.
+    let (_, report, calls) = install(root, &without_job, false, &[]);
+    assert_eq!(report.expect("install").removed, vec!["job.container"]);
+    assert_eq!(calls.first().map(String::as_str), Some("stop job.service"));
+    assert!(!root.join("job.container").exists());
+    let m = Manifest::load(root).expect("load").expect("manifest");
+    assert!(!m.files.contains_key("job.container"));
 }
