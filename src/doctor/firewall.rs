@@ -354,10 +354,32 @@ impl NftRuleset {
 
     /// What the packet has for a match's left side.
     fn value_of(&self, left: &Value, pkt: &DnsPacket) -> Result<Key, String> {
+        if let Some(parts) = left.get("concat").and_then(Value::as_array) {
+            let keys = parts
+                .iter()
+                .map(|p| self.value_of(p, pkt))
+                .collect::<Result<Vec<Key>, String>>()?;
+            if keys.contains(&Key::Absent) {
+                return Ok(Key::Absent);
+            }
+            return Ok(Key::Concat(keys));
+        }
+        if let Some(first) = left
+            .get("&")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
+            // `tcp flags & (…)`: absent on a UDP packet; anything else is not evaluated.
+            return match self.value_of(first, pkt) {
+                Ok(Key::Absent) => Ok(Key::Absent),
+                _ => Err(format!("`{left}`")),
+            };
+        }
         if let Some(meta) = left.get("meta") {
             let key = meta.get("key").and_then(Value::as_str).unwrap_or_default();
             return match key {
                 "iifname" | "iif" => Ok(Key::Iface(pkt.iface.clone())),
+                "pkttype" => Ok(Key::PktHost),
                 "l4proto" => Ok(Key::Proto),
                 "nfproto" => Ok(Key::Str("ipv4".into())),
                 "protocol" => Ok(Key::Str("ip".into())),
@@ -498,6 +520,10 @@ enum Key {
     Str(String),
     /// A header the packet does not have.
     Absent,
+    /// `meta pkttype`: addressed to this host (`host`, alias `unicast`).
+    PktHost,
+    /// `a . b`: each part against the element's parts.
+    Concat(Vec<Key>),
 }
 
 impl Key {
@@ -556,6 +582,22 @@ impl Key {
             }
             Key::Str(s) => text.map(|t| &t == s).ok_or(format!("value `{v}`")),
             Key::Absent => Ok(false),
+            Key::PktHost => text
+                .map(|t| t == "host" || t == "unicast" || t == "0")
+                .ok_or(format!("pkttype `{v}`")),
+            Key::Concat(keys) => {
+                let Some(parts) = v.get("concat").and_then(Value::as_array) else {
+                    return Err(format!("concatenation `{v}`"));
+                };
+                if parts.len() != keys.len() {
+                    return Err(format!("concatenation `{v}`"));
+                }
+                let mut all = true;
+                for (k, part) in keys.iter().zip(parts) {
+                    all &= k.matches(part)?;
+                }
+                Ok(all)
+            }
         }
     }
 }
@@ -727,6 +769,8 @@ impl IptablesFilter {
                     }))
                 }
                 "--ctstate" | "--state" => M::from_bool(value.split(',').any(|s| s == "NEW")),
+                // addressed to the host's gateway address
+                "--pkt-type" => M::from_bool(value == "unicast" || value == "host"),
                 "-m" | "--match" | "--comment" => M::Yes,
                 "-j" | "--jump" | "-g" | "--goto" => {
                     target = Some((value, opt == "-g" || opt == "--goto"));
