@@ -100,6 +100,9 @@ pub enum Command {
     /// Show what is installed: edited, missing and unmanaged files, and each unit's state.
     ///
     /// With an inventory, also the files install would add, change or remove.
+    ///
+    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a missing file, a failed
+    /// unit, an interrupted install), listed on stderr; 1 error.
     Status {
         /// The inventory file (TOML); default: compare with the manifest only.
         inventory: Option<PathBuf>,
