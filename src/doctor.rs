@@ -394,6 +394,16 @@ fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
             ));
             return;
         }
+        if let Some(Err(e)) = &facts.iptables {
+            out.push(finding(
+                ID,
+                Level::Warning,
+                format!("`iptables-save` failed: {e}"),
+                "UDP 53 could not be checked in iptables (run doctor as root)",
+                "sudo quadgen doctor".into(),
+            ));
+            return;
+        }
         out.push(ok(
             ID,
             "no firewall is active (no nftables input chain, no iptables INPUT rule): UDP 53 \

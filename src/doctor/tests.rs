@@ -295,7 +295,13 @@ fn no_firewall_is_said_so() {
     let d = one(&f, "firewall-dns");
     assert_eq!(d.level, Level::Ok);
     assert!(d.what.starts_with("no firewall is active"), "{}", d.what);
+    // Not root: iptables-save fails, so nothing can be said.
     facts.nft = None;
+    facts.iptables = Some(Err("Permission denied (you must be root)".into()));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "firewall-dns").level,
+        Level::Warning
+    );
     facts.iptables = None;
     assert!(
         one(&diagnose(&facts, &options()), "firewall-dns")
