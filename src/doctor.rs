@@ -604,12 +604,30 @@ fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
             continue;
         }
         let disable = format!("systemctl disable --now {}", t.timer);
-        let replacement = if facts.nixos {
-            "use services.quadgen (its prune takes images only), and drop the flag from virtualisation.podman.autoPrune.flags or set virtualisation.podman.autoPrune.enable = false;".to_string()
-        } else {
-            format!(
-                "{disable} && systemctl enable --now quadgen-prune.timer   # quadgen-prune: `podman image prune --all --filter until=24h` (from `quadgen host-units install`)"
-            )
+        let has_safe_prune = facts
+            .timers
+            .iter()
+            .any(|t| t.timer == "quadgen-prune.timer");
+        let fix = |what: &str| {
+            if facts.nixos && t.timer == "podman-prune.timer" {
+                match what {
+                    "volumes" => "remove \"--volumes\" from virtualisation.podman.autoPrune.flags;   # then nixos-rebuild switch".to_string(),
+                    _ => "virtualisation.podman.autoPrune.enable = false;   # it always runs `system prune`; services.quadgen's prune takes images only".to_string(),
+                }
+            } else if facts.nixos {
+                format!(
+                    "systemd.timers.\"{}\".enable = false;   # or fix its service; `systemctl disable` is undone by nixos-rebuild",
+                    t.timer
+                )
+            } else if has_safe_prune {
+                format!(
+                    "{disable} && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
+                )
+            } else {
+                format!(
+                    "{disable}   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
+                )
+            }
         };
         for line in prune_lines(t) {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -624,7 +642,7 @@ fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
                     format!("{} runs `{}`", t.timer, line.trim()),
                     "`--volumes` deletes every named volume no running container uses: a stopped \
                      container's data is gone",
-                    replacement.clone(),
+                    fix("volumes"),
                 ));
             }
             let system = words.windows(2).any(|w| w == ["system", "prune"]);
@@ -650,7 +668,7 @@ fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
                     "the network of a stopped quadlet container is removed while its \
                      `-network.service` still says active: the container cannot start again \
                      until that service is restarted",
-                    replacement.clone(),
+                    fix("networks"),
                 ));
             }
         }

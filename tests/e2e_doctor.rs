@@ -1,11 +1,12 @@
 //! `quadgen doctor` on a real systemd 257 + podman 5.4.2 (nspawn, tests/support/nspawn.rs), with
-//! the three traps of the oci-containers guide set up for real: DNS off on the default network
-//! (podman's default), a default-deny nftables input chain without a UDP 53 rule, and
-//! `podman-auto-update.timer` off.
+//! the traps of the oci-containers guide set up for real: DNS off on the default network
+//! (podman's default), a default-deny nftables input chain without a UDP 53 rule,
+//! `podman-auto-update.timer` off, and a weekly `podman system prune --volumes` timer.
 //!
 //! Asserts:
 //! * doctor exits 5 and reports exactly those errors, by id (`dns-default-network`,
-//!   `firewall-dns` naming `podman0` and quadgen's `qg-media`, `auto-update-timer`);
+//!   `firewall-dns` naming `podman0` and quadgen's `qg-media`, `auto-update-timer`,
+//!   `prune-volumes` and `prune-networks` quoting the command systemd runs);
 //! * its verdicts are what containers see: before the fixes, a container's DNS lookup of its own
 //!   name fails on `qg-media` (DNS on, firewall closed) and on the default network;
 //! * running each fix exactly as doctor prints it makes doctor exit 0 with those checks `ok`
@@ -37,6 +38,12 @@ const CLOSED_RULESET: &str = r#"table inet qgtest {
 	}
 }
 "#;
+
+/// A prune the guide warns about: `--volumes` deletes unused volumes, `system prune` the networks
+/// of stopped containers.
+const BAD_PRUNE_SERVICE: &str =
+    "[Service]\nType=oneshot\nExecStart=/usr/bin/podman system prune --force --volumes\n";
+const BAD_PRUNE_TIMER: &str = "[Timer]\nOnCalendar=weekly\n\n[Install]\nWantedBy=timers.target\n";
 
 /// `quadgen doctor --json`: the exit code and the report.
 fn doctor(m: &Machine) -> (i32, Value) {
@@ -86,7 +93,7 @@ fn resolves(m: &Machine, network: &str, n: u32) -> bool {
 }
 
 #[test]
-fn doctor_finds_dns_off_firewall_closed_timer_off_and_its_fixes_work() {
+fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work() {
     let mut steps = Steps::new("doctor");
     let Some(m) = Machine::boot_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
         return;
@@ -115,6 +122,10 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_and_its_fixes_work() {
     m.systemctl_ok(["disable", "--now", "podman-auto-update.timer"]);
     m.write_file("/root/closed.nft", CLOSED_RULESET);
     m.exec_ok(["nft", "-f", "/root/closed.nft"]);
+    m.write_file("/etc/systemd/system/bad-prune.service", BAD_PRUNE_SERVICE);
+    m.write_file("/etc/systemd/system/bad-prune.timer", BAD_PRUNE_TIMER);
+    m.daemon_reload();
+    m.systemctl_ok(["enable", "--now", "bad-prune.timer"]);
     steps.step("install network + set traps");
 
     eprintln!(
@@ -130,8 +141,18 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_and_its_fixes_work() {
             "auto-update-timer".to_owned(),
             "dns-default-network".to_owned(),
             "firewall-dns".to_owned(),
+            "prune-networks".to_owned(),
+            "prune-volumes".to_owned(),
         ]),
         "{report:#}"
+    );
+    let prune = errors
+        .iter()
+        .find(|f| f["id"] == "prune-volumes")
+        .expect("prune finding");
+    assert_eq!(
+        prune["what"],
+        "bad-prune.timer runs `/usr/bin/podman system prune --force --volumes`"
     );
     let firewall = errors
         .iter()
@@ -144,7 +165,7 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_and_its_fixes_work() {
             && what.contains("inet qgtest input"),
         "{what}"
     );
-    assert_eq!(report["errors"], 3);
+    assert_eq!(report["errors"], 5);
     steps.step("doctor finds the three");
 
     // What containers see: the firewall drops the lookup on qg-media (where DNS is on), and on
@@ -204,6 +225,7 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_and_its_fixes_work() {
         "{timer}"
     );
     assert!(m.is_active("podman-auto-update.timer"));
+    assert!(!m.is_active("bad-prune.timer"));
     steps.step("doctor passes");
 
     assert!(

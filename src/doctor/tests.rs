@@ -562,6 +562,29 @@ fn prunes_with_volumes_or_that_remove_networks() {
         );
     }
 
+    // The fix disables the timer, and enables quadgen's safe prune when it is there.
+    let mut facts = healthy();
+    facts.timers.push(timer(
+        "bad.timer",
+        "enabled",
+        "active",
+        &["/usr/bin/podman system prune -af --volumes"],
+    ));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "prune-volumes").fix,
+        "systemctl disable --now bad.timer   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
+    );
+    facts.timers.push(timer(
+        "quadgen-prune.timer",
+        "disabled",
+        "inactive",
+        &["/usr/local/bin/podman image prune --all --force --filter until=24h"],
+    ));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "prune-networks").fix,
+        "systemctl disable --now bad.timer && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
+    );
+
     // NixOS's autoPrune unit runs a script from the store.
     let mut facts = healthy();
     facts.nixos = true;
