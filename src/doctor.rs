@@ -650,18 +650,15 @@ fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
             if system || network {
                 networks += 1;
                 let (level, whose) = if ours.is_empty() {
-                    (Level::Warning, "a network".to_string())
+                    (Level::Warning, String::new())
                 } else {
-                    (
-                        Level::Error,
-                        format!("quadgen's networks ({})", ours.join(", ")),
-                    )
+                    (Level::Error, format!(" (quadgen's: {})", ours.join(", ")))
                 };
                 out.push(finding(
                     "prune-networks",
                     level,
                     format!(
-                        "{} runs `{}`, which removes {whose} while no running container uses it",
+                        "{} runs `{}`, which removes every network no running container uses{whose}",
                         t.timer,
                         line.trim()
                     ),
