@@ -213,6 +213,15 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
             "{id} is not ok after its fix: {report:#}"
         );
     }
+    // Netavark's own input chain (podman 5.4.2's nftables driver) is evaluated too, and accepts.
+    let firewall = ok
+        .iter()
+        .find(|f| f["id"] == "firewall-dns")
+        .expect("firewall");
+    assert_eq!(
+        firewall["what"],
+        "UDP 53 is accepted on qg-media, podman0 (inet qgtest input, inet netavark INPUT)"
+    );
     let timer = ok
         .iter()
         .find(|f| f["id"] == "auto-update-timer")
