@@ -266,7 +266,7 @@ fn storage() -> Option<StorageFacts> {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo")
         .map(|t| parse_mountinfo(&t))
         .unwrap_or_default();
-    if let Some(m) = super::mount_of(&mounts, &facts.graph_root) {
+    if let Some(m) = super::checks::mount_of(&mounts, &facts.graph_root) {
         if m.fstype == "zfs" {
             facts.zfs_acltype = ok_text(probe(
                 "zfs",
