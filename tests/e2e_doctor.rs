@@ -166,7 +166,7 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
         "{what}"
     );
     assert_eq!(report["errors"], 5);
-    steps.step("doctor finds the three");
+    steps.step("doctor finds the five");
 
     // What containers see: the firewall drops the lookup on qg-media (where DNS is on), and on
     // the default network there is no DNS server at all.
