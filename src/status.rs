@@ -183,6 +183,43 @@ pub fn status(
 }
 
 impl Status {
+    /// What is not as quadgen installed it, one line each: a hand edit, a missing file, a failed
+    /// unit (or one waiting to be restarted after failing), an interrupted install. Empty when all is as installed. `quadgen status` exits
+    /// non-zero when it is not empty, so monitoring can use it. An inventory that now renders
+    /// something else (outdated, not installed, leaving) is not listed: the host is as installed,
+    /// the next install changes it.
+    pub fn not_as_installed(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.interrupted {
+            out.push("an install was interrupted".to_string());
+        }
+        for f in &self.files {
+            // Exhaustive on purpose: a new state (issue 12's "held" unit from `quadgen edit`,
+            // which must count here and show as held) has to be decided in this match.
+            let problem = match f.state {
+                FileState::Edited => Some("edited by hand"),
+                FileState::Missing => Some("missing"),
+                FileState::Ok
+                | FileState::Outdated
+                | FileState::NotInstalled
+                | FileState::Leaving => None,
+            };
+            if let Some(p) = problem {
+                out.push(format!("{}: {p}", f.file));
+            }
+        }
+        if self.units_known {
+            for u in &self.units {
+                if u.active_state == "failed" {
+                    out.push(format!("{}: failed", u.service));
+                } else if u.sub_state.starts_with("auto-restart") {
+                    out.push(format!("{}: failed, restarting", u.service));
+                }
+            }
+        }
+        out
+    }
+
     /// The status as a person reads it.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -353,5 +390,72 @@ mod tests {
         assert!(text.contains("c.network: missing"), "{text}");
         assert!(text.contains("a.service"), "{text}");
         assert!(text.contains("active/running"), "{text}");
+        assert_eq!(
+            s.not_as_installed(),
+            ["b.container: edited by hand", "c.network: missing"]
+        );
+    }
+
+    #[test]
+    fn not_as_installed_lists_failed_units_and_interrupted_installs_only() {
+        let text = "[Container]\nImage=docker.io/library/nginx:1\n";
+        let sha = sha256_hex(text.as_bytes());
+        let mut m = Manifest::new("/inv.toml");
+        for name in ["a", "b"] {
+            m.files.insert(
+                format!("{name}.container"),
+                rec(UnitKind::Container, &sha, &format!("{name}.service")),
+            );
+        }
+        let mut observed = Observed::default();
+        for name in ["a.container", "b.container"] {
+            observed.files.insert(
+                name.into(),
+                ObservedFile {
+                    sha256: sha.clone(),
+                    text: text.into(),
+                },
+            );
+        }
+        let state = |unit: &str, active: &str| UnitState {
+            unit: unit.into(),
+            active_state: active.into(),
+            sub_state: String::new(),
+            invocation_id: String::new(),
+        };
+        let mut states = BTreeMap::new();
+        states.insert("a.service".to_string(), state("a.service", "active"));
+        states.insert("b.service".to_string(), state("b.service", "inactive"));
+        let none = BTreeMap::new();
+        let s = status(Some(&m), &observed, &[], None, &states, &none);
+        assert!(s.not_as_installed().is_empty(), "{s:?}");
+        // The inventory moved on (a left, b renders differently, c is new): still as installed.
+        let rendered = |name: &str, text: &str| RenderedFile {
+            file_name: format!("{name}.container"),
+            kind: UnitKind::Container,
+            entry: format!("containers.{name}"),
+            service: format!("{name}.service"),
+            uses: Vec::new(),
+            auto_start: true,
+            text: text.into(),
+            sha256: sha256_hex(text.as_bytes()),
+        };
+        let desired = vec![
+            rendered("b", "[Container]\nImage=x:2\n"),
+            rendered("c", text),
+        ];
+        let s = status(Some(&m), &observed, &[], Some(&desired), &states, &none);
+        assert!(s.not_as_installed().is_empty(), "{s:?}");
+
+        states.insert("b.service".to_string(), state("b.service", "failed"));
+        m.pending = Some(Default::default());
+        let s = status(Some(&m), &observed, &[], None, &states, &none);
+        assert_eq!(
+            s.not_as_installed(),
+            ["an install was interrupted", "b.service: failed"]
+        );
+        // Without systemd, unit states are unknown, not failed.
+        let s = status(Some(&m), &observed, &[], None, &BTreeMap::new(), &none);
+        assert_eq!(s.not_as_installed(), ["an install was interrupted"]);
     }
 }
