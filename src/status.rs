@@ -78,8 +78,9 @@ pub struct Status {
     /// Hand edits kept by `install --force`.
     pub backups: Vec<String>,
     pub units: Vec<UnitStatus>,
-    /// An install was interrupted; the next one finishes its work.
-    pub interrupted: bool,
+    /// systemd work is owed (an install was interrupted, or ran with `--no-systemd`); the next
+    /// install does it.
+    pub owed: bool,
     /// Whether systemd could be asked about the units.
     pub units_known: bool,
 }
@@ -177,7 +178,7 @@ pub fn status(
         unmanaged,
         backups,
         units,
-        interrupted: manifest.is_some_and(|m| m.pending.is_some()),
+        owed: manifest.is_some_and(|m| m.pending.is_some()),
         units_known: !states.is_empty(),
     }
 }
@@ -190,8 +191,10 @@ impl Status {
     /// the next install changes it.
     pub fn not_as_installed(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.interrupted {
-            out.push("an install was interrupted".to_string());
+        // Owed work counts once systemd answered: then units are really not as installed. Without
+        // systemd (`--no-systemd`, an image build) it is expected, and the text still shows it.
+        if self.owed && self.units_known {
+            out.push("systemd work is owed (an interrupted or --no-systemd install)".to_string());
         }
         for f in &self.files {
             // Exhaustive on purpose: a new state (issue 12's "held" unit from `quadgen edit`,
@@ -229,8 +232,10 @@ impl Status {
             }
             None => out.push_str("nothing installed by quadgen here\n"),
         }
-        if self.interrupted {
-            out.push_str("an install was interrupted; the next `quadgen install` finishes it\n");
+        if self.owed {
+            out.push_str(
+                "systemd work is owed (an install was interrupted, or ran with --no-systemd); the next `quadgen install` does it\n",
+            );
         }
         let not_ok: Vec<&FileStatus> = self
             .files
@@ -452,10 +457,19 @@ mod tests {
         let s = status(Some(&m), &observed, &[], None, &states, &none);
         assert_eq!(
             s.not_as_installed(),
-            ["an install was interrupted", "b.service: failed"]
+            [
+                "systemd work is owed (an interrupted or --no-systemd install)",
+                "b.service: failed"
+            ]
         );
-        // Without systemd, unit states are unknown, not failed.
+        // Without systemd (`status --no-systemd` of an image root), unit states are unknown, not
+        // failed, and owed work is what such a root is expected to carry.
         let s = status(Some(&m), &observed, &[], None, &BTreeMap::new(), &none);
-        assert_eq!(s.not_as_installed(), ["an install was interrupted"]);
+        assert!(s.not_as_installed().is_empty(), "{s:?}");
+        assert!(
+            s.to_text().contains("systemd work is owed"),
+            "{}",
+            s.to_text()
+        );
     }
 }
