@@ -287,3 +287,80 @@ fn podman_replace_removes_a_running_container_whose_id_starts_with_the_name() {
         "{events}"
     );
 }
+
+/// The settle watch on the real systemd: a container whose process exits 3 a second after its
+/// start passes its start job (podman started it), then dies. install exits 4 naming it with how
+/// it ended, not the container beside it that runs on; `quadgen status` shows it waiting for
+/// `Restart=`.
+#[test]
+fn a_container_dying_a_second_after_its_start_fails_install_and_shows_in_status() {
+    let Some(m) = boot() else { return };
+    let image = format!("{REGISTRY}/web:latest");
+    m.build_image(&image, &[("www/index.html", "v1\n")]);
+    m.push_image(&image);
+    m.write_file(
+        INVENTORY,
+        format!(
+            r#"[defaults]
+image = "{image}"
+stop_timeout = "2s"
+[defaults.quadlet.Container]
+RunInit = "true"
+
+[containers.crasher]
+cmd = ["/bin/sh", "-c", "sleep 1; exit 3"]
+# still waiting for its restart when status looks, however slow this machine is
+[containers.crasher.quadlet.Service]
+RestartSec = "120s"
+
+[containers.steady]
+cmd = ["/bin/sleep", "100000"]
+"#
+        ),
+    );
+    let t = Instant::now();
+    let out = m.run(["quadgen", "install", INVENTORY]);
+    let took = t.elapsed();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("error: start `crasher.service` failed: it started, then died within")
+            && text.contains("exit status 3")
+            && text.contains("see: journalctl -u crasher.service -n 50"),
+        "{text}"
+    );
+    assert!(!text.contains("`steady.service` failed"), "{text}");
+    assert!(m.is_active("steady.service"));
+    eprintln!("install with the settle watch took {took:?}");
+
+    let status = m.run_ok(["quadgen", "status", INVENTORY]);
+    let line = status
+        .lines()
+        .find(|l| l.trim_start().starts_with("crasher.service"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        line.contains("activating/auto-restart (exit status 3, result exit-code)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("down: see journalctl -u crasher.service -n 50"),
+        "{status}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&m.run_ok(["quadgen", "status", "--json", INVENTORY]))
+            .expect("status json");
+    let unit = json["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["service"] == "crasher.service")
+        .expect("crasher in status");
+    assert_eq!(
+        (&unit["down"], &unit["exit"]),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!("exit status 3")
+        )
+    );
+}
