@@ -56,6 +56,19 @@ pub struct UnitStatus {
     pub active_state: String,
     pub sub_state: String,
     pub invocation_id: String,
+    /// systemd's `Result` (`success`, `exit-code`, `signal`…).
+    pub result: String,
+    /// How often systemd restarted it by itself since it was last started.
+    pub n_restarts: u32,
+    /// How its last main process ended, when it went down (`exit status 143 (128+15: it got
+    /// SIGTERM)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    /// The state for a person: `activating/auto-restart (exit status 143 …, result exit-code)`.
+    pub state: String,
+    /// Whether it is down (failed, or died and waiting for `Restart=`): see
+    /// `journalctl -u SERVICE -n 50`.
+    pub down: bool,
     /// Containers: `Image=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -139,6 +152,15 @@ pub fn status(
         units.push(UnitStatus {
             service: r.service.clone(),
             file: name.clone(),
+            exit: if s.is_down() {
+                s.exit_description()
+            } else {
+                None
+            },
+            state: s.describe(),
+            down: s.is_down(),
+            result: s.result,
+            n_restarts: s.n_restarts,
             active_state: s.active_state,
             sub_state: s.sub_state,
             invocation_id: s.invocation_id,
@@ -212,12 +234,8 @@ impl Status {
             }
         }
         if self.units_known {
-            for u in &self.units {
-                if u.active_state == "failed" {
-                    out.push(format!("{}: failed", u.service));
-                } else if u.sub_state.starts_with("auto-restart") {
-                    out.push(format!("{}: failed, restarting", u.service));
-                }
+            for u in self.units.iter().filter(|u| u.down) {
+                out.push(format!("{}: down, {}", u.service, u.state));
             }
         }
         out
@@ -270,7 +288,7 @@ impl Status {
             out.push_str("units:\n");
             for u in &self.units {
                 let state = if self.units_known {
-                    format!("{}/{}", u.active_state, u.sub_state)
+                    u.state.clone()
                 } else {
                     "unknown".to_string()
                 };
@@ -283,6 +301,9 @@ impl Status {
                 }
                 if let Some(last) = &u.last_auto_update {
                     let _ = write!(out, "  last update {}: {}", last.when, last.updated);
+                }
+                if self.units_known && u.down {
+                    let _ = write!(out, "\n    down: see journalctl -u {} -n 50", u.service);
                 }
                 out.push('\n');
             }
@@ -362,6 +383,19 @@ mod tests {
                 active_state: "active".into(),
                 sub_state: "running".into(),
                 invocation_id: "i1".into(),
+                ..UnitState::default()
+            },
+        );
+        states.insert(
+            "b.service".to_string(),
+            UnitState {
+                unit: "b.service".into(),
+                active_state: "activating".into(),
+                sub_state: "auto-restart".into(),
+                result: "exit-code".into(),
+                exec_main_code: 1,
+                exec_main_status: 143,
+                ..UnitState::default()
             },
         );
         let s = status(
@@ -395,9 +429,25 @@ mod tests {
         assert!(text.contains("c.network: missing"), "{text}");
         assert!(text.contains("a.service"), "{text}");
         assert!(text.contains("active/running"), "{text}");
+        // A container that died and waits for `Restart=` is visible as such, with the hint.
+        assert!(
+            text.contains(
+                "b.service                        activating/auto-restart (exit status 143 (128+15: it got SIGTERM), result exit-code)"
+            ) && text.contains("down: see journalctl -u b.service -n 50"),
+            "{text}"
+        );
+        assert!(!s.units[0].down && s.units[1].down);
+        assert_eq!(
+            s.units[1].exit.as_deref(),
+            Some("exit status 143 (128+15: it got SIGTERM)")
+        );
         assert_eq!(
             s.not_as_installed(),
-            ["b.container: edited by hand", "c.network: missing"]
+            [
+                "b.container: edited by hand",
+                "c.network: missing",
+                "b.service: down, activating/auto-restart (exit status 143 (128+15: it got SIGTERM), result exit-code)"
+            ]
         );
     }
 
@@ -427,6 +477,7 @@ mod tests {
             active_state: active.into(),
             sub_state: String::new(),
             invocation_id: String::new(),
+            ..UnitState::default()
         };
         let mut states = BTreeMap::new();
         states.insert("a.service".to_string(), state("a.service", "active"));
@@ -459,7 +510,7 @@ mod tests {
             s.not_as_installed(),
             [
                 "systemd work is owed (an interrupted or --no-systemd install)",
-                "b.service: failed"
+                "b.service: down, failed/"
             ]
         );
         // Without systemd (`status --no-systemd` of an image root), unit states are unknown, not

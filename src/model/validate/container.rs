@@ -180,6 +180,21 @@ impl Checker {
             );
         }
 
+        if is_hex_only(name.get_ref()) {
+            let n = name.get_ref();
+            self.diags.push(
+                Diagnostic::warning(
+                    Some(name.span()),
+                    format!(
+                        "container name `{n}` is made only of hex digits, so podman also reads it as the start of a container ID: at every start of `{n}.service` (quadlet's `podman run --replace --name {n}`, while no container is named `{n}` yet; newer quadlet also at every stop) podman force-removes another container whose ID begins with `{n}`, killing it"
+                    ),
+                )
+                .with_help(format!(
+                    "rename it so it has a character outside 0-9 and a-f (in any case), e.g. `{n}-1`, or what it runs (`postgres` for `db`)"
+                )),
+            );
+        }
+
         Some(Container {
             name: name_checked?,
             description: description?,
@@ -433,4 +448,11 @@ fn time_to_healthy(h: &Health) -> u64 {
             .saturating_add(1)
             .saturating_mul(per_try),
     )
+}
+
+/// Whether podman can take `name` for the start of a container ID (64 hex digits): its
+/// name-or-ID lookups fall back to an ID prefix when no container has that name (in any case:
+/// podman 5's SQLite state matches with `LIKE`, which ignores ASCII case).
+fn is_hex_only(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
