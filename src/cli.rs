@@ -1,4 +1,8 @@
-//! Command-line interface: clap types, and dispatch to the pipeline.
+//! Command-line interface, the outer edge: clap types, dispatch to the pipeline, exit codes.
+//! The only place that uses `anyhow`; [`commands`] holds the commands that print and decide an
+//! exit code.
+
+pub mod commands;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -6,9 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::build;
-use crate::plan::PlanOptions;
-use crate::version::PodmanVersion;
+use anyhow::Context;
+
+use crate::compile::version::PodmanVersion;
+use crate::compile::{self, Compiled};
+use crate::install::plan::PlanOptions;
 
 /// Compile a TOML inventory of containers, networks and volumes into Podman Quadlet units, and
 /// install exactly what changed.
@@ -242,10 +248,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             target,
         } => {
-            let Some(compiled) = compile(&inventory, target.podman)? else {
+            let Some(compiled) = compile_and_report(&inventory, target.podman)? else {
                 return Ok(ExitCode::from(exit::FAILURE));
             };
-            build::write_out_dir(&out, &compiled.files)?;
+            crate::install::out_dir::write_out_dir(&out, &compiled.files)?;
             eprintln!(
                 "wrote {} units for Podman {} to `{}`",
                 compiled.files.len(),
@@ -267,7 +273,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 adopt,
                 allow_removals,
             };
-            crate::install::plan_command(&inventory, &install, options, verbose)
+            commands::plan_command(&inventory, &install, options, verbose)
         }
         Command::Install {
             inventory,
@@ -283,20 +289,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 allow_removals,
             };
             if dry_run {
-                crate::install::plan_command(&inventory, &install, options, false)
+                commands::plan_command(&inventory, &install, options, false)
             } else {
-                crate::install::install_command(&inventory, &install, options)
+                commands::install_command(&inventory, &install, options)
             }
         }
         Command::Uninstall {
             install,
             dry_run,
             force,
-        } => crate::install::uninstall_command(&install, force, dry_run),
+        } => commands::uninstall_command(&install, force, dry_run),
         Command::Status { inventory, install } => {
-            crate::install::status_command(inventory.as_deref(), &install)
+            commands::status_command(inventory.as_deref(), &install)
         }
-        Command::Doctor { install } => crate::doctor::command(&install),
+        Command::Doctor { install } => commands::doctor_command(&install),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());
@@ -311,7 +317,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             match action {
                 HostUnitsAction::Print => {
                     let mut out = std::io::stdout().lock();
-                    for (name, text) in crate::host_units::host_units() {
+                    for (name, text) in crate::host::units::host_units() {
                         writeln!(out, "# {name}\n{text}")?;
                     }
                 }
@@ -320,7 +326,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         Some(path) => path,
                         None => std::env::current_exe()?,
                     };
-                    for path in crate::host_units::install(&dest, &quadgen)? {
+                    for path in crate::host::units::install(&dest, &quadgen)? {
                         eprintln!("wrote {}", path.display());
                     }
                     eprintln!(
@@ -331,7 +337,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { inventory, target } => {
-            let Some(compiled) = compile(&inventory, target.podman)? else {
+            let Some(compiled) = compile_and_report(&inventory, target.podman)? else {
                 return Ok(ExitCode::from(exit::FAILURE));
             };
             eprintln!(
@@ -346,15 +352,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Compiles and prints warnings; prints the errors and returns `None` when the inventory is bad.
-pub fn compile(
+pub fn compile_and_report(
     inventory: &std::path::Path,
     target: PodmanVersion,
-) -> anyhow::Result<Option<build::Compiled>> {
+) -> anyhow::Result<Option<Compiled>> {
     let color = use_color();
-    match build::compile_file(inventory, target)? {
+    match compile::compile_file(inventory, target).context("cannot read the inventory")? {
         Ok(compiled) => {
             if !compiled.warnings.is_empty() {
-                let text = crate::diagnostic::render(
+                let text = crate::compile::diagnostic::render(
                     &compiled.warnings,
                     &inventory.display().to_string(),
                     &compiled.source,

@@ -2,7 +2,7 @@
 
 use super::firewall::{self, DnsPacket, IptablesFilter, NftRuleset, Verdict};
 use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, TimerFacts};
-use crate::version::PodmanVersion;
+use crate::compile::version::PodmanVersion;
 
 const AUTO_UPDATE_TIMER: &str = "podman-auto-update.timer";
 

@@ -1,0 +1,473 @@
+//! Inventory → [`Model`]: applies defaults and checks every rule, collecting all problems.
+//!
+//! This file holds the entry point, the [`Checker`] helpers every check shares, the merge of
+//! `[defaults]` and the checks across entities; the per-concept checks live in the submodules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::*;
+use crate::compile::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::compile::inventory::{self, Inventory, RawSections, Str, StrMap};
+use crate::unit::escape::Target;
+
+mod container;
+mod mount;
+mod network;
+mod raw;
+mod volume;
+
+#[cfg(test)]
+use network::default_interface_name;
+
+/// Checks an inventory for `target`. Returns the model and any warnings, or every problem found.
+pub fn validate(
+    inventory: &Inventory,
+    target: PodmanVersion,
+) -> Result<(Model, Diagnostics), Diagnostics> {
+    let mut c = Checker {
+        diags: Diagnostics::default(),
+        target,
+    };
+    let network_names: Vec<&str> = inventory
+        .networks
+        .keys()
+        .map(|k| k.get_ref().as_str())
+        .collect();
+    let volume_names: Vec<&str> = inventory
+        .volumes
+        .keys()
+        .map(|k| k.get_ref().as_str())
+        .collect();
+    let container_names: Vec<&str> = inventory
+        .containers
+        .keys()
+        .map(|k| k.get_ref().as_str())
+        .collect();
+    let names = Names {
+        networks: &network_names,
+        volumes: &volume_names,
+        containers: &container_names,
+    };
+
+    let networks: Vec<Network> = inventory
+        .networks
+        .iter()
+        .filter_map(|(name, net)| c.network(name, net))
+        .collect();
+    let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
+    for n in &networks {
+        let clash = n
+            .interface_name
+            .as_ref()
+            .and_then(|i| interfaces.insert(i, &n.name).map(|other| (i, other)));
+        if let Some((i, other)) = clash {
+            let at = inventory
+                .networks
+                .keys()
+                .find(|k| k.get_ref() == n.name.as_str())
+                .and_then(span);
+            c.diags.push(
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "networks `{other}` and `{}` would both use the interface `{i}`",
+                        n.name
+                    ),
+                )
+                .with_help("set a distinct `interface_name` on one of them"),
+            );
+        }
+    }
+    let volumes: Vec<Volume> = inventory
+        .volumes
+        .iter()
+        .filter_map(|(name, vol)| c.volume(name, vol))
+        .collect();
+    let defaults = inventory.defaults.as_ref().map(Spanned::get_ref);
+    let containers: Vec<Container> = inventory
+        .containers
+        .iter()
+        .filter_map(|(name, raw)| {
+            let mut merged = merge(defaults, raw.get_ref());
+            // A `[defaults]` dependency on a container does not apply to that container itself.
+            if raw.get_ref().depends_on.is_none() {
+                if let Some(deps) = merged.depends_on.as_mut() {
+                    deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+                }
+            }
+            c.container(name, raw.span(), &merged, &names)
+        })
+        .collect();
+
+    c.check_service_names(inventory);
+    c.check_cycles(inventory, &containers);
+
+    if c.diags.has_errors() {
+        return Err(c.diags);
+    }
+    Ok((
+        Model {
+            target,
+            networks,
+            volumes,
+            containers,
+        },
+        c.diags,
+    ))
+}
+
+struct Names<'a> {
+    networks: &'a [&'a str],
+    volumes: &'a [&'a str],
+    containers: &'a [&'a str],
+}
+
+struct Checker {
+    diags: Diagnostics,
+    target: PodmanVersion,
+}
+
+/// Applies `[defaults]`: the container's own value wins; maps merge key by key.
+fn merge(
+    defaults: Option<&inventory::Container>,
+    own: &inventory::Container,
+) -> inventory::Container {
+    let Some(d) = defaults else {
+        return own.clone();
+    };
+    let d = d.clone();
+    let own = own.clone();
+    let merge_map = |d: Option<StrMap>, o: Option<StrMap>| match (d, o) {
+        (Some(mut d), Some(o)) => {
+            for (k, v) in o {
+                d.remove(&k);
+                d.insert(k, v);
+            }
+            Some(d)
+        }
+        (d, o) => o.or(d),
+    };
+    let merge_raw = |d: Option<RawSections>, o: Option<RawSections>| match (d, o) {
+        (Some(mut d), Some(o)) => {
+            for (section, keys) in o {
+                let entry = d.entry(section).or_default();
+                for (k, v) in keys {
+                    entry.remove(&k);
+                    entry.insert(k, v);
+                }
+            }
+            Some(d)
+        }
+        (d, o) => o.or(d),
+    };
+    inventory::Container {
+        image: own.image.or(d.image),
+        description: own.description.or(d.description),
+        cmd: own.cmd.or(d.cmd),
+        entrypoint: own.entrypoint.or(d.entrypoint),
+        environment: merge_map(d.environment, own.environment),
+        environment_files: own.environment_files.or(d.environment_files),
+        ports: own.ports.or(d.ports),
+        volumes: own.volumes.or(d.volumes),
+        networks: own.networks.or(d.networks),
+        user: own.user.or(d.user),
+        depends_on: own.depends_on.or(d.depends_on),
+        after: own.after.or(d.after),
+        requires: own.requires.or(d.requires),
+        wants: own.wants.or(d.wants),
+        health: own.health.or(d.health),
+        restart: own.restart.or(d.restart),
+        stop_timeout: own.stop_timeout.or(d.stop_timeout),
+        start_timeout: own.start_timeout.or(d.start_timeout),
+        labels: merge_map(d.labels, own.labels),
+        devices: own.devices.or(d.devices),
+        pull: own.pull.or(d.pull),
+        auto_update: own.auto_update.or(d.auto_update),
+        auto_start: own.auto_start.or(d.auto_start),
+        podman_args: own.podman_args.or(d.podman_args),
+        quadlet: merge_raw(d.quadlet, own.quadlet),
+    }
+}
+
+fn span<T>(s: &Spanned<T>) -> Option<Range<usize>> {
+    Some(s.span())
+}
+
+impl Checker {
+    fn err(&mut self, at: Option<Range<usize>>, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(at, message));
+    }
+
+    fn err_help(
+        &mut self,
+        at: Option<Range<usize>>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(at, message).with_help(help));
+    }
+
+    fn name(&mut self, name: &Str, what: &str) -> Option<Name> {
+        Name::parse(name.get_ref())
+            .map_err(|e| self.err(span(name), format!("invalid {what} name: {e}")))
+            .ok()
+    }
+
+    fn word(&mut self, value: &Str, what: &str) -> Option<Word> {
+        Word::parse(value.get_ref())
+            .map_err(|e| {
+                self.err(
+                    span(value),
+                    format!("{what} `{}` {e}", value.get_ref().escape_debug()),
+                )
+            })
+            .ok()
+    }
+
+    fn words(&mut self, values: Option<&Spanned<Vec<Str>>>, what: &str) -> Vec<Word> {
+        values
+            .map(|vs| {
+                vs.get_ref()
+                    .iter()
+                    .filter_map(|v| self.word(v, what))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn single(&mut self, value: &Str, what: &str, target: Target) -> Option<Single> {
+        Single::parse(value.get_ref(), target)
+            .map_err(|e| {
+                self.err_help(
+                    span(value),
+                    format!("{what} `{}` {e}", value.get_ref().escape_debug()),
+                    "remove the character, or pass the value through a file the container reads",
+                )
+            })
+            .ok()
+    }
+
+    /// `KEY=VALUE` words from a map (environment, labels, options).
+    fn pairs(&mut self, map: Option<&StrMap>, what: &str) -> Vec<Word> {
+        let mut out = Vec::new();
+        for (k, v) in map.into_iter().flatten() {
+            let key = k.get_ref();
+            if key.is_empty()
+                || key.contains('=')
+                || key.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                self.err(
+                    span(k),
+                    format!(
+                        "{what} key `{}` must be non-empty, without `=` or whitespace",
+                        key.escape_debug()
+                    ),
+                );
+                continue;
+            }
+            match Word::parse(&format!("{key}={}", v.get_ref())) {
+                Ok(w) => out.push(w),
+                Err(e) => self.err(span(v), format!("{what} `{key}` {e}")),
+            }
+        }
+        out
+    }
+
+    fn duration(&mut self, value: Option<&Str>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(v) => Duration::parse(v.get_ref()).unwrap_or_else(|e| {
+                self.err(span(v), e);
+                default
+            }),
+        }
+    }
+
+    /// The [`Choice`] written in `value`, or `default` when it is unset or not one of them.
+    fn one_of<T: Choice>(&mut self, value: Option<&Str>, default: T, what: &str) -> T {
+        let Some(v) = value else {
+            return default;
+        };
+        if let Some(choice) = T::parse(v.get_ref()) {
+            return choice;
+        }
+        let allowed: Vec<&str> = T::ALL.iter().map(|c| c.as_str()).collect();
+        let mut d = Diagnostic::error(
+            span(v),
+            format!("`{}` is not a valid {what}", v.get_ref().escape_debug()),
+        )
+        .with_help(format!("use one of: {}", allowed.join(", ")));
+        if let Some(s) = did_you_mean(v.get_ref(), allowed.iter().copied()) {
+            d = d.with_label(format!("did you mean `{s}`?"));
+        }
+        self.diags.push(d);
+        default
+    }
+
+    fn paths(&mut self, values: Option<&Spanned<Vec<Str>>>, what: &str) -> Vec<HostPath> {
+        values
+            .map(|vs| {
+                vs.get_ref()
+                    .iter()
+                    .filter_map(|v| {
+                        HostPath::parse(v.get_ref())
+                            .map_err(|e| self.err(span(v), format!("{what}: {e}")))
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn reference(&mut self, value: &Str, known: &[&str], what: &str) -> Option<Name> {
+        self.reference_str(value.get_ref(), span(value), known, what)
+    }
+
+    fn reference_str(
+        &mut self,
+        value: &str,
+        at: Option<Range<usize>>,
+        known: &[&str],
+        what: &str,
+    ) -> Option<Name> {
+        if known.contains(&value) {
+            return Name::parse(value).ok();
+        }
+        let value = value.escape_debug().to_string();
+        let value = value.as_str();
+        let mut d = Diagnostic::error(
+            at,
+            format!("there is no {what} named `{value}` in the inventory"),
+        );
+        d = match did_you_mean(value, known.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("define it under `[{what}s.{value}]`")),
+        };
+        self.diags.push(d);
+        None
+    }
+
+    /// Services quadlet will make must not collide.
+    fn check_service_names(&mut self, inventory: &Inventory) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut claim =
+            |service: String, what: String, at: Option<Range<usize>>, diags: &mut Diagnostics| {
+                if let Some(other) = seen.get(&service) {
+                    diags.push(
+                        Diagnostic::error(
+                            at,
+                            format!("{what} would run as `{service}`, which {other} already uses"),
+                        )
+                        .with_help("rename one of them"),
+                    );
+                } else {
+                    seen.insert(service, what);
+                }
+            };
+        for k in inventory.containers.keys() {
+            if let Ok(n) = Name::parse(k.get_ref()) {
+                claim(
+                    container_service(&n),
+                    format!("container `{n}`"),
+                    span(k),
+                    &mut self.diags,
+                );
+            }
+        }
+        for k in inventory.networks.keys() {
+            if let Ok(n) = Name::parse(k.get_ref()) {
+                claim(
+                    network_service(&n),
+                    format!("network `{n}`"),
+                    span(k),
+                    &mut self.diags,
+                );
+            }
+        }
+        for k in inventory.volumes.keys() {
+            if let Ok(n) = Name::parse(k.get_ref()) {
+                claim(
+                    volume_service(&n),
+                    format!("volume `{n}`"),
+                    span(k),
+                    &mut self.diags,
+                );
+            }
+        }
+    }
+
+    /// `depends_on` must not loop: systemd would break the cycle at an arbitrary unit.
+    fn check_cycles(&mut self, inventory: &Inventory, containers: &[Container]) {
+        let edges: BTreeMap<&str, Vec<&str>> = containers
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.depends_on.iter().map(Name::as_str).collect(),
+                )
+            })
+            .collect();
+        let mut reported: BTreeSet<Vec<&str>> = BTreeSet::new();
+        for start in edges.keys() {
+            if let Some(cycle) = find_cycle(start, &edges) {
+                let mut key = cycle.clone();
+                key.sort();
+                if reported.insert(key) {
+                    let at = inventory
+                        .containers
+                        .keys()
+                        .find(|k| k.get_ref() == start)
+                        .and_then(span);
+                    self.err_help(
+                        at,
+                        format!(
+                            "dependency cycle: {}",
+                            cycle
+                                .iter()
+                                .chain(cycle.first())
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(" -> ")
+                        ),
+                        "remove one of these `depends_on` entries",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A cycle through `start`, if there is one (names in order, `start` first).
+fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
+    fn walk<'a>(
+        node: &'a str,
+        start: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        path: &mut Vec<&'a str>,
+        seen: &mut BTreeSet<&'a str>,
+    ) -> bool {
+        for next in edges.get(node).into_iter().flatten() {
+            if *next == start {
+                return true;
+            }
+            if seen.insert(next) {
+                path.push(next);
+                if walk(next, start, edges, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start];
+    let mut seen = BTreeSet::from([start]);
+    walk(start, start, edges, &mut path, &mut seen).then_some(path)
+}
+
+#[cfg(test)]
+mod tests;

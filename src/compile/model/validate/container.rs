@@ -1,0 +1,458 @@
+//! `[containers.NAME]`: image, auto-update and pull policy, health check, user, devices and
+//! the units it depends on.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::{Checker, Names, span};
+use crate::compile::diagnostic::Diagnostic;
+use crate::compile::inventory::{self, Str};
+use crate::compile::model::{
+    AutoUpdate, Container, Device, Duration, Health, HealthOnFailure, HostPath, Image, NetworkRef,
+    PULL_ALLOWANCE, PullPolicy, Restart, Single, parse_port,
+};
+use crate::unit::Section;
+use crate::unit::escape::Target;
+
+impl Checker {
+    pub(super) fn container(
+        &mut self,
+        name: &Str,
+        at: Range<usize>,
+        c: &inventory::Container,
+        names: &Names<'_>,
+    ) -> Option<Container> {
+        let name_checked = self.name(name, "container");
+        let auto_update = self.one_of(
+            c.auto_update.as_ref(),
+            AutoUpdate::Registry,
+            "auto_update policy",
+        );
+        let image = match &c.image {
+            None => {
+                self.err_help(
+                    Some(at.clone()),
+                    format!("container `{}` has no `image`", name.get_ref()),
+                    "add `image = \"registry/name:tag\"`",
+                );
+                None
+            }
+            Some(i) => self.image(i, auto_update),
+        };
+        let image_written = c
+            .image
+            .as_ref()
+            .and_then(|i| self.single(i, "image", Target::ExecStart));
+        let description = match &c.description {
+            Some(d) => self.single(d, "description", Target::UnitSetting),
+            None => Single::parse(name.get_ref(), Target::UnitSetting).ok(),
+        };
+        let cmd = self.words(c.cmd.as_ref(), "cmd argument");
+        let entrypoint = c
+            .entrypoint
+            .as_ref()
+            .and_then(|e| self.single(e, "entrypoint", Target::ExecStart));
+        let environment = self.pairs(c.environment.as_ref(), "environment variable");
+        let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
+        let ports = c
+            .ports
+            .as_ref()
+            .map(|ps| {
+                ps.get_ref()
+                    .iter()
+                    .filter_map(|p| {
+                        parse_port(p.get_ref())
+                            .map_err(|e| self.err(span(p), e))
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mounts = c
+            .volumes
+            .as_ref()
+            .map(|vs| {
+                vs.get_ref()
+                    .iter()
+                    .filter_map(|v| self.mount(v, names))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let networks = c
+            .networks
+            .as_ref()
+            .map(|ns| {
+                ns.get_ref()
+                    .iter()
+                    .filter_map(|n| self.network_ref(n, names))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if networks.len() > 1
+            && networks
+                .iter()
+                .any(|n| !matches!(n, NetworkRef::Inventory(_)))
+        {
+            self.err(
+                c.networks.as_ref().and_then(span),
+                "`host` and `none` cannot be combined with other networks",
+            );
+        }
+        let (user, group) = match &c.user {
+            None => (None, None),
+            Some(u) => self.user(u),
+        };
+        let depends_on = c
+            .depends_on
+            .as_ref()
+            .map(|ds| {
+                ds.get_ref()
+                    .iter()
+                    .filter_map(|d| self.reference(d, names.containers, "container"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let after = self.unit_names(c.after.as_ref());
+        let requires = self.unit_names(c.requires.as_ref());
+        let wants = self.unit_names(c.wants.as_ref());
+        let health = c.health.as_ref().and_then(|h| self.health(h));
+        let restart = self.one_of(c.restart.as_ref(), Restart::OnFailure, "restart policy");
+        let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
+        let start_timeout = match &c.start_timeout {
+            Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
+            None => Duration(
+                PULL_ALLOWANCE
+                    .0
+                    .saturating_add(health.as_ref().map_or(0, time_to_healthy)),
+            ),
+        };
+        let labels = self.pairs(c.labels.as_ref(), "label");
+        if let Some((k, _)) = c
+            .labels
+            .iter()
+            .flatten()
+            .find(|(k, _)| k.get_ref() == "io.containers.autoupdate")
+        {
+            self.err_help(
+                span(k),
+                "the `io.containers.autoupdate` label is set by quadgen",
+                "use `auto_update = \"registry\"`, `\"local\"` or `\"none\"`",
+            );
+        }
+        let devices = c
+            .devices
+            .as_ref()
+            .map(|ds| ds.get_ref().iter().filter_map(|d| self.device(d)).collect())
+            .unwrap_or_default();
+        let pull = self.one_of(c.pull.as_ref(), default_pull(auto_update), "pull policy");
+        let defeating_pull = c.pull.as_ref().filter(|_| {
+            auto_update == AutoUpdate::Registry
+                && matches!(pull, PullPolicy::Newer | PullPolicy::Always)
+        });
+        if let Some(p) = defeating_pull {
+            self.diags.push(
+                Diagnostic::warning(
+                    span(p),
+                    format!("`pull = \"{}\"` defeats `podman auto-update`'s rollback", pull.as_str()),
+                )
+                .with_help("the rollback restart would pull the broken image again, and every restart would start whatever the registry has without the health gate; leave `pull` unset (`missing`) and let `podman-auto-update.timer` bring new images"),
+            );
+        }
+        let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
+        let raw = self.raw_keys(
+            c.quadlet.as_ref(),
+            &[
+                Section::Unit,
+                Section::Container,
+                Section::Service,
+                Section::Install,
+            ],
+        );
+
+        if auto_update != AutoUpdate::None && health.is_none() && image.is_some() {
+            self.diags.push(
+                Diagnostic::warning(
+                    Some(name.span()),
+                    format!("container `{}` auto-updates but has no health check: a rollback can then only catch a crash, not a broken service", name.get_ref()),
+                )
+                .with_help("add `health = { cmd = \"...\" }` so a bad image fails its start and `podman auto-update` rolls it back"),
+            );
+        }
+
+        if is_hex_only(name.get_ref()) {
+            let n = name.get_ref();
+            self.diags.push(
+                Diagnostic::warning(
+                    Some(name.span()),
+                    format!(
+                        "container name `{n}` is made only of hex digits, so podman also reads it as the start of a container ID: at every start of `{n}.service` (quadlet's `podman run --replace --name {n}`, while no container is named `{n}` yet; newer quadlet also at every stop) podman force-removes another container whose ID begins with `{n}`, killing it"
+                    ),
+                )
+                .with_help(format!(
+                    "rename it so it has a character outside 0-9 and a-f (in any case), e.g. `{n}-1`, or what it runs (`postgres` for `db`)"
+                )),
+            );
+        }
+
+        Some(Container {
+            name: name_checked?,
+            description: description?,
+            // Written only when the reference checked out.
+            image_written: image.and(image_written)?,
+            cmd,
+            entrypoint,
+            environment,
+            environment_files,
+            ports,
+            mounts,
+            networks,
+            user,
+            group,
+            depends_on,
+            after,
+            requires,
+            wants,
+            health,
+            restart,
+            stop_timeout,
+            start_timeout,
+            labels,
+            devices,
+            pull,
+            auto_update,
+            auto_start: c.auto_start.as_ref().is_none_or(|b| *b.get_ref()),
+            podman_args,
+            raw,
+        })
+    }
+
+    fn image(&mut self, value: &Str, auto_update: AutoUpdate) -> Option<Image> {
+        let image = match Image::parse(value.get_ref()) {
+            Ok(i) => i,
+            Err(e) => {
+                self.err_help(
+                    span(value),
+                    e,
+                    "write it like `docker.io/library/nginx:latest`",
+                );
+                return None;
+            }
+        };
+        if auto_update == AutoUpdate::Registry && image.digest_pinned {
+            self.err_help(
+                span(value),
+                format!(
+                    "`{}` is pinned by digest, so `podman auto-update` can never update it",
+                    image.raw
+                ),
+                "pin a tag instead, or set `auto_update = \"none\"`",
+            );
+        } else if !image.fully_qualified {
+            let help = format!("write the fully qualified name: `{}`", image.qualified);
+            if auto_update == AutoUpdate::Registry {
+                self.err_help(
+                    span(value),
+                    format!("`{}` is a short name: `podman auto-update` needs the registry in the image name", image.raw),
+                    help,
+                );
+            } else {
+                self.diags.push(
+                    Diagnostic::warning(span(value), format!("`{}` is a short name: which registry it comes from depends on the host's registries.conf", image.raw))
+                        .with_help(help),
+                );
+            }
+        }
+        Some(image)
+    }
+
+    fn network_ref(&mut self, value: &Str, names: &Names<'_>) -> Option<NetworkRef> {
+        match value.get_ref().as_str() {
+            "host" => Some(NetworkRef::Host),
+            "none" => Some(NetworkRef::None),
+            _ => self
+                .reference(value, names.networks, "network")
+                .map(NetworkRef::Inventory),
+        }
+    }
+
+    fn unit_names(&mut self, values: Option<&Spanned<Vec<Str>>>) -> Vec<String> {
+        const SUFFIXES: &[&str] = &[
+            "service",
+            "mount",
+            "automount",
+            "target",
+            "socket",
+            "path",
+            "timer",
+            "device",
+            "swap",
+            "slice",
+            "scope",
+        ];
+        let mut out = Vec::new();
+        for v in values.into_iter().flat_map(|vs| vs.get_ref()) {
+            let name = v.get_ref();
+            let suffix_ok = name
+                .rsplit_once('.')
+                .is_some_and(|(stem, suffix)| !stem.is_empty() && SUFFIXES.contains(&suffix));
+            let chars_ok = name.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.' | '\\' | '@')
+            });
+            if !chars_ok || name.len() > 255 {
+                self.err(
+                    span(v),
+                    format!("`{}` is not a systemd unit name", name.escape_debug()),
+                );
+            } else if [".container", ".network", ".volume"]
+                .iter()
+                .any(|s| name.ends_with(s))
+            {
+                self.err_help(
+                    span(v),
+                    format!("`{name}` is a Quadlet file name, which quadlet before 5.5 does not translate here"),
+                    "for a container of this inventory use `depends_on`; otherwise name its service, like `db.service`",
+                );
+            } else if !suffix_ok {
+                self.err_help(
+                    span(v),
+                    format!("`{name}` has no unit type suffix"),
+                    "write the full unit name, like `mnt-backup.mount` or `network-online.target`; for a container of this inventory use `depends_on`",
+                );
+            } else {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
+    fn user(&mut self, value: &Str) -> (Option<Single>, Option<Single>) {
+        let v = value.get_ref();
+        let ok_part = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        };
+        let (u, g) = match v.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (v.as_str(), None),
+        };
+        if !ok_part(u) || g.is_some_and(|g| !ok_part(g)) {
+            self.err_help(
+                span(value),
+                format!("`{}` is not a user", v.escape_debug()),
+                "write `USER`, `UID` or `UID:GID`, like `1000:1000`",
+            );
+            return (None, None);
+        }
+        (
+            Single::parse(u, Target::ExecStart).ok(),
+            g.and_then(|g| Single::parse(g, Target::ExecStart).ok()),
+        )
+    }
+
+    fn health(&mut self, h: &Spanned<inventory::Health>) -> Option<Health> {
+        let h = h.get_ref();
+        if h.cmd.get_ref().trim().is_empty() {
+            self.err(span(&h.cmd), "the health check command is empty");
+            return None;
+        }
+        let cmd = self.single(&h.cmd, "health command", Target::ExecStart);
+        let interval = self.duration(h.interval.as_ref(), Duration::secs(30));
+        let timeout = self.duration(h.timeout.as_ref(), Duration::secs(30));
+        let start_period = self.duration(h.start_period.as_ref(), Duration::secs(0));
+        let retries = match &h.retries {
+            None => 3,
+            Some(r) => match u32::try_from(*r.get_ref()) {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    self.err(span(r), "retries must be a whole number from 1 to 1000");
+                    3
+                }
+            },
+        };
+        if interval.0 == 0 {
+            self.err(
+                h.interval.as_ref().and_then(span),
+                "the health check interval must be longer than 0",
+            );
+        }
+        let on_failure = self.one_of(
+            h.on_failure.as_ref(),
+            HealthOnFailure::Kill,
+            "health on_failure action",
+        );
+        Some(Health {
+            cmd: cmd?,
+            interval,
+            timeout,
+            retries,
+            start_period,
+            on_failure,
+        })
+    }
+
+    fn device(&mut self, value: &Str) -> Option<Device> {
+        let v = value.get_ref();
+        let mut parts = v.splitn(3, ':');
+        let host = parts.next().unwrap_or_default();
+        let container = parts.next();
+        let perms = parts.next();
+        let host = HostPath::parse(host)
+            .map_err(|e| self.err(span(value), format!("device: {e}")))
+            .ok()?;
+        let container = match container.map(HostPath::parse) {
+            Some(Err(e)) => {
+                self.err(span(value), format!("device: container path: {e}"));
+                return None;
+            }
+            Some(Ok(c)) => Some(c.written),
+            None => None,
+        };
+        if let Some(p) = perms
+            && (p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')))
+        {
+            self.err_help(
+                span(value),
+                format!("device: `{p}` are not device permissions"),
+                "use a combination of `r`, `w` and `m`",
+            );
+            return None;
+        }
+        let written = match (container, perms) {
+            (None, _) => host.written.clone(),
+            (Some(c), None) => format!("{}:{c}", host.written),
+            (Some(c), Some(p)) => format!("{}:{c}:{p}", host.written),
+        };
+        Some(Device { written, host })
+    }
+}
+
+/// The pull policy when the inventory sets none. With registry auto-update, images are brought
+/// by `podman auto-update` alone (`missing`): its rollback re-tags the previous image and restarts
+/// the unit, and `newer` would pull the broken image straight back (shown on a real podman by
+/// tests/e2e_auto_update.rs). Without it, `newer` keeps images fresh on every start, and falls
+/// back to the local image when the registry is down.
+fn default_pull(auto_update: AutoUpdate) -> PullPolicy {
+    match auto_update {
+        AutoUpdate::Registry => PullPolicy::Missing,
+        AutoUpdate::Local | AutoUpdate::None => PullPolicy::Newer,
+    }
+}
+
+/// Worst case from start to first healthy: the start period, then every retry failing.
+fn time_to_healthy(h: &Health) -> u64 {
+    let per_try = h.interval.0.saturating_add(h.timeout.0);
+    h.start_period.0.saturating_add(
+        u64::from(h.retries)
+            .saturating_add(1)
+            .saturating_mul(per_try),
+    )
+}
+
+/// Whether podman can take `name` for the start of a container ID (64 hex digits): its
+/// name-or-ID lookups fall back to an ID prefix when no container has that name (in any case:
+/// podman 5's SQLite state matches with `LIKE`, which ignores ASCII case).
+fn is_hex_only(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
