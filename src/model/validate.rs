@@ -129,8 +129,8 @@ fn merge(
     let Some(d) = defaults else {
         return own.clone();
     };
-    let d = d.clone();
-    let own = own.clone();
+    // Only the values that are used are cloned: most of `[defaults]` is replaced by the
+    // container's own values.
     let merge_map = |d: Option<StrMap>, o: Option<StrMap>| match (d, o) {
         (Some(mut d), Some(o)) => {
             for (k, v) in o {
@@ -155,31 +155,37 @@ fn merge(
         (d, o) => o.or(d),
     };
     inventory::Container {
-        image: own.image.or(d.image),
-        description: own.description.or(d.description),
-        cmd: own.cmd.or(d.cmd),
-        entrypoint: own.entrypoint.or(d.entrypoint),
-        environment: merge_map(d.environment, own.environment),
-        environment_files: own.environment_files.or(d.environment_files),
-        ports: own.ports.or(d.ports),
-        volumes: own.volumes.or(d.volumes),
-        networks: own.networks.or(d.networks),
-        user: own.user.or(d.user),
-        depends_on: own.depends_on.or(d.depends_on),
-        after: own.after.or(d.after),
-        requires: own.requires.or(d.requires),
-        wants: own.wants.or(d.wants),
-        health: own.health.or(d.health),
-        restart: own.restart.or(d.restart),
-        stop_timeout: own.stop_timeout.or(d.stop_timeout),
-        start_timeout: own.start_timeout.or(d.start_timeout),
-        labels: merge_map(d.labels, own.labels),
-        devices: own.devices.or(d.devices),
-        pull: own.pull.or(d.pull),
-        auto_update: own.auto_update.or(d.auto_update),
-        auto_start: own.auto_start.or(d.auto_start),
-        podman_args: own.podman_args.or(d.podman_args),
-        quadlet: merge_raw(d.quadlet, own.quadlet),
+        image: own.image.clone().or_else(|| d.image.clone()),
+        description: own.description.clone().or_else(|| d.description.clone()),
+        cmd: own.cmd.clone().or_else(|| d.cmd.clone()),
+        entrypoint: own.entrypoint.clone().or_else(|| d.entrypoint.clone()),
+        environment: merge_map(d.environment.clone(), own.environment.clone()),
+        environment_files: own
+            .environment_files
+            .clone()
+            .or_else(|| d.environment_files.clone()),
+        ports: own.ports.clone().or_else(|| d.ports.clone()),
+        volumes: own.volumes.clone().or_else(|| d.volumes.clone()),
+        networks: own.networks.clone().or_else(|| d.networks.clone()),
+        user: own.user.clone().or_else(|| d.user.clone()),
+        depends_on: own.depends_on.clone().or_else(|| d.depends_on.clone()),
+        after: own.after.clone().or_else(|| d.after.clone()),
+        requires: own.requires.clone().or_else(|| d.requires.clone()),
+        wants: own.wants.clone().or_else(|| d.wants.clone()),
+        health: own.health.clone().or_else(|| d.health.clone()),
+        restart: own.restart.clone().or_else(|| d.restart.clone()),
+        stop_timeout: own.stop_timeout.clone().or_else(|| d.stop_timeout.clone()),
+        start_timeout: own
+            .start_timeout
+            .clone()
+            .or_else(|| d.start_timeout.clone()),
+        labels: merge_map(d.labels.clone(), own.labels.clone()),
+        devices: own.devices.clone().or_else(|| d.devices.clone()),
+        pull: own.pull.clone().or_else(|| d.pull.clone()),
+        auto_update: own.auto_update.clone().or_else(|| d.auto_update.clone()),
+        auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
+        podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
+        quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
     }
 }
 
