@@ -364,7 +364,7 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
         files.iter().all(|f| f["state"] == "ok"),
         "all files as the inventory says: {status}"
     );
-    assert_eq!(json["interrupted"], false, "{status}");
+    assert_eq!(json["owed"], false, "{status}");
     assert_all_run(&m, "5");
     assert!(
         m.sh_ok(&format!("ls -a {UNITS}"))

@@ -109,7 +109,7 @@ impl Checker {
             .map(|ds| {
                 ds.get_ref()
                     .iter()
-                    .filter_map(|d| self.reference(d, names.containers, "container"))
+                    .filter_map(|d| self.reference(d, &names.containers, "container"))
                     .collect()
             })
             .unwrap_or_default();
@@ -271,7 +271,7 @@ impl Checker {
             "host" => Some(NetworkRef::Host),
             "none" => Some(NetworkRef::None),
             _ => self
-                .reference(value, names.networks, "network")
+                .reference(value, &names.networks, "network")
                 .map(NetworkRef::Inventory),
         }
     }

@@ -304,3 +304,25 @@ fn names_podman_can_take_for_an_id_prefix_are_warned_about() {
         );
     }
 }
+
+proptest::proptest! {
+    /// The linear cycle pre-check finds exactly the containers the full search finds a cycle
+    /// through, on random dependency graphs (with self-edges and edges to unknown names).
+    #[test]
+    fn nodes_on_cycles_are_those_with_a_cycle(
+        graph in proptest::collection::vec(proptest::collection::vec(0usize..14, 0..3), 0..12)
+    ) {
+        let names: Vec<String> = (0..14).map(|i| format!("c{i:02}")).collect();
+        let edges: BTreeMap<&str, Vec<&str>> = graph
+            .iter()
+            .enumerate()
+            .map(|(i, next)| (names[i].as_str(), next.iter().map(|&j| names[j].as_str()).collect()))
+            .collect();
+        let brute: BTreeSet<&str> = edges
+            .keys()
+            .copied()
+            .filter(|n| super::find_cycle(n, &edges).is_some())
+            .collect();
+        proptest::prop_assert_eq!(super::nodes_on_cycles(&edges), brute);
+    }
+}
