@@ -11,10 +11,14 @@ use std::path::{Path, PathBuf};
 
 use quadgen::compile::render::RenderedFile;
 use quadgen::compile::version::PodmanVersion;
-use quadgen::host::systemd::Recording;
+use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
 use quadgen::install::Outcome;
 use quadgen::install::apply::Report;
 use quadgen::install::plan::PlanOptions;
+
+#[path = "../tests/support/recording.rs"]
+mod recording;
+use recording::Recording;
 
 const CONTAINERS: usize = 1000;
 

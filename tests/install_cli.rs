@@ -7,9 +7,13 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use quadgen::compile::version::PodmanVersion;
-use quadgen::host::systemd::Recording;
+use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
 use quadgen::install::manifest::{MANIFEST_FILE, Manifest};
 use quadgen::install::plan::PlanOptions;
+
+#[path = "support/recording.rs"]
+mod recording;
+use recording::Recording;
 
 const INVENTORY: &str = r#"
 [networks.app]

@@ -11,7 +11,7 @@ pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy,
 pub use image::Image;
 pub use port::parse_port;
 pub use validate::validate;
-pub use values::{Duration, HostPath, Name, Single, Word};
+pub use values::{Duration, DurationError, HostPath, HostPathError, Name, NameError, Single, Word};
 
 use crate::compile::version::PodmanVersion;
 use crate::unit::Section;

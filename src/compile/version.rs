@@ -36,30 +36,35 @@ impl fmt::Display for PodmanVersion {
     }
 }
 
+/// Why a `--podman` version was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    #[error("`{0}` is not a Podman version; write it like `5.4`")]
+    Syntax(String),
+    #[error(
+        "quadgen knows the Quadlet keys of Podman {oldest} to {newest}.x, not {version}",
+        oldest = PodmanVersion::OLDEST,
+        newest = PodmanVersion::NEWEST.major
+    )]
+    Unknown { version: PodmanVersion },
+}
+
 impl FromStr for PodmanVersion {
-    type Err = String;
+    type Err = VersionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut parts = s.trim().trim_start_matches('v').split('.');
         let parse = |p: Option<&str>| p.and_then(|p| p.parse::<u32>().ok());
         let (Some(major), Some(minor)) = (parse(parts.next()), parse(parts.next())) else {
-            return Err(format!(
-                "`{s}` is not a Podman version; write it like `5.4`"
-            ));
+            return Err(VersionError::Syntax(s.to_string()));
         };
         // A patch level is allowed (`5.4.2`) and ignored: keys only change in minor releases.
         if parts.next().is_some_and(|p| p.parse::<u32>().is_err()) || parts.next().is_some() {
-            return Err(format!(
-                "`{s}` is not a Podman version; write it like `5.4`"
-            ));
+            return Err(VersionError::Syntax(s.to_string()));
         }
         let version = Self::new(major, minor);
         if version < Self::OLDEST || version.major > Self::NEWEST.major {
-            return Err(format!(
-                "quadgen knows the Quadlet keys of Podman {} to {}.x, not {version}",
-                Self::OLDEST,
-                Self::NEWEST.major
-            ));
+            return Err(VersionError::Unknown { version });
         }
         Ok(version)
     }

@@ -6,30 +6,95 @@
 //! one, so it is restarted once, not twice (observed on systemd 257; the end-to-end tests check
 //! that a changed dependant and its dependency both restart).
 
-use std::process::Command;
-
-/// A systemd or podman command that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SystemdError {
-    /// The program could not be run at all.
-    #[error("cannot run `{program}`: {source}")]
-    Spawn {
-        program: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The program ran and exited non-zero.
-    #[error("`{command}` failed ({status}){}", if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
-    Failed {
-        command: String,
-        status: String,
-        stderr: String,
-    },
-}
+pub use crate::host::podman::NetworkRmError;
+pub use crate::host::process::SystemdError;
+use crate::host::process::run;
 
 /// The `systemctl show` properties [`UnitState`] is made of.
 pub const SHOW_PROPERTIES: &str =
     "Id,ActiveState,SubState,InvocationID,Result,NRestarts,ExecMainCode,ExecMainStatus";
+
+/// Declares an enum of the systemd state names quadgen acts on, with every other name kept as
+/// `Other`: parsed from and shown as systemd's own words.
+macro_rules! state_names {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $name {
+            $($variant,)*
+            /// A state quadgen does not act on (or none: empty), as systemd named it.
+            Other(String),
+        }
+
+        impl $name {
+            /// systemd's name for the state.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(text) => text,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)*
+                    other => $name::Other(other.to_string()),
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::Other(String::new())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+state_names! {
+    /// A unit's `ActiveState`.
+    ActiveState {
+        Active = "active",
+        Reloading = "reloading",
+        Inactive = "inactive",
+        Failed = "failed",
+        Activating = "activating",
+        Deactivating = "deactivating",
+        Maintenance = "maintenance",
+        Refreshing = "refreshing",
+    }
+}
+
+state_names! {
+    /// A service's `SubState` (the ones quadgen tells apart).
+    SubState {
+        Running = "running",
+        Exited = "exited",
+        Dead = "dead",
+        Failed = "failed",
+        AutoRestart = "auto-restart",
+    }
+}
 
 /// What `systemctl show` says about a unit ([`SHOW_PROPERTIES`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -37,9 +102,9 @@ pub struct UnitState {
     /// The unit name.
     pub unit: String,
     /// `active`, `inactive`, `failed`, `activating`…
-    pub active_state: String,
+    pub active_state: ActiveState,
     /// `running`, `dead`, `exited`, `auto-restart` (died, `Restart=` brings it back)…
-    pub sub_state: String,
+    pub sub_state: SubState,
     /// Changes every time the unit is started: tells a restart happened.
     pub invocation_id: String,
     /// `Result`: `success`, `exit-code`, `signal`, `timeout`… (why it last stopped or failed).
@@ -58,21 +123,29 @@ impl UnitState {
     /// Whether the unit is up, or on its way up.
     pub fn is_up(&self) -> bool {
         matches!(
-            self.active_state.as_str(),
-            "active" | "activating" | "reloading" | "refreshing"
+            self.active_state,
+            ActiveState::Active
+                | ActiveState::Activating
+                | ActiveState::Reloading
+                | ActiveState::Refreshing
         )
     }
 
     /// Whether its process died and systemd is about to start it again (`Restart=`): it counts
     /// as `activating`, but nothing runs.
     pub fn is_auto_restarting(&self) -> bool {
-        self.sub_state == "auto-restart"
+        self.sub_state == SubState::AutoRestart
+    }
+
+    /// Whether systemd marks the unit `failed`.
+    pub fn is_failed(&self) -> bool {
+        self.active_state == ActiveState::Failed
     }
 
     /// Whether the unit went down on its own: failed, waiting to be restarted, or stopped with
     /// anything but success. A unit whose process exited cleanly (`inactive`, `success`) is not.
     pub fn is_down(&self) -> bool {
-        self.active_state == "failed"
+        self.is_failed()
             || self.is_auto_restarting()
             || (!self.is_up() && !self.result.is_empty() && self.result != "success")
     }
@@ -172,7 +245,7 @@ pub trait Systemd {
     /// A monotonic clock for the settle watch (a fake's moves only by [`Systemd::pause`]).
     fn clock(&mut self) -> std::time::Duration;
     /// `podman network rm NAME`, so the network is created again from its new definition.
-    fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError>;
+    fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError>;
     /// Whether this is [`Offline`]: calls do nothing, and the work is left owed.
     fn is_offline(&self) -> bool {
         false
@@ -207,7 +280,7 @@ impl Systemd for Offline {
     fn clock(&mut self) -> std::time::Duration {
         std::time::Duration::ZERO
     }
-    fn podman_network_rm(&mut self, _: &str) -> Result<(), SystemdError> {
+    fn podman_network_rm(&mut self, _: &str) -> Result<(), NetworkRmError> {
         Ok(())
     }
     fn is_offline(&self) -> bool {
@@ -218,33 +291,6 @@ impl Systemd for Offline {
 /// The real systemd: runs `systemctl` and `podman` from `PATH`.
 #[derive(Debug, Default)]
 pub struct Systemctl;
-
-fn run(program: &str, args: &[&str]) -> Result<String, SystemdError> {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|source| SystemdError::Spawn {
-            program: program.to_string(),
-            source,
-        })?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        let mut command = program.to_string();
-        for a in args.iter().take(6) {
-            command.push(' ');
-            command.push_str(a);
-        }
-        if args.len() > 6 {
-            command.push_str(" …");
-        }
-        Err(SystemdError::Failed {
-            command,
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        })
-    }
-}
 
 fn systemctl(verb: &str, units: &[String]) -> Result<(), SystemdError> {
     if units.is_empty() {
@@ -295,171 +341,16 @@ impl Systemd for Systemctl {
         START.get_or_init(std::time::Instant::now).elapsed()
     }
 
-    fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError> {
-        run("podman", &["network", "rm", name]).map(|_| ())
+    fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError> {
+        crate::host::podman::network_rm(name)
     }
 }
 
-/// A recording [`Systemd`] for tests and benchmarks: does nothing, remembers every call as a
-/// line (`restart a.service b.service`), and fails starts and restarts of the units in `failing`.
-/// Nothing in the binary can select it.
-#[derive(Debug, Default)]
-pub struct Recording {
-    /// Every call, in order (the settle watch's polls and pauses are counted apart:
-    /// [`Recording::watches`], [`Recording::clock`]).
-    pub calls: Vec<String>,
-    /// Units whose process dies (exit status 143, SIGTERM) as soon as any time passes after
-    /// their start or restart succeeded; systemd then waits to restart them (`auto-restart`).
-    pub dying: std::collections::BTreeSet<String>,
-    /// How many times the settle watch polled.
-    pub watches: usize,
-    /// The time the pauses added up to.
-    pub clock: std::time::Duration,
-    /// When each unit was last started or restarted, on [`Recording::clock`].
-    pub started_at: std::collections::BTreeMap<String, std::time::Duration>,
-    /// Units whose start or restart fails, and podman networks whose removal fails.
-    pub failing: std::collections::BTreeSet<String>,
-    /// Units that cannot be stopped (they stay up).
-    pub stubborn: std::collections::BTreeSet<String>,
-    /// Units stopped and not started since, as `show` reports them.
-    pub stopped: std::collections::BTreeSet<String>,
-    /// `show` fails (systemd not answering).
-    pub show_fails: bool,
-}
-
-impl Recording {
-    fn record(&mut self, verb: &str, units: &[String]) {
-        if !units.is_empty() {
-            self.calls.push(format!("{verb} {}", units.join(" ")));
-        }
-    }
-
-    fn up(&mut self, verb: &str, units: &[String]) -> Result<(), SystemdError> {
-        self.record(verb, units);
-        for u in units {
-            self.stopped.remove(u);
-            self.started_at.insert(u.clone(), self.clock);
-        }
-        if units.iter().any(|u| self.failing.contains(u)) {
-            return Err(SystemdError::Failed {
-                command: format!("systemctl {verb}"),
-                status: "exit status: 1".into(),
-                stderr: "Job failed".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl Systemd for Recording {
-    fn daemon_reload(&mut self) -> Result<(), SystemdError> {
-        self.calls.push("daemon-reload".into());
-        Ok(())
-    }
-
-    fn start(&mut self, units: &[String]) -> Result<(), SystemdError> {
-        self.up("start", units)
-    }
-
-    fn restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
-        self.up("restart", units)
-    }
-
-    fn try_restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
-        self.up("try-restart", units)
-    }
-
-    fn stop(&mut self, units: &[String]) -> Result<(), SystemdError> {
-        self.record("stop", units);
-        self.stopped.extend(
-            units
-                .iter()
-                .filter(|u| !self.stubborn.contains(*u))
-                .cloned(),
-        );
-        if let Some(u) = units.iter().find(|u| self.stubborn.contains(*u)) {
-            return Err(SystemdError::Failed {
-                command: "systemctl stop".into(),
-                status: "exit status: 1".into(),
-                stderr: format!("Job for {u} failed"),
-            });
-        }
-        Ok(())
-    }
-
-    fn show(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
-        self.record("show", units);
-        if self.show_fails {
-            return Err(SystemdError::Failed {
-                command: "systemctl show".into(),
-                status: "exit status: 1".into(),
-                stderr: "Failed to connect to bus".into(),
-            });
-        }
-        Ok(self.states(units))
-    }
-
-    fn watch(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
-        self.watches += 1;
-        Ok(self.states(units))
-    }
-
-    fn pause(&mut self, duration: std::time::Duration) {
-        self.clock += duration;
-    }
-
-    fn clock(&mut self) -> std::time::Duration {
-        self.clock
-    }
-
-    fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError> {
-        self.calls.push(format!("podman network rm {name}"));
-        if self.failing.contains(name) {
-            return Err(SystemdError::Failed {
-                command: format!("podman network rm {name}"),
-                status: "exit status: 2".into(),
-                stderr: format!("Error: \"{name}\" has associated containers with it"),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl Recording {
-    fn states(&self, units: &[String]) -> Vec<UnitState> {
-        units
-            .iter()
-            .map(|u| {
-                let failed = self.failing.contains(u) && !self.stubborn.contains(u);
-                let died = self.dying.contains(u)
-                    && self.started_at.get(u).is_some_and(|at| self.clock > *at);
-                let mut state = UnitState {
-                    unit: u.clone(),
-                    active_state: "active".into(),
-                    sub_state: "running".into(),
-                    invocation_id: format!("{u}-1"),
-                    result: "success".into(),
-                    ..UnitState::default()
-                };
-                if self.stopped.contains(u) {
-                    state.active_state = "inactive".into();
-                    state.sub_state = "dead".into();
-                } else if failed {
-                    state.active_state = "failed".into();
-                    state.sub_state = "failed".into();
-                    state.result = "exit-code".into();
-                } else if died {
-                    state.active_state = "activating".into();
-                    state.sub_state = "auto-restart".into();
-                    state.result = "exit-code".into();
-                    state.exec_main_code = 1;
-                    state.exec_main_status = 143;
-                }
-                state
-            })
-            .collect()
-    }
-}
+/// The recording fake of [`Systemd`], for this crate's unit tests; the integration tests and
+/// benchmarks include the same file. It is test code: the binary never contains it.
+#[cfg(test)]
+#[path = "../../tests/support/recording.rs"]
+pub mod recording;
 
 /// Parses `systemctl show` output for several units: blocks of `Key=value` lines separated by
 /// blank lines, in the order asked. A unit systemd does not know still gets a block.
@@ -474,8 +365,8 @@ pub fn parse_show(out: &str, units: &[String]) -> Vec<UnitState> {
             if let Some((k, v)) = line.split_once('=') {
                 match k {
                     "Id" => state.unit = v.to_string(),
-                    "ActiveState" => state.active_state = v.to_string(),
-                    "SubState" => state.sub_state = v.to_string(),
+                    "ActiveState" => state.active_state = ActiveState::from(v),
+                    "SubState" => state.sub_state = SubState::from(v),
                     "InvocationID" => state.invocation_id = v.to_string(),
                     "Result" => state.result = v.to_string(),
                     "NRestarts" => state.n_restarts = v.parse().unwrap_or_default(),

@@ -32,8 +32,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::host::fs::{self, IoError};
-use crate::host::systemd::{Systemd, SystemdError, UnitState};
-use crate::install::manifest::{MANIFEST_FILE, Manifest};
+use crate::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use crate::install::manifest::{MANIFEST_FILE, Manifest, ManifestError, Pending};
 use crate::install::plan::{FileOp, Plan};
 
 /// A unit that did not come up, or a step that failed for it.
@@ -41,11 +41,51 @@ use crate::install::plan::{FileOp, Plan};
 pub struct UnitFailure {
     /// The unit (or podman network) concerned.
     pub unit: String,
-    /// What was being done: `stop`, `restart`, `start`, `network rm`.
-    pub step: String,
+    /// What was being done.
+    pub step: Step,
     pub error: String,
     /// Where to look: `journalctl -u UNIT -n 50`.
     pub hint: String,
+}
+
+/// A step of apply that acts on units, as its failures name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Step {
+    #[serde(rename = "stop")]
+    Stop,
+    #[serde(rename = "network rm")]
+    NetworkRm,
+    #[serde(rename = "restart")]
+    Restart,
+    #[serde(rename = "try-restart")]
+    TryRestart,
+    #[serde(rename = "start")]
+    Start,
+}
+
+impl Step {
+    /// The name people read: the `systemctl` verb, or `network rm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Stop => "stop",
+            Step::NetworkRm => "network rm",
+            Step::Restart => "restart",
+            Step::TryRestart => "try-restart",
+            Step::Start => "start",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Step {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// What an install did.
@@ -68,6 +108,9 @@ pub struct Report {
 pub enum ApplyError {
     #[error(transparent)]
     Io(#[from] IoError),
+    /// The manifest could not be serialized (nothing is written then).
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
     #[error(
         "{0}; the files are written and the manifest records the work still owed, so run install again once systemd works"
     )]
@@ -117,7 +160,7 @@ fn died(before: &UnitState, now: &UnitState) -> bool {
 /// step that did it. Every one that is down right away, or dies within [`SETTLE_WINDOW`], is
 /// added to the report's failures with how it ended.
 fn settle(
-    started: &[(String, &str)],
+    started: &[(String, Step)],
     gated: &BTreeSet<String>,
     systemd: &mut impl Systemd,
     report: &mut Report,
@@ -135,7 +178,7 @@ fn settle(
     let watched: Vec<bool> = started
         .iter()
         .zip(&baseline)
-        .map(|((_, step), s)| *step != "try-restart" || s.is_up())
+        .map(|((_, step), s)| *step != Step::TryRestart || s.is_up())
         .collect();
     let mut dead: Vec<Option<(UnitState, Duration)>> = baseline
         .iter()
@@ -180,7 +223,7 @@ fn settle(
         };
         report.failed.push(UnitFailure {
             unit: unit.clone(),
-            step: step.to_string(),
+            step: *step,
             error: format!(
                 "it started, then {went} {when}: now {}{then}",
                 state.describe()
@@ -206,58 +249,103 @@ pub fn apply(
     let touches = plan.files.iter().any(|f| f.op != FileOp::Adopt) || !plan.steps.is_empty();
     if touches {
         let intent = plan.intent(old);
-        fs::write_atomic(root, MANIFEST_FILE, intent.to_json().as_bytes())?;
+        fs::write_atomic(root, MANIFEST_FILE, intent.to_json()?.as_bytes())?;
         fs::sync_dir(root)?;
     }
-
     let steps = &plan.steps;
-    // Units still up after a failed stop: a leaving one keeps its file and its place in the
-    // manifest, so its container is never left running unmanaged; the next install tries again.
+    let still_up = stop_units(&steps.stop, systemd, &mut report);
+    let network_rm_owed = remove_networks(&steps.network_rm, systemd, &mut report);
+    write_files(plan, root, &still_up, now_unix_secs, &mut report)?;
+    if steps.reload {
+        systemd.daemon_reload().map_err(ApplyError::Reload)?;
+    }
+    let started = start_units(plan, systemd, &mut report);
+    if !started.is_empty() {
+        settle(&started, &health_gated(plan), systemd, &mut report);
+    }
+    write_final_manifest(
+        plan,
+        root,
+        old,
+        &still_up,
+        network_rm_owed,
+        systemd,
+        &mut report,
+    )?;
+    Ok(report)
+}
+
+/// Step 2, stop: returns the units still up after a failed stop. A leaving one keeps its file
+/// and its place in the manifest, so its container is never left running unmanaged; the next
+/// install tries again.
+fn stop_units(units: &[String], systemd: &mut impl Systemd, report: &mut Report) -> Vec<String> {
     let mut still_up: Vec<String> = Vec::new();
-    if let Err(e) = systemd.stop(&steps.stop) {
-        match systemd.show(&steps.stop) {
-            Ok(states) => {
-                for s in states.iter().filter(|s| s.is_up()) {
-                    still_up.push(s.unit.clone());
-                    report.failed.push(UnitFailure {
-                        unit: s.unit.clone(),
-                        step: "stop".into(),
-                        error: e.to_string(),
-                        hint: hint(&s.unit),
-                    });
-                }
+    let Err(e) = systemd.stop(units) else {
+        return still_up;
+    };
+    match systemd.show(units) {
+        Ok(states) => {
+            for s in states.iter().filter(|s| s.is_up()) {
+                still_up.push(s.unit.clone());
+                report.failed.push(UnitFailure {
+                    unit: s.unit.clone(),
+                    step: Step::Stop,
+                    error: e.to_string(),
+                    hint: hint(&s.unit),
+                });
             }
-            // Not known to be stopped is not stopped: every unit keeps its file and record.
-            Err(show) => {
-                for unit in &steps.stop {
-                    still_up.push(unit.clone());
-                    report.failed.push(UnitFailure {
-                        unit: unit.clone(),
-                        step: "stop".into(),
-                        error: format!("{e}; and its state is unknown: {show}"),
-                        hint: hint(unit),
-                    });
-                }
+        }
+        // Not known to be stopped is not stopped: every unit keeps its file and record.
+        Err(show) => {
+            for unit in units {
+                still_up.push(unit.clone());
+                report.failed.push(UnitFailure {
+                    unit: unit.clone(),
+                    step: Step::Stop,
+                    error: format!("{e}; and its state is unknown: {show}"),
+                    hint: hint(unit),
+                });
             }
         }
     }
-    let mut network_rm_owed = Vec::new();
-    for name in &steps.network_rm {
-        if let Err(e) = systemd.podman_network_rm(name) {
-            let text = e.to_string();
+    still_up
+}
+
+/// Step 2, `podman network rm`: returns the networks still owed (not removed, and not already
+/// gone).
+fn remove_networks(
+    names: &[String],
+    systemd: &mut impl Systemd,
+    report: &mut Report,
+) -> Vec<String> {
+    let mut owed = Vec::new();
+    for name in names {
+        match systemd.podman_network_rm(name) {
             // Already gone (an interrupted install removed it): nothing to do.
-            if !text.contains("not found") && !text.contains("no such network") {
-                network_rm_owed.push(name.clone());
+            Ok(()) | Err(NetworkRmError::NotFound { .. }) => {}
+            Err(e) => {
+                owed.push(name.clone());
                 report.failed.push(UnitFailure {
                     unit: name.clone(),
-                    step: "network rm".into(),
-                    error: text,
+                    step: Step::NetworkRm,
+                    error: e.to_string(),
                     hint: format!("podman network inspect {name}"),
                 });
             }
         }
     }
+    owed
+}
 
+/// Step 3: backs up forced-over hand edits, writes and removes files (a leaving unit still up
+/// keeps its file), then fsyncs the directory.
+fn write_files(
+    plan: &Plan,
+    root: &Path,
+    still_up: &[String],
+    now_unix_secs: u64,
+    report: &mut Report,
+) -> Result<(), ApplyError> {
     let mut dir_changed = false;
     for f in &plan.files {
         if f.backup {
@@ -286,28 +374,37 @@ pub fn apply(
     if dir_changed {
         fs::sync_dir(root)?;
     }
+    Ok(())
+}
 
-    if steps.reload {
-        systemd.daemon_reload().map_err(ApplyError::Reload)?;
-    }
-    for (step, units) in [
-        ("restart", &steps.restart),
-        ("try-restart", &steps.try_restart),
-        ("start", &steps.start),
-    ] {
+/// Step 5: one `restart`, one `try-restart`, one `start`. A failed job blames the units that
+/// are down (or all of them when none is). Returns the units started, each with its step, for
+/// the settle watch.
+fn start_units(
+    plan: &Plan,
+    systemd: &mut impl Systemd,
+    report: &mut Report,
+) -> Vec<(String, Step)> {
+    let steps = &plan.steps;
+    let jobs = [
+        (Step::Restart, &steps.restart),
+        (Step::TryRestart, &steps.try_restart),
+        (Step::Start, &steps.start),
+    ];
+    for (step, units) in jobs {
         if units.is_empty() {
             continue;
         }
         let result = match step {
-            "restart" => systemd.restart(units),
-            "try-restart" => systemd.try_restart(units),
+            Step::Restart => systemd.restart(units),
+            Step::TryRestart => systemd.try_restart(units),
             _ => systemd.start(units),
         };
         if let Err(e) = result {
             let states = systemd.show(units).unwrap_or_default();
             let down: Vec<&str> = states
                 .iter()
-                .filter(|s| !s.is_up() && (step != "try-restart" || s.active_state == "failed"))
+                .filter(|s| !s.is_up() && (step != Step::TryRestart || s.is_failed()))
                 .map(|s| s.unit.as_str())
                 .collect();
             let blamed: Vec<&str> = if down.is_empty() {
@@ -318,28 +415,32 @@ pub fn apply(
             for unit in blamed {
                 report.failed.push(UnitFailure {
                     unit: unit.to_string(),
-                    step: step.to_string(),
+                    step,
                     error: e.to_string(),
                     hint: hint(unit),
                 });
             }
         }
     }
-    let started: Vec<(String, &str)> = [
-        ("restart", &steps.restart),
-        ("try-restart", &steps.try_restart),
-        ("start", &steps.start),
-    ]
-    .into_iter()
-    .flat_map(|(step, units)| units.iter().map(move |u| (u.clone(), step)))
-    .filter(|(u, _)| !report.failed.iter().any(|f| &f.unit == u))
-    .collect();
-    if !started.is_empty() {
-        settle(&started, &health_gated(plan), systemd, &mut report);
-    }
+    jobs.into_iter()
+        .flat_map(|(step, units)| units.iter().map(move |u| (u.clone(), step)))
+        .filter(|(u, _)| !report.failed.iter().any(|f| &f.unit == u))
+        .collect()
+}
 
-    // A network that could not be removed keeps its old definition: the next install tries the
-    // recreation again (and reports it again) until it works.
+/// Step 6, the final manifest: what the plan wanted, but a leaving unit still up keeps its
+/// record, a network that could not be removed stays owed (the next install tries the
+/// recreation again), and without systemd all the systemd work stays owed. Nothing left that
+/// is quadgen's (uninstall): no manifest either.
+fn write_final_manifest(
+    plan: &Plan,
+    root: &Path,
+    old: Option<&Manifest>,
+    still_up: &[String],
+    network_rm_owed: Vec<String>,
+    systemd: &impl Systemd,
+    report: &mut Report,
+) -> Result<(), ApplyError> {
     let mut done = plan.manifest.clone();
     for f in plan
         .files
@@ -351,25 +452,23 @@ pub fn apply(
         }
     }
     if !network_rm_owed.is_empty() {
-        done.pending = Some(crate::install::manifest::Pending {
+        done.pending = Some(Pending {
             network_rm: network_rm_owed,
             ..Default::default()
         });
     }
-    // Without systemd nothing was reloaded, started or removed: all of it stays owed.
     if systemd.is_offline() {
-        let owed = steps.pending();
+        let owed = plan.steps.pending();
         done.pending = (!owed.is_empty()).then_some(owed);
     }
     if done.files.is_empty() && done.pending.is_none() {
-        // Nothing left that is quadgen's (uninstall): no manifest either.
         fs::remove(root, MANIFEST_FILE)?;
     } else {
-        fs::write_atomic(root, MANIFEST_FILE, done.to_json().as_bytes())?;
+        fs::write_atomic(root, MANIFEST_FILE, done.to_json()?.as_bytes())?;
         report.manifest_written = true;
     }
     fs::sync_dir(root)?;
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -106,6 +106,9 @@ pub enum ManifestError {
         #[source]
         source: serde_json::Error,
     },
+    /// The manifest could not be turned into JSON (nothing is written then).
+    #[error("cannot write the manifest as JSON: {0}")]
+    Serialize(#[source] serde_json::Error),
     #[error(
         "`{path}` has manifest format {found}; this quadgen reads format {FORMAT}; use a newer quadgen"
     )]
@@ -159,7 +162,7 @@ pub fn parse_file_name(name: &str) -> Result<(UnitKind, &str), String> {
     crate::compile::model::Name::parse(stem).map_err(|e| {
         format!(
             "is not a plain file name quadgen writes: {}",
-            e.escape_debug()
+            e.to_string().escape_debug()
         )
     })?;
     Ok((kind, stem))
@@ -304,10 +307,11 @@ impl Manifest {
     }
 
     /// The JSON written to disk: pretty, keys sorted, trailing newline.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+    /// A serialization error is returned, never written as an empty manifest.
+    pub fn to_json(&self) -> Result<String, ManifestError> {
+        let mut s = serde_json::to_string_pretty(self).map_err(ManifestError::Serialize)?;
         s.push('\n');
-        s
+        Ok(s)
     }
 }
 
@@ -329,7 +333,7 @@ mod tests {
                 auto_start: true,
             },
         );
-        let json = m.to_json();
+        let json = m.to_json().expect("json");
         assert!(json.contains("\"kind\": \"container\""));
         let back = Manifest::parse(Path::new("m"), &json).expect("parses");
         assert_eq!(back, m);
@@ -363,7 +367,8 @@ mod tests {
             network_rm: vec!["app".into()],
             ..Pending::default()
         });
-        let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).expect("json");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&m.to_json().expect("json")).expect("json");
         edit(&mut v);
         Manifest::parse(Path::new("/r/.quadgen-manifest.json"), &v.to_string())
     }

@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::compile::render::RenderedFile;
-use crate::host::fs::Observed;
+use crate::host::fs::{Observed, ObservedFile};
 use crate::install::manifest::{FileRecord, Manifest, Pending};
 use crate::unit::UnitKind;
 use crate::unit::parse::ParsedUnit;
@@ -285,15 +285,15 @@ pub fn network_name(file_name: &str, text: &str) -> String {
 /// and the network's service; remove the network; start the service and the `auto_start`
 /// containers again. Returns how many containers are stopped.
 fn recreate_network(
-    b: &mut Builder,
+    work: &mut Builder,
     desired: &[RenderedFile],
     network: &RenderedFile,
     name: &str,
 ) -> usize {
-    b.stop.insert(network.service.clone());
-    b.network_rm.insert(name.to_string());
-    b.start.insert(network.service.clone());
-    b.reason(
+    work.stop.insert(network.service.clone());
+    work.network_rm.insert(name.to_string());
+    work.start.insert(network.service.clone());
+    work.reason(
         &network.service,
         format!("network changed: podman network `{name}` is removed and created again"),
     );
@@ -313,15 +313,15 @@ fn recreate_network(
     }
     users.sort_by(|a, c| a.service.cmp(&c.service));
     for user in &users {
-        b.stop.insert(user.service.clone());
+        work.stop.insert(user.service.clone());
         if user.auto_start {
-            b.restart.insert(user.service.clone());
-            b.reason(
+            work.restart.insert(user.service.clone());
+            work.reason(
                 &user.service,
                 format!("its network `{name}` is created again"),
             );
         } else {
-            b.reason(
+            work.reason(
                 &user.service,
                 format!("stopped while its network `{name}` is created again; not auto_start, so start it by hand"),
             );
@@ -376,6 +376,43 @@ impl Builder {
             .entry(service.to_string())
             .or_insert_with(|| reason.into());
     }
+
+    /// The action each unit gets, from the steps collected.
+    fn action(&self, service: &str) -> Action {
+        if self.restart.contains(service) || self.try_restart.contains(service) {
+            Action::Restart
+        } else if self.start.contains(service) {
+            Action::Start
+        } else if self.stop.contains(service) {
+            Action::Stop
+        } else {
+            Action::Stay
+        }
+    }
+
+    fn into_steps(self) -> Steps {
+        Steps {
+            stop: self.stop.into_iter().collect(),
+            network_rm: self.network_rm.into_iter().collect(),
+            reload: self.reload,
+            restart: self.restart.into_iter().collect(),
+            try_restart: self.try_restart.into_iter().collect(),
+            start: self.start.into_iter().collect(),
+        }
+    }
+}
+
+/// The plan being drafted: file operations, conflicts and systemd work, phase by phase.
+struct Draft<'a> {
+    desired: &'a [RenderedFile],
+    old_files: &'a BTreeMap<String, FileRecord>,
+    observed: &'a Observed,
+    options: PlanOptions,
+    files: Vec<FileChange>,
+    conflicts: Vec<Conflict>,
+    work: Builder,
+    /// Desired files whose content changes (their unit needs a restart, or a recreation).
+    changed: Vec<&'a RenderedFile>,
 }
 
 /// Computes the plan. `inventory` is recorded in the manifest.
@@ -387,152 +424,215 @@ pub fn plan(
     options: PlanOptions,
 ) -> Plan {
     let empty = BTreeMap::new();
-    let old_files = manifest.map_or(&empty, |m| &m.files);
-    let mut files = Vec::new();
-    let mut conflicts = Vec::new();
-    let mut b = Builder::default();
+    let mut draft = Draft {
+        desired,
+        old_files: manifest.map_or(&empty, |m| &m.files),
+        observed,
+        options,
+        files: Vec::new(),
+        conflicts: Vec::new(),
+        work: Builder::default(),
+        changed: Vec::new(),
+    };
     let mut new_manifest = Manifest::new(inventory);
-    // Services whose own file changes, by kind.
-    let mut changed: Vec<&RenderedFile> = Vec::new();
+    for wanted in desired {
+        new_manifest
+            .files
+            .insert(wanted.file_name.clone(), record(wanted));
+        draft.plan_desired_file(wanted);
+    }
+    draft.plan_changed_units();
+    draft.plan_leaving_files(&new_manifest);
+    if let Some(owed) = manifest.and_then(|m| m.pending.as_ref()) {
+        draft.plan_owed_work(owed);
+    }
+    let mass_removal = draft.mass_removal(&new_manifest);
+    let units = draft.finish_steps();
+    let manifest_changed = match manifest {
+        None => !new_manifest.files.is_empty(),
+        Some(m) => m.files != new_manifest.files || m.pending.is_some() || m.inventory != inventory,
+    };
+    let notes = std::mem::take(&mut draft.work.notes);
+    Plan {
+        files: draft.files,
+        conflicts: draft.conflicts,
+        mass_removal,
+        units,
+        steps: draft.work.into_steps(),
+        notes,
+        manifest: new_manifest,
+        manifest_changed,
+    }
+}
 
-    for d in desired {
-        new_manifest.files.insert(d.file_name.clone(), record(d));
-        let old = old_files.get(&d.file_name);
-        let on_disk = observed.files.get(&d.file_name);
+impl<'a> Draft<'a> {
+    /// Phase 1, per desired file: add, restore, adopt, change, or refuse it (edited by hand, or a
+    /// file quadgen did not write).
+    fn plan_desired_file(&mut self, wanted: &'a RenderedFile) {
+        let old = self.old_files.get(&wanted.file_name);
+        let on_disk = self.observed.files.get(&wanted.file_name);
         let change = |op: FileOp, backup: bool| FileChange {
-            file_name: d.file_name.clone(),
-            kind: d.kind,
-            entry: d.entry.clone(),
-            service: d.service.clone(),
+            file_name: wanted.file_name.clone(),
+            kind: wanted.kind,
+            entry: wanted.entry.clone(),
+            service: wanted.service.clone(),
             op,
             old_text: on_disk.map(|f| f.text.clone()),
-            new_text: op.writes().then(|| d.text.clone()),
+            new_text: op.writes().then(|| wanted.text.clone()),
             backup,
+        };
+        let conflict = |kind: ConflictKind, on_disk: &ObservedFile| Conflict {
+            file_name: wanted.file_name.clone(),
+            kind,
+            on_disk: on_disk.text.clone(),
+            ours: Some(wanted.text.clone()),
         };
         match (on_disk, old) {
             (None, None) => {
-                files.push(change(FileOp::Add, false));
-                if d.auto_start {
-                    b.start.insert(d.service.clone());
-                    b.reason(&d.service, "new");
-                } else {
-                    b.reason(
-                        &d.service,
-                        match d.kind {
-                            UnitKind::Container => "new; not auto_start",
-                            _ => "new; starts with the containers that require it",
-                        },
-                    );
-                }
+                self.files.push(change(FileOp::Add, false));
+                self.plan_new_unit(wanted);
             }
             (None, Some(r)) => {
-                files.push(change(FileOp::Restore, false));
-                if r.sha256 != d.sha256 {
-                    changed.push(d);
-                } else if d.auto_start {
-                    b.start.insert(d.service.clone());
-                    b.reason(&d.service, "file deleted by hand; restored");
+                self.files.push(change(FileOp::Restore, false));
+                if r.sha256 != wanted.sha256 {
+                    self.changed.push(wanted);
                 } else {
-                    b.reason(&d.service, "file deleted by hand; restored");
+                    if wanted.auto_start {
+                        self.work.start.insert(wanted.service.clone());
+                    }
+                    self.work
+                        .reason(&wanted.service, "file deleted by hand; restored");
                 }
             }
             // Our content on disk under a name the manifest (or an interrupted install's intent)
             // lists: an earlier install wrote it. Unlisted, it is someone else's file, whatever
             // its content.
-            (Some(f), Some(r)) if f.sha256 == d.sha256 => {
-                if r.sha256 != d.sha256 {
-                    files.push(change(FileOp::Adopt, false));
+            (Some(f), Some(r)) if f.sha256 == wanted.sha256 => {
+                if r.sha256 != wanted.sha256 {
+                    self.files.push(change(FileOp::Adopt, false));
                 }
             }
-            (Some(f), None) if options.adopt && f.sha256 == d.sha256 => {
-                files.push(change(FileOp::Adopt, false));
-                b.reason(
-                    &d.service,
+            (Some(f), None) if self.options.adopt && f.sha256 == wanted.sha256 => {
+                self.files.push(change(FileOp::Adopt, false));
+                self.work.reason(
+                    &wanted.service,
                     "adopted: the file is already exactly what quadgen writes; left as it is",
                 );
             }
-            (Some(f), None) => conflicts.push(Conflict {
-                file_name: d.file_name.clone(),
-                kind: ConflictKind::Foreign,
-                on_disk: f.text.clone(),
-                ours: Some(d.text.clone()),
-            }),
+            (Some(f), None) => self.conflicts.push(conflict(ConflictKind::Foreign, f)),
             (Some(f), Some(r)) => {
                 let edited = !r.is_ours(&f.sha256);
-                if edited && !options.force {
-                    conflicts.push(Conflict {
-                        file_name: d.file_name.clone(),
+                if edited && !self.options.force {
+                    self.conflicts.push(conflict(ConflictKind::Edited, f));
+                } else {
+                    self.files.push(change(FileOp::Change, edited));
+                    self.changed.push(wanted);
+                }
+            }
+        }
+    }
+
+    /// A unit new to the directory starts when it is `auto_start`.
+    fn plan_new_unit(&mut self, wanted: &RenderedFile) {
+        if wanted.auto_start {
+            self.work.start.insert(wanted.service.clone());
+            self.work.reason(&wanted.service, "new");
+        } else {
+            self.work.reason(
+                &wanted.service,
+                match wanted.kind {
+                    UnitKind::Container => "new; not auto_start",
+                    _ => "new; starts with the containers that require it",
+                },
+            );
+        }
+    }
+
+    /// Phase 2, units whose file changed: a container restarts (unless only `[Install]`
+    /// changed), a network is recreated with what uses it, a volume is kept (with a warning).
+    fn plan_changed_units(&mut self) {
+        for wanted in std::mem::take(&mut self.changed) {
+            let before = self.observed.files.get(&wanted.file_name);
+            match wanted.kind {
+                UnitKind::Container
+                    if before.is_some_and(|old| same_service(&old.text, &wanted.text)) =>
+                {
+                    // Only `[Install]` changed (auto_start): the reload updates the boot-time
+                    // link; the running container is the same and is not restarted.
+                    if wanted.auto_start {
+                        self.work.start.insert(wanted.service.clone());
+                        self.work.reason(
+                            &wanted.service,
+                            "now starts at boot; started if not running",
+                        );
+                    } else {
+                        self.work
+                            .reason(&wanted.service, "no longer starts at boot; left running");
+                    }
+                }
+                UnitKind::Container => {
+                    if wanted.auto_start {
+                        self.work.restart.insert(wanted.service.clone());
+                        self.work.reason(&wanted.service, "unit file changed");
+                    } else {
+                        self.work.try_restart.insert(wanted.service.clone());
+                        self.work
+                            .reason(&wanted.service, "unit file changed; restarted if running");
+                    }
+                }
+                UnitKind::Network => {
+                    let old_text = before.map(|f| f.text.as_str());
+                    let name = network_name(&wanted.file_name, old_text.unwrap_or(&wanted.text));
+                    let users = recreate_network(&mut self.work, self.desired, wanted, &name);
+                    self.work.notes.push(format!(
+                        "network `{}` changed: podman does not update a network in place, so install stops the {users} container{} that need it, removes podman network `{name}` and starts them again",
+                        wanted.file_name,
+                        if users == 1 { "" } else { "s" },
+                    ));
+                }
+                UnitKind::Volume => self.plan_changed_volume(wanted),
+            }
+        }
+    }
+
+    /// A changed volume definition is written, but the volume and its data are kept.
+    fn plan_changed_volume(&mut self, wanted: &RenderedFile) {
+        let name = podman_name(&wanted.file_name, &wanted.text, "Volume", "VolumeName");
+        self.work.reason(
+            &wanted.service,
+            "volume changed; the existing volume and its data are kept",
+        );
+        self.work.notes.push(format!(
+            "WARNING: volume `{}` changed, but podman keeps the existing volume `{name}` with its old options, and quadgen never deletes data; the new definition applies only after you back up and remove it (`podman volume rm {name}`) and restart `{}`",
+            wanted.file_name, wanted.service
+        ));
+    }
+
+    /// Phase 3, files that left the inventory: stopped and removed, or forgotten when already
+    /// gone; one edited by hand is refused unless forced (then kept beside as a backup).
+    fn plan_leaving_files(&mut self, new_manifest: &Manifest) {
+        let old_files = self.old_files;
+        for (name, r) in old_files {
+            if new_manifest.files.contains_key(name) {
+                continue;
+            }
+            let on_disk = self.observed.files.get(name);
+            let op = match on_disk {
+                None => FileOp::Forget,
+                Some(f) if r.is_ours(&f.sha256) => FileOp::Remove,
+                Some(_) if self.options.force => FileOp::Remove,
+                Some(f) => {
+                    self.conflicts.push(Conflict {
+                        file_name: name.clone(),
                         kind: ConflictKind::Edited,
                         on_disk: f.text.clone(),
-                        ours: Some(d.text.clone()),
+                        ours: None,
                     });
-                } else {
-                    files.push(change(FileOp::Change, edited));
-                    changed.push(d);
+                    continue;
                 }
-            }
-        }
-    }
-
-    // Units whose file changed.
-    for d in &changed {
-        match d.kind {
-            UnitKind::Container
-                if observed
-                    .files
-                    .get(&d.file_name)
-                    .is_some_and(|old| same_service(&old.text, &d.text)) =>
-            {
-                // Only `[Install]` changed (auto_start): the reload updates the boot-time link;
-                // the running container is the same and is not restarted.
-                if d.auto_start {
-                    b.start.insert(d.service.clone());
-                    b.reason(&d.service, "now starts at boot; started if not running");
-                } else {
-                    b.reason(&d.service, "no longer starts at boot; left running");
-                }
-            }
-            UnitKind::Container => {
-                if d.auto_start {
-                    b.restart.insert(d.service.clone());
-                    b.reason(&d.service, "unit file changed");
-                } else {
-                    b.try_restart.insert(d.service.clone());
-                    b.reason(&d.service, "unit file changed; restarted if running");
-                }
-            }
-            UnitKind::Network => {
-                let old_text = observed.files.get(&d.file_name).map(|f| f.text.as_str());
-                let name = network_name(&d.file_name, old_text.unwrap_or(&d.text));
-                let users = recreate_network(&mut b, desired, d, &name);
-                b.notes.push(format!(
-                    "network `{}` changed: podman does not update a network in place, so install stops the {users} container{} that need it, removes podman network `{name}` and starts them again",
-                    d.file_name,
-                    if users == 1 { "" } else { "s" },
-                ));
-            }
-            UnitKind::Volume => {
-                let name = podman_name(&d.file_name, &d.text, "Volume", "VolumeName");
-                b.reason(
-                    &d.service,
-                    "volume changed; the existing volume and its data are kept",
-                );
-                b.notes.push(format!(
-                    "WARNING: volume `{}` changed, but podman keeps the existing volume `{name}` with its old options, and quadgen never deletes data; the new definition applies only after you back up and remove it (`podman volume rm {name}`) and restart `{}`",
-                    d.file_name, d.service
-                ));
-            }
-        }
-    }
-
-    // Files that left the inventory.
-    for (name, r) in old_files {
-        if new_manifest.files.contains_key(name) {
-            continue;
-        }
-        let on_disk = observed.files.get(name);
-        let mut leave = |op: FileOp, backup: bool| {
-            files.push(FileChange {
+            };
+            let backup = on_disk.is_some_and(|f| !r.is_ours(&f.sha256));
+            self.files.push(FileChange {
                 file_name: name.clone(),
                 kind: r.kind,
                 entry: r.entry.clone(),
@@ -542,142 +642,109 @@ pub fn plan(
                 new_text: None,
                 backup,
             });
-        };
-        match on_disk {
-            None => leave(FileOp::Forget, false),
-            Some(f) if r.is_ours(&f.sha256) => leave(FileOp::Remove, false),
-            Some(_) if options.force => leave(FileOp::Remove, true),
-            Some(f) => {
-                conflicts.push(Conflict {
-                    file_name: name.clone(),
-                    kind: ConflictKind::Edited,
-                    on_disk: f.text.clone(),
-                    ours: None,
-                });
-                continue;
+            self.work.stop.insert(r.service.clone());
+            self.work
+                .reason(&r.service, format!("`{}` left the inventory", r.entry));
+            match r.kind {
+                UnitKind::Volume => self.work.notes.push(format!(
+                    "volume `{name}` left the inventory: its service is stopped and its file removed; the podman volume and its data are kept"
+                )),
+                UnitKind::Network => self.work.notes.push(format!(
+                    "network `{name}` left the inventory: its service is stopped and its file removed; the podman network is kept"
+                )),
+                UnitKind::Container => {}
             }
-        }
-        b.stop.insert(r.service.clone());
-        b.reason(&r.service, format!("`{}` left the inventory", r.entry));
-        match r.kind {
-            UnitKind::Volume => b.notes.push(format!(
-                "volume `{name}` left the inventory: its service is stopped and its file removed; the podman volume and its data are kept"
-            )),
-            UnitKind::Network => b.notes.push(format!(
-                "network `{name}` left the inventory: its service is stopped and its file removed; the podman network is kept"
-            )),
-            UnitKind::Container => {}
         }
     }
 
-    // Work an interrupted install still owes.
-    if let Some(p) = manifest.and_then(|m| m.pending.as_ref()) {
-        let desired_services: BTreeSet<&str> = desired.iter().map(|d| d.service.as_str()).collect();
-        let owed = "owed by an interrupted install";
-        b.reload |= p.reload;
+    /// Phase 4, work an interrupted install still owes: its reload, its starts and restarts of
+    /// units still wanted, and a network it could not remove (recreated again whole).
+    fn plan_owed_work(&mut self, owed: &Pending) {
+        let desired_services: BTreeSet<&str> =
+            self.desired.iter().map(|d| d.service.as_str()).collect();
+        let why = "owed by an interrupted install";
+        let work = &mut self.work;
+        work.reload |= owed.reload;
         for (from, to) in [
-            (&p.restart, &mut b.restart),
-            (&p.try_restart, &mut b.try_restart),
-            (&p.start, &mut b.start),
+            (&owed.restart, &mut work.restart),
+            (&owed.try_restart, &mut work.try_restart),
+            (&owed.start, &mut work.start),
         ] {
-            for s in from {
-                if desired_services.contains(s.as_str()) {
-                    to.insert(s.clone());
+            for service in from {
+                if desired_services.contains(service.as_str()) {
+                    to.insert(service.clone());
                 }
             }
         }
-        for s in p.restart.iter().chain(&p.try_restart).chain(&p.start) {
-            if desired_services.contains(s.as_str()) {
-                b.reason(s, owed);
+        for service in owed
+            .restart
+            .iter()
+            .chain(&owed.try_restart)
+            .chain(&owed.start)
+        {
+            if desired_services.contains(service.as_str()) {
+                work.reason(service, why);
             }
         }
         // A network an earlier install could not remove (still in use, or a kill): do the
         // whole recreation again, stopping what uses it first.
-        for name in &p.network_rm {
-            let network = desired.iter().find(|d| {
+        for name in &owed.network_rm {
+            let network = self.desired.iter().find(|d| {
                 d.kind == UnitKind::Network && network_name(&d.file_name, &d.text) == *name
             });
             match network {
                 Some(n) => {
-                    recreate_network(&mut b, desired, n, name);
-                    b.reason(&n.service, owed);
+                    recreate_network(work, self.desired, n, name);
+                    work.reason(&n.service, why);
                 }
                 None => {
-                    b.network_rm.insert(name.clone());
+                    work.network_rm.insert(name.clone());
                 }
             }
         }
     }
 
-    let leaving: Vec<String> = old_files
-        .keys()
-        .filter(|name| !new_manifest.files.contains_key(*name))
-        .cloned()
-        .collect();
-    let managed = old_files.len();
-    let mass_removal = (!options.allow_removals && is_mass_removal(leaving.len(), managed))
-        .then_some(MassRemoval { leaving, managed });
-
-    files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
-    conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
-    b.reload |= files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
-    // A unit being restarted need not also be started.
-    b.start.retain(|s| !b.restart.contains(s));
-    b.try_restart.retain(|s| !b.restart.contains(s));
-
-    // Every unit, desired or leaving.
-    let mut services: BTreeMap<String, String> = BTreeMap::new();
-    for d in desired {
-        services.insert(d.service.clone(), d.file_name.clone());
+    /// A removal of all or most managed units, unless allowed.
+    fn mass_removal(&self, new_manifest: &Manifest) -> Option<MassRemoval> {
+        let leaving: Vec<String> = self
+            .old_files
+            .keys()
+            .filter(|name| !new_manifest.files.contains_key(*name))
+            .cloned()
+            .collect();
+        let managed = self.old_files.len();
+        (!self.options.allow_removals && is_mass_removal(leaving.len(), managed))
+            .then_some(MassRemoval { leaving, managed })
     }
-    for (name, r) in old_files {
+
+    /// Phase 5: sorts the files, settles the steps (one reload if any file is written, no
+    /// start of a unit being restarted), and gives every unit, desired or leaving, its action.
+    fn finish_steps(&mut self) -> Vec<UnitPlan> {
+        self.files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
+        self.conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
+        let work = &mut self.work;
+        work.reload |= self.files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
+        // A unit being restarted need not also be started.
+        work.start.retain(|s| !work.restart.contains(s));
+        work.try_restart.retain(|s| !work.restart.contains(s));
+        let mut services: BTreeMap<String, String> = BTreeMap::new();
+        for d in self.desired {
+            services.insert(d.service.clone(), d.file_name.clone());
+        }
+        for (name, r) in self.old_files {
+            services
+                .entry(r.service.clone())
+                .or_insert_with(|| name.clone());
+        }
         services
-            .entry(r.service.clone())
-            .or_insert_with(|| name.clone());
-    }
-    let units = services
-        .into_iter()
-        .map(|(service, file_name)| {
-            let action = if b.restart.contains(&service) || b.try_restart.contains(&service) {
-                Action::Restart
-            } else if b.start.contains(&service) {
-                Action::Start
-            } else if b.stop.contains(&service) {
-                Action::Stop
-            } else {
-                Action::Stay
-            };
-            let reason = b.reasons.get(&service).cloned().unwrap_or_default();
-            UnitPlan {
+            .into_iter()
+            .map(|(service, file_name)| UnitPlan {
+                action: work.action(&service),
+                reason: work.reasons.get(&service).cloned().unwrap_or_default(),
                 service,
                 file_name,
-                action,
-                reason,
-            }
-        })
-        .collect();
-
-    let manifest_changed = match manifest {
-        None => !new_manifest.files.is_empty(),
-        Some(m) => m.files != new_manifest.files || m.pending.is_some() || m.inventory != inventory,
-    };
-    let steps = Steps {
-        stop: b.stop.into_iter().collect(),
-        network_rm: b.network_rm.into_iter().collect(),
-        reload: b.reload,
-        restart: b.restart.into_iter().collect(),
-        try_restart: b.try_restart.into_iter().collect(),
-        start: b.start.into_iter().collect(),
-    };
-    Plan {
-        files,
-        conflicts,
-        mass_removal,
-        units,
-        steps,
-        notes: b.notes,
-        manifest: new_manifest,
-        manifest_changed,
+            })
+            .collect()
     }
 }
 

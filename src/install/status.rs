@@ -161,8 +161,8 @@ pub fn status(
             down: s.is_down(),
             result: s.result,
             n_restarts: s.n_restarts,
-            active_state: s.active_state,
-            sub_state: s.sub_state,
+            active_state: s.active_state.to_string(),
+            sub_state: s.sub_state.to_string(),
             invocation_id: s.invocation_id,
             image,
             auto_update,
@@ -475,7 +475,7 @@ mod tests {
         let state = |unit: &str, active: &str| UnitState {
             unit: unit.into(),
             active_state: active.into(),
-            sub_state: String::new(),
+            sub_state: Default::default(),
             invocation_id: String::new(),
             ..UnitState::default()
         };

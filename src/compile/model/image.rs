@@ -16,10 +16,21 @@ pub struct Image {
     pub qualified: String,
 }
 
+/// Why an image reference was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("`{value}` is not a valid image reference ({reason})")]
+pub struct ImageError {
+    pub value: String,
+    pub reason: ParseError,
+}
+
 impl Image {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let reference = parse_reference(value)
-            .map_err(|e| format!("`{value}` is not a valid image reference ({e})"))?;
+    /// Checks an image reference; the only way to make an [`Image`].
+    pub fn parse(value: &str) -> Result<Self, ImageError> {
+        let reference = parse_reference(value).map_err(|reason| ImageError {
+            value: value.to_string(),
+            reason,
+        })?;
         let first = value.split('/').next().unwrap_or_default();
         let has_registry = value.contains('/')
             && (first.contains('.') || first.contains(':') || first == "localhost");

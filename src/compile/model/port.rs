@@ -2,12 +2,22 @@
 
 use std::net::IpAddr;
 
+/// Why a port mapping was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{value}` is not a port mapping ({why}); write it like `8080:80`, `127.0.0.1:5353:53/udp` or `[::1]:8080:80`"
+)]
+pub struct PortError {
+    pub value: String,
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
 /// Checks a port mapping and returns it as podman reads it (`--publish`).
-pub fn parse_port(value: &str) -> Result<String, String> {
-    let err = |why: &str| {
-        format!(
-            "`{value}` is not a port mapping ({why}); write it like `8080:80`, `127.0.0.1:5353:53/udp` or `[::1]:8080:80`"
-        )
+pub fn parse_port(value: &str) -> Result<String, PortError> {
+    let err = |why: &'static str| PortError {
+        value: value.to_string(),
+        why,
     };
     let (spec, protocol) = match value.rsplit_once('/') {
         Some((spec, proto)) => (spec, Some(proto)),

@@ -194,18 +194,18 @@ fn span<T>(s: &Spanned<T>) -> Option<Range<usize>> {
 }
 
 impl Checker {
-    fn err(&mut self, at: Option<Range<usize>>, message: impl Into<String>) {
-        self.diags.push(Diagnostic::error(at, message));
+    fn err(&mut self, at: Option<Range<usize>>, message: impl ToString) {
+        self.diags.push(Diagnostic::error(at, message.to_string()));
     }
 
     fn err_help(
         &mut self,
         at: Option<Range<usize>>,
-        message: impl Into<String>,
+        message: impl ToString,
         help: impl Into<String>,
     ) {
         self.diags
-            .push(Diagnostic::error(at, message).with_help(help));
+            .push(Diagnostic::error(at, message.to_string()).with_help(help));
     }
 
     fn name(&mut self, name: &Str, what: &str) -> Option<Name> {

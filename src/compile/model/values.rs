@@ -10,28 +10,38 @@ use crate::unit::escape::{self, Target, Unrepresentable};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);
 
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("a name cannot be empty")]
+    Empty,
+    #[error(
+        "`{0}` is not a valid name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+    )]
+    Characters(String),
+    #[error("`{0}` is not a valid name: no `..` and no trailing `.`")]
+    Dots(String),
+    #[error("`{0}` is too long: names have at most 63 characters")]
+    TooLong(String),
+}
+
 impl Name {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    /// Checks a name; the only way to make one.
+    pub fn parse(value: &str) -> Result<Self, NameError> {
         let mut chars = value.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
         let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if value.is_empty() {
-            return Err("a name cannot be empty".into());
+            return Err(NameError::Empty);
         }
         if !first_ok || !rest_ok {
-            return Err(format!(
-                "`{value}` is not a valid name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"
-            ));
+            return Err(NameError::Characters(value.to_string()));
         }
         if value.contains("..") || value.ends_with('.') {
-            return Err(format!(
-                "`{value}` is not a valid name: no `..` and no trailing `.`"
-            ));
+            return Err(NameError::Dots(value.to_string()));
         }
         if value.len() > 63 {
-            return Err(format!(
-                "`{value}` is too long: names have at most 63 characters"
-            ));
+            return Err(NameError::TooLong(value.to_string()));
         }
         Ok(Self(value.to_string()))
     }
@@ -86,24 +96,41 @@ pub struct HostPath {
     pub written: String,
 }
 
+/// Why a host path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostPathError {
+    #[error(
+        "`{0}` is not an absolute path: quadlet would resolve it relative to the unit directory"
+    )]
+    Relative(String),
+    #[error("`{0}` contains `.` or `..`: write the path without them")]
+    DotComponent(String),
+    #[error("`{0}` contains `:`, which separates fields in volume and device specs")]
+    Colon(String),
+    #[error("path `{value}` {reason}")]
+    Unrepresentable {
+        value: String,
+        reason: Unrepresentable,
+    },
+}
+
 impl HostPath {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    /// Checks a host path; the only way to make one.
+    pub fn parse(value: &str) -> Result<Self, HostPathError> {
         if !value.starts_with('/') {
-            return Err(format!(
-                "`{value}` is not an absolute path: quadlet would resolve it relative to the unit directory"
-            ));
+            return Err(HostPathError::Relative(value.to_string()));
         }
         if value.split('/').any(|c| c == ".." || c == ".") {
-            return Err(format!(
-                "`{value}` contains `.` or `..`: write the path without them"
-            ));
+            return Err(HostPathError::DotComponent(value.to_string()));
         }
         if value.contains(':') {
-            return Err(format!(
-                "`{value}` contains `:`, which separates fields in volume and device specs"
-            ));
+            return Err(HostPathError::Colon(value.to_string()));
         }
-        let written = escape::host_path(value).map_err(|e| format!("path `{value}` {e}"))?;
+        let written =
+            escape::host_path(value).map_err(|reason| HostPathError::Unrepresentable {
+                value: value.to_string(),
+                reason,
+            })?;
         Ok(Self {
             raw: value.to_string(),
             written,
@@ -113,31 +140,54 @@ impl HostPath {
 
 /// A duration in milliseconds, written the way both podman (Go) and systemd read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Duration(pub u64);
+pub struct Duration(u64);
+
+/// Why a duration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("`{0}` is not a duration: write it like `30s`, `1m30s`, `500ms` or `2h`")]
+    Syntax(String),
+    #[error("`{0}` is longer than a year; write a shorter duration")]
+    TooLong(String),
+}
 
 impl Duration {
+    /// `s` seconds. A constant's job: a value from the inventory goes through [`Self::parse`].
     pub const fn secs(s: u64) -> Self {
         Self(s * 1000)
+    }
+
+    /// The milliseconds.
+    pub const fn millis(self) -> u64 {
+        self.0
+    }
+
+    /// The sum (saturating). Derived timeouts (a stop timeout with its headroom, the pull
+    /// allowance with the time to healthy) may exceed [`Self::MAX`], which bounds what the
+    /// inventory may write, not what quadgen computes from it.
+    pub fn plus(self, other: Duration) -> Self {
+        Self(self.0.saturating_add(other.0))
+    }
+
+    /// `n` times this duration (saturating).
+    pub fn times(self, n: u64) -> Self {
+        Self(self.0.saturating_mul(n))
     }
 
     /// The longest duration accepted: a year, far beyond any sane timeout.
     pub const MAX: Self = Self::secs(365 * 24 * 3600);
 
     /// Accepts `30s`, `1m30s`, `500ms`, `2h`, or a plain number of seconds, up to [`Self::MAX`].
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, DurationError> {
         let d = Self::parse_unbounded(value)?;
         if d > Self::MAX {
-            return Err(format!(
-                "`{value}` is longer than a year; write a shorter duration"
-            ));
+            return Err(DurationError::TooLong(value.to_string()));
         }
         Ok(d)
     }
 
-    fn parse_unbounded(value: &str) -> Result<Self, String> {
-        let err = || {
-            format!("`{value}` is not a duration: write it like `30s`, `1m30s`, `500ms` or `2h`")
-        };
+    fn parse_unbounded(value: &str) -> Result<Self, DurationError> {
+        let err = || DurationError::Syntax(value.to_string());
         let v = value.trim();
         if v.is_empty() {
             return Err(err());

@@ -118,7 +118,7 @@ pub fn lower(c: &Container) -> Unit {
     b.push(
         Service,
         "TimeoutStopSec",
-        crate::compile::model::Duration(c.stop_timeout.0.saturating_add(STOP_HEADROOM.0)).written(),
+        c.stop_timeout.plus(STOP_HEADROOM).written(),
     );
     if c.auto_start {
         b.push(Install, "WantedBy", "multi-user.target");

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::compile::render::RenderedFile;
 use crate::compile::version::PodmanVersion;
-use crate::host::systemd::Recording;
+use crate::host::systemd::recording::Recording;
 use crate::install::manifest::Manifest;
 use crate::install::plan::{self, PlanOptions};
 
@@ -308,7 +308,12 @@ fn killed_after_writing_files_converges() {
     let (p, old) = plan_install(root, &changed, false);
     let old = old.expect("manifest");
     let intent = p.intent(Some(&old));
-    crate::host::fs::write_atomic(root, MANIFEST_FILE, intent.to_json().as_bytes()).expect("w");
+    crate::host::fs::write_atomic(
+        root,
+        MANIFEST_FILE,
+        intent.to_json().expect("json").as_bytes(),
+    )
+    .expect("w");
     for f in p.files.iter().filter(|f| f.op.writes()) {
         crate::host::fs::write_atomic(
             root,
@@ -335,7 +340,7 @@ fn killed_after_the_intent_before_any_write_converges() {
     crate::host::fs::write_atomic(
         root,
         MANIFEST_FILE,
-        p.intent(Some(&old)).to_json().as_bytes(),
+        p.intent(Some(&old)).to_json().expect("json").as_bytes(),
     )
     .expect("w");
 
@@ -419,7 +424,10 @@ impl Systemd for CrashAt {
     fn clock(&mut self) -> Duration {
         self.inner.clock()
     }
-    fn podman_network_rm(&mut self, name: &str) -> Result<(), crate::host::systemd::SystemdError> {
+    fn podman_network_rm(
+        &mut self,
+        name: &str,
+    ) -> Result<(), crate::host::systemd::NetworkRmError> {
         self.tick();
         self.inner.podman_network_rm(name)
     }

@@ -121,11 +121,7 @@ impl Checker {
         let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
         let start_timeout = match &c.start_timeout {
             Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
-            None => Duration(
-                PULL_ALLOWANCE
-                    .0
-                    .saturating_add(health.as_ref().map_or(0, time_to_healthy)),
-            ),
+            None => PULL_ALLOWANCE.plus(health.as_ref().map_or(Duration::secs(0), time_to_healthy)),
         };
         let labels = self.pairs(c.labels.as_ref(), "label");
         if let Some((k, _)) = c
@@ -371,7 +367,7 @@ impl Checker {
                 }
             },
         };
-        if interval.0 == 0 {
+        if interval.millis() == 0 {
             self.err(
                 h.interval.as_ref().and_then(span),
                 "the health check interval must be longer than 0",
@@ -441,13 +437,10 @@ fn default_pull(auto_update: AutoUpdate) -> PullPolicy {
 }
 
 /// Worst case from start to first healthy: the start period, then every retry failing.
-fn time_to_healthy(h: &Health) -> u64 {
-    let per_try = h.interval.0.saturating_add(h.timeout.0);
-    h.start_period.0.saturating_add(
-        u64::from(h.retries)
-            .saturating_add(1)
-            .saturating_mul(per_try),
-    )
+fn time_to_healthy(h: &Health) -> Duration {
+    let per_try = h.interval.plus(h.timeout);
+    h.start_period
+        .plus(per_try.times(u64::from(h.retries).saturating_add(1)))
 }
 
 /// Whether podman can take `name` for the start of a container ID (64 hex digits): its
