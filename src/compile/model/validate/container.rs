@@ -10,12 +10,22 @@ use crate::compile::diagnostic::Diagnostic;
 use crate::compile::inventory::{self, Str};
 use crate::compile::model::{
     AutoUpdate, Container, Device, Duration, Health, HealthOnFailure, HostPath, Image, NetworkRef,
-    PULL_ALLOWANCE, PullPolicy, Restart, Single, parse_port,
+    PULL_ALLOWANCE, PullPolicy, Restart, Single, Word, parse_port,
 };
 use crate::unit::Section;
 use crate::unit::escape::Target;
 
+/// The sections a container's raw keys may go in.
+const CONTAINER_SECTIONS: [Section; 4] = [
+    Section::Unit,
+    Section::Container,
+    Section::Service,
+    Section::Install,
+];
+
 impl Checker {
+    /// Checks one `[containers.NAME]` entry: every problem is reported, and the container is
+    /// built only when nothing in it is wrong.
     pub(super) fn container(
         &mut self,
         name: &Str,
@@ -29,25 +39,8 @@ impl Checker {
             AutoUpdate::Registry,
             "auto_update policy",
         );
-        let image = match &c.image {
-            None => {
-                self.err_help(
-                    Some(at.clone()),
-                    format!("container `{}` has no `image`", name.get_ref()),
-                    "add `image = \"registry/name:tag\"`",
-                );
-                None
-            }
-            Some(i) => self.image(i, auto_update),
-        };
-        let image_written = c
-            .image
-            .as_ref()
-            .and_then(|i| self.single(i, "image", Target::ExecStart));
-        let description = match &c.description {
-            Some(d) => self.single(d, "description", Target::UnitSetting),
-            None => Single::parse(name.get_ref(), Target::UnitSetting).ok(),
-        };
+        let image_written = self.container_image(name, at, c, auto_update);
+        let description = self.description(name, c);
         let cmd = self.words(c.cmd.as_ref(), "cmd argument");
         let entrypoint = c
             .entrypoint
@@ -55,147 +48,38 @@ impl Checker {
             .and_then(|e| self.single(e, "entrypoint", Target::ExecStart));
         let environment = self.pairs(c.environment.as_ref(), "environment variable");
         let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
-        let ports = c
-            .ports
-            .as_ref()
-            .map(|ps| {
-                ps.get_ref()
-                    .iter()
-                    .filter_map(|p| {
-                        parse_port(p.get_ref())
-                            .map_err(|e| self.err(span(p), e))
-                            .ok()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mounts = c
-            .volumes
-            .as_ref()
-            .map(|vs| {
-                vs.get_ref()
-                    .iter()
-                    .filter_map(|v| self.mount(v, names))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let networks = c
-            .networks
-            .as_ref()
-            .map(|ns| {
-                ns.get_ref()
-                    .iter()
-                    .filter_map(|n| self.network_ref(n, names))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        if networks.len() > 1
-            && networks
-                .iter()
-                .any(|n| !matches!(n, NetworkRef::Inventory(_)))
-        {
-            self.err(
-                c.networks.as_ref().and_then(span),
-                "`host` and `none` cannot be combined with other networks",
-            );
-        }
-        let (user, group) = match &c.user {
-            None => (None, None),
-            Some(u) => self.user(u),
-        };
-        let depends_on = c
-            .depends_on
-            .as_ref()
-            .map(|ds| {
-                ds.get_ref()
-                    .iter()
-                    .filter_map(|d| self.reference(d, &names.containers, "container"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let after = self.unit_names(c.after.as_ref());
-        let requires = self.unit_names(c.requires.as_ref());
-        let wants = self.unit_names(c.wants.as_ref());
+        let ports = self.each(c.ports.as_ref(), |this, p| {
+            parse_port(p.get_ref())
+                .map_err(|e| this.err(span(p), e))
+                .ok()
+        });
+        let mounts = self.each(c.volumes.as_ref(), |this, v| this.mount(v, names));
+        let networks = self.container_networks(c, names);
+        let (user, group) = c.user.as_ref().map_or((None, None), |u| self.user(u));
+        let depends_on = self.each(c.depends_on.as_ref(), |this, d| {
+            this.reference(d, &names.containers, "container")
+        });
+        let [after, requires, wants] =
+            [&c.after, &c.requires, &c.wants].map(|units| self.unit_names(units.as_ref()));
         let health = c.health.as_ref().and_then(|h| self.health(h));
         let restart = self.one_of(c.restart.as_ref(), Restart::OnFailure, "restart policy");
-        let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
-        let start_timeout = match &c.start_timeout {
-            Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
-            None => PULL_ALLOWANCE.plus(health.as_ref().map_or(Duration::secs(0), time_to_healthy)),
-        };
-        let labels = self.pairs(c.labels.as_ref(), "label");
-        if let Some((k, _)) = c
-            .labels
-            .iter()
-            .flatten()
-            .find(|(k, _)| k.get_ref() == "io.containers.autoupdate")
-        {
-            self.err_help(
-                span(k),
-                "the `io.containers.autoupdate` label is set by quadgen",
-                "use `auto_update = \"registry\"`, `\"local\"` or `\"none\"`",
-            );
-        }
-        let devices = c
-            .devices
-            .as_ref()
-            .map(|ds| ds.get_ref().iter().filter_map(|d| self.device(d)).collect())
-            .unwrap_or_default();
-        let pull = self.one_of(c.pull.as_ref(), default_pull(auto_update), "pull policy");
-        let defeating_pull = c.pull.as_ref().filter(|_| {
-            auto_update == AutoUpdate::Registry
-                && matches!(pull, PullPolicy::Newer | PullPolicy::Always)
-        });
-        if let Some(p) = defeating_pull {
-            self.diags.push(
-                Diagnostic::warning(
-                    span(p),
-                    format!("`pull = \"{}\"` defeats `podman auto-update`'s rollback", pull.as_str()),
-                )
-                .with_help("the rollback restart would pull the broken image again, and every restart would start whatever the registry has without the health gate; leave `pull` unset (`missing`) and let `podman-auto-update.timer` bring new images"),
-            );
-        }
+        let (stop_timeout, start_timeout) = self.timeouts(c, health.as_ref());
+        let labels = self.container_labels(c);
+        let devices = self.each(c.devices.as_ref(), |this, d| this.device(d));
+        let pull = self.pull_policy(c, auto_update);
         let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
-        let raw = self.raw_keys(
-            c.quadlet.as_ref(),
-            &[
-                Section::Unit,
-                Section::Container,
-                Section::Service,
-                Section::Install,
-            ],
+        let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
+        self.warn_without_health_check(
+            name,
+            auto_update,
+            health.is_some(),
+            image_written.is_some(),
         );
-
-        if auto_update != AutoUpdate::None && health.is_none() && image.is_some() {
-            self.diags.push(
-                Diagnostic::warning(
-                    Some(name.span()),
-                    format!("container `{}` auto-updates but has no health check: a rollback can then only catch a crash, not a broken service", name.get_ref()),
-                )
-                .with_help("add `health = { cmd = \"...\" }` so a bad image fails its start and `podman auto-update` rolls it back"),
-            );
-        }
-
-        if is_hex_only(name.get_ref()) {
-            let n = name.get_ref();
-            self.diags.push(
-                Diagnostic::warning(
-                    Some(name.span()),
-                    format!(
-                        "container name `{n}` is made only of hex digits, so podman also reads it as the start of a container ID: at every start of `{n}.service` (quadlet's `podman run --replace --name {n}`, while no container is named `{n}` yet; newer quadlet also at every stop) podman force-removes another container whose ID begins with `{n}`, killing it"
-                    ),
-                )
-                .with_help(format!(
-                    "rename it so it has a character outside 0-9 and a-f (in any case), e.g. `{n}-1`, or what it runs (`postgres` for `db`)"
-                )),
-            );
-        }
-
+        self.warn_hex_only_name(name);
         Some(Container {
             name: name_checked?,
             description: description?,
-            // Written only when the reference checked out.
-            image_written: image.and(image_written)?,
+            image_written: image_written??,
             cmd,
             entrypoint,
             environment,
@@ -221,6 +105,169 @@ impl Checker {
             podman_args,
             raw,
         })
+    }
+
+    /// `description`, by default the name.
+    fn description(&mut self, name: &Str, c: &inventory::Container) -> Option<Single> {
+        match &c.description {
+            Some(d) => self.single(d, "description", Target::UnitSetting),
+            None => Single::parse(name.get_ref(), Target::UnitSetting).ok(),
+        }
+    }
+
+    /// `stop_timeout` (default 10 s) and `start_timeout` (default: the pull allowance plus the
+    /// worst time to healthy).
+    fn timeouts(
+        &mut self,
+        c: &inventory::Container,
+        health: Option<&Health>,
+    ) -> (Duration, Duration) {
+        let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
+        let start_timeout = match &c.start_timeout {
+            Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
+            None => PULL_ALLOWANCE.plus(health.map_or(Duration::secs(0), time_to_healthy)),
+        };
+        (stop_timeout, start_timeout)
+    }
+
+    /// Checks each entry of an optional list with `check`, keeping the ones that pass.
+    fn each<T, U>(
+        &mut self,
+        list: Option<&Spanned<Vec<T>>>,
+        mut check: impl FnMut(&mut Self, &T) -> Option<U>,
+    ) -> Vec<U> {
+        list.map(|items| {
+            items
+                .get_ref()
+                .iter()
+                .filter_map(|item| check(self, item))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// The image: required, a valid reference (checked against the auto-update policy), and
+    /// writable as `Image=`. `None` when it is missing or bad; `Some(None)` when the reference
+    /// is valid but cannot be written.
+    fn container_image(
+        &mut self,
+        name: &Str,
+        at: Range<usize>,
+        c: &inventory::Container,
+        auto_update: AutoUpdate,
+    ) -> Option<Option<Single>> {
+        let image = match &c.image {
+            None => {
+                self.err_help(
+                    Some(at),
+                    format!("container `{}` has no `image`", name.get_ref()),
+                    "add `image = \"registry/name:tag\"`",
+                );
+                None
+            }
+            Some(i) => self.image(i, auto_update),
+        };
+        let image_written = c
+            .image
+            .as_ref()
+            .and_then(|i| self.single(i, "image", Target::ExecStart));
+        // Written only when the reference checked out.
+        image.map(|_| image_written)
+    }
+
+    /// The networks: inventory networks, or `host` / `none` alone.
+    fn container_networks(
+        &mut self,
+        c: &inventory::Container,
+        names: &Names<'_>,
+    ) -> Vec<NetworkRef> {
+        let networks = self.each(c.networks.as_ref(), |this, n| this.network_ref(n, names));
+        if networks.len() > 1
+            && networks
+                .iter()
+                .any(|n| !matches!(n, NetworkRef::Inventory(_)))
+        {
+            self.err(
+                c.networks.as_ref().and_then(span),
+                "`host` and `none` cannot be combined with other networks",
+            );
+        }
+        networks
+    }
+
+    /// The labels, but not `io.containers.autoupdate`: quadgen sets it from `auto_update`.
+    fn container_labels(&mut self, c: &inventory::Container) -> Vec<Word> {
+        let labels = self.pairs(c.labels.as_ref(), "label");
+        if let Some((k, _)) = c
+            .labels
+            .iter()
+            .flatten()
+            .find(|(k, _)| k.get_ref() == "io.containers.autoupdate")
+        {
+            self.err_help(
+                span(k),
+                "the `io.containers.autoupdate` label is set by quadgen",
+                "use `auto_update = \"registry\"`, `\"local\"` or `\"none\"`",
+            );
+        }
+        labels
+    }
+
+    /// The pull policy (by default one that never blocks a start), with a warning when it
+    /// would defeat auto-update's rollback.
+    fn pull_policy(&mut self, c: &inventory::Container, auto_update: AutoUpdate) -> PullPolicy {
+        let pull = self.one_of(c.pull.as_ref(), default_pull(auto_update), "pull policy");
+        let defeating_pull = c.pull.as_ref().filter(|_| {
+            auto_update == AutoUpdate::Registry
+                && matches!(pull, PullPolicy::Newer | PullPolicy::Always)
+        });
+        if let Some(p) = defeating_pull {
+            self.diags.push(
+                Diagnostic::warning(
+                    span(p),
+                    format!("`pull = \"{}\"` defeats `podman auto-update`'s rollback", pull.as_str()),
+                )
+                .with_help("the rollback restart would pull the broken image again, and every restart would start whatever the registry has without the health gate; leave `pull` unset (`missing`) and let `podman-auto-update.timer` bring new images"),
+            );
+        }
+        pull
+    }
+
+    /// Auto-update without a health check can roll back a crash, not a broken service.
+    fn warn_without_health_check(
+        &mut self,
+        name: &Str,
+        auto_update: AutoUpdate,
+        has_health: bool,
+        has_image: bool,
+    ) {
+        if auto_update != AutoUpdate::None && !has_health && has_image {
+            self.diags.push(
+                Diagnostic::warning(
+                    Some(name.span()),
+                    format!("container `{}` auto-updates but has no health check: a rollback can then only catch a crash, not a broken service", name.get_ref()),
+                )
+                .with_help("add `health = { cmd = \"...\" }` so a bad image fails its start and `podman auto-update` rolls it back"),
+            );
+        }
+    }
+
+    /// A hex-only name is also read by podman as the start of a container ID.
+    fn warn_hex_only_name(&mut self, name: &Str) {
+        if is_hex_only(name.get_ref()) {
+            let n = name.get_ref();
+            self.diags.push(
+                Diagnostic::warning(
+                    Some(name.span()),
+                    format!(
+                        "container name `{n}` is made only of hex digits, so podman also reads it as the start of a container ID: at every start of `{n}.service` (quadlet's `podman run --replace --name {n}`, while no container is named `{n}` yet; newer quadlet also at every stop) podman force-removes another container whose ID begins with `{n}`, killing it"
+                    ),
+                )
+                .with_help(format!(
+                    "rename it so it has a character outside 0-9 and a-f (in any case), e.g. `{n}-1`, or what it runs (`postgres` for `db`)"
+                )),
+            );
+        }
     }
 
     fn image(&mut self, value: &Str, auto_update: AutoUpdate) -> Option<Image> {
