@@ -7,10 +7,57 @@ use crate::compile::model::{
 use crate::compile::model::{RESTART_SEC, STOP_HEADROOM};
 use crate::unit::Section::{Container as C, Install, Service, Unit as U};
 
+/// Lowers a container: `[Unit]` (dependencies, mounts it needs), `[Container]` (what podman
+/// runs), `[Service]` (restart and timeouts), `[Install]`, then the raw keys.
 pub fn lower(c: &Container) -> Unit {
     let mut b = UnitBuilder::default();
     let mut uses = Vec::new();
+    unit_section(&mut b, c, &mut uses);
+    b.push(C, "Image", c.image_written.written.clone());
+    b.push(C, "ContainerName", c.name.to_string());
+    if c.auto_update != AutoUpdate::None {
+        b.push(C, "AutoUpdate", c.auto_update.as_str());
+    }
+    b.push(C, "Pull", c.pull.as_str());
+    attachments(&mut b, c, &mut uses);
+    process(&mut b, c);
+    health_check(&mut b, c);
+    b.push(
+        C,
+        "StopTimeout",
+        c.stop_timeout.whole_secs_rounded_up().to_string(),
+    );
+    for arg in &c.podman_args {
+        b.push(C, "PodmanArgs", arg.quoted.clone());
+    }
 
+    b.push(Service, "Restart", c.restart.as_str());
+    b.push(Service, "RestartSec", RESTART_SEC.written());
+    b.push(Service, "TimeoutStartSec", c.start_timeout.written());
+    b.push(
+        Service,
+        "TimeoutStopSec",
+        c.stop_timeout.plus(STOP_HEADROOM).written(),
+    );
+    if c.auto_start {
+        b.push(Install, "WantedBy", "multi-user.target");
+    }
+    b.raw(&c.raw);
+
+    uses.sort();
+    uses.dedup();
+    Unit {
+        kind: UnitKind::Container,
+        name: c.name.clone(),
+        sections: b.build(),
+        uses,
+        auto_start: starts_at_boot(c.auto_start, &c.raw),
+    }
+}
+
+/// `[Unit]`: description, dependencies (`depends_on` becomes `Requires=` + `After=`), and
+/// `RequiresMountsFor=` for every host path.
+fn unit_section(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
     b.push(U, "Description", c.description.written.clone());
     for dep in &c.depends_on {
         let service = crate::compile::model::container_service(dep);
@@ -30,13 +77,10 @@ pub fn lower(c: &Container) -> Unit {
     for path in c.host_paths() {
         b.push(U, "RequiresMountsFor", path.written.clone());
     }
+}
 
-    b.push(C, "Image", c.image_written.written.clone());
-    b.push(C, "ContainerName", c.name.to_string());
-    if c.auto_update != AutoUpdate::None {
-        b.push(C, "AutoUpdate", c.auto_update.as_str());
-    }
-    b.push(C, "Pull", c.pull.as_str());
+/// Networks and volumes: what the container is attached to (and the services it then uses).
+fn attachments(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
     for net in &c.networks {
         match net {
             NetworkRef::Inventory(n) => {
@@ -69,6 +113,10 @@ pub fn lower(c: &Container) -> Unit {
         };
         b.push(C, "Volume", line);
     }
+}
+
+/// Devices, environment, labels, user, entrypoint and command.
+fn process(b: &mut UnitBuilder, c: &Container) {
     for device in &c.devices {
         b.push(C, "AddDevice", device.written.clone());
     }
@@ -94,6 +142,10 @@ pub fn lower(c: &Container) -> Unit {
         let words: Vec<&str> = c.cmd.iter().map(|w| w.quoted.as_str()).collect();
         b.push(C, "Exec", words.join(" "));
     }
+}
+
+/// The health check, and `Notify=healthy` so a start waits for it.
+fn health_check(b: &mut UnitBuilder, c: &Container) {
     if let Some(h) = &c.health {
         b.push(C, "HealthCmd", h.cmd.written.clone());
         b.push(C, "HealthInterval", h.interval.written());
@@ -102,37 +154,6 @@ pub fn lower(c: &Container) -> Unit {
         b.push(C, "HealthStartPeriod", h.start_period.written());
         b.push(C, "HealthOnFailure", h.on_failure.as_str());
         b.push(C, "Notify", "healthy");
-    }
-    b.push(
-        C,
-        "StopTimeout",
-        c.stop_timeout.whole_secs_rounded_up().to_string(),
-    );
-    for arg in &c.podman_args {
-        b.push(C, "PodmanArgs", arg.quoted.clone());
-    }
-
-    b.push(Service, "Restart", c.restart.as_str());
-    b.push(Service, "RestartSec", RESTART_SEC.written());
-    b.push(Service, "TimeoutStartSec", c.start_timeout.written());
-    b.push(
-        Service,
-        "TimeoutStopSec",
-        c.stop_timeout.plus(STOP_HEADROOM).written(),
-    );
-    if c.auto_start {
-        b.push(Install, "WantedBy", "multi-user.target");
-    }
-    b.raw(&c.raw);
-
-    uses.sort();
-    uses.dedup();
-    Unit {
-        kind: UnitKind::Container,
-        name: c.name.clone(),
-        sections: b.build(),
-        uses,
-        auto_start: starts_at_boot(c.auto_start, &c.raw),
     }
 }
 
