@@ -247,19 +247,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             inventory,
             out,
             target,
-        } => {
-            let Some(compiled) = compile_and_report(&inventory, target.podman)? else {
-                return Ok(ExitCode::from(exit::FAILURE));
-            };
-            crate::install::out_dir::write_out_dir(&out, &compiled.files)?;
-            eprintln!(
-                "wrote {} units for Podman {} to `{}`",
-                compiled.files.len(),
-                target.podman,
-                out.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => build_command(&inventory, &out, target),
         Command::Plan {
             inventory,
             install,
@@ -313,42 +301,67 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::HostUnits { action } => {
-            match action {
-                HostUnitsAction::Print => {
-                    let mut out = std::io::stdout().lock();
-                    for (name, text) in crate::host::units::host_units() {
-                        writeln!(out, "# {name}\n{text}")?;
-                    }
-                }
-                HostUnitsAction::Install { dest, quadgen } => {
-                    let quadgen = match quadgen {
-                        Some(path) => path,
-                        None => std::env::current_exe()?,
-                    };
-                    for path in crate::host::units::install(&dest, &quadgen)? {
-                        eprintln!("wrote {}", path.display());
-                    }
-                    eprintln!(
-                        "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-install.service quadgen-prune.timer podman-auto-update.timer"
-                    );
-                }
+        Command::HostUnits { action } => host_units_command(action),
+        Command::Check { inventory, target } => check_command(&inventory, target),
+    }
+}
+
+/// `quadgen build`: compile and replace the output directory.
+fn build_command(
+    inventory: &std::path::Path,
+    out: &std::path::Path,
+    target: TargetArgs,
+) -> anyhow::Result<ExitCode> {
+    let Some(compiled) = compile_and_report(inventory, target.podman)? else {
+        return Ok(ExitCode::from(exit::FAILURE));
+    };
+    crate::install::out_dir::write_out_dir(out, &compiled.files)?;
+    eprintln!(
+        "wrote {} units for Podman {} to `{}`",
+        compiled.files.len(),
+        target.podman,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen check`: compile, write nothing.
+fn check_command(inventory: &std::path::Path, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let Some(compiled) = compile_and_report(inventory, target.podman)? else {
+        return Ok(ExitCode::from(exit::FAILURE));
+    };
+    eprintln!(
+        "`{}` is valid: {} units for Podman {}",
+        inventory.display(),
+        compiled.files.len(),
+        target.podman
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen host-units print|install`.
+fn host_units_command(action: HostUnitsAction) -> anyhow::Result<ExitCode> {
+    match action {
+        HostUnitsAction::Print => {
+            let mut out = std::io::stdout().lock();
+            for (name, text) in crate::host::units::host_units() {
+                writeln!(out, "# {name}\n{text}")?;
             }
-            Ok(ExitCode::SUCCESS)
         }
-        Command::Check { inventory, target } => {
-            let Some(compiled) = compile_and_report(&inventory, target.podman)? else {
-                return Ok(ExitCode::from(exit::FAILURE));
+        HostUnitsAction::Install { dest, quadgen } => {
+            let quadgen = match quadgen {
+                Some(path) => path,
+                None => std::env::current_exe()?,
             };
+            for path in crate::host::units::install(&dest, &quadgen)? {
+                eprintln!("wrote {}", path.display());
+            }
             eprintln!(
-                "`{}` is valid: {} units for Podman {}",
-                inventory.display(),
-                compiled.files.len(),
-                target.podman
+                "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-install.service quadgen-prune.timer podman-auto-update.timer"
             );
-            Ok(ExitCode::SUCCESS)
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Compiles and prints warnings; prints the errors and returns `None` when the inventory is bad.
