@@ -13,11 +13,11 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::compile::render::RenderedFile;
-use crate::host::fs::Observed;
 use crate::host::fs::is_backup;
+use crate::host::fs::{Observed, ObservedFile};
 use crate::host::journal::AutoUpdateResult;
 use crate::host::systemd::UnitState;
-use crate::install::manifest::{LOCK_FILE, MANIFEST_FILE, Manifest};
+use crate::install::manifest::{FileRecord, LOCK_FILE, MANIFEST_FILE, Manifest};
 use crate::unit::UnitKind;
 use crate::unit::parse::ParsedUnit;
 
@@ -120,54 +120,16 @@ pub fn status(
 
     for (name, r) in owned {
         let on_disk = observed.files.get(name);
-        let want = wanted.get(name.as_str());
-        let state = match on_disk {
-            None => FileState::Missing,
-            Some(f) if !r.is_ours(&f.sha256) && want.is_none_or(|d| d.sha256 != f.sha256) => {
-                FileState::Edited
-            }
-            Some(_) if desired.is_some() && want.is_none() => FileState::Leaving,
-            Some(f) if want.is_some_and(|d| d.sha256 != f.sha256) => FileState::Outdated,
-            Some(_) => FileState::Ok,
-        };
+        let want = wanted.get(name.as_str()).copied();
         files.push(FileStatus {
             file: name.clone(),
             entry: r.entry.clone(),
             kind: r.kind,
-            state,
+            state: file_state(r, on_disk, want, desired.is_some()),
         });
-        let parsed = on_disk.map(|f| ParsedUnit::parse(&f.text));
-        let (image, auto_update) = match (r.kind, &parsed) {
-            (UnitKind::Container, Some(p)) => (
-                p.last("Container", "Image").map(str::to_string),
-                Some(
-                    p.last("Container", "AutoUpdate")
-                        .unwrap_or("none")
-                        .to_string(),
-                ),
-            ),
-            _ => (None, None),
-        };
-        let s = states.get(&r.service).cloned().unwrap_or_default();
-        units.push(UnitStatus {
-            service: r.service.clone(),
-            file: name.clone(),
-            exit: if s.is_down() {
-                s.exit_description()
-            } else {
-                None
-            },
-            state: s.describe(),
-            down: s.is_down(),
-            result: s.result,
-            n_restarts: s.n_restarts,
-            active_state: s.active_state.to_string(),
-            sub_state: s.sub_state.to_string(),
-            invocation_id: s.invocation_id,
-            image,
-            auto_update,
-            last_auto_update: auto_updates.get(&r.service).cloned(),
-        });
+        let state = states.get(&r.service).cloned().unwrap_or_default();
+        let last_auto_update = auto_updates.get(&r.service).cloned();
+        units.push(unit_status(name, r, on_disk, state, last_auto_update));
     }
     for (name, d) in &wanted {
         if !owned.contains_key(*name) {
@@ -182,6 +144,83 @@ pub fn status(
     files.sort_by(|a, b| a.file.cmp(&b.file));
     units.sort_by(|a, b| a.service.cmp(&b.service));
 
+    let (unmanaged, backups) = unmanaged_and_backups(listing, owned);
+    Status {
+        inventory: manifest.map(|m| m.inventory.clone()),
+        files,
+        unmanaged,
+        backups,
+        units,
+        owed: manifest.is_some_and(|m| m.pending.is_some()),
+        units_known: !states.is_empty(),
+    }
+}
+
+/// How a managed file is found: missing, edited by hand, leaving the inventory, outdated, ok.
+fn file_state(
+    record: &FileRecord,
+    on_disk: Option<&ObservedFile>,
+    want: Option<&RenderedFile>,
+    inventory_given: bool,
+) -> FileState {
+    match on_disk {
+        None => FileState::Missing,
+        Some(f) if !record.is_ours(&f.sha256) && want.is_none_or(|d| d.sha256 != f.sha256) => {
+            FileState::Edited
+        }
+        Some(_) if inventory_given && want.is_none() => FileState::Leaving,
+        Some(f) if want.is_some_and(|d| d.sha256 != f.sha256) => FileState::Outdated,
+        Some(_) => FileState::Ok,
+    }
+}
+
+/// A managed unit's status: its systemd state, and for a container the image and auto-update
+/// policy its file on disk names.
+fn unit_status(
+    name: &str,
+    record: &FileRecord,
+    on_disk: Option<&ObservedFile>,
+    s: UnitState,
+    last_auto_update: Option<AutoUpdateResult>,
+) -> UnitStatus {
+    let parsed = on_disk.map(|f| ParsedUnit::parse(&f.text));
+    let (image, auto_update) = match (record.kind, &parsed) {
+        (UnitKind::Container, Some(p)) => (
+            p.last("Container", "Image").map(str::to_string),
+            Some(
+                p.last("Container", "AutoUpdate")
+                    .unwrap_or("none")
+                    .to_string(),
+            ),
+        ),
+        _ => (None, None),
+    };
+    UnitStatus {
+        service: record.service.clone(),
+        file: name.to_string(),
+        exit: if s.is_down() {
+            s.exit_description()
+        } else {
+            None
+        },
+        state: s.describe(),
+        down: s.is_down(),
+        result: s.result,
+        n_restarts: s.n_restarts,
+        active_state: s.active_state.to_string(),
+        sub_state: s.sub_state.to_string(),
+        invocation_id: s.invocation_id,
+        image,
+        auto_update,
+        last_auto_update,
+    }
+}
+
+/// The other names in the directory: files quadgen does not manage, and kept hand edits.
+fn unmanaged_and_backups(
+    listing: &[String],
+    owned: &BTreeMap<String, FileRecord>,
+) -> (Vec<String>, Vec<String>) {
     let mut unmanaged = Vec::new();
     let mut backups = Vec::new();
     for name in listing {
@@ -194,15 +233,7 @@ pub fn status(
             unmanaged.push(name.clone());
         }
     }
-    Status {
-        inventory: manifest.map(|m| m.inventory.clone()),
-        files,
-        unmanaged,
-        backups,
-        units,
-        owed: manifest.is_some_and(|m| m.pending.is_some()),
-        units_known: !states.is_empty(),
-    }
+    (unmanaged, backups)
 }
 
 impl Status {
