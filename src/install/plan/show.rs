@@ -58,6 +58,19 @@ impl Plan {
     /// of new files and lists units that stay.
     pub fn to_text(&self, verbose: bool) -> String {
         let mut out = String::new();
+        self.write_mass_removal(&mut out);
+        self.write_conflicts(&mut out);
+        self.write_files(&mut out, verbose);
+        self.write_units(&mut out, verbose);
+        self.write_steps(&mut out);
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out
+    }
+
+    /// A refused mass removal and the units it would remove.
+    fn write_mass_removal(&self, out: &mut String) {
         if let Some(m) = &self.mass_removal {
             let _ = writeln!(
                 out,
@@ -70,6 +83,10 @@ impl Plan {
             }
             out.push_str("  if that is what you want, run again with `--allow-removals`; to remove everything quadgen installed, run `quadgen uninstall`\n");
         }
+    }
+
+    /// The refused files, why, the diff, and for a hand edit the inventory keys that keep it.
+    fn write_conflicts(&self, out: &mut String) {
         if !self.conflicts.is_empty() {
             out.push_str("refused (install will not touch these):\n");
             for c in &self.conflicts {
@@ -94,16 +111,20 @@ impl Plan {
                     &format!("{} (on disk)", c.file_name),
                     &format!("{} (quadgen)", c.file_name),
                 );
-                indent(&diff, &mut out);
+                indent(&diff, out);
                 let hint = match (c.kind, &c.ours) {
                     (ConflictKind::Edited, Some(ours)) => fold_hint(&c.file_name, &c.on_disk, ours),
                     _ => None,
                 };
                 if let Some(hint) = hint {
-                    indent(&hint, &mut out);
+                    indent(&hint, out);
                 }
             }
         }
+    }
+
+    /// The file operations, with diffs of changes (and of new files when `verbose`).
+    fn write_files(&self, out: &mut String, verbose: bool) {
         if self.files.is_empty() && self.conflicts.is_empty() {
             out.push_str("files: no changes\n");
         } else if !self.files.is_empty() {
@@ -130,10 +151,14 @@ impl Plan {
                 if show_diff {
                     let diff =
                         file_diff(&f.file_name, f.old_text.as_deref(), f.new_text.as_deref());
-                    indent(&diff, &mut out);
+                    indent(&diff, out);
                 }
             }
         }
+    }
+
+    /// Each unit's action and why; units that stay are counted unless `verbose`.
+    fn write_units(&self, out: &mut String, verbose: bool) {
         let mut staying = 0usize;
         let mut lines = String::new();
         for u in &self.units {
@@ -157,6 +182,10 @@ impl Plan {
                 if staying == 1 { "s" } else { "" }
             );
         }
+    }
+
+    /// The systemd and podman calls, in the order install makes them.
+    fn write_steps(&self, out: &mut String) {
         let s = &self.steps;
         if s.is_empty() {
             out.push_str("systemd: nothing to do\n");
@@ -183,10 +212,6 @@ impl Plan {
             step("systemctl try-restart", &s.try_restart);
             step("systemctl start", &s.start);
         }
-        for n in &self.notes {
-            let _ = writeln!(out, "note: {n}");
-        }
-        out
     }
 
     /// The plan as JSON: `files`, `conflicts`, `units`, `steps`, `notes`, `noop`.
