@@ -38,6 +38,41 @@ impl Checker {
             name_checked = None;
         }
         let n = net.get_ref();
+        let (subnet, gateway) = self.subnet_and_gateway(n);
+        let dns = n
+            .dns
+            .as_ref()
+            .map(|d| {
+                d.get_ref()
+                    .iter()
+                    .filter_map(|ip| self.ip(ip, "DNS server"))
+                    .map(|ip| ip.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let driver = self.one_of(n.driver.as_ref(), NetworkDriver::Bridge, "network driver");
+        let options = self.pairs(n.options.as_ref(), "network option");
+        let labels = self.pairs(n.labels.as_ref(), "label");
+        let raw = self.raw_keys(n.quadlet.as_ref(), &NETWORK_SECTIONS);
+        let name = name_checked?;
+        let interface_name = self.interface_name(n, driver, &name);
+        Some(Network {
+            name,
+            subnet,
+            gateway,
+            internal: n.internal.as_ref().is_some_and(|b| *b.get_ref()),
+            ipv6: n.ipv6.as_ref().is_some_and(|b| *b.get_ref()),
+            dns,
+            driver,
+            options,
+            labels,
+            interface_name,
+            raw,
+        })
+    }
+
+    /// `subnet` (CIDR) and `gateway` (an address in the subnet; quadlet needs a subnet for it).
+    fn subnet_and_gateway(&mut self, n: &inventory::Network) -> (Option<String>, Option<String>) {
         let parsed_subnet = n
             .subnet
             .as_ref()
@@ -76,31 +111,17 @@ impl Checker {
                 _ => Some(ip.to_string()),
             }
         });
-        let dns = n
-            .dns
-            .as_ref()
-            .map(|d| {
-                d.get_ref()
-                    .iter()
-                    .filter_map(|ip| self.ip(ip, "DNS server"))
-                    .map(|ip| ip.to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let driver = self.one_of(n.driver.as_ref(), NetworkDriver::Bridge, "network driver");
-        let options = self.pairs(n.options.as_ref(), "network option");
-        let labels = self.pairs(n.labels.as_ref(), "label");
-        let raw = self.raw_keys(
-            n.quadlet.as_ref(),
-            &[
-                Section::Unit,
-                Section::Network,
-                Section::Service,
-                Section::Install,
-            ],
-        );
-        let name = name_checked?;
-        let interface_name = if driver != NetworkDriver::Bridge {
+        (subnet, gateway)
+    }
+
+    /// `interface_name`: the bridge's name, by default `qg-NAME`; bridge driver only.
+    fn interface_name(
+        &mut self,
+        n: &inventory::Network,
+        driver: NetworkDriver,
+        name: &Name,
+    ) -> Option<String> {
+        if driver != NetworkDriver::Bridge {
             if let Some(i) = &n.interface_name {
                 self.err(
                     span(i),
@@ -122,24 +143,19 @@ impl Checker {
                     }
                     Some(v.clone())
                 }
-                None => Some(default_interface_name(&name)),
+                None => Some(default_interface_name(name)),
             }
-        };
-        Some(Network {
-            name,
-            subnet,
-            gateway,
-            internal: n.internal.as_ref().is_some_and(|b| *b.get_ref()),
-            ipv6: n.ipv6.as_ref().is_some_and(|b| *b.get_ref()),
-            dns,
-            driver,
-            options,
-            labels,
-            interface_name,
-            raw,
-        })
+        }
     }
 }
+
+/// The sections a network's raw keys may go in.
+const NETWORK_SECTIONS: [Section; 4] = [
+    Section::Unit,
+    Section::Network,
+    Section::Service,
+    Section::Install,
+];
 
 /// Names podman gives a meaning of its own in `--network`.
 const RESERVED_NETWORKS: &[&str] = &[
