@@ -5,6 +5,37 @@ use crate::compile::diagnostic::{Diagnostic, did_you_mean};
 use crate::compile::inventory::Str;
 use crate::compile::model::{HostPath, Mount};
 
+/// The options podman accepts after a volume spec's second `:`.
+const OPTIONS: &[&str] = &[
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "U",
+    "O",
+    "copy",
+    "nocopy",
+    "dev",
+    "nodev",
+    "exec",
+    "noexec",
+    "suid",
+    "nosuid",
+    "bind",
+    "rbind",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "unbindable",
+    "runbindable",
+    "idmap",
+    "chown",
+    "noatime",
+];
+
 impl Checker {
     pub(super) fn mount(&mut self, value: &Str, names: &Names<'_>) -> Option<Mount> {
         let v = value.get_ref();
@@ -33,35 +64,6 @@ impl Checker {
         let options: Vec<String> = options
             .map(|o| o.split(',').map(str::to_string).collect())
             .unwrap_or_default();
-        const OPTIONS: &[&str] = &[
-            "ro",
-            "rw",
-            "z",
-            "Z",
-            "U",
-            "O",
-            "copy",
-            "nocopy",
-            "dev",
-            "nodev",
-            "exec",
-            "noexec",
-            "suid",
-            "nosuid",
-            "bind",
-            "rbind",
-            "shared",
-            "rshared",
-            "slave",
-            "rslave",
-            "private",
-            "rprivate",
-            "unbindable",
-            "runbindable",
-            "idmap",
-            "chown",
-            "noatime",
-        ];
         for o in &options {
             if !OPTIONS.contains(&o.as_str()) {
                 let mut d = Diagnostic::error(span(value), format!("`{o}` is not a volume option"))
