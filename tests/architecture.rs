@@ -318,3 +318,24 @@ fn print_the_folder_graph() {
         folders.get("unit")
     );
 }
+
+/// Typed errors in the core: `anyhow` appears only in `src/cli` (and `main.rs`).
+#[test]
+fn anyhow_only_at_the_cli_edge() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let module = module_path(&src, f);
+            !matches!(module[0].as_str(), "cli" | "main" | "lib")
+        })
+        .filter(|f| product_code(&std::fs::read_to_string(f).expect("read")).contains("anyhow"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "anyhow outside src/cli: {offenders:?}"
+    );
+}

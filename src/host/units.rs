@@ -34,8 +34,24 @@ pub fn host_units() -> Vec<(&'static str, &'static str)> {
 /// Where the shipped units expect the quadgen binary.
 pub const DEFAULT_QUADGEN: &str = "/usr/local/bin/quadgen";
 
+/// Why the host units could not be made or written.
+#[derive(Debug, thiserror::Error)]
+pub enum HostUnitsError {
+    #[error(
+        "`{}` cannot be written into a unit: give an absolute path without spaces, quotes, `%`, `$` or `\\` (--quadgen)",
+        .0.display()
+    )]
+    UnwritablePath(std::path::PathBuf),
+    #[error(transparent)]
+    CreateDir(#[from] std::io::Error),
+    #[error(transparent)]
+    Write(#[from] crate::host::fs::IoError),
+}
+
 /// The shipped units, running the quadgen at `quadgen` instead of [`DEFAULT_QUADGEN`].
-pub fn for_binary(quadgen: &std::path::Path) -> Result<Vec<(&'static str, String)>, String> {
+pub fn for_binary(
+    quadgen: &std::path::Path,
+) -> Result<Vec<(&'static str, String)>, HostUnitsError> {
     let path = quadgen.to_str().filter(|p| {
         p.starts_with('/')
             && !p.chars().any(|c| {
@@ -43,10 +59,7 @@ pub fn for_binary(quadgen: &std::path::Path) -> Result<Vec<(&'static str, String
             })
     });
     let Some(path) = path else {
-        return Err(format!(
-            "`{}` cannot be written into a unit: give an absolute path without spaces, quotes, `%`, `$` or `\\` (--quadgen)",
-            quadgen.display()
-        ));
+        return Err(HostUnitsError::UnwritablePath(quadgen.to_path_buf()));
     };
     Ok(host_units()
         .into_iter()
@@ -59,8 +72,8 @@ pub fn for_binary(quadgen: &std::path::Path) -> Result<Vec<(&'static str, String
 pub fn install(
     dest: &std::path::Path,
     quadgen: &std::path::Path,
-) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let units = for_binary(quadgen).map_err(anyhow::Error::msg)?;
+) -> Result<Vec<std::path::PathBuf>, HostUnitsError> {
+    let units = for_binary(quadgen)?;
     let mut written = Vec::new();
     for (name, text) in units {
         let path = dest.join(name);

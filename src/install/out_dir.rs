@@ -3,9 +3,58 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-
 use crate::compile::render::RenderedFile;
+use crate::host::fs::{self, IoError};
+
+/// Why `build --out` could not replace its directory. Nothing is half-written either way.
+#[derive(Debug, thiserror::Error)]
+pub enum OutDirError {
+    #[error(
+        "`{}` is a symlink to a directory that does not exist; create the directory or choose another --out",
+        .out.display()
+    )]
+    DanglingLink {
+        out: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot resolve `{}`", .out.display())]
+    Resolve {
+        out: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "--out `{}` is (or contains) the current directory: `quadgen build` replaces its output directory whole, so give it a directory of its own, e.g. `--out quadlets`",
+        .0.display()
+    )]
+    ContainsCurrentDir(PathBuf),
+    #[error("`{}` exists and is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error(
+        "`{}` is not empty and was not written by `quadgen build`; choose another --out directory",
+        .0.display()
+    )]
+    NotOurs(PathBuf),
+    #[error("cannot create a directory in `{}`", .parent.display())]
+    Staging {
+        parent: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The swap failed and the previous build could not be put back: it is kept here.
+    #[error("the previous build is kept in `{}`", .kept.display())]
+    KeptPrevious {
+        kept: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An I/O error; `fs_err` names the path.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Write(#[from] IoError),
+}
 
 /// The marker that says a directory holds quadgen build output, so a rebuild may replace it.
 pub const BUILD_MARKER: &str = ".quadgen-build";
@@ -14,17 +63,18 @@ pub const BUILD_MARKER: &str = ".quadgen-build";
 /// the user chose, and it is replaced while the link stays (a dangling link is an error). `.`,
 /// `..`, `/`, and any directory that is or contains the current one are refused: the output is
 /// replaced whole by renaming, which cannot be done to the directory one is in.
-pub fn resolve_out_dir(out: &Path) -> anyhow::Result<PathBuf> {
+pub fn resolve_out_dir(out: &Path) -> Result<PathBuf, OutDirError> {
     let is_link = std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink());
     let path = if is_link {
-        std::fs::canonicalize(out).with_context(|| {
-            format!(
-                "`{}` is a symlink to a directory that does not exist; create the directory or choose another --out",
-                out.display()
-            )
+        std::fs::canonicalize(out).map_err(|source| OutDirError::DanglingLink {
+            out: out.to_path_buf(),
+            source,
         })?
     } else {
-        std::path::absolute(out).with_context(|| format!("cannot resolve `{}`", out.display()))?
+        std::path::absolute(out).map_err(|source| OutDirError::Resolve {
+            out: out.to_path_buf(),
+            source,
+        })?
     };
     let plain_name = matches!(
         path.components().next_back(),
@@ -37,10 +87,7 @@ pub fn resolve_out_dir(out: &Path) -> anyhow::Result<PathBuf> {
         _ => false,
     };
     if !plain_name || contains_cwd {
-        bail!(
-            "--out `{}` is (or contains) the current directory: `quadgen build` replaces its output directory whole, so give it a directory of its own, e.g. `--out quadlets`",
-            out.display()
-        );
+        return Err(OutDirError::ContainsCurrentDir(out.to_path_buf()));
     }
     Ok(path)
 }
@@ -49,7 +96,7 @@ pub fn resolve_out_dir(out: &Path) -> anyhow::Result<PathBuf> {
 /// temporary sibling directory, then swapped in by rename, so `out` is never half-written and no
 /// temporary directory is left behind. An existing `out` is replaced only if it is empty or an
 /// earlier build's output.
-pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
+pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirError> {
     let shown = out;
     let out = resolve_out_dir(out)?;
     let out = out.as_path();
@@ -59,30 +106,30 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
     };
     if out.exists() {
         if !out.is_dir() {
-            bail!("`{}` exists and is not a directory", shown.display());
+            return Err(OutDirError::NotADirectory(shown.to_path_buf()));
         }
         let ours = out.join(BUILD_MARKER).exists();
         let empty = fs_err::read_dir(out)?.next().is_none();
         if !ours && !empty {
-            bail!(
-                "`{}` is not empty and was not written by `quadgen build`; choose another --out directory",
-                shown.display()
-            );
+            return Err(OutDirError::NotOurs(shown.to_path_buf()));
         }
     }
     let staging = tempfile::Builder::new()
         .prefix(".quadgen-build-")
         .tempdir_in(&parent)
-        .with_context(|| format!("cannot create a directory in `{}`", parent.display()))?;
+        .map_err(|source| OutDirError::Staging {
+            parent: parent.clone(),
+            source,
+        })?;
     for file in files {
-        crate::host::fs::write_atomic(staging.path(), &file.file_name, file.text.as_bytes())?;
+        fs::write_atomic(staging.path(), &file.file_name, file.text.as_bytes())?;
     }
-    crate::host::fs::write_atomic(
+    fs::write_atomic(
         staging.path(),
         BUILD_MARKER,
         b"Written by `quadgen build`; the next build replaces this whole directory.\n",
     )?;
-    crate::host::fs::sync_dir(staging.path())?;
+    fs::sync_dir(staging.path())?;
     if out.exists() {
         // Both temporary directories are removed on every path out (they are `TempDir`s).
         let old = tempfile::Builder::new()
@@ -93,10 +140,10 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
             // Put the previous build back rather than leave nothing; if even that fails, keep it.
             if fs_err::rename(old.path().join("out"), out).is_err() {
                 let kept = old.keep();
-                return Err(anyhow::Error::from(e).context(format!(
-                    "the previous build is kept in `{}`",
-                    kept.join("out").display()
-                )));
+                return Err(OutDirError::KeptPrevious {
+                    kept: kept.join("out"),
+                    source: e,
+                });
             }
             return Err(e.into());
         }
@@ -106,6 +153,6 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
     }
     // The staging directory is now `out`; there is nothing left to remove.
     let _ = staging.keep();
-    crate::host::fs::sync_dir(&parent)?;
+    fs::sync_dir(&parent)?;
     Ok(())
 }
