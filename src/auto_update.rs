@@ -144,6 +144,7 @@ fn local_utc_offset(secs: i64) -> i64 {
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
         return 0;
     }
+    #[allow(clippy::useless_conversion)] // `c_long` is `i64` on 64-bit targets only
     i64::from(tm.tm_gmtoff)
 }
 
