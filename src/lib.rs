@@ -24,5 +24,6 @@ pub mod render;
 pub mod status;
 pub mod systemd;
 pub mod systemd_keys;
+pub mod unit_change;
 pub mod unitfile;
 pub mod version;
