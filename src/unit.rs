@@ -2,8 +2,10 @@
 //!
 //! [`kind`] (which Quadlet file, which section), [`escape`] (systemd/quadlet value syntax),
 //! [`parse`] (reading unit text back), [`hash`] (content hashes), [`directives`] (the directives
-//! systemd 257 knows in `[Unit]`, `[Service]` and `[Install]`).
+//! systemd 257 knows in `[Unit]`, `[Service]` and `[Install]`), [`change`] (which changes a running
+//! service sees: restart or reload only).
 
+pub mod change;
 pub mod directives;
 pub mod escape;
 pub mod hash;

@@ -13,6 +13,8 @@
 mod nix_support;
 #[path = "support/oracle.rs"]
 mod oracle;
+#[path = "support/skip.rs"]
+mod skip;
 
 use nix_support::{
     NixEnv, eval_command, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout,
@@ -399,6 +401,7 @@ fn option_docs_have_descriptions_and_package_has_default_text() {
     assert_eq!(
         names,
         [
+            "services.quadgen.allowRemovals",
             "services.quadgen.autoUpdate.enable",
             "services.quadgen.autoUpdate.schedule",
             "services.quadgen.enable",

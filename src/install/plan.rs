@@ -16,6 +16,9 @@
 //!   `systemctl restart` call, whose jobs systemd merges so a unit is restarted once.
 //! - **Changed container.** `auto_start` → `restart` (started if it was not running); otherwise
 //!   `try-restart` (restarted only if running).
+//! - **Changed only where the service does not look** (any kind; `[Install]`, `Description=`,
+//!   comments: [`crate::unit::change::RELOAD_ONLY`]): the reload applies it, nothing restarts or
+//!   is recreated. A container that now starts at boot is started in case it was not running.
 //! - **Changed network.** podman does not apply a network definition in place: install stops the
 //!   containers on it and its service, runs `podman network rm`, and after the reload starts the
 //!   network service and restarts the `auto_start` containers on it.
@@ -44,6 +47,7 @@ use crate::compile::render::RenderedFile;
 use crate::host::fs::{Observed, ObservedFile};
 use crate::install::manifest::{FileRecord, Manifest, Pending};
 use crate::unit::UnitKind;
+use crate::unit::change::{INSTALL_SECTION, UnitChange, compare_units, reload_only_changes};
 use crate::unit::parse::ParsedUnit;
 
 /// Options that change the plan.
@@ -330,17 +334,32 @@ fn recreate_network(
     users.len()
 }
 
-/// Whether two unit files make the same service: equal in every section but `[Install]`, which
-/// only decides whether the unit starts at boot.
-fn same_service(old: &str, new: &str) -> bool {
-    let without_install = |text: &str| {
-        ParsedUnit::parse(text)
-            .sections
-            .into_iter()
-            .filter(|s| s.name != "Install")
-            .collect::<Vec<_>>()
-    };
-    without_install(old) == without_install(new)
+/// A changed file whose service keeps running ([`compare_units`] says no restart). When
+/// `[Install]` changed (auto_start toggled) a container that now starts at boot is also started,
+/// in case it was not running.
+fn reload_only(work: &mut Builder, d: &RenderedFile, old_text: &str) {
+    let changes = reload_only_changes(old_text, &d.text);
+    let install = changes.iter().any(|r| r.section == INSTALL_SECTION);
+    match (d.kind, install, d.auto_start) {
+        (UnitKind::Container, true, true) => {
+            work.start.insert(d.service.clone());
+            work.reason(&d.service, "now starts at boot; started if not running");
+        }
+        (UnitKind::Container, true, false) => {
+            work.reason(&d.service, "no longer starts at boot; left running");
+        }
+        _ if changes.is_empty() => work.reason(&d.service, "only comments changed; not restarted"),
+        _ => {
+            let names: Vec<String> = changes.iter().map(|r| r.name()).collect();
+            work.reason(
+                &d.service,
+                format!(
+                    "only {} changed: applied by the reload, not restarted",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// The podman object a `.network`/`.volume` file makes: its `NetworkName=`/`VolumeName=`, or
@@ -548,28 +567,21 @@ impl<'a> Draft<'a> {
         }
     }
 
-    /// Phase 2, units whose file changed: a container restarts (unless only `[Install]`
-    /// changed), a network is recreated with what uses it, a volume is kept (with a warning).
+    /// Phase 2, units whose file changed: a change the service does not see only reloads;
+    /// otherwise a container restarts, a network is recreated with what uses it, a volume is
+    /// kept (with a warning).
     fn plan_changed_units(&mut self) {
         for wanted in std::mem::take(&mut self.changed) {
             let before = self.observed.files.get(&wanted.file_name);
-            match wanted.kind {
-                UnitKind::Container
-                    if before.is_some_and(|old| same_service(&old.text, &wanted.text)) =>
-                {
-                    // Only `[Install]` changed (auto_start): the reload updates the boot-time
-                    // link; the running container is the same and is not restarted.
-                    if wanted.auto_start {
-                        self.work.start.insert(wanted.service.clone());
-                        self.work.reason(
-                            &wanted.service,
-                            "now starts at boot; started if not running",
-                        );
-                    } else {
-                        self.work
-                            .reason(&wanted.service, "no longer starts at boot; left running");
-                    }
+            // A change the running service does not see (`[Install]`, `Description=`,
+            // comments…): the reload applies it, nothing restarts. See `crate::unit::change`.
+            if let Some(old) = before {
+                if compare_units(&old.text, &wanted.text) != UnitChange::Restart {
+                    reload_only(&mut self.work, wanted, &old.text);
+                    continue;
                 }
+            }
+            match wanted.kind {
                 UnitKind::Container => {
                     if wanted.auto_start {
                         self.work.restart.insert(wanted.service.clone());
