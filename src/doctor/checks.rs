@@ -135,59 +135,9 @@ fn default_network_fix(nixos: bool, n: &NetworkFacts) -> String {
 
 pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     const ID: &str = "firewall-dns";
-    let bridges: Vec<&NetworkFacts> = match &facts.networks {
-        Ok(n) => n
-            .iter()
-            .filter(|n| n.driver == "bridge" && (n.name == "podman" || n.ours))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    let packets: Vec<DnsPacket> = if bridges.is_empty() {
-        vec![DnsPacket {
-            iface: "podman0".into(),
-            saddr: None,
-            daddr: None,
-        }]
-    } else {
-        bridges
-            .iter()
-            .map(|n| DnsPacket {
-                iface: n.interface.clone(),
-                saddr: n.subnet.as_deref().and_then(firewall::host_in),
-                daddr: n.gateway.as_deref().and_then(|g| g.parse().ok()),
-            })
-            .collect()
-    };
-
-    let nft = match &facts.nft {
-        Some(Ok(json)) => match NftRuleset::parse(json) {
-            Ok(rs) => Some(rs),
-            Err(e) => {
-                out.push(finding(
-                    ID,
-                    Level::Warning,
-                    format!("cannot read the nftables ruleset: {e}"),
-                    "UDP 53 could not be checked",
-                    "nft list ruleset".into(),
-                ));
-                return;
-            }
-        },
-        Some(Err(e)) => {
-            out.push(finding(
-                ID,
-                Level::Warning,
-                format!("`nft -j list ruleset` failed: {e}"),
-                "UDP 53 could not be checked in nftables (run doctor as root)",
-                "sudo quadgen doctor".into(),
-            ));
-            return;
-        }
-        None => None,
-    };
-    let iptables = match &facts.iptables {
-        Some(Ok(text)) => IptablesFilter::parse(text).filter(IptablesFilter::filters_input),
-        _ => None,
+    let packets = dns_packets(facts);
+    let Some((nft, iptables)) = read_firewall(facts, out) else {
+        return;
     };
     let nft_chains = nft
         .as_ref()
@@ -231,25 +181,126 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
     let mut open = Vec::new();
     for pkt in &packets {
-        let verdicts = [
-            nft.as_ref().map(|rs| rs.verdict(pkt)),
-            iptables.as_ref().map(|f| f.verdict(pkt)),
-        ];
-        let mut state = Verdict::Accept;
-        for v in verdicts.into_iter().flatten() {
-            match (&state, v) {
-                (Verdict::Drop { .. }, _) => {}
-                (_, v @ Verdict::Drop { .. }) => state = v,
-                (Verdict::Accept, v) => state = v,
-                _ => {}
-            }
-        }
-        match state {
+        match combined_verdict(nft.as_ref(), iptables.as_ref(), pkt) {
             Verdict::Accept => open.push(pkt.iface.clone()),
             Verdict::Drop { chain } => closed.push((pkt.iface.clone(), chain)),
             Verdict::Unknown { chain, why } => unknown.push((pkt.iface.clone(), chain, why)),
         }
     }
+    report_dns_verdicts(
+        facts,
+        out,
+        &closed,
+        &unknown,
+        &open,
+        nft_chains,
+        iptables.is_some(),
+    );
+}
+
+/// One DNS query per bridge (podman's own and quadgen's), from a host in its subnet to its
+/// gateway; `podman0` when there is none.
+fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
+    let bridges: Vec<&NetworkFacts> = match &facts.networks {
+        Ok(n) => n
+            .iter()
+            .filter(|n| n.driver == "bridge" && (n.name == "podman" || n.ours))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if bridges.is_empty() {
+        vec![DnsPacket {
+            iface: "podman0".into(),
+            saddr: None,
+            daddr: None,
+        }]
+    } else {
+        bridges
+            .iter()
+            .map(|n| DnsPacket {
+                iface: n.interface.clone(),
+                saddr: n.subnet.as_deref().and_then(firewall::host_in),
+                daddr: n.gateway.as_deref().and_then(|g| g.parse().ok()),
+            })
+            .collect()
+    }
+}
+
+/// The nftables ruleset and iptables' filter table, when they can be read; `None` (with a
+/// finding) when the check cannot go on.
+#[allow(clippy::type_complexity)]
+fn read_firewall(
+    facts: &HostFacts,
+    out: &mut Vec<Finding>,
+) -> Option<(Option<NftRuleset>, Option<IptablesFilter>)> {
+    const ID: &str = "firewall-dns";
+    let nft = match &facts.nft {
+        Some(Ok(json)) => match NftRuleset::parse(json) {
+            Ok(rs) => Some(rs),
+            Err(e) => {
+                out.push(finding(
+                    ID,
+                    Level::Warning,
+                    format!("cannot read the nftables ruleset: {e}"),
+                    "UDP 53 could not be checked",
+                    "nft list ruleset".into(),
+                ));
+                return None;
+            }
+        },
+        Some(Err(e)) => {
+            out.push(finding(
+                ID,
+                Level::Warning,
+                format!("`nft -j list ruleset` failed: {e}"),
+                "UDP 53 could not be checked in nftables (run doctor as root)",
+                "sudo quadgen doctor".into(),
+            ));
+            return None;
+        }
+        None => None,
+    };
+    let iptables = match &facts.iptables {
+        Some(Ok(text)) => IptablesFilter::parse(text).filter(IptablesFilter::filters_input),
+        _ => None,
+    };
+    Some((nft, iptables))
+}
+
+/// What the query meets: a drop anywhere wins, then an unknown, else accept.
+fn combined_verdict(
+    nft: Option<&NftRuleset>,
+    iptables: Option<&IptablesFilter>,
+    pkt: &DnsPacket,
+) -> Verdict {
+    let verdicts = [
+        nft.map(|rs| rs.verdict(pkt)),
+        iptables.map(|f| f.verdict(pkt)),
+    ];
+    let mut state = Verdict::Accept;
+    for v in verdicts.into_iter().flatten() {
+        match (&state, v) {
+            (Verdict::Drop { .. }, _) => {}
+            (_, v @ Verdict::Drop { .. }) => state = v,
+            (Verdict::Accept, v) => state = v,
+            _ => {}
+        }
+    }
+    state
+}
+
+/// The findings: an error for the bridges where DNS is dropped (with the fix), a warning per
+/// rule quadgen cannot evaluate, ok for the rest.
+fn report_dns_verdicts(
+    facts: &HostFacts,
+    out: &mut Vec<Finding>,
+    closed: &[(String, String)],
+    unknown: &[(String, String, String)],
+    open: &[String],
+    nft_chains: Vec<String>,
+    has_iptables: bool,
+) {
+    const ID: &str = "firewall-dns";
     if !closed.is_empty() {
         let ifaces: Vec<String> = closed.iter().map(|(i, _)| i.clone()).collect();
         let where_: Vec<String> = closed
@@ -265,10 +316,10 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
             ),
             "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
              and a default-deny input chain drops the queries",
-            firewall_fix(facts, &closed, &ifaces),
+            firewall_fix(facts, closed, &ifaces),
         ));
     }
-    for (iface, chain, why) in &unknown {
+    for (iface, chain, why) in unknown {
         out.push(finding(
             ID,
             Level::Warning,
@@ -278,8 +329,8 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
         ));
     }
     if !open.is_empty() {
-        let mut by = nft_chains.clone();
-        if iptables.is_some() {
+        let mut by = nft_chains;
+        if has_iptables {
             by.push("iptables filter INPUT".into());
         }
         out.push(ok(
