@@ -339,3 +339,67 @@ fn anyhow_only_at_the_cli_edge() {
         "anyhow outside src/cli: {offenders:?}"
     );
 }
+
+/// The longest function in `src/` outside test code, in lines from `fn` to its closing brace
+/// (rustfmt puts it at the `fn`'s indentation). `-- --nocapture` prints the five longest.
+fn function_lengths() -> Vec<(usize, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut lengths = Vec::new();
+    for file in files {
+        if module_path(&src, &file)
+            .last()
+            .is_some_and(|m| m == "tests")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read");
+        let code = match text.find("#[cfg(test)]\nmod tests") {
+            Some(at) => &text[..at],
+            None => &text,
+        };
+        let lines: Vec<&str> = code.lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let after_visibility = trimmed
+                .strip_prefix("pub(crate) ")
+                .or_else(|| trimmed.strip_prefix("pub(super) "))
+                .or_else(|| trimmed.strip_prefix("pub "))
+                .unwrap_or(trimmed);
+            let after_qualifiers = after_visibility
+                .strip_prefix("const ")
+                .unwrap_or(after_visibility);
+            if !after_qualifiers.starts_with("fn ") || line.trim_end().ends_with(';') {
+                continue;
+            }
+            if line.trim_end().ends_with('}') {
+                lengths.push((1, format!("{}:{}", file.display(), at + 1)));
+                continue;
+            }
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[at..].iter().position(|l| *l == close) {
+                lengths.push((end + 1, format!("{}:{}", file.display(), at + 1)));
+            }
+        }
+    }
+    lengths.sort();
+    lengths.reverse();
+    lengths
+}
+
+#[test]
+fn no_function_is_longer_than_80_lines() {
+    let lengths = function_lengths();
+    for (lines, at) in lengths.iter().take(5) {
+        println!("{lines:>4} {at}");
+    }
+    let too_long: Vec<_> = lengths.iter().filter(|(n, _)| *n > 80).collect();
+    assert!(
+        lengths.len() > 100,
+        "the reader found too few functions: {}",
+        lengths.len()
+    );
+    assert!(too_long.is_empty(), "functions over 80 lines: {too_long:?}");
+}

@@ -1,7 +1,7 @@
 //! The checks of [`diagnose`](super::diagnose), one function each: facts in, findings out.
 
 use super::firewall::{self, DnsPacket, IptablesFilter, NftRuleset, Verdict};
-use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, TimerFacts};
+use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, StorageFacts, TimerFacts};
 use crate::compile::version::PodmanVersion;
 
 const AUTO_UPDATE_TIMER: &str = "podman-auto-update.timer";
@@ -468,32 +468,11 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
         if !t.scheduled() && !t.enabled() {
             continue;
         }
-        let disable = format!("systemctl disable --now {}", t.timer);
         let has_safe_prune = facts
             .timers
             .iter()
             .any(|t| t.timer == "quadgen-prune.timer");
-        let fix = |what: &str| {
-            if facts.nixos && t.timer == "podman-prune.timer" {
-                match what {
-                    "volumes" => "remove \"--volumes\" from virtualisation.podman.autoPrune.flags;   # then nixos-rebuild switch".to_string(),
-                    _ => "virtualisation.podman.autoPrune.enable = false;   # it always runs `system prune`; services.quadgen's prune takes images only".to_string(),
-                }
-            } else if facts.nixos {
-                format!(
-                    "systemd.timers.\"{}\".enable = false;   # or fix its service; `systemctl disable` is undone by nixos-rebuild",
-                    t.timer
-                )
-            } else if has_safe_prune {
-                format!(
-                    "{disable} && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
-                )
-            } else {
-                format!(
-                    "{disable}   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
-                )
-            }
-        };
+        let fix = |what: &str| prune_fix(facts, t, what, has_safe_prune);
         for line in prune_lines(t) {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words
@@ -546,6 +525,31 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
             "prune-networks",
             "no scheduled `podman system prune` or `network prune`".into(),
         ));
+    }
+}
+
+/// The fix for a timer that prunes too much: on NixOS the option, elsewhere disable it (and
+/// enable quadgen's images-only prune when it is installed).
+fn prune_fix(facts: &HostFacts, t: &TimerFacts, what: &str, has_safe_prune: bool) -> String {
+    let disable = format!("systemctl disable --now {}", t.timer);
+    if facts.nixos && t.timer == "podman-prune.timer" {
+        match what {
+            "volumes" => "remove \"--volumes\" from virtualisation.podman.autoPrune.flags;   # then nixos-rebuild switch".to_string(),
+            _ => "virtualisation.podman.autoPrune.enable = false;   # it always runs `system prune`; services.quadgen's prune takes images only".to_string(),
+        }
+    } else if facts.nixos {
+        format!(
+            "systemd.timers.\"{}\".enable = false;   # or fix its service; `systemctl disable` is undone by nixos-rebuild",
+            t.timer
+        )
+    } else if has_safe_prune {
+        format!(
+            "{disable} && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
+        )
+    } else {
+        format!(
+            "{disable}   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
+        )
     }
 }
 
@@ -626,7 +630,24 @@ pub(super) fn check_storage(facts: &HostFacts, out: &mut Vec<Finding>) {
         )),
     }
 
-    // Impermanence: a tmpfs root, and the graph root not on a mount of its own that persists.
+    check_storage_persisted(facts, s, fs, fstype, out);
+}
+
+/// Impermanence: a tmpfs root, and the graph root not on a mount of its own that persists.
+fn check_storage_persisted(
+    facts: &HostFacts,
+    s: &StorageFacts,
+    fs: Option<&Mount>,
+    fstype: &str,
+    out: &mut Vec<Finding>,
+) {
+    let nix_or = |nix: &str, other: &str| {
+        if facts.nixos {
+            nix.to_string()
+        } else {
+            other.to_string()
+        }
+    };
     let root_tmpfs = mount_of(&facts.mounts, "/").is_some_and(|m| m.fstype == "tmpfs");
     let graph_tmpfs = fs.is_some_and(|m| m.fstype == "tmpfs");
     let containers_dir = s
