@@ -5,11 +5,12 @@
 //!
 //! ```text
 //! unit/     leaf vocabulary: UnitKind, Section, escaping, reading unit text, sha256,
-//!           systemd's directive table                                    (pure)
+//!           systemd's directive table, which changes a service sees      (pure)
 //! compile/  inventory text → diagnostic → inventory → version → model → quadlet → render;
 //!           one entry, compile::compile                                  (pure)
-//! host/     the world: fs (reads, atomic writes, lock, Observed), systemd (systemctl and
-//!           podman), journal (auto-update results), units (units for other hosts)
+//! host/     the world: fs (reads, atomic writes, lock, Observed), systemd (systemctl),
+//!           podman (its commands, exit codes as types), process (running a program),
+//!           journal (auto-update results), units (units for other hosts)
 //! install/  manifest → plan (pure) → apply (through host::systemd::Systemd) → status;
 //!           one entry for the install sequence, install::run; out_dir (build --out)
 //! doctor/   host checks: gather (I/O) → checks (pure)
@@ -22,7 +23,8 @@
 //! `unit ← host ← install`: `unit` nothing of ours, `compile` and `host` only `unit`, `install`
 //! `unit`, `compile` and `host`, `doctor` those and `install`, `cli` anything. Inside `compile`
 //! a stage imports only the stages before it. `tests/architecture.rs` checks this on every
-//! `crate::` path in `src/` and that the module graph has no cycle.
+//! `crate::` path in `src/` and that the module graph has no cycle (and that no function outside
+//! test code is longer than 80 lines, and that `anyhow` stays in `cli`).
 
 pub mod cli;
 pub mod compile;
