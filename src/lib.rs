@@ -13,6 +13,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod fsio;
 pub mod host_units;
+pub mod import;
 pub mod install;
 pub mod inventory;
 pub mod manifest;
