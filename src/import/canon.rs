@@ -399,6 +399,13 @@ fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
                 .help("write `SOURCE:TARGET[:MODE]`, or use the long syntax"));
         }
     };
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(ImportError::at(
+            loc,
+            format!("`{text}` is not a volume: an empty part between colons"),
+        )
+        .help("is a variable in it unset? Set it, or give it a default: `${VAR:-/path}`"));
+    }
     let mut entries = Vec::new();
     let is_path = |s: &str| s.starts_with('/') || s.starts_with('.') || s.starts_with('~');
     let kind = match source {
@@ -414,7 +421,7 @@ fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
         };
         entries.push(("source".into(), Node::str(s, loc)));
     }
-    entries.push(("target".into(), Node::str(target, loc)));
+    entries.push(("target".into(), Node::str(clean_target(target), loc)));
     let mut options: Vec<&str> = mode.map(|m| m.split(',').collect()).unwrap_or_default();
     if options.contains(&"ro") {
         entries.push((
@@ -455,8 +462,25 @@ fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
     Ok(Node::map(entries, loc))
 }
 
+/// A container path as Compose cleans it: no trailing `/`, no `.` or `//`.
+fn clean_target(target: &str) -> String {
+    if !target.starts_with('/') {
+        return target.to_string();
+    }
+    let cleaned = resolve(Path::new("/"), &format!(".{target}"));
+    if cleaned.is_empty() {
+        "/".into()
+    } else {
+        cleaned
+    }
+}
+
 /// `dir/path` made absolute and lexically normal (`~` is the user's home, as Compose reads it).
+/// An absolute path stays as it was written, as Compose keeps it.
 pub fn resolve(dir: &Path, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
     let joined = if let Some(rest) = path.strip_prefix("~/") {
         PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(rest)
     } else {

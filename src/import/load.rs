@@ -231,7 +231,7 @@ fn load_file(
             "a Compose file is a mapping at the top",
         ));
     }
-    interpolate_tree(&mut root, vars)?;
+    interpolate_tree(&mut root, vars, warnings)?;
     let lookup = |k: &str| vars.get(k).map(|(v, _)| v.clone());
     for (_, svc) in services_mut(&mut root) {
         canon::service(svc, dir, &lookup)?;
@@ -334,16 +334,31 @@ fn load_file(
     Ok(root)
 }
 
-fn interpolate_tree(node: &mut Node, vars: &Vars) -> Result<(), ImportError> {
+fn interpolate_tree(
+    node: &mut Node,
+    vars: &Vars,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ImportError> {
     match &mut node.value {
         Value::Str(s) => {
             let r = interpolate(s, vars).map_err(|m| ImportError::at(&node.loc, m))?;
             *s = r.text;
+            for u in r.used.iter().filter(|u| u.blank) {
+                warnings.push(Warning {
+                    loc: node.loc.clone(),
+                    service: None,
+                    key: format!("${{{}}}", u.name),
+                    message: format!(
+                        "the variable `{}` is not set: an empty string is used, as Compose does",
+                        u.name
+                    ),
+                });
+            }
             node.used = r.used;
         }
         Value::Seq(items) => {
             for i in items {
-                interpolate_tree(i, vars)?;
+                interpolate_tree(i, vars, warnings)?;
             }
         }
         Value::Map(entries) => {
@@ -351,7 +366,7 @@ fn interpolate_tree(node: &mut Node, vars: &Vars) -> Result<(), ImportError> {
                 if k.starts_with("x-") {
                     continue;
                 }
-                interpolate_tree(v, vars)?;
+                interpolate_tree(v, vars, warnings)?;
             }
         }
         _ => {}
