@@ -26,6 +26,8 @@ pub struct Project {
     pub warnings: Vec<Warning>,
     /// The variables interpolation read (for resolving env files the same way).
     pub vars: Vars,
+    /// Read from Compose's normalized JSON: where a value came from (`.env` or not) is unknown.
+    pub normalized: bool,
 }
 
 fn read(files: &dyn Files, path: &Path, from: &Loc) -> Result<String, ImportError> {
@@ -152,6 +154,7 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             .help("pass `--project-name NAME`")
             .into());
     }
+    check_cycles(&root)?;
     let mut profiles: Vec<String> = options.profiles.clone();
     if let Some((p, _)) = vars.get("COMPOSE_PROFILES") {
         profiles.extend(
@@ -169,7 +172,81 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
         source,
         warnings,
         vars,
+        normalized: matches!(input, Input::Normalized { .. }),
     })
+}
+
+/// Services a service depends on: `depends_on`, and what Compose adds for `network_mode`, `ipc`
+/// and `pid: service:X` and `volumes_from: [X]`, with where each is written.
+pub fn dependencies(svc: &Node) -> Vec<(String, Loc)> {
+    let mut out: Vec<(String, Loc)> = svc
+        .get("depends_on")
+        .map(|d| {
+            d.entries()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.loc.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for key in ["network_mode", "ipc", "pid"] {
+        if let Some(n) = svc.get(key) {
+            if let Some(other) = n.as_str().and_then(|m| m.strip_prefix("service:")) {
+                out.push((other.to_string(), n.loc.clone()));
+            }
+        }
+    }
+    for v in svc.get("volumes_from").map(Node::items).unwrap_or_default() {
+        if let Some(s) = v.as_str().filter(|s| !s.starts_with("container:")) {
+            let name = s.split(':').next().unwrap_or_default();
+            out.push((name.to_string(), v.loc.clone()));
+        }
+    }
+    let mut seen = Vec::new();
+    out.retain(|(n, _)| {
+        let new = !seen.contains(n);
+        seen.push(n.clone());
+        new
+    });
+    out
+}
+
+/// A dependency cycle is refused, as Compose refuses it (before profiles are applied).
+fn check_cycles(root: &Node) -> Result<(), ImportError> {
+    let services = root.get("services").map(Node::entries).unwrap_or_default();
+    fn visit(
+        name: &str,
+        services: &[(String, Node)],
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Result<(), ImportError> {
+        if done.iter().any(|d| d == name) {
+            return Ok(());
+        }
+        let Some((_, svc)) = services.iter().find(|(n, _)| n == name) else {
+            return Ok(());
+        };
+        path.push(name.to_string());
+        for (dep, loc) in dependencies(svc) {
+            if let Some(start) = path.iter().position(|p| *p == dep) {
+                let mut cycle: Vec<&str> = path.iter().skip(start).map(String::as_str).collect();
+                cycle.push(&dep);
+                return Err(ImportError::at(
+                    &loc,
+                    format!("dependency cycle: {}", cycle.join(" → ")),
+                )
+                .help("remove one of these dependencies"));
+            }
+            visit(&dep, services, path, done)?;
+        }
+        path.pop();
+        done.push(name.to_string());
+        Ok(())
+    }
+    let mut done = Vec::new();
+    for (name, _) in services {
+        visit(name, services, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
 }
 
 fn services_mut(root: &mut Node) -> Vec<(&String, &mut Node)> {
@@ -221,10 +298,23 @@ fn load_file(
     warnings: &mut Vec<Warning>,
 ) -> Result<Node, ImportError> {
     let text = read(files, path, &Loc::file(path))?;
-    let mut root = yaml::parse(path, &text).map_err(|e| ImportError::at(&e.loc, e.message))?;
-    if root.is_null() {
-        root = Node::map(Vec::new(), &Loc::file(path));
+    let root = yaml::parse(path, &text).map_err(|e| ImportError::at(&e.loc, e.message))?;
+    let empty = match &root.value {
+        Value::Null => true,
+        Value::Map(entries) => entries.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return Err(ImportError::at(
+            &Loc {
+                line: 1,
+                col: 1,
+                ..Loc::file(path)
+            },
+            "the compose file is empty",
+        ));
     }
+    let mut root = root;
     if !matches!(root.value, Value::Map(_)) {
         return Err(ImportError::at(
             &root.loc,

@@ -330,9 +330,18 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
                 .filter(|u| matches!(u.source, Some(Source::EnvFile(_))))
                 .map(|u| u.name.as_str())
                 .collect();
-            let secret = !from_env_file.is_empty()
-                && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)));
+            let secret = if project.normalized {
+                secret_looking(k)
+            } else {
+                !from_env_file.is_empty()
+                    && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)))
+            };
             if secret {
+                let origin = if project.normalized {
+                    "Compose's JSON does not say whether it came from .env".to_string()
+                } else {
+                    format!("from .env: {}", from_env_file.join(", "))
+                };
                 let file = secret_file
                     .get_or_insert_with(|| format!("{SECRET_ENV_DIR}/{cname}.env"))
                     .clone();
@@ -340,15 +349,14 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
                     env_lines,
                     "{}",
                     comment(&format!(
-                        "{k}: secret-looking, from .env ({}): not written here; it is in {file}",
-                        from_env_file.join(", ")
+                        "{k}: secret-looking ({origin}): not written here; put it in {file}"
                     ))
                 );
                 out.warnings.push(Warning {
                     loc: v.loc.clone(),
                     service: Some(svc_name.clone()),
                     key: format!("environment.{k}"),
-                    message: format!("its value comes from .env ({}) and looks secret, so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`", from_env_file.join(", ")),
+                    message: format!("its value looks secret ({origin}), so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`"),
                 });
                 out.moved.push(MovedSecret {
                     container: cname.clone(),
@@ -617,7 +625,25 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
         // depends_on
         let mut deps = Vec::new();
         let mut soft = Vec::new();
-        for (d, spec) in svc.get("depends_on").map(Node::entries).unwrap_or_default() {
+        let implied: Vec<(String, Node)> = super::load::dependencies(svc)
+            .into_iter()
+            .filter(|(d, _)| svc.get("depends_on").and_then(|x| x.get(d)).is_none())
+            .map(|(d, loc)| (d, Node::map(Vec::new(), &loc)))
+            .collect();
+        for (d, _) in &implied {
+            let _ = write!(
+                buf,
+                "{}",
+                comment(&format!(
+                    "{d}: a dependency Compose implies (network_mode, ipc, pid or volumes_from)"
+                ))
+            );
+        }
+        let explicit: Vec<(String, Node)> = svc
+            .get("depends_on")
+            .map(|d| d.entries().to_vec())
+            .unwrap_or_default();
+        for (d, spec) in explicit.iter().chain(implied.iter()) {
             let Some((_, dep)) = services.iter().find(|(n, _)| n == d) else {
                 out.note(&mut buf, &spec.loc, sref, "depends_on", &format!("`{d}` is not imported (not defined, or its profile is not active): the dependency is left out"));
                 continue;
