@@ -110,6 +110,9 @@ const COMPARED: &[&str] = &[
     "labels",
     "devices",
     "container_name",
+    "stop_grace_period",
+    // which services exist at all is checked: an active profile is not dropped
+    "profiles",
     // carried as podman_args, compared below
     "cap_add",
     "cap_drop",
@@ -798,6 +801,17 @@ fn compare_service(
         })
         .collect();
     check("devices", sorted(devices), sorted(opt("--device")));
+    // stop_grace_period: podman's stop timeout, in whole seconds
+    if let Some(g) = svc["stop_grace_period"].as_str() {
+        let secs = Duration::parse(g)
+            .expect("compose duration")
+            .whole_secs_rounded_up();
+        check(
+            "stop_grace_period",
+            secs.to_string(),
+            opt("--stop-timeout").join(""),
+        );
+    }
     // the settings carried as podman flags
     for (key, flag) in [
         ("cap_add", "--cap-add"),
@@ -828,4 +842,139 @@ fn compare_service(
             argv.contains(&flag.to_string()).to_string(),
         );
     }
+}
+
+fn fixture() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/compose/stack"
+    ))
+}
+
+/// A stack with interpolation (every operator, `.env`, `$$`), `include`, `extends` from another
+/// file (whose `env_file` is relative to it), a profile, a second `-f` file, short and long
+/// syntax: imported three ways, each equal to what Compose makes of it.
+#[test]
+fn interpolation_include_extends_profiles_and_overrides_match_compose() {
+    let composes = compose::composes();
+    let oracles = oracle::oracles();
+    if composes.is_empty() || oracles.is_empty() {
+        return;
+    }
+    let dir = fixture();
+    let mut tally = Tally::default();
+    let plain = check_case(
+        &Case {
+            label: "stack".into(),
+            dir: dir.clone(),
+            files: vec![dir.join("compose.yaml")],
+            compose_args: &[],
+            options: options(),
+        },
+        &composes,
+        &oracles,
+        &mut tally,
+    )
+    .expect("imports");
+    check_case(
+        &Case {
+            label: "stack -f override.yaml".into(),
+            dir: dir.clone(),
+            files: vec![dir.join("compose.yaml"), dir.join("override.yaml")],
+            compose_args: &[],
+            options: options(),
+        },
+        &composes,
+        &oracles,
+        &mut tally,
+    )
+    .expect("imports");
+    let with_debug = check_case(
+        &Case {
+            label: "stack --profile debug".into(),
+            dir: dir.clone(),
+            files: vec![dir.join("compose.yaml")],
+            compose_args: &["--profile", "debug"],
+            options: Options {
+                profiles: vec!["debug".into()],
+                ..options()
+            },
+        },
+        &composes,
+        &oracles,
+        &mut tally,
+    )
+    .expect("imports");
+    report("fixture", &tally);
+
+    // The secret from .env never reaches the inventory; the user is told where to put it.
+    for imported in [&plain, &with_debug] {
+        assert!(!imported.toml.contains("hunter2"), "{}", imported.toml);
+        assert_eq!(
+            imported
+                .moved_secrets
+                .iter()
+                .map(|m| (m.container.as_str(), m.key.as_str(), m.env_file.as_str()))
+                .collect::<Vec<_>>(),
+            [("db", "POSTGRES_PASSWORD", "/etc/quadgen/env/db.env")]
+        );
+    }
+    let secret_warning = plain
+        .warnings
+        .iter()
+        .find(|w| w.key == "environment.POSTGRES_PASSWORD")
+        .expect("a warning for the secret");
+    assert_eq!(
+        (
+            secret_warning.loc.line,
+            secret_warning.loc.col,
+            secret_warning.service.as_deref()
+        ),
+        (11, 26, Some("db")),
+        "{secret_warning}"
+    );
+    // The unselected profile is a warning naming the service, and the service is absent.
+    let profile = plain
+        .warnings
+        .iter()
+        .find(|w| w.key == "profiles")
+        .expect("profile warning");
+    assert_eq!(profile.service.as_deref(), Some("debug"));
+    assert!(profile.message.contains("--profile debug"), "{profile}");
+    assert!(!plain.toml.contains("[containers.debug]"));
+    assert!(with_debug.toml.contains("[containers.debug]"));
+    // Services in file order (included ones after), the implicit names Compose uses.
+    let order: Vec<&str> = plain
+        .toml
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("[containers.")
+                .and_then(|l| l.strip_suffix(']'))
+        })
+        .filter(|l| !l.contains('.'))
+        .collect();
+    assert_eq!(order, ["db", "app", "node-exporter"]);
+    assert!(
+        plain.toml.contains("[networks.homelab_back]"),
+        "{}",
+        plain.toml
+    );
+    assert!(plain.toml.contains("[volumes.homelab_pgdata]"));
+    // unless-stopped and the short image name say what they became.
+    assert!(
+        plain
+            .toml
+            .contains("restart = \"always\"   # Compose: unless-stopped")
+    );
+    assert!(
+        plain
+            .toml
+            .contains("image = \"docker.io/library/postgres:16.4\"   # Compose: postgres:16.4")
+    );
+    // Not carried, with a comment at the place: cap_add goes to podman_args, stated.
+    assert!(
+        plain.toml.contains("# cap_add → podman_args"),
+        "{}",
+        plain.toml
+    );
 }

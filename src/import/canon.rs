@@ -373,6 +373,10 @@ fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
     let loc = &v.loc;
     if let Value::Map(_) = &v.value {
         let mut m = v.clone();
+        if let Some(t) = m.get("target").and_then(Node::as_str) {
+            let t = clean_target(t);
+            m.set("target", Node::str(t, loc));
+        }
         let kind = m
             .get("type")
             .and_then(Node::as_str)

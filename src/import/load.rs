@@ -164,7 +164,10 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
                 .map(str::to_string),
         );
     }
-    select_profiles(&mut root, &profiles, &mut warnings);
+    // Compose's JSON holds only the services its profiles selected.
+    if !matches!(input, Input::Normalized { .. }) {
+        select_profiles(&mut root, &profiles, &mut warnings);
+    }
     Ok(Project {
         name,
         dir,
