@@ -683,3 +683,154 @@ fn over_meta(_base: Loc, over: Loc, used: Vec<super::interpolate::Used>) -> Node
         tag: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Files held in memory.
+    struct Mem(BTreeMap<PathBuf, String>);
+
+    impl Files for Mem {
+        fn read(&self, path: &Path) -> std::io::Result<Option<String>> {
+            Ok(self.0.get(path).cloned())
+        }
+    }
+
+    fn mem(files: &[(&str, &str)]) -> Mem {
+        Mem(files
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect())
+    }
+
+    fn load_files(files: &[(&str, &str)], order: &[&str]) -> Result<Project, Refused> {
+        let input = Input::Files(order.iter().map(PathBuf::from).collect());
+        load(&input, &Options::default(), &mem(files))
+    }
+
+    fn service<'a>(p: &'a Project, name: &str) -> &'a Node {
+        p.root
+            .get("services")
+            .and_then(|s| s.get(name))
+            .expect("service")
+    }
+
+    fn strs(n: Option<&Node>) -> Vec<String> {
+        n.map(|n| n.items().iter().filter_map(Node::scalar_string).collect())
+            .unwrap_or_default()
+    }
+
+    // The expectations are what docker-compose 2.26 and 2.40 print for the same two files.
+    #[test]
+    fn later_files_merge_by_compose_rules() {
+        let base = "services:\n  web:\n    image: a\n    command: [x, y]\n    environment: {A: '1', B: '2'}\n    ports: ['80:80', '443:443']\n    volumes: ['vol1:/data', './c:/conf']\n    dns: [1.1.1.1]\n    labels: {keep: 'me', drop: 'me'}\nvolumes:\n  vol1:\n  vol2:\n";
+        let over = "services:\n  web:\n    command: z\n    environment: [B=3, C=4]\n    ports: ['80:80', '8080:8080']\n    volumes: ['vol2:/data']\n    dns: [8.8.8.8]\n    labels:\n      drop: !reset null\n    healthcheck: !override\n      test: [CMD, true]\n";
+        let p = load_files(
+            &[("/p/compose.yaml", base), ("/p/over.yaml", over)],
+            &["/p/compose.yaml", "/p/over.yaml"],
+        )
+        .expect("loads");
+        let web = service(&p, "web");
+        assert_eq!(strs(web.get("command")), ["z"], "command is replaced");
+        let env: Vec<(String, String)> = web
+            .get("environment")
+            .expect("env")
+            .entries()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.scalar_string().unwrap_or_default()))
+            .collect();
+        let want: Vec<(String, String)> = [("A", "1"), ("B", "3"), ("C", "4")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(env, want, "maps merge by key");
+        let ports: Vec<String> = web
+            .get("ports")
+            .expect("ports")
+            .items()
+            .iter()
+            .map(|p| {
+                p.get("published")
+                    .and_then(Node::scalar_string)
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(ports, ["80", "443", "8080"], "ports are unique");
+        let volumes: Vec<String> = web
+            .get("volumes")
+            .expect("volumes")
+            .items()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}:{}",
+                    v.get("source").and_then(Node::as_str).unwrap_or_default(),
+                    v.get("target").and_then(Node::as_str).unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(
+            volumes,
+            ["vol2:/data", "/p/c:/conf"],
+            "volumes are unique by target; paths resolve against the project directory"
+        );
+        assert_eq!(
+            strs(web.get("dns")),
+            ["1.1.1.1", "8.8.8.8"],
+            "other lists append"
+        );
+        let labels: Vec<&str> = web
+            .get("labels")
+            .expect("labels")
+            .entries()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(labels, ["keep"], "!reset removes");
+        assert_eq!(p.name, "p");
+    }
+
+    #[test]
+    fn cycles_are_refused_where_they_are_written() {
+        let e = load_files(
+            &[(
+                "/p/compose.yaml",
+                "services:\n  a:\n    extends: b\n  b:\n    extends: a\n",
+            )],
+            &["/p/compose.yaml"],
+        )
+        .expect_err("extends cycle");
+        assert!(e.0[0].message.contains("loops back"), "{e}");
+        assert_eq!(e.0[0].loc.line, 3);
+
+        let e = load_files(
+            &[
+                (
+                    "/p/compose.yaml",
+                    "include: [other.yaml]\nservices:\n  a:\n    image: x\n",
+                ),
+                (
+                    "/p/other.yaml",
+                    "include:\n  - compose.yaml\nservices:\n  b:\n    image: y\n",
+                ),
+            ],
+            &["/p/compose.yaml"],
+        )
+        .expect_err("include cycle");
+        assert!(e.0[0].message.contains("includes itself"), "{e}");
+        assert_eq!(
+            (e.0[0].loc.file.as_path(), e.0[0].loc.line),
+            (Path::new("/p/other.yaml"), 2)
+        );
+
+        let e = load_files(
+            &[("/p/compose.yaml", "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: y\n    depends_on: [a]\n")],
+            &["/p/compose.yaml"],
+        )
+        .expect_err("dependency cycle");
+        assert!(e.0[0].message.contains("a → b → a"), "{e}");
+    }
+}
