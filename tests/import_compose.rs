@@ -140,6 +140,10 @@ const COMPARED: &[&str] = &[
     "privileged",
     "tty",
     "stdin_open",
+    "shm_size",
+    "extra_hosts",
+    "dns",
+    "tmpfs",
 ];
 
 #[derive(Debug, Default)]
@@ -845,6 +849,42 @@ fn compare_service(
         };
         check(key, sorted(compose_v), sorted(opt(flag)));
     }
+    let bytes = |s: &str| -> String {
+        let (n, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+        let factor: u64 = match unit.to_ascii_lowercase().trim_end_matches('b') {
+            "" => 1,
+            "k" => 1 << 10,
+            "m" => 1 << 20,
+            "g" => 1 << 30,
+            other => panic!("size unit {other}"),
+        };
+        (n.parse::<u64>().expect("size") * factor).to_string()
+    };
+    check(
+        "shm_size",
+        strings(&svc["shm_size"])
+            .iter()
+            .map(|s| bytes(s))
+            .collect::<Vec<_>>()
+            .join(""),
+        opt("--shm-size")
+            .iter()
+            .map(|s| bytes(s))
+            .collect::<Vec<_>>()
+            .join(""),
+    );
+    // podman's `--add-host` takes `host:ip`; Compose prints `host=ip`
+    let hosts: Vec<String> = strings(&svc["extra_hosts"])
+        .iter()
+        .map(|h| h.replacen('=', ":", 1))
+        .collect();
+    check("extra_hosts", sorted(hosts), sorted(opt("--add-host")));
+    check("dns", sorted(strings(&svc["dns"])), sorted(opt("--dns")));
+    check(
+        "tmpfs",
+        sorted(strings(&svc["tmpfs"])),
+        sorted(opt("--tmpfs")),
+    );
     for (key, flag) in [
         ("read_only", "--read-only"),
         ("init", "--init"),
@@ -989,7 +1029,9 @@ fn interpolation_include_extends_profiles_and_overrides_match_compose() {
     );
     // Not carried, with a comment at the place: cap_add goes to podman_args, stated.
     assert!(
-        plain.toml.contains("# cap_add → podman_args"),
+        plain
+            .toml
+            .contains("# cap_add, shm_size, extra_hosts, dns, tmpfs → podman_args"),
         "{}",
         plain.toml
     );

@@ -823,7 +823,15 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
                     .collect(),
                 Value::Map(entries) if *k == "extra_hosts" => entries
                     .iter()
-                    .filter_map(|(h, ip)| ip.scalar_string().map(|ip| format!("{flag}={h}:{ip}")))
+                    .flat_map(|(h, ip)| {
+                        let ips: Vec<String> = match &ip.value {
+                            Value::Seq(items) => {
+                                items.iter().filter_map(Node::scalar_string).collect()
+                            }
+                            _ => ip.scalar_string().into_iter().collect(),
+                        };
+                        ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
+                    })
                     .collect(),
                 Value::Map(entries) => entries
                     .iter()
@@ -833,6 +841,23 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
                     .scalar_string()
                     .map(|v| vec![format!("{flag}={v}")])
                     .unwrap_or_default(),
+            };
+            // `host=ip` (Compose's newer form) is `host:ip` for podman.
+            let values: Vec<String> = if *k == "extra_hosts" {
+                values
+                    .into_iter()
+                    .map(|v| {
+                        match v
+                            .strip_prefix("--add-host=")
+                            .and_then(|h| h.split_once('='))
+                        {
+                            Some((host, ip)) => format!("--add-host={host}:{ip}"),
+                            None => v,
+                        }
+                    })
+                    .collect()
+            } else {
+                values
             };
             if values.iter().any(|v| v.chars().any(char::is_control)) {
                 out.not_carried(
