@@ -750,6 +750,14 @@ fn compare_service(
         compose_cmd.clone(),
         opt("--health-cmd").join(" "),
     );
+    // `NONE` (or `disable: true`) also turns off the image's own check
+    check(
+        "healthcheck disabled",
+        (test.first().map(String::as_str) == Some("NONE")
+            || svc["healthcheck"]["disable"] == Json::Bool(true))
+        .to_string(),
+        argv.contains(&"--no-healthcheck".to_string()).to_string(),
+    );
     if !compose_cmd.is_empty() {
         for (k, flag) in [
             ("interval", "--health-interval"),

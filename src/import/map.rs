@@ -369,7 +369,12 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
                 .used
                 .iter()
                 .map(|u| match &u.source {
-                    Some(Source::EnvFile(f)) => format!("{} from {}", u.name, one_line(f)),
+                    Some(Source::EnvFile(f)) => {
+                        let shown = std::path::Path::new(f)
+                            .strip_prefix(&project.dir)
+                            .map_or_else(|_| f.clone(), |p| p.display().to_string());
+                        format!("{} from {}", u.name, one_line(&shown))
+                    }
                     Some(Source::Shell) => format!("{} from the environment", u.name),
                     None => format!("{} unset", u.name),
                 })
@@ -685,6 +690,7 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
             );
             let _ = writeln!(buf, "wants = {}", array(&soft));
         }
+        let mut no_healthcheck = false;
         // healthcheck
         if let Some(h) = svc.get("healthcheck") {
             let test: Vec<String> = h
@@ -697,7 +703,14 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
                     Some(serde_json::to_string(rest).unwrap_or_default())
                 }
                 Some((kind, _)) if kind == "NONE" => {
-                    let _ = write!(buf, "{}", comment("healthcheck: disabled in Compose"));
+                    let _ = write!(
+                        buf,
+                        "{}",
+                        comment(
+                            "healthcheck: disabled in Compose, so the image's own check is off too (--no-healthcheck)"
+                        )
+                    );
+                    no_healthcheck = true;
                     None
                 }
                 None => None,
@@ -810,7 +823,13 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
         }
         // podman_args for the simple flags, each value one word
         let mut args: Vec<String> = Vec::new();
+        if no_healthcheck {
+            args.push("--no-healthcheck".into());
+        }
         let mut arg_keys: Vec<&str> = Vec::new();
+        if no_healthcheck {
+            arg_keys.push("healthcheck (disabled)");
+        }
         for (k, flag) in AS_PODMAN_ARGS {
             let Some(n) = svc.get(k) else { continue };
             let values: Vec<String> = match &n.value {
