@@ -35,6 +35,15 @@ impl Ctx<'_> {
     }
 }
 
+/// One service being mapped.
+struct Svc<'a> {
+    ctx: &'a Ctx<'a>,
+    name: &'a String,
+    svc: &'a Node,
+    /// The container it becomes.
+    cname: String,
+}
+
 /// The table for `svc`; networks and volumes it uses are added (first use first).
 pub(super) fn container(
     ctx: &Ctx<'_>,
@@ -44,15 +53,9 @@ pub(super) fn container(
     networks: &mut Vec<(String, String)>,
     volumes: &mut Vec<(String, String)>,
 ) -> String {
-    let project = ctx.project;
-    let files = ctx.files;
-    let services = ctx.services;
-    let (top_networks, top_volumes, top_secrets) =
-        (ctx.top_networks, ctx.top_volumes, ctx.top_secrets);
     let container_of = |s: &str| ctx.container_of(s);
     let mut buf = String::new();
     let cname = container_of(svc_name);
-    let sref = Some(svc_name.as_str());
     let _ = writeln!(buf, "[containers.{}]", key(&cname));
     if cname != *svc_name {
         let _ = write!(
@@ -63,6 +66,31 @@ pub(super) fn container(
             ))
         );
     }
+    let svc_ref = Svc {
+        ctx,
+        name: svc_name,
+        svc,
+        cname: cname.clone(),
+    };
+    image_and_command(&svc_ref, &mut buf, out);
+    let env_lines = environment(&svc_ref, &mut buf, out);
+    ports(&svc_ref, &mut buf, out);
+    mounts(&svc_ref, &mut buf, out, volumes);
+    networks_and_user(&svc_ref, &mut buf, out, networks);
+    dependencies(&svc_ref, &mut buf, out);
+    let no_healthcheck = health(&svc_ref, &mut buf, out);
+    restart_stop_devices(&svc_ref, &mut buf, out);
+    podman_args(&svc_ref, &mut buf, out, no_healthcheck);
+    not_carried(&svc_ref, &mut buf, out);
+    tables(&svc_ref, &mut buf, out, &env_lines);
+    buf
+}
+
+/// Image and command, entrypoint.
+fn image_and_command(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // image
     match (svc.get("image").and_then(Node::as_str), svc.get("build")) {
         (None, Some(b)) => out.errors.push(
@@ -72,7 +100,7 @@ pub(super) fn container(
         (None, None) => out.errors.push(ImportError::at(&svc.loc, format!("service `{svc_name}` has no `image`"))),
         (Some(raw), build) => {
             if let Some(b) = build {
-                out.not_carried(&mut buf, &b.loc, sref, "build", &format!("the image `{raw}` is pulled as it is; quadgen does not build images (build and push it yourself)"));
+                out.not_carried(buf, &b.loc, sref, "build", &format!("the image `{raw}` is pulled as it is; quadgen does not build images (build and push it yourself)"));
             }
             match Image::parse(raw) {
                 Ok(img) if img.fully_qualified => {
@@ -108,6 +136,16 @@ pub(super) fn container(
             }
         }
     }
+}
+
+/// `env_file` and `environment`; returns the `[…environment]` lines (secret-looking values from .env moved out).
+fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
+    let project = s.ctx.project;
+    let files = s.ctx.files;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let cname = s.cname.clone();
+    let sref = Some(s.name.as_str());
     // env files, then environment (with secrets moved out)
     let mut env_files: Vec<String> = Vec::new();
     let mut inlined: Vec<(String, String, String)> = Vec::new(); // key, value, from file
@@ -127,9 +165,9 @@ pub(super) fn container(
                     let secret = entries.iter().any(|(k, _)| secret_looking(k));
                     if secret {
                         env_files.push(path.clone());
-                        out.note(&mut buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
+                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
                     } else {
-                        out.note(&mut buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
+                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
                         for (k, v) in entries {
                             inlined.push((k, v, path.clone()));
                         }
@@ -145,7 +183,7 @@ pub(super) fn container(
                 )),
             },
             Ok(None) if !required => out.note(
-                &mut buf,
+                buf,
                 &f.loc,
                 sref,
                 "env_file",
@@ -260,6 +298,13 @@ pub(super) fn container(
     if !env_files.is_empty() {
         let _ = writeln!(buf, "environment_files = {}", array(&env_files));
     }
+    env_lines
+}
+
+/// `ports` and `expose`.
+fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // ports
     let mut ports = Vec::new();
     for p in svc.get("ports").map(Node::items).unwrap_or_default() {
@@ -274,7 +319,7 @@ pub(super) fn container(
             .unwrap_or_default();
         let ip = p.get("host_ip").and_then(Node::as_str).unwrap_or_default();
         if published.contains('-') && !target.contains('-') {
-            out.not_carried(&mut buf, &p.loc, sref, "ports", &format!("`{published}:{target}` (any free host port of a range) has no podman equivalent; pick one host port"));
+            out.not_carried(buf, &p.loc, sref, "ports", &format!("`{published}:{target}` (any free host port of a range) has no podman equivalent; pick one host port"));
             continue;
         }
         let ip = if ip.contains(':') {
@@ -298,7 +343,7 @@ pub(super) fn container(
     }
     if let Some(e) = svc.get("expose") {
         out.note(
-            &mut buf,
+            buf,
             &e.loc,
             sref,
             "expose",
@@ -308,6 +353,16 @@ pub(super) fn container(
             ),
         );
     }
+}
+
+/// `volumes`, and file secrets as read-only bind mounts.
+fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, volumes: &mut Vec<(String, String)>) {
+    let project = s.ctx.project;
+    let top_volumes = s.ctx.top_volumes;
+    let top_secrets = s.ctx.top_secrets;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // volumes, and file secrets as read-only bind mounts
     let mut mounts = Vec::new();
     for v in svc.get("volumes").map(Node::items).unwrap_or_default() {
@@ -328,7 +383,7 @@ pub(super) fn container(
                 continue;
             }
             out.not_carried(
-                &mut buf,
+                buf,
                 &n.loc,
                 sref,
                 &format!("volumes.{k}"),
@@ -346,7 +401,7 @@ pub(super) fn container(
                             ("create_host_path", _) => {}
                             ("selinux", Value::Str(s)) => opts.push(s.clone()),
                             ("propagation", Value::Str(s)) => opts.push(s.clone()),
-                            _ => out.not_carried(&mut buf, &n.loc, sref, &format!("volumes.bind.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
+                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.bind.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
                         }
                     }
                 }
@@ -362,7 +417,7 @@ pub(super) fn container(
                         match (k.as_str(), &n.value) {
                             ("nocopy", Value::Bool(true)) => opts.push("nocopy".into()),
                             ("nocopy", _) => {}
-                            _ => out.not_carried(&mut buf, &n.loc, sref, &format!("volumes.volume.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
+                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.volume.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
                         }
                     }
                 }
@@ -377,7 +432,7 @@ pub(super) fn container(
                 mounts.push(mount(&name, target, &opts));
             }
             ("volume", None) => mounts.push(mount("", target, &opts)),
-            (other, _) => out.not_carried(&mut buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)")),
+            (other, _) => out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)")),
         }
     }
     for s in svc.get("secrets").map(Node::items).unwrap_or_default() {
@@ -397,7 +452,7 @@ pub(super) fn container(
             .and_then(Node::as_str);
         for k in ["uid", "gid", "mode"] {
             if let Some(n) = s.get(k) {
-                out.not_carried(&mut buf, &n.loc, sref, &format!("secrets.{k}"), &format!("`{k}` of secret `{source}`: the file is mounted with its own owner and mode"));
+                out.not_carried(buf, &n.loc, sref, &format!("secrets.{k}"), &format!("`{k}` of secret `{source}`: the file is mounted with its own owner and mode"));
             }
         }
         match file {
@@ -417,7 +472,7 @@ pub(super) fn container(
                 mounts.push(mount(&abs, &target, &["ro".to_string()]));
             }
             None => out.not_carried(
-                &mut buf,
+                buf,
                 &s.loc,
                 sref,
                 "secrets",
@@ -428,6 +483,20 @@ pub(super) fn container(
     if !mounts.is_empty() {
         let _ = writeln!(buf, "volumes = {}", array(&mounts));
     }
+}
+
+/// `networks` / `network_mode`, and `user`.
+fn networks_and_user(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    networks: &mut Vec<(String, String)>,
+) {
+    let project = s.ctx.project;
+    let top_networks = s.ctx.top_networks;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // networks
     let mut nets: Vec<String> = Vec::new();
     match svc.get("network_mode").and_then(Node::as_str) {
@@ -444,7 +513,7 @@ pub(super) fn container(
                 .get("network_mode")
                 .map_or(svc.loc.clone(), |n| n.loc.clone());
             out.not_carried(
-                &mut buf,
+                buf,
                 &loc,
                 sref,
                 "network_mode",
@@ -467,7 +536,7 @@ pub(super) fn container(
                 let (name, _) = object_name(&project.name, top_networks, &k);
                 for (sk, sv) in settings.entries() {
                     out.not_carried(
-                        &mut buf,
+                        buf,
                         &sv.loc,
                         sref,
                         &format!("networks.{k}.{sk}"),
@@ -490,6 +559,14 @@ pub(super) fn container(
     if let Some(u) = svc.get("user").and_then(Node::scalar_string) {
         let _ = writeln!(buf, "user = {}", string(&u));
     }
+}
+
+/// `depends_on`, and the dependencies Compose implies.
+fn dependencies(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let services = s.ctx.services;
+    let container_of = |x: &str| s.ctx.container_of(x);
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // depends_on
     let mut deps = Vec::new();
     let mut soft = Vec::new();
@@ -513,7 +590,7 @@ pub(super) fn container(
         .unwrap_or_default();
     for (d, spec) in explicit.iter().chain(implied.iter()) {
         let Some((_, dep)) = services.iter().find(|(n, _)| n == d) else {
-            out.note(&mut buf, &spec.loc, sref, "depends_on", &format!("`{d}` is not imported (not defined, or its profile is not active): the dependency is left out"));
+            out.note(buf, &spec.loc, sref, "depends_on", &format!("`{d}` is not imported (not defined, or its profile is not active): the dependency is left out"));
             continue;
         };
         let condition = spec
@@ -530,10 +607,10 @@ pub(super) fn container(
                 if has_check {
                     let _ = write!(buf, "{}", comment(&format!("{d}: service_healthy: its health check gates its start (Notify=healthy), so this waits for it")));
                 } else {
-                    out.note(&mut buf, &spec.loc, sref, "depends_on", &format!("`{d}` has no health check, so `service_healthy` can only wait for it to start"));
+                    out.note(buf, &spec.loc, sref, "depends_on", &format!("`{d}` has no health check, so `service_healthy` can only wait for it to start"));
                 }
             }
-            "service_completed_successfully" => out.note(&mut buf, &spec.loc, sref, "depends_on", &format!("`{d}`: service_completed_successfully: this waits for it to start, not to finish (a one-shot unit is not generated yet)")),
+            "service_completed_successfully" => out.note(buf, &spec.loc, sref, "depends_on", &format!("`{d}`: service_completed_successfully: this waits for it to start, not to finish (a one-shot unit is not generated yet)")),
             _ => {}
         }
         if required {
@@ -553,6 +630,12 @@ pub(super) fn container(
         );
         let _ = writeln!(buf, "wants = {}", array(&soft));
     }
+}
+
+/// `healthcheck`; returns whether Compose disabled it.
+fn health(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> bool {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     let mut no_healthcheck = false;
     // healthcheck
     if let Some(h) = svc.get("healthcheck") {
@@ -579,7 +662,7 @@ pub(super) fn container(
             None => None,
             Some((kind, _)) => {
                 out.not_carried(
-                    &mut buf,
+                    buf,
                     &h.loc,
                     sref,
                     "healthcheck.test",
@@ -595,7 +678,7 @@ pub(super) fn container(
                     match Duration::parse(&v) {
                         Ok(_) => fields.push((k, string(&v))),
                         Err(e) => {
-                            out.not_carried(&mut buf, &h.loc, sref, &format!("healthcheck.{k}"), &e)
+                            out.not_carried(buf, &h.loc, sref, &format!("healthcheck.{k}"), &e)
                         }
                     }
                 }
@@ -609,7 +692,7 @@ pub(super) fn container(
                     "test" | "interval" | "timeout" | "start_period" | "retries"
                 ) {
                     out.not_carried(
-                        &mut buf,
+                        buf,
                         &n.loc,
                         sref,
                         &format!("healthcheck.{k}"),
@@ -620,6 +703,13 @@ pub(super) fn container(
             let _ = writeln!(buf, "health = {}", inline(&fields));
         }
     }
+    no_healthcheck
+}
+
+/// `restart`, `stop_grace_period`, `devices`.
+fn restart_stop_devices(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // restart, stop timeout, labels, devices
     if let Some(r) = svc.get("restart").and_then(Node::as_str) {
         match r {
@@ -638,7 +728,7 @@ pub(super) fn container(
                     .get("restart")
                     .map_or(svc.loc.clone(), |n| n.loc.clone());
                 out.not_carried(
-                    &mut buf,
+                    buf,
                     &loc,
                     sref,
                     "restart",
@@ -667,7 +757,7 @@ pub(super) fn container(
                 let loc = svc
                     .get("stop_grace_period")
                     .map_or(svc.loc.clone(), |n| n.loc.clone());
-                out.not_carried(&mut buf, &loc, sref, "stop_grace_period", &e);
+                out.not_carried(buf, &loc, sref, "stop_grace_period", &e);
             }
         }
     }
@@ -688,6 +778,12 @@ pub(super) fn container(
     if !devices.is_empty() {
         let _ = writeln!(buf, "devices = {}", array(&devices));
     }
+}
+
+/// The settings carried as `podman_args`, each value one word.
+fn podman_args(s: &Svc<'_>, buf: &mut String, out: &mut Out, no_healthcheck: bool) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // podman_args for the simple flags, each value one word
     let mut args: Vec<String> = Vec::new();
     if no_healthcheck {
@@ -744,13 +840,7 @@ pub(super) fn container(
             values
         };
         if values.iter().any(|v| v.chars().any(char::is_control)) {
-            out.not_carried(
-                &mut buf,
-                &n.loc,
-                sref,
-                k,
-                "a control character in the value",
-            );
+            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
             continue;
         }
         arg_keys.push(k);
@@ -767,6 +857,12 @@ pub(super) fn container(
         );
         let _ = writeln!(buf, "podman_args = {}", array(&args));
     }
+}
+
+/// Every other key: a warning and a comment.
+fn not_carried(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // everything else: not carried
     for (k, n) in svc.entries() {
         if CARRIED.contains(&k.as_str())
@@ -781,8 +877,15 @@ pub(super) fn container(
             "pull_policy" => "quadgen sets the pull policy for auto-update (`pull` in the inventory)".to_string(),
             _ => format!("`{k}: {}` has no inventory field yet (issue 7)", show(n)),
         };
-        out.not_carried(&mut buf, &n.loc, sref, k, &why);
+        out.not_carried(buf, &n.loc, sref, k, &why);
     }
+}
+
+/// `labels`, then the environment and labels sub-tables.
+fn tables(s: &Svc<'_>, buf: &mut String, out: &mut Out, env_lines: &str) {
+    let svc = s.svc;
+    let cname = s.cname.clone();
+    let sref = Some(s.name.as_str());
     // labels, then environment as sub-tables
     let mut label_lines = String::new();
     for (k, v) in svc.get("labels").map(Node::entries).unwrap_or_default() {
@@ -805,11 +908,10 @@ pub(super) fn container(
     }
     if !env_lines.is_empty() {
         let _ = writeln!(buf, "\n[containers.{}.environment]", key(&cname));
-        buf.push_str(&env_lines);
+        buf.push_str(env_lines);
     }
     if !label_lines.is_empty() {
         let _ = writeln!(buf, "\n[containers.{}.labels]", key(&cname));
         buf.push_str(&label_lines);
     }
-    buf
 }
