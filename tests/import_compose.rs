@@ -464,6 +464,22 @@ fn check_import(
                 )),
             }
         }
+        // Extension fields Compose found in `labels` or `environment` (it prints them as one
+        // `#extensions` entry) were warned about.
+        for field in ["labels", "environment"] {
+            if svc[field].get("#extensions").is_some() {
+                let warned = imported.warnings.iter().any(|w| {
+                    w.service.as_deref() == Some(svc_name.as_str())
+                        && (w.key.starts_with(&format!("{field}.x-"))
+                            || w.key.starts_with(&format!("{field}.#")))
+                });
+                if !warned {
+                    tally.failures.push(format!(
+                        "{ctx}: service `{svc_name}`: extensions in `{field}` left out without a warning"
+                    ));
+                }
+            }
+        }
         // Nothing dropped silently: every other key Compose has for the service was warned about.
         for key in svc.as_object().expect("service").keys() {
             if COMPARED.contains(&key.as_str()) || svc[key].is_null() {
@@ -590,7 +606,7 @@ fn compare_service(
         .collect();
     let mut compose_env: Vec<String> = Vec::new();
     for (k, v) in svc["environment"].as_object().into_iter().flatten() {
-        if v.is_null() {
+        if v.is_null() || k.starts_with('#') {
             continue;
         }
         if moved.contains(k.as_str()) {
@@ -800,10 +816,13 @@ fn compare_service(
             .to_string(),
     );
     check("user", scalar(&svc["user"]), opt("--user").join(""));
+    // Compose keeps `x-` keys of a mapping as extensions (`#extensions`), not labels; the
+    // importer leaves them out with a warning (checked in `check_import`).
     let labels: Vec<String> = svc["labels"]
         .as_object()
         .into_iter()
         .flatten()
+        .filter(|(k, _)| !k.starts_with('#'))
         .map(|(k, v)| format!("{k}={}", undollar(&scalar(v))))
         .collect();
     let ours_labels: Vec<String> = opt("--label")

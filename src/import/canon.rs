@@ -10,12 +10,14 @@ use super::ImportError;
 use super::yaml::{Loc, Node, Value};
 
 /// Canonicalizes one service in place. `dir` resolves relative paths; `lookup` reads the
-/// environment for `environment: [KEY]` entries without a value.
+/// environment for `environment: [KEY]` entries without a value. Returns the extension fields
+/// (`x-…` keys of the `environment` and `labels` mappings) it dropped, as Compose drops them.
 pub fn service(
     svc: &mut Node,
     dir: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), ImportError> {
+) -> Result<Vec<(String, Loc)>, ImportError> {
+    let mut dropped = Vec::new();
     if !matches!(svc.value, Value::Map(_) | Value::Null) {
         return Err(ImportError::at(
             &svc.loc,
@@ -32,14 +34,14 @@ pub fn service(
     }
     for key in ["environment", "labels"] {
         if let Some(n) = svc.get_mut(key) {
-            pairs(
-                n,
-                if key == "environment" {
-                    Some(lookup)
-                } else {
-                    None
-                },
-            )?;
+            let lookup = if key == "environment" {
+                Some(lookup)
+            } else {
+                None
+            };
+            for (k, loc) in pairs(n, lookup)? {
+                dropped.push((format!("{key}.{k}"), loc));
+            }
         }
     }
     if let Some(n) = svc.get_mut("env_file") {
@@ -134,7 +136,7 @@ pub fn service(
             *b = Node::map(vec![("context".into(), Node::str(context, &loc))], &loc);
         }
     }
-    Ok(())
+    Ok(dropped)
 }
 
 /// `command: "a b"` → `["a", "b"]` as a POSIX shell splits it.
@@ -154,8 +156,9 @@ fn words(n: &mut Node) -> Result<(), ImportError> {
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// `["K=V", "K"]` → `{K: V, K: null}`; map values become strings.
-fn pairs(n: &mut Node, lookup: Option<Lookup<'_>>) -> Result<(), ImportError> {
+fn pairs(n: &mut Node, lookup: Option<Lookup<'_>>) -> Result<Vec<(String, Loc)>, ImportError> {
     let mut out: Vec<(String, Node)> = Vec::new();
+    let mut dropped = Vec::new();
     let mut put = |k: String, v: Node| match out.iter_mut().find(|(e, _)| *e == k) {
         Some((_, old)) => *old = v,
         None => out.push((k, v)),
@@ -187,6 +190,12 @@ fn pairs(n: &mut Node, lookup: Option<Lookup<'_>>) -> Result<(), ImportError> {
         }
         Value::Map(entries) => {
             for (k, v) in entries {
+                // Compose reads `x-` keys of a mapping as extensions, not entries (its JSON
+                // prints them under `#extensions`).
+                if k.starts_with("x-") || k.starts_with('#') {
+                    dropped.push((k.clone(), v.loc.clone()));
+                    continue;
+                }
                 let mut node = match v.scalar_string() {
                     Some(s) => Node::str(s, &v.loc),
                     None if v.is_null() => match lookup.and_then(|l| l(k)) {
@@ -220,7 +229,7 @@ fn pairs(n: &mut Node, lookup: Option<Lookup<'_>>) -> Result<(), ImportError> {
         }
     }
     n.value = Value::Map(out);
-    Ok(())
+    Ok(dropped)
 }
 
 fn env_files(n: &mut Node, dir: &Path) -> Result<(), ImportError> {
@@ -510,7 +519,7 @@ mod tests {
 
     fn canon(text: &str) -> Node {
         let mut n = parse(Path::new("/p/compose.yaml"), text).expect("yaml");
-        service(&mut n, Path::new("/p"), &|k| {
+        let _ = service(&mut n, Path::new("/p"), &|k| {
             (k == "FROM_ENV").then(|| "e".to_string())
         })
         .expect("canon");

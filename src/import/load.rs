@@ -130,8 +130,9 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
     if matches!(input, Input::Normalized { .. }) {
         // Compose's output is already long form; canonicalizing again only fills defaults.
         let lookup = |_: &str| None;
-        for (_, svc) in services_mut(&mut root) {
-            canon::service(svc, Path::new("/"), &lookup)?;
+        for (name, svc) in services_mut(&mut root) {
+            let dropped = canon::service(svc, Path::new("/"), &lookup)?;
+            warnings.extend(extension_warnings(name, dropped));
         }
     }
     let name = options
@@ -252,6 +253,20 @@ fn check_cycles(root: &Node) -> Result<(), ImportError> {
     Ok(())
 }
 
+fn extension_warnings(service: &str, dropped: Vec<(String, Loc)>) -> Vec<Warning> {
+    dropped
+        .into_iter()
+        .map(|(key, loc)| Warning {
+            loc,
+            service: Some(service.to_string()),
+            key,
+            message:
+                "not carried: Compose reads an `x-` key here as an extension field, not an entry"
+                    .into(),
+        })
+        .collect()
+}
+
 fn services_mut(root: &mut Node) -> Vec<(&String, &mut Node)> {
     match root.get_mut("services").map(|s| &mut s.value) {
         Some(Value::Map(entries)) => entries.iter_mut().map(|(k, v)| (&*k, v)).collect(),
@@ -326,8 +341,9 @@ fn load_file(
     }
     interpolate_tree(&mut root, vars, warnings)?;
     let lookup = |k: &str| vars.get(k).map(|(v, _)| v.clone());
-    for (_, svc) in services_mut(&mut root) {
-        canon::service(svc, dir, &lookup)?;
+    for (name, svc) in services_mut(&mut root) {
+        let dropped = canon::service(svc, dir, &lookup)?;
+        warnings.extend(extension_warnings(name, dropped));
     }
     if let Some(include) = root.remove("include") {
         for entry in include.items() {
@@ -455,10 +471,8 @@ fn interpolate_tree(
             }
         }
         Value::Map(entries) => {
-            for (k, v) in entries {
-                if k.starts_with("x-") {
-                    continue;
-                }
+            // Values only, never keys; extension fields (`x-…`) too, as Compose does.
+            for (_, v) in entries {
                 interpolate_tree(v, vars, warnings)?;
             }
         }
