@@ -445,7 +445,8 @@ fn check_import(
         .cloned()
         .unwrap_or_default();
     for (svc_name, svc) in services {
-        let cname = svc["container_name"].as_str().unwrap_or(svc_name);
+        // The container is named after the service (the DNS name other services use).
+        let cname = svc_name.as_str();
         assert!(
             containers.contains_key(cname),
             "{ctx}: no container for service `{svc_name}`"
@@ -726,9 +727,7 @@ fn compare_service(
     let mut deps = Vec::new();
     let mut soft = Vec::new();
     for (d, spec) in svc["depends_on"].as_object().into_iter().flatten() {
-        let dname = project["services"][d]["container_name"]
-            .as_str()
-            .unwrap_or(d);
+        let dname = d;
         if spec["required"] == Json::Bool(false) {
             soft.push(format!("{dname}.service"))
         } else {
@@ -816,6 +815,16 @@ fn compare_service(
             .to_string(),
     );
     check("user", scalar(&svc["user"]), opt("--user").join(""));
+    // container_name: a network alias beside the service's own name
+    let alias = match (svc["container_name"].as_str(), svc["network_mode"].as_str()) {
+        (Some(n), None) if n != cname => vec![n.to_string()],
+        _ => Vec::new(),
+    };
+    check(
+        "container_name",
+        sorted(alias),
+        sorted(opt("--network-alias")),
+    );
     // Compose keeps `x-` keys of a mapping as extensions (`#extensions`), not labels; the
     // importer leaves them out with a warning (checked in `check_import`).
     let labels: Vec<String> = svc["labels"]

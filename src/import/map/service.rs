@@ -25,13 +25,10 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The container a service becomes: its `container_name`, or the service name.
+    /// The container a service becomes: named after the service, which is the DNS name other
+    /// services use in Compose (a `container_name` becomes a network alias).
     pub fn container_of(&self, svc: &str) -> String {
-        self.services
-            .iter()
-            .find(|(n, _)| n == svc)
-            .and_then(|(_, s)| s.get("container_name").and_then(Node::as_str))
-            .map_or_else(|| svc.to_string(), str::to_string)
+        svc.to_string()
     }
 }
 
@@ -57,15 +54,6 @@ pub(super) fn container(
     let mut buf = String::new();
     let cname = container_of(svc_name);
     let _ = writeln!(buf, "[containers.{}]", key(&cname));
-    if cname != *svc_name {
-        let _ = write!(
-            buf,
-            "{}",
-            comment(&format!(
-                "Compose service `{svc_name}` (its `container_name`)"
-            ))
-        );
-    }
     let svc_ref = Svc {
         ctx,
         name: svc_name,
@@ -792,6 +780,28 @@ fn podman_args(s: &Svc<'_>, buf: &mut String, out: &mut Out, no_healthcheck: boo
     let mut arg_keys: Vec<&str> = Vec::new();
     if no_healthcheck {
         arg_keys.push("healthcheck (disabled)");
+    }
+    // `container_name`: the container keeps the service's name (the DNS name Compose gives it),
+    // and answers to its `container_name` too, on every network it joins.
+    if let Some(n) = svc.get("container_name") {
+        let name = n.as_str().unwrap_or_default();
+        let shared = matches!(
+            svc.get("network_mode").and_then(Node::as_str),
+            Some(m) if m == "host" || m == "none" || m.contains(':')
+        );
+        if name != s.name.as_str() && !shared && !name.chars().any(char::is_control) {
+            args.push(format!("--network-alias={name}"));
+            arg_keys
+                .push("container_name (a network alias; the container is named after the service)");
+        } else if name != s.name.as_str() {
+            out.not_carried(
+                buf,
+                &n.loc,
+                sref,
+                "container_name",
+                &format!("the container is named `{}` after its service; `{name}` needs a network to be an alias on", s.name),
+            );
+        }
     }
     for (k, flag) in AS_PODMAN_ARGS {
         let Some(n) = svc.get(k) else { continue };
