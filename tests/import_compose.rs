@@ -815,13 +815,22 @@ fn compare_service(
             .to_string(),
     );
     check("user", scalar(&svc["user"]), opt("--user").join(""));
-    // container_name: a network alias beside the service's own name
-    let alias = match (svc["container_name"].as_str(), svc["network_mode"].as_str()) {
+    // network aliases: `container_name` beside the service's own name, and each network's
+    // `aliases` (podman sets them on every network the container joins)
+    let mut alias = match (svc["container_name"].as_str(), svc["network_mode"].as_str()) {
         (Some(n), None) if n != cname => vec![n.to_string()],
         _ => Vec::new(),
     };
+    for (_, settings) in svc["networks"].as_object().into_iter().flatten() {
+        for a in settings["aliases"].as_array().into_iter().flatten() {
+            let a = scalar(a);
+            if !alias.contains(&a) {
+                alias.push(a);
+            }
+        }
+    }
     check(
-        "container_name",
+        "network aliases",
         sorted(alias),
         sorted(opt("--network-alias")),
     );
@@ -1065,9 +1074,9 @@ fn interpolation_include_extends_profiles_and_overrides_match_compose() {
     );
     // Not carried, with a comment at the place: cap_add goes to podman_args, stated.
     assert!(
-        plain
-            .toml
-            .contains("# cap_add, shm_size, extra_hosts, dns, tmpfs → podman_args"),
+        plain.toml.contains(
+            "# networks.*.aliases, cap_add, shm_size, extra_hosts, dns, tmpfs → podman_args"
+        ),
         "{}",
         plain.toml
     );

@@ -64,11 +64,11 @@ pub(super) fn container(
     let env_lines = environment(&svc_ref, &mut buf, out);
     ports(&svc_ref, &mut buf, out);
     mounts(&svc_ref, &mut buf, out, volumes);
-    networks_and_user(&svc_ref, &mut buf, out, networks);
+    let aliases = networks_and_user(&svc_ref, &mut buf, out, networks);
     dependencies(&svc_ref, &mut buf, out);
     let no_healthcheck = health(&svc_ref, &mut buf, out);
     restart_stop_devices(&svc_ref, &mut buf, out);
-    podman_args(&svc_ref, &mut buf, out, no_healthcheck);
+    podman_args(&svc_ref, &mut buf, out, no_healthcheck, &aliases);
     not_carried(&svc_ref, &mut buf, out);
     tables(&svc_ref, &mut buf, out, &env_lines);
     buf
@@ -479,7 +479,8 @@ fn networks_and_user(
     buf: &mut String,
     out: &mut Out,
     networks: &mut Vec<(String, String)>,
-) {
+) -> Vec<String> {
+    let mut aliases: Vec<String> = Vec::new();
     let project = s.ctx.project;
     let top_networks = s.ctx.top_networks;
     let svc_name = s.name;
@@ -523,6 +524,14 @@ fn networks_and_user(
                 }
                 let (name, _) = object_name(&project.name, top_networks, &k);
                 for (sk, sv) in settings.entries() {
+                    if sk == "aliases" {
+                        for a in sv.items().iter().filter_map(Node::scalar_string) {
+                            if !aliases.contains(&a) {
+                                aliases.push(a);
+                            }
+                        }
+                        continue;
+                    }
                     out.not_carried(
                         buf,
                         &sv.loc,
@@ -547,6 +556,7 @@ fn networks_and_user(
     if let Some(u) = svc.get("user").and_then(Node::scalar_string) {
         let _ = writeln!(buf, "user = {}", string(&u));
     }
+    aliases
 }
 
 /// `depends_on`, and the dependencies Compose implies.
@@ -769,7 +779,13 @@ fn restart_stop_devices(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
 }
 
 /// The settings carried as `podman_args`, each value one word.
-fn podman_args(s: &Svc<'_>, buf: &mut String, out: &mut Out, no_healthcheck: bool) {
+fn podman_args(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    no_healthcheck: bool,
+    aliases: &[String],
+) {
     let svc = s.svc;
     let sref = Some(s.name.as_str());
     // podman_args for the simple flags, each value one word
@@ -780,6 +796,24 @@ fn podman_args(s: &Svc<'_>, buf: &mut String, out: &mut Out, no_healthcheck: boo
     let mut arg_keys: Vec<&str> = Vec::new();
     if no_healthcheck {
         arg_keys.push("healthcheck (disabled)");
+    }
+    // network aliases: podman sets them on every network the container joins
+    if !aliases.is_empty() {
+        let joined = svc.get("networks").map_or(0, |n| n.entries().len());
+        if joined > 1 {
+            let loc = svc
+                .get("networks")
+                .map_or(svc.loc.clone(), |n| n.loc.clone());
+            out.note(
+                buf,
+                &loc,
+                sref,
+                "networks.aliases",
+                "podman sets network aliases on every network the container joins, not only the one Compose names",
+            );
+        }
+        args.extend(aliases.iter().map(|a| format!("--network-alias={a}")));
+        arg_keys.push("networks.*.aliases");
     }
     // `container_name`: the container keeps the service's name (the DNS name Compose gives it),
     // and answers to its `container_name` too, on every network it joins.
