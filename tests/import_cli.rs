@@ -143,3 +143,41 @@ fn reads_composes_normalized_json_on_standard_input() {
         stderr(&a)
     );
 }
+
+#[test]
+fn a_secret_from_env_outside_environment_is_refused_at_its_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(tmp.path().join(".env"), "DB_PASSWORD=hunter2\n").expect("env");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    command: [\"--password\", \"${DB_PASSWORD}\"]\n",
+    )
+    .expect("write");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose"])
+        .assert()
+        .code(1);
+    let err = stderr(&a);
+    assert!(
+        err.contains("compose.yaml:4:29: error: service `app`: `command` would write the secret-looking `DB_PASSWORD` from .env into the inventory"),
+        "{err}"
+    );
+    assert!(a.get_output().stdout.is_empty(), "nothing on stdout");
+    // The same as one string: the words keep where their text came from.
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    command: run --password=${DB_PASSWORD}\n",
+    )
+    .expect("write");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&a).contains("compose.yaml:4:14: error: service `app`: `command` would write"),
+        "{}",
+        stderr(&a)
+    );
+}

@@ -147,7 +147,17 @@ fn words(n: &mut Node) -> Result<(), ImportError> {
                 .help("close the quote, or write the command as a list of words")
         })?;
         let loc = n.loc.clone();
-        n.value = Value::Seq(split.into_iter().map(|w| Node::str(w, &loc)).collect());
+        let used = n.used.clone();
+        n.value = Value::Seq(
+            split
+                .into_iter()
+                .map(|w| {
+                    let mut word = Node::str(w, &loc);
+                    word.used = used.clone();
+                    word
+                })
+                .collect(),
+        );
     }
     Ok(())
 }

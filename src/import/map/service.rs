@@ -54,6 +54,7 @@ pub(super) fn container(
     let mut buf = String::new();
     let cname = container_of(svc_name);
     let _ = writeln!(buf, "[containers.{}]", key(&cname));
+    refuse_secrets_outside_environment(svc_name, svc, out);
     let svc_ref = Svc {
         ctx,
         name: svc_name,
@@ -957,5 +958,38 @@ fn tables(s: &Svc<'_>, buf: &mut String, out: &mut Out, env_lines: &str) {
     if !label_lines.is_empty() {
         let _ = writeln!(buf, "\n[containers.{}.labels]", key(&cname));
         buf.push_str(&label_lines);
+    }
+}
+
+/// A secret-looking variable from an env file may reach the inventory only through
+/// `environment` (where it is moved out into an env file); anywhere else it is refused.
+fn refuse_secrets_outside_environment(svc_name: &str, svc: &Node, out: &mut Out) {
+    fn walk(path: &str, n: &Node, svc_name: &str, out: &mut Out) {
+        for u in &n.used {
+            if matches!(u.source, Some(Source::EnvFile(_))) && secret_looking(&u.name) {
+                out.errors.push(
+                    ImportError::at(
+                        &n.loc,
+                        format!(
+                            "service `{svc_name}`: `{path}` would write the secret-looking `{}` from .env into the inventory",
+                            u.name
+                        ),
+                    )
+                    .help("pass it to the container through `environment` (quadgen moves it into an env file), or write the value here yourself"),
+                );
+            }
+        }
+        match &n.value {
+            Value::Seq(items) => items.iter().for_each(|i| walk(path, i, svc_name, out)),
+            Value::Map(entries) => entries
+                .iter()
+                .for_each(|(k, v)| walk(&format!("{path}.{k}"), v, svc_name, out)),
+            _ => {}
+        }
+    }
+    for (k, v) in svc.entries() {
+        if k != "environment" {
+            walk(k, v, svc_name, out);
+        }
     }
 }
