@@ -45,6 +45,31 @@ fn writes_an_inventory_that_checks_and_never_overwrites_without_force() {
     );
     quadgen().arg("check").arg(&out).assert().success();
 
+    // `-f` names the files as Compose's does, in order: the override's command wins.
+    let a = quadgen()
+        .current_dir(fixture())
+        .args([
+            "import",
+            "compose",
+            "-f",
+            "compose.yaml",
+            "-f",
+            "override.yaml",
+        ])
+        .assert()
+        .success();
+    let merged: toml::Table =
+        toml::from_str(&String::from_utf8_lossy(&a.get_output().stdout)).expect("TOML");
+    assert_eq!(
+        merged["containers"]["app"]["cmd"].as_array().map(Vec::len),
+        Some(4),
+        "{merged:?}"
+    );
+    assert_eq!(
+        merged["containers"]["app"]["environment"]["EXTRA"].as_str(),
+        Some("from the override")
+    );
+
     // A second import does not replace the file, unless told to.
     std::fs::write(&out, "# my edits\n").expect("edit");
     let a = quadgen()

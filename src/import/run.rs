@@ -19,6 +19,9 @@ pub struct ComposeArgs {
     /// own normalized model from standard input: `docker compose config --format json | quadgen
     /// import compose -`.
     pub files: Vec<PathBuf>,
+    /// A compose file, as with `docker compose -f` (repeatable; these come before FILES).
+    #[arg(long = "file", short = 'f', value_name = "FILE")]
+    pub file_flags: Vec<PathBuf>,
     /// Env files for interpolation, in order (default: `.env` beside the first compose file).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
@@ -46,8 +49,9 @@ const DEFAULT_FILES: &[&str] = &[
 /// Runs `quadgen import compose`.
 pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let input = if args.files.iter().any(|f| f.as_os_str() == "-") {
-        if args.files.len() > 1 {
+    let files: Vec<PathBuf> = args.file_flags.iter().chain(&args.files).cloned().collect();
+    let input = if files.iter().any(|f| f.as_os_str() == "-") {
+        if files.len() > 1 {
             bail!(
                 "`-` (Compose's normalized JSON on standard input) cannot be merged with other files"
             );
@@ -60,7 +64,7 @@ pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
             name: PathBuf::from("<stdin>"),
             text,
         }
-    } else if args.files.is_empty() {
+    } else if files.is_empty() {
         let found = DEFAULT_FILES
             .iter()
             .map(|f| cwd.join(f))
@@ -73,7 +77,7 @@ pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
             ),
         }
     } else {
-        Input::Files(args.files.iter().map(|f| cwd.join(f)).collect())
+        Input::Files(files.iter().map(|f| cwd.join(f)).collect())
     };
     let options = Options {
         env_files: args.env_files.iter().map(|f| cwd.join(f)).collect(),
