@@ -71,7 +71,7 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
                 options.env_files.clone()
             };
             let mut from_files: BTreeMap<String, (String, Source)> = BTreeMap::new();
-            for (i, f) in env_files.iter().enumerate() {
+            for f in &env_files {
                 let text = match files.read(f) {
                     Ok(Some(t)) => t,
                     Ok(None) if options.env_files.is_empty() => continue,
@@ -83,7 +83,6 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
                         .into());
                     }
                 };
-                let _ = i;
                 let entries = envfile::parse(&text, &vars).map_err(|(line, m)| {
                     ImportError::at(
                         &Loc {
@@ -384,8 +383,7 @@ fn load_file(
                     ));
                 }
             };
-            let base: Option<Node> = None;
-            let mut included = base;
+            let mut included: Option<Node> = None;
             for (p, loc) in &paths {
                 let file = PathBuf::from(canon::resolve(path.parent().unwrap_or(dir), p));
                 if stack.contains(&file) {
@@ -639,7 +637,9 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
             }
             Some(Node {
                 value: Value::Map(b),
-                ..over_meta(base.loc, over.loc, over.used)
+                loc: over.loc,
+                used: over.used,
+                tag: None,
             })
         }
         (Value::Seq(mut b), Value::Seq(o)) => {
@@ -677,7 +677,9 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
             }
             Some(Node {
                 value: Value::Seq(b),
-                ..over_meta(base.loc, over.loc, over.used)
+                loc: over.loc,
+                used: over.used,
+                tag: None,
             })
         }
         (_, value) => Some(Node {
@@ -686,15 +688,6 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
             used: over.used,
             tag: None,
         }),
-    }
-}
-
-fn over_meta(_base: Loc, over: Loc, used: Vec<super::interpolate::Used>) -> Node {
-    Node {
-        value: Value::Null,
-        loc: over,
-        used,
-        tag: None,
     }
 }
 

@@ -4,7 +4,6 @@
 
 mod service;
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::envfile;
@@ -446,6 +445,5 @@ fn env_file_for_podman(
         }
         entries.push((e.key.clone(), v.clone()));
     }
-    let _ = BTreeSet::<String>::new();
     Ok(if agree { None } else { Some(entries) })
 }
