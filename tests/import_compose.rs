@@ -1061,11 +1061,17 @@ fn interpolation_include_extends_profiles_and_overrides_match_compose() {
         plain.toml
     );
     assert!(plain.toml.contains("[volumes.homelab_pgdata]"));
-    // unless-stopped and the short image name say what they became.
+    // What every service shares is in [defaults]; unless-stopped and the short image name say
+    // what they became.
+    assert!(
+        plain.toml.contains("[defaults]\nrestart = \"always\""),
+        "{}",
+        plain.toml
+    );
     assert!(
         plain
             .toml
-            .contains("restart = \"always\"   # Compose: unless-stopped")
+            .contains("# restart: Compose: unless-stopped (systemd does not restart a unit you stopped); from [defaults]")
     );
     assert!(
         plain

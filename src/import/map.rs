@@ -159,6 +159,23 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
     let top_networks = root.get("networks");
     let top_volumes = root.get("volumes");
     let top_secrets = root.get("secrets");
+    // `[defaults]` for what every service shares (two or more): the restart policy.
+    let policies: Vec<Option<&str>> = services
+        .iter()
+        .map(|(_, svc)| {
+            svc.get("restart")
+                .and_then(Node::as_str)
+                .and_then(service::restart_policy)
+        })
+        .collect();
+    let default_restart = match policies.split_first() {
+        Some((Some(first), rest))
+            if !rest.is_empty() && rest.iter().all(|p| p == &Some(*first)) =>
+        {
+            Some(first.to_string())
+        }
+        _ => None,
+    };
     let ctx = service::Ctx {
         project,
         files,
@@ -166,6 +183,7 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
         top_networks,
         top_volumes,
         top_secrets,
+        default_restart: default_restart.clone(),
     };
 
     let mut header = String::new();
@@ -299,7 +317,14 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
     if !out.errors.is_empty() {
         return Err(Refused(out.errors));
     }
-    out.text = format!("{header}{objects}{containers}");
+    let defaults = match &default_restart {
+        Some(r) => format!(
+            "[defaults]\nrestart = {}   # every service sets it\n\n",
+            string(r)
+        ),
+        None => String::new(),
+    };
+    out.text = format!("{header}{defaults}{objects}{containers}");
     while out.text.ends_with("\n\n") {
         out.text.pop();
     }

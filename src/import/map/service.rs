@@ -22,6 +22,20 @@ pub(super) struct Ctx<'a> {
     pub top_networks: Option<&'a Node>,
     pub top_volumes: Option<&'a Node>,
     pub top_secrets: Option<&'a Node>,
+    /// The restart policy `[defaults]` sets (every service has the same).
+    pub default_restart: Option<String>,
+}
+
+/// The inventory's restart policy for Compose's (`unless-stopped` is `always`: systemd never
+/// restarts a unit that was stopped on purpose); `None` for an unknown policy.
+pub(super) fn restart_policy(compose: &str) -> Option<&'static str> {
+    match compose {
+        "no" => Some("no"),
+        "always" | "unless-stopped" => Some("always"),
+        "on-failure" => Some("on-failure"),
+        r if r.starts_with("on-failure:") => Some("on-failure"),
+        _ => None,
+    }
 }
 
 impl Ctx<'_> {
@@ -709,42 +723,49 @@ fn health(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> bool {
 fn restart_stop_devices(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
     let svc = s.svc;
     let sref = Some(s.name.as_str());
-    // restart, stop timeout, labels, devices
+    // restart (left out when `[defaults]` has the same), stop timeout, devices
     if let Some(r) = svc.get("restart").and_then(Node::as_str) {
-        match r {
-            "no" | "always" | "on-failure" => {
-                let _ = writeln!(buf, "restart = {}", string(r));
-            }
+        let loc = svc
+            .get("restart")
+            .map_or(svc.loc.clone(), |n| n.loc.clone());
+        let Some(policy) = restart_policy(r) else {
+            out.errors.push(ImportError::at(
+                &loc,
+                format!("`{r}` is not a Compose restart policy"),
+            ));
+            return;
+        };
+        let note = match r {
             "unless-stopped" => {
-                let _ = writeln!(
+                Some("Compose: unless-stopped (systemd does not restart a unit you stopped)")
+            }
+            _ => None,
+        };
+        let from_defaults = s.ctx.default_restart.as_deref() == Some(policy);
+        match (from_defaults, note) {
+            (false, None) => {
+                let _ = writeln!(buf, "restart = {}", string(policy));
+            }
+            (false, Some(n)) => {
+                let _ = writeln!(buf, "restart = {}   # {n}", string(policy));
+            }
+            (true, Some(n)) => {
+                let _ = write!(
                     buf,
-                    "restart = \"always\"   # Compose: unless-stopped (systemd does not restart a unit you stopped)"
+                    "{}",
+                    comment(&format!("restart: {n}; from [defaults]"))
                 );
             }
-            other if other.starts_with("on-failure:") => {
-                let _ = writeln!(buf, "restart = \"on-failure\"");
-                let loc = svc
-                    .get("restart")
-                    .map_or(svc.loc.clone(), |n| n.loc.clone());
-                out.not_carried(
-                    buf,
-                    &loc,
-                    sref,
-                    "restart",
-                    &format!(
-                        "the retry limit of `{other}`: systemd retries every 10 s without a limit"
-                    ),
-                );
-            }
-            other => {
-                let loc = svc
-                    .get("restart")
-                    .map_or(svc.loc.clone(), |n| n.loc.clone());
-                out.errors.push(ImportError::at(
-                    &loc,
-                    format!("`{other}` is not a Compose restart policy"),
-                ));
-            }
+            (true, None) => {}
+        }
+        if r.starts_with("on-failure:") {
+            out.not_carried(
+                buf,
+                &loc,
+                sref,
+                "restart",
+                &format!("the retry limit of `{r}`: systemd retries every 10 s without a limit"),
+            );
         }
     }
     if let Some(g) = svc.get("stop_grace_period").and_then(Node::scalar_string) {
