@@ -1,11 +1,12 @@
 //! `quadgen build`: the whole pipeline from an inventory file to rendered units, and writing them
 //! into an output directory with nothing half-written.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostic;
 use crate::inventory;
 use crate::model;
 use crate::quadlet;
@@ -42,55 +43,142 @@ pub fn compile(
     source: &str,
     target: PodmanVersion,
 ) -> Result<Compiled, Box<Rejected>> {
-    let reject = |diagnostics: Vec<Diagnostic>| {
+    compile_owned(path, source.to_string(), target)
+}
+
+/// [`compile`] keeping `source` without a copy. Each stage's input is dropped as soon as the next
+/// stage has what it needs, so the peak memory is about the largest two stages, not all of them.
+fn compile_owned(
+    path: &Path,
+    source: String,
+    target: PodmanVersion,
+) -> Result<Compiled, Box<Rejected>> {
+    let reject = |source: String, diagnostics: Vec<Diagnostic>| {
         Box::new(Rejected {
             path: path.display().to_string(),
-            source: source.to_string(),
+            source,
             diagnostics,
         })
     };
-    let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
-    let (model, warnings) =
-        model::validate(&inventory, target).map_err(|d: Diagnostics| reject(d.sorted()))?;
+    let inventory = match inventory::parse(&source) {
+        Ok(inventory) => inventory,
+        Err(d) => return Err(reject(source, vec![d])),
+    };
+    let validated = model::validate(&inventory, target);
+    drop(inventory);
+    let (model, warnings) = match validated {
+        Ok(checked) => checked,
+        Err(d) => return Err(reject(source, d.sorted())),
+    };
     let units = quadlet::lower(&model);
+    drop(model);
     let files = render::render_all(&units);
+    drop(units);
     Ok(Compiled {
         files,
         warnings: warnings.sorted(),
-        source: source.to_string(),
+        source,
     })
 }
+
+/// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers
+/// take about 50 MiB), and a bound on the memory a wrong path like `/dev/zero` can take.
+pub const MAX_INVENTORY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads and compiles an inventory file.
 pub fn compile_file(
     path: &Path,
     target: PodmanVersion,
 ) -> anyhow::Result<Result<Compiled, Box<Rejected>>> {
-    let source = fs_err::read_to_string(path).context("cannot read the inventory")?;
-    Ok(compile(path, &source, target))
+    let source = read_inventory(path).context("cannot read the inventory")?;
+    Ok(compile_owned(path, source, target))
+}
+
+/// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.
+fn read_inventory(path: &Path) -> anyhow::Result<String> {
+    let file = fs_err::File::open(path)?;
+    let expected = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_INVENTORY_BYTES);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
+    file.take(MAX_INVENTORY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INVENTORY_BYTES {
+        bail!(
+            "`{}` is larger than {} MiB, the most quadgen reads as an inventory: is it the right file?",
+            path.display(),
+            MAX_INVENTORY_BYTES / (1024 * 1024)
+        );
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        anyhow::Error::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+        .context(format!("failed to read from file `{}`", path.display()))
+    })
 }
 
 /// The marker that says a directory holds quadgen build output, so a rebuild may replace it.
 pub const BUILD_MARKER: &str = ".quadgen-build";
 
-/// Writes `files` as the complete content of `out`: built in a temporary sibling directory, then
-/// swapped in by rename, so `out` is never half-written. An existing `out` is replaced only if
-/// it is empty or an earlier build's output.
+/// The directory `build --out OUT` replaces. A symlink is followed: its target is the directory
+/// the user chose, and it is replaced while the link stays (a dangling link is an error). `.`,
+/// `..`, `/`, and any directory that is or contains the current one are refused: the output is
+/// replaced whole by renaming, which cannot be done to the directory one is in.
+pub fn resolve_out_dir(out: &Path) -> anyhow::Result<PathBuf> {
+    let is_link = std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink());
+    let path = if is_link {
+        std::fs::canonicalize(out).with_context(|| {
+            format!(
+                "`{}` is a symlink to a directory that does not exist; create the directory or choose another --out",
+                out.display()
+            )
+        })?
+    } else {
+        std::path::absolute(out).with_context(|| format!("cannot resolve `{}`", out.display()))?
+    };
+    let plain_name = matches!(
+        path.components().next_back(),
+        Some(std::path::Component::Normal(_))
+    ) && !out.ends_with("..");
+    let here = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    let canonical = std::fs::canonicalize(&path).ok();
+    let contains_cwd = match (&here, &canonical) {
+        (Some(here), Some(dir)) => here.starts_with(dir),
+        _ => false,
+    };
+    if !plain_name || contains_cwd {
+        bail!(
+            "--out `{}` is (or contains) the current directory: `quadgen build` replaces its output directory whole, so give it a directory of its own, e.g. `--out quadlets`",
+            out.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Writes `files` as the complete content of `out` (see [`resolve_out_dir`]): built in a
+/// temporary sibling directory, then swapped in by rename, so `out` is never half-written and no
+/// temporary directory is left behind. An existing `out` is replaced only if it is empty or an
+/// earlier build's output.
 pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
+    let shown = out;
+    let out = resolve_out_dir(out)?;
+    let out = out.as_path();
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if out.exists() {
         if !out.is_dir() {
-            bail!("`{}` exists and is not a directory", out.display());
+            bail!("`{}` exists and is not a directory", shown.display());
         }
         let ours = out.join(BUILD_MARKER).exists();
         let empty = fs_err::read_dir(out)?.next().is_none();
         if !ours && !empty {
             bail!(
                 "`{}` is not empty and was not written by `quadgen build`; choose another --out directory",
-                out.display()
+                shown.display()
             );
         }
     }
@@ -107,22 +195,29 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
         b"Written by `quadgen build`; the next build replaces this whole directory.\n",
     )?;
     crate::fsio::sync_dir(staging.path())?;
-    let staged = staging.keep();
     if out.exists() {
+        // Both temporary directories are removed on every path out (they are `TempDir`s).
         let old = tempfile::Builder::new()
             .prefix(".quadgen-old-")
-            .tempdir_in(&parent)?
-            .keep();
-        fs_err::rename(out, old.join("out"))?;
-        if let Err(e) = fs_err::rename(&staged, out) {
-            // Put the previous build back rather than leave nothing.
-            let _ = fs_err::rename(old.join("out"), out);
-            let _ = fs_err::remove_dir_all(&staged);
+            .tempdir_in(&parent)?;
+        fs_err::rename(out, old.path().join("out"))?;
+        if let Err(e) = fs_err::rename(staging.path(), out) {
+            // Put the previous build back rather than leave nothing; if even that fails, keep it.
+            if fs_err::rename(old.path().join("out"), out).is_err() {
+                let kept = old.keep();
+                return Err(anyhow::Error::from(e).context(format!(
+                    "the previous build is kept in `{}`",
+                    kept.join("out").display()
+                )));
+            }
             return Err(e.into());
         }
-        fs_err::remove_dir_all(&old)?;
+        old.close()?;
     } else {
-        fs_err::rename(&staged, out)?;
+        fs_err::rename(staging.path(), out)?;
     }
+    // The staging directory is now `out`; there is nothing left to remove.
+    let _ = staging.keep();
+    crate::fsio::sync_dir(&parent)?;
     Ok(())
 }

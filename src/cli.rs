@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::build;
+use crate::plan::PlanOptions;
 use crate::version::PodmanVersion;
 
 /// Compile a TOML inventory of containers, networks and volumes into Podman Quadlet units, and
@@ -75,6 +76,12 @@ pub enum Command {
         /// Plan as if `--force` were given.
         #[arg(long)]
         force: bool,
+        /// Plan as if `--adopt` were given.
+        #[arg(long)]
+        adopt: bool,
+        /// Plan as if `--allow-removals` were given.
+        #[arg(long)]
+        allow_removals: bool,
         /// Also show the text of new files and every unit that stays.
         #[arg(long, short)]
         verbose: bool,
@@ -101,13 +108,54 @@ pub enum Command {
         /// `NAME.quadgen-edit-UNIXTIME`, which quadlet ignores.
         #[arg(long)]
         force: bool,
+        /// Take over files quadgen's manifest does not list when they are byte for byte what
+        /// quadgen would write (after moving a corrupt manifest away): recorded as quadgen's,
+        /// not rewritten, not restarted.
+        #[arg(long)]
+        adopt: bool,
+        /// Allow removing all the managed units, or more than half of them (and more than 2):
+        /// without it such a plan is refused, since an empty or truncated inventory looks the
+        /// same.
+        #[arg(long)]
+        allow_removals: bool,
+    },
+    /// Remove everything quadgen installed in the Quadlet directory: stop its units, delete its
+    /// files and its manifest. Files quadgen did not write are never touched; a file edited by
+    /// hand is refused unless `--force` (the edit is kept as a backup).
+    ///
+    /// Same plan and exit codes as `install`.
+    Uninstall {
+        #[command(flatten)]
+        install: InstallArgs,
+        /// Print the plan and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove files edited by hand too, keeping each edit as a backup.
+        #[arg(long)]
+        force: bool,
     },
     /// Show what is installed: edited, missing and unmanaged files, and each unit's state.
     ///
     /// With an inventory, also the files install would add, change or remove.
+    ///
+    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a missing file, a failed
+    /// unit, an interrupted install), listed on stderr; 1 error.
     Status {
         /// The inventory file (TOML); default: compare with the manifest only.
         inventory: Option<PathBuf>,
+        #[command(flatten)]
+        install: InstallArgs,
+    },
+    /// Check the host for the traps of running containers under systemd, each with its fix.
+    ///
+    /// Podman against `--podman`; DNS on the default network and on quadgen's; UDP 53 open for
+    /// `podman0` and `qg-*` in the active firewall (nftables or iptables); `podman-auto-update.timer`
+    /// enabled, and when it runs next; scheduled prunes with `--volumes`, or that remove networks;
+    /// the storage driver on btrfs or ZFS; `/var/lib/containers` persisted on a tmpfs root; linger
+    /// for rootless users; `short-name-mode` in registries.conf. Changes nothing.
+    ///
+    /// Exit codes: 0 no error-level finding; 5 at least one; 1 doctor itself failed.
+    Doctor {
         #[command(flatten)]
         install: InstallArgs,
     },
@@ -116,9 +164,16 @@ pub enum Command {
 /// Where to install, and how to print.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InstallArgs {
-    /// The Quadlet directory.
+    /// The Quadlet directory. Install still drives THIS host's systemd (daemon-reload, stop,
+    /// start, restart) and podman, whatever DIR is: for a chroot or an image, add
+    /// `--no-systemd`.
     #[arg(long, value_name = "DIR", default_value = "/etc/containers/systemd")]
     pub root: PathBuf,
+    /// Write the Quadlet directory without any systemctl or podman call (image builders,
+    /// chroots). The manifest records the reload, starts and restarts not done; the next install
+    /// without `--no-systemd` does them. Units that leave are not stopped.
+    #[arg(long)]
+    pub no_systemd: bool,
     /// Print JSON for machines.
     #[arg(long)]
     pub json: bool,
@@ -169,11 +224,14 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// Wrong command-line usage (clap's own code).
     pub const USAGE: u8 = 2;
-    /// install refused: files edited by hand, or a file quadgen does not own in the way. Nothing
-    /// was done.
+    /// install refused: files edited by hand, a file quadgen does not own in the way, or a
+    /// removal of all or most units without `--allow-removals`. Nothing was done.
     pub const REFUSED: u8 = 3;
     /// Installed, but some units failed to stop, start or restart.
     pub const UNITS_FAILED: u8 = 4;
+    /// `doctor` found an error-level problem; `status` found something not as installed (a hand
+    /// edit, a missing file, a failed unit).
+    pub const UNHEALTHY: u8 = 5;
 }
 
 /// Whether to colour diagnostics: a terminal, and `NO_COLOR` unset.
@@ -215,23 +273,45 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             inventory,
             install,
             force,
+            adopt,
+            allow_removals,
             verbose,
-        } => crate::install::plan_command(&inventory, &install, force, verbose),
+        } => {
+            let options = PlanOptions {
+                force,
+                adopt,
+                allow_removals,
+            };
+            crate::install::plan_command(&inventory, &install, options, verbose)
+        }
         Command::Install {
             inventory,
             install,
             dry_run,
             force,
+            adopt,
+            allow_removals,
         } => {
+            let options = PlanOptions {
+                force,
+                adopt,
+                allow_removals,
+            };
             if dry_run {
-                crate::install::plan_command(&inventory, &install, force, false)
+                crate::install::plan_command(&inventory, &install, options, false)
             } else {
-                crate::install::install_command(&inventory, &install, force)
+                crate::install::install_command(&inventory, &install, options)
             }
         }
+        Command::Uninstall {
+            install,
+            dry_run,
+            force,
+        } => crate::install::uninstall_command(&install, force, dry_run),
         Command::Status { inventory, install } => {
             crate::install::status_command(inventory.as_deref(), &install)
         }
+        Command::Doctor { install } => crate::doctor::command(&install),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());

@@ -37,7 +37,7 @@ pub fn observe<'a>(
     let mut observed = Observed::default();
     for name in names {
         let path = root.join(name);
-        match std::fs::read(&path) {
+        match read_regular(&path) {
             Ok(bytes) => {
                 let sha256 = sha256_hex(&bytes);
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -50,6 +50,35 @@ pub fn observe<'a>(
         }
     }
     Ok(observed)
+}
+
+/// Reads `path` if it is a regular file. A symlink is refused, never followed (`O_NOFOLLOW`): a
+/// managed name pointing out of the unit directory must not make quadgen read (and print in a
+/// diff) a file elsewhere. A FIFO or device is refused too, without blocking on it.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::other(
+                    "it is a symlink, and quadgen never follows a link out of the unit directory; remove it (or replace it with a regular file) and run again",
+                )
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(
+            "it is not a regular file; remove it and run again",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The names of the entries of `root` (sorted); none when it does not exist.
@@ -256,5 +285,53 @@ mod tests {
         let err = write_atomic(Path::new("/nonexistent/dir"), "a.container", b"x")
             .expect_err("no such dir");
         assert!(err.to_string().contains("`/nonexistent/dir`"), "{err}");
+    }
+
+    #[test]
+    fn a_symlink_at_the_lock_name_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).expect("mkdir");
+        let victim = dir.path().join("victim");
+        let missing = dir.path().join("missing");
+        std::fs::write(&victim, "precious").expect("write");
+        for target in [&victim, &missing] {
+            let link = root.join(LOCK_FILE);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(target, &link).expect("symlink");
+            let err = lock(&root, |_| panic!("no wait")).expect_err("a symlink");
+            let text = err.to_string();
+            assert!(text.contains("not a symlink"), "{text}");
+            assert!(text.contains(&link.display().to_string()), "{text}");
+        }
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
+        assert!(!missing.exists(), "no file created through the link");
+    }
+
+    #[test]
+    fn observe_never_follows_a_symlink_out_of_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).expect("mkdir");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "TOP SECRET").expect("write");
+        std::os::unix::fs::symlink(&secret, root.join("a.container")).expect("symlink");
+        let name = "a.container".to_string();
+        let err = observe(&root, [&name]).expect_err("a symlink");
+        let text = err.to_string();
+        assert!(text.contains("is a symlink"), "{text}");
+        assert!(!text.contains("TOP SECRET"), "{text}");
+        // A FIFO is refused without blocking.
+        let fifo = std::ffi::CString::new(
+            root.join("b.container")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let name = "b.container".to_string();
+        let err = observe(&root, [&name]).expect_err("a fifo");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 }

@@ -13,7 +13,7 @@ use crate::fsio;
 use crate::manifest::Manifest;
 use crate::plan::{self, Plan, PlanOptions};
 use crate::render::RenderedFile;
-use crate::systemd::{Systemctl, Systemd};
+use crate::systemd::{Offline, Systemctl, Systemd};
 
 /// The inventory path recorded in the manifest: absolute, so `status` can find it from anywhere.
 fn inventory_label(inventory: &Path) -> String {
@@ -23,12 +23,13 @@ fn inventory_label(inventory: &Path) -> String {
         .to_string()
 }
 
-/// Reads the manifest and the files that matter, and plans.
+/// Reads the manifest and the files that matter, and plans. `inventory` is the label recorded
+/// in the manifest.
 fn load_and_plan(
-    inventory: &Path,
+    inventory: &str,
     desired: &[RenderedFile],
     root: &Path,
-    force: bool,
+    options: PlanOptions,
 ) -> anyhow::Result<(Option<Manifest>, Plan)> {
     let manifest = Manifest::load(root)?;
     let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
@@ -38,13 +39,7 @@ fn load_and_plan(
     names.sort();
     names.dedup();
     let observed = fsio::observe(root, names)?;
-    let plan = plan::plan(
-        desired,
-        manifest.as_ref(),
-        &observed,
-        &inventory_label(inventory),
-        PlanOptions { force },
-    );
+    let plan = plan::plan(desired, manifest.as_ref(), &observed, inventory, options);
     Ok((manifest, plan))
 }
 
@@ -53,26 +48,32 @@ fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyhow::Result<
         println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
     } else {
         print!("{}", plan.to_text(verbose));
+        if args.no_systemd && !plan.steps.is_empty() {
+            println!("{NO_SYSTEMD_NOTE}");
+        }
     }
     Ok(())
 }
+
+const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts and restarts above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
 
 /// `quadgen plan` and `install --dry-run`: exit 0, or 3 when install would refuse.
 pub fn plan_command(
     inventory: &Path,
     args: &InstallArgs,
-    force: bool,
+    options: PlanOptions,
     verbose: bool,
 ) -> anyhow::Result<ExitCode> {
     let Some(compiled) = crate::cli::compile(inventory, args.target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
-    let (_, plan) = load_and_plan(inventory, &compiled.files, &args.root, force)?;
+    let label = inventory_label(inventory);
+    let (_, plan) = load_and_plan(&label, &compiled.files, &args.root, options)?;
     print_plan(&plan, args, verbose)?;
-    if plan.conflicts.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    if plan.is_refused() {
         Ok(ExitCode::from(exit::REFUSED))
+    } else {
+        Ok(ExitCode::SUCCESS)
     }
 }
 
@@ -80,38 +81,124 @@ pub fn plan_command(
 pub fn install_command(
     inventory: &Path,
     args: &InstallArgs,
-    force: bool,
+    options: PlanOptions,
 ) -> anyhow::Result<ExitCode> {
     let Some(compiled) = crate::cli::compile(inventory, args.target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
     let root = &args.root;
     fsio::create_root(root)?;
-    let _lock = fsio::lock(root, |path| {
+    let _lock = lock(root)?;
+    let (manifest, plan) =
+        load_and_plan(&inventory_label(inventory), &compiled.files, root, options)?;
+    apply_plan(&plan, manifest.as_ref(), args, Command::Install)
+}
+
+/// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
+pub fn uninstall_command(
+    args: &InstallArgs,
+    force: bool,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let root = &args.root;
+    let label = match Manifest::load(root)? {
+        Some(m) => m.inventory,
+        None => {
+            eprintln!(
+                "nothing to do: `{}` has no quadgen manifest, so quadgen installed nothing there",
+                root.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let options = PlanOptions {
+        force,
+        adopt: false,
+        allow_removals: true,
+    };
+    if dry_run {
+        let (_, plan) = load_and_plan(&label, &[], root, options)?;
+        print_plan(&plan, args, false)?;
+        return Ok(ExitCode::from(if plan.is_refused() {
+            exit::REFUSED
+        } else {
+            0
+        }));
+    }
+    let _lock = lock(root)?;
+    let (manifest, plan) = load_and_plan(&label, &[], root, options)?;
+    apply_plan(&plan, manifest.as_ref(), args, Command::Uninstall)
+}
+
+fn lock(root: &Path) -> anyhow::Result<fsio::Lock> {
+    Ok(fsio::lock(root, |path| {
         eprintln!(
             "waiting for another quadgen install to finish (lock `{}`)",
             path.display()
         );
-    })?;
-    let (manifest, plan) = load_and_plan(inventory, &compiled.files, root, force)?;
-    if !plan.conflicts.is_empty() {
-        print_plan(&plan, args, false)?;
-        let names: Vec<&str> = plan
-            .conflicts
-            .iter()
-            .map(|c| c.file_name.as_str())
-            .collect();
-        eprintln!(
-            "error: refusing to install: {} in `{}` {} not as quadgen wrote {}; nothing was changed",
-            names
+    })?)
+}
+
+/// Which command applies a plan, for its messages.
+#[derive(Clone, Copy)]
+enum Command {
+    Install,
+    Uninstall,
+}
+
+/// Refuses, or applies `plan` (under the lock the caller holds) and reports.
+fn apply_plan(
+    plan: &Plan,
+    manifest: Option<&Manifest>,
+    args: &InstallArgs,
+    command: Command,
+) -> anyhow::Result<ExitCode> {
+    let (verb, done) = match command {
+        Command::Install => ("install", "installed into"),
+        Command::Uninstall => ("uninstall", "uninstalled from"),
+    };
+    let root = &args.root;
+    if plan.is_refused() {
+        print_plan(plan, args, false)?;
+        if let Some(m) = &plan.mass_removal {
+            eprintln!(
+                "error: refusing to remove {} of the {} units quadgen manages in `{}` ({}); nothing was changed. If that is intended, run again with `--allow-removals`; to remove everything quadgen installed, run `quadgen uninstall`",
+                m.leaving.len(),
+                m.managed,
+                root.display(),
+                m.leaving
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        if !plan.conflicts.is_empty() {
+            let names: Vec<&str> = plan
+                .conflicts
                 .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            root.display(),
-            if names.len() == 1 { "is" } else { "are" },
-            if names.len() == 1 { "it" } else { "them" },
-        );
+                .map(|c| c.file_name.as_str())
+                .collect();
+            let adoptable = plan.conflicts.iter().any(|c| {
+                c.kind == plan::ConflictKind::Foreign && c.ours.as_deref() == Some(&c.on_disk)
+            });
+            eprintln!(
+                "error: refusing to {verb}: {} in `{}` {} not as quadgen wrote {}; nothing was changed{}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                root.display(),
+                if names.len() == 1 { "is" } else { "are" },
+                if names.len() == 1 { "it" } else { "them" },
+                if adoptable {
+                    ". Files not in the manifest that are exactly what quadgen would write are taken over with `--adopt`"
+                } else {
+                    ""
+                },
+            );
+        }
         return Ok(ExitCode::from(exit::REFUSED));
     }
     if plan.is_noop() {
@@ -123,14 +210,18 @@ pub fn install_command(
         return Ok(ExitCode::SUCCESS);
     }
     if !args.json {
-        print!("{}", plan.to_text(false));
+        print_plan(plan, args, false)?;
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let report = crate::apply::apply(&plan, root, manifest.as_ref(), &mut Systemctl, now)
-        .with_context(|| format!("install into `{}` stopped", root.display()))?;
+    let report = if args.no_systemd {
+        crate::apply::apply(plan, root, manifest, &mut Offline, now)
+    } else {
+        crate::apply::apply(plan, root, manifest, &mut Systemctl, now)
+    }
+    .with_context(|| format!("install into `{}` stopped", root.display()))?;
     if args.json {
         println!(
             "{}",
@@ -144,10 +235,15 @@ pub fn install_command(
         eprintln!("kept the hand edit of `{file}` as `{backup}`");
     }
     eprintln!(
-        "installed into `{}`: {} written, {} removed",
+        "{done} `{}`: {} written, {} removed{}",
         root.display(),
         report.written.len(),
-        report.removed.len()
+        report.removed.len(),
+        if args.no_systemd {
+            "; systemd not touched (--no-systemd)"
+        } else {
+            ""
+        }
     );
     if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
@@ -188,11 +284,16 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
         .iter()
         .flat_map(|m| m.files.values().map(|r| r.service.clone()))
         .collect();
-    // No systemd (a container, a CI box): states stay unknown rather than failing the command.
-    let states: BTreeMap<String, crate::systemd::UnitState> = Systemctl
-        .show(&services)
-        .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
-        .unwrap_or_default();
+    // No systemd (a container, a CI box, `--no-systemd`): states stay unknown rather than
+    // failing the command.
+    let states: BTreeMap<String, crate::systemd::UnitState> = if args.no_systemd {
+        BTreeMap::new()
+    } else {
+        Systemctl
+            .show(&services)
+            .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
+            .unwrap_or_default()
+    };
     let status = crate::status::status(
         manifest.as_ref(),
         &observed,
@@ -206,5 +307,11 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
     } else {
         print!("{}", status.to_text());
     }
-    Ok(ExitCode::SUCCESS)
+    let problems = status.not_as_installed();
+    if problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("not as installed: {}", problems.join("; "));
+        Ok(ExitCode::from(exit::UNHEALTHY))
+    }
 }

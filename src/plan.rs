@@ -16,6 +16,9 @@
 //!   `systemctl restart` call, whose jobs systemd merges so a unit is restarted once.
 //! - **Changed container.** `auto_start` → `restart` (started if it was not running); otherwise
 //!   `try-restart` (restarted only if running).
+//! - **Changed only where the service does not look** (any kind; `[Install]`, `Description=`,
+//!   comments: [`crate::unit_change::RELOAD_ONLY`]): the reload applies it, nothing restarts or
+//!   is recreated. A container that now starts at boot is started in case it was not running.
 //! - **Changed network.** podman does not apply a network definition in place: install stops the
 //!   containers on it and its service, runs `podman network rm`, and after the reload starts the
 //!   network service and restarts the `auto_start` containers on it.
@@ -27,6 +30,12 @@
 //!   still knows how to stop them. A removed volume's data and a removed network are kept.
 //! - **New units** start when `auto_start`; networks and volumes start with the containers that
 //!   require them.
+//! - **Adopt.** With `adopt`, a file the manifest does not list but that is byte for byte what we
+//!   want is recorded as ours ([`FileOp::Adopt`]): not written, nothing reloaded or restarted.
+//!   The way back from a lost or corrupt manifest; any other unlisted file stays a conflict.
+//! - **Mass removal.** Removing every managed unit, or more than half and more than
+//!   [`MASS_REMOVAL_MIN`], is what an empty or truncated inventory does: refused unless
+//!   `allow_removals` (`quadgen uninstall` plans an empty inventory with it).
 
 pub mod show;
 
@@ -37,6 +46,7 @@ use serde::Serialize;
 use crate::manifest::{FileRecord, Manifest, Pending};
 use crate::quadlet::UnitKind;
 use crate::render::RenderedFile;
+use crate::unit_change::{INSTALL_SECTION, UnitChange, compare_units, reload_only_changes};
 use crate::unitfile::ParsedUnit;
 
 /// A file as found on disk.
@@ -58,6 +68,31 @@ pub struct Observed {
 pub struct PlanOptions {
     /// Overwrite hand-edited files, keeping each edit as a backup beside it.
     pub force: bool,
+    /// Take over files the manifest does not list when they are byte for byte what quadgen
+    /// writes (after a lost or corrupt manifest): recorded, not written, nothing restarted.
+    pub adopt: bool,
+    /// Allow a plan that removes all, or most, of the managed units (see [`MassRemoval`]).
+    pub allow_removals: bool,
+}
+
+/// A plan that removes all the managed units, or more than half of them and more than
+/// [`MASS_REMOVAL_MIN`]: what an empty or truncated inventory looks like. Refused unless
+/// [`PlanOptions::allow_removals`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MassRemoval {
+    /// The files that would be removed (stopped and deleted), sorted.
+    pub leaving: Vec<String>,
+    /// How many files quadgen manages now.
+    pub managed: usize,
+}
+
+/// Removing more than this many units, when it is more than half of them, needs
+/// [`PlanOptions::allow_removals`]. Removing all of them always does.
+pub const MASS_REMOVAL_MIN: usize = 2;
+
+/// Whether removing `leaving` of `managed` units is a mass removal.
+pub fn is_mass_removal(leaving: usize, managed: usize) -> bool {
+    leaving > 0 && (leaving == managed || (leaving * 2 > managed && leaving > MASS_REMOVAL_MIN))
 }
 
 /// What happens to one file.
@@ -196,6 +231,8 @@ pub struct Plan {
     pub files: Vec<FileChange>,
     /// Files install refuses to touch; a plan with any is not applied.
     pub conflicts: Vec<Conflict>,
+    /// The plan removes all or most managed units without `allow_removals`: not applied.
+    pub mass_removal: Option<MassRemoval>,
     /// Every unit, desired or leaving, sorted by service.
     pub units: Vec<UnitPlan>,
     pub steps: Steps,
@@ -208,6 +245,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether install refuses this plan (conflicts, or a mass removal not allowed).
+    pub fn is_refused(&self) -> bool {
+        !self.conflicts.is_empty() || self.mass_removal.is_some()
+    }
+
     /// Whether install has nothing at all to do: no write, no systemd call.
     pub fn is_noop(&self) -> bool {
         self.files.is_empty() && self.steps.is_empty() && !self.manifest_changed
@@ -305,17 +347,32 @@ fn recreate_network(
     users.len()
 }
 
-/// Whether two unit files make the same service: equal in every section but `[Install]`, which
-/// only decides whether the unit starts at boot.
-fn same_service(old: &str, new: &str) -> bool {
-    let without_install = |text: &str| {
-        ParsedUnit::parse(text)
-            .sections
-            .into_iter()
-            .filter(|s| s.name != "Install")
-            .collect::<Vec<_>>()
-    };
-    without_install(old) == without_install(new)
+/// A changed file whose service keeps running ([`compare_units`] says no restart). When
+/// `[Install]` changed (auto_start toggled) a container that now starts at boot is also started,
+/// in case it was not running.
+fn reload_only(b: &mut Builder, d: &RenderedFile, old_text: &str) {
+    let changes = reload_only_changes(old_text, &d.text);
+    let install = changes.iter().any(|r| r.section == INSTALL_SECTION);
+    match (d.kind, install, d.auto_start) {
+        (UnitKind::Container, true, true) => {
+            b.start.insert(d.service.clone());
+            b.reason(&d.service, "now starts at boot; started if not running");
+        }
+        (UnitKind::Container, true, false) => {
+            b.reason(&d.service, "no longer starts at boot; left running");
+        }
+        _ if changes.is_empty() => b.reason(&d.service, "only comments changed; not restarted"),
+        _ => {
+            let names: Vec<String> = changes.iter().map(|r| r.name()).collect();
+            b.reason(
+                &d.service,
+                format!(
+                    "only {} changed: applied by the reload, not restarted",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// The podman object a `.network`/`.volume` file makes: its `NetworkName=`/`VolumeName=`, or
@@ -419,6 +476,13 @@ pub fn plan(
                     files.push(change(FileOp::Adopt, false));
                 }
             }
+            (Some(f), None) if options.adopt && f.sha256 == d.sha256 => {
+                files.push(change(FileOp::Adopt, false));
+                b.reason(
+                    &d.service,
+                    "adopted: the file is already exactly what quadgen writes; left as it is",
+                );
+            }
             (Some(f), None) => conflicts.push(Conflict {
                 file_name: d.file_name.clone(),
                 kind: ConflictKind::Foreign,
@@ -444,22 +508,15 @@ pub fn plan(
 
     // Units whose file changed.
     for d in &changed {
-        match d.kind {
-            UnitKind::Container
-                if observed
-                    .files
-                    .get(&d.file_name)
-                    .is_some_and(|old| same_service(&old.text, &d.text)) =>
-            {
-                // Only `[Install]` changed (auto_start): the reload updates the boot-time link;
-                // the running container is the same and is not restarted.
-                if d.auto_start {
-                    b.start.insert(d.service.clone());
-                    b.reason(&d.service, "now starts at boot; started if not running");
-                } else {
-                    b.reason(&d.service, "no longer starts at boot; left running");
-                }
+        // A change the running service does not see (`[Install]`, `Description=`, comments…):
+        // the reload applies it, nothing restarts. See `crate::unit_change`.
+        if let Some(old) = observed.files.get(&d.file_name) {
+            if compare_units(&old.text, &d.text) != UnitChange::Restart {
+                reload_only(&mut b, d, &old.text);
+                continue;
             }
+        }
+        match d.kind {
             UnitKind::Container => {
                 if d.auto_start {
                     b.restart.insert(d.service.clone());
@@ -577,6 +634,15 @@ pub fn plan(
         }
     }
 
+    let leaving: Vec<String> = old_files
+        .keys()
+        .filter(|name| !new_manifest.files.contains_key(*name))
+        .cloned()
+        .collect();
+    let managed = old_files.len();
+    let mass_removal = (!options.allow_removals && is_mass_removal(leaving.len(), managed))
+        .then_some(MassRemoval { leaving, managed });
+
     files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
     conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
     b.reload |= files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
@@ -631,6 +697,7 @@ pub fn plan(
     Plan {
         files,
         conflicts,
+        mass_removal,
         units,
         steps,
         notes: b.notes,

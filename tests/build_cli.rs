@@ -167,6 +167,28 @@ fn refuses_to_replace_a_directory_it_did_not_write() {
 }
 
 #[test]
+fn an_endless_or_oversized_file_is_refused_at_the_size_limit() {
+    // `/dev/zero` never ends and is valid UTF-8: without a limit quadgen would read until the
+    // machine runs out of memory. The timeout makes a regression fail instead of hanging.
+    let stderr = fails(
+        quadgen()
+            .args(["check", "/dev/zero"])
+            .timeout(std::time::Duration::from_secs(60)),
+        1,
+    );
+    assert!(
+        stderr.contains("`/dev/zero` is larger than 64 MiB, the most quadgen reads"),
+        "{stderr}"
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let big = tmp.path().join("big.toml");
+    let file = std::fs::File::create(&big).expect("create");
+    file.set_len(64 * 1024 * 1024 + 1).expect("sparse file");
+    let stderr = fails(quadgen().arg("check").arg(&big), 1);
+    assert!(stderr.contains("is larger than 64 MiB"), "{stderr}");
+}
+
+#[test]
 fn unknown_target_version_is_a_usage_error() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
     let stderr = fails(quadgen().args(["check", example, "--podman", "4.9"]), 2);
@@ -213,4 +235,122 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     let out = quadgen().arg("man").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains(".TH quadgen 1"), "{text}");
+}
+
+/// Every entry under `dir`, recursively, as (relative path, content or link target).
+fn tree(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
+            let meta = std::fs::symlink_metadata(&p).expect("meta");
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&p).expect("link");
+                out.push((rel, format!("-> {}", target.display())));
+            } else if meta.is_dir() {
+                out.push((rel, "dir".into()));
+                stack.push(p);
+            } else {
+                out.push((rel, std::fs::read_to_string(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn out_dot_inside_an_earlier_build_is_refused_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("units");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    quadgen()
+        .args(["build", example, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let before = tree(tmp.path());
+    for dot in [".", "./", "../units", "sub/.."] {
+        let stderr = fails(
+            quadgen()
+                .current_dir(&out)
+                .args(["build", example, "--out", dot]),
+            1,
+        );
+        assert!(
+            stderr.contains("is (or contains) the current directory")
+                && stderr.contains("--out quadlets"),
+            "{dot}: {stderr}"
+        );
+        assert_eq!(
+            tree(tmp.path()),
+            before,
+            "{dot}: nothing written or left behind"
+        );
+    }
+    // The parent of the current directory contains it: refused too.
+    let inner = out.join("inner");
+    std::fs::create_dir(&inner).expect("mkdir");
+    let stderr = fails(
+        quadgen()
+            .current_dir(&inner)
+            .args(["build", example, "--out", ".."]),
+        1,
+    );
+    assert!(stderr.contains("current directory"), "{stderr}");
+    assert!(inner.exists(), "the directory one is in is not replaced");
+}
+
+#[test]
+fn out_symlink_is_followed_to_the_chosen_directory_and_stays_a_link() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let real = tmp.path().join("real");
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    // Dangling: an error naming it, nothing created.
+    let stderr = fails(quadgen().args(["build", example, "--out"]).arg(&link), 1);
+    assert!(
+        stderr.contains("symlink to a directory that does not exist"),
+        "{stderr}"
+    );
+    assert!(!real.exists());
+    assert_eq!(
+        tree(tmp.path()),
+        vec![("link".to_string(), format!("-> {}", real.display()))]
+    );
+    // To an empty directory, then again over the earlier build: the target is written, the
+    // link stays, no temporary directory is left anywhere.
+    std::fs::create_dir(&real).expect("mkdir");
+    for _ in 0..2 {
+        quadgen()
+            .args(["build", example, "--out"])
+            .arg(&link)
+            .assert()
+            .success();
+        let meta = std::fs::symlink_metadata(&link).expect("meta");
+        assert!(meta.file_type().is_symlink(), "still a link");
+        assert!(real.join("app.network").is_file());
+        let names: Vec<String> = std::fs::read_dir(tmp.path())
+            .expect("read")
+            .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut names = names;
+        names.sort();
+        assert_eq!(names, vec!["link", "real"]);
+    }
+    // A link to someone else's directory is refused like the directory itself.
+    std::fs::write(real.join("precious.txt"), "keep").expect("write");
+    std::fs::remove_file(real.join(".quadgen-build")).expect("rm marker");
+    let stderr = fails(quadgen().args(["build", example, "--out"]).arg(&link), 1);
+    assert!(
+        stderr.contains("was not written by `quadgen build`"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(real.join("precious.txt")).expect("kept"),
+        "keep"
+    );
 }

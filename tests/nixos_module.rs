@@ -13,6 +13,8 @@
 mod nix_support;
 #[path = "support/oracle.rs"]
 mod oracle;
+#[path = "support/skip.rs"]
+mod skip;
 
 use nix_support::{
     NixEnv, eval_command, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout,
@@ -363,6 +365,32 @@ fn auto_update_disabled_leaves_podman_timer_alone() {
 }
 
 #[test]
+fn allow_removals_passes_the_flag_only_when_set() {
+    let Some(env) = nix_env("allow_removals_passes_the_flag_only_when_set") else {
+        return;
+    };
+    let eval = Eval::new(env, "allow-removals", &[]);
+    let v = eval.json();
+    let inventory = str_at(&v, "/inventory");
+    let exec = str_at(&v, "/install/serviceConfig/ExecStart");
+    let (program, args) = exec.split_once(' ').expect("program and arguments");
+    assert!(program.ends_with(r#"/bin/quadgen""#), "{exec}");
+    assert_eq!(
+        args,
+        format!(r#""install" "{inventory}" "--root" "/etc/containers/systemd" "--allow-removals""#)
+    );
+    // Without the option (every other case), install refuses a mass removal.
+    let Some(env) = nix_env("allow_removals_passes_the_flag_only_when_set") else {
+        return;
+    };
+    let v = Eval::new(env, "file", &[]).json();
+    assert!(
+        !str_at(&v, "/install/serviceConfig/ExecStart").contains("--allow-removals"),
+        "{v}"
+    );
+}
+
+#[test]
 fn option_docs_have_descriptions_and_package_has_default_text() {
     let Some(env) = nix_env("option_docs_have_descriptions_and_package_has_default_text") else {
         return;
@@ -373,6 +401,7 @@ fn option_docs_have_descriptions_and_package_has_default_text() {
     assert_eq!(
         names,
         [
+            "services.quadgen.allowRemovals",
             "services.quadgen.autoUpdate.enable",
             "services.quadgen.autoUpdate.schedule",
             "services.quadgen.enable",

@@ -131,6 +131,18 @@ in
       '';
     };
 
+    allowRemovals = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Let one switch remove all managed units, or more than half of them (`quadgen install
+        --allow-removals`). Without it such an install is refused and the switch reports
+        `quadgen-install.service` failed, naming what would have been removed, so an inventory
+        emptied by mistake cannot take every container down. Set it for the deploy that really
+        retires them.
+      '';
+    };
+
     root = mkOption {
       type = types.strMatching "/.+";
       default = "/etc/containers/systemd";
@@ -238,7 +250,8 @@ in
         RemainAfterExit = true;
         # Exit 4: installed, but some units failed to start; the switch reports this unit failed.
         ExecStart = utils.escapeSystemdExecArgs
-          [ "${cfg.package}/bin/quadgen" "install" inventory "--root" cfg.root ];
+          ([ "${cfg.package}/bin/quadgen" "install" inventory "--root" cfg.root ]
+            ++ lib.optional cfg.allowRemovals "--allow-removals");
       };
     };
 

@@ -58,10 +58,25 @@ impl Plan {
     /// of new files and lists units that stay.
     pub fn to_text(&self, verbose: bool) -> String {
         let mut out = String::new();
+        if let Some(m) = &self.mass_removal {
+            let _ = writeln!(
+                out,
+                "refused: the inventory removes {} of the {} units quadgen manages (an empty or truncated inventory looks like this); these would be stopped and deleted:",
+                m.leaving.len(),
+                m.managed
+            );
+            for name in &m.leaving {
+                let _ = writeln!(out, "  - {name}");
+            }
+            out.push_str("  if that is what you want, run again with `--allow-removals`; to remove everything quadgen installed, run `quadgen uninstall`\n");
+        }
         if !self.conflicts.is_empty() {
             out.push_str("refused (install will not touch these):\n");
             for c in &self.conflicts {
                 let why = match (c.kind, &c.ours) {
+                    (ConflictKind::Foreign, Some(ours)) if *ours == c.on_disk => {
+                        "not in quadgen's manifest, but exactly what quadgen would write (a lost or corrupt manifest?); `--adopt` takes it over as it is".to_string()
+                    }
                     (ConflictKind::Foreign, _) => {
                         "not written by quadgen, but the inventory wants this name; move it away or rename the inventory entry".to_string()
                     }
@@ -217,7 +232,8 @@ impl Plan {
             .collect();
         json!({
             "noop": self.is_noop(),
-            "refused": !self.conflicts.is_empty(),
+            "refused": self.is_refused(),
+            "mass_removal": self.mass_removal,
             "files": files,
             "conflicts": conflicts,
             "units": self.units,

@@ -321,7 +321,10 @@ fn plan_table() {
             case.manifest.as_ref(),
             &case.disk,
             "/inv.toml",
-            PlanOptions { force: case.force },
+            PlanOptions {
+                force: case.force,
+                ..PlanOptions::default()
+            },
         );
         assert_eq!(ops(&p), case.files, "files: {}", case.name);
         let conflicts: Vec<(&str, ConflictKind)> = p
@@ -645,4 +648,192 @@ fn toggling_auto_start_reloads_but_never_restarts() {
         PlanOptions::default(),
     );
     assert_eq!(p.steps.restart, strings(&["a.service"]));
+}
+
+#[test]
+fn removing_all_or_most_managed_units_needs_allow_removals() {
+    // (leaving, managed) → refused
+    let table = [
+        ((0, 0), false),
+        ((1, 1), true),
+        ((1, 2), false),
+        ((2, 2), true),
+        ((2, 3), false),
+        ((3, 3), true),
+        ((3, 4), true),
+        ((3, 6), false),
+        ((4, 6), true),
+        ((4, 10), false),
+        ((6, 10), true),
+    ];
+    for ((leaving, managed), refused) in table {
+        assert_eq!(
+            is_mass_removal(leaving, managed),
+            refused,
+            "{leaving} of {managed}"
+        );
+    }
+    let all: Vec<RenderedFile> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| unit(&format!("{n}.container"), "1", true, &[]))
+        .collect();
+    let refs: Vec<&RenderedFile> = all.iter().collect();
+    let keep_one = plan(
+        &all[..1],
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(keep_one.is_refused());
+    assert_eq!(
+        keep_one.mass_removal,
+        Some(MassRemoval {
+            leaving: strings(&["b.container", "c.container", "d.container"]),
+            managed: 4
+        })
+    );
+    let allowed = plan(
+        &all[..1],
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions {
+            allow_removals: true,
+            ..PlanOptions::default()
+        },
+    );
+    assert!(!allowed.is_refused());
+    assert_eq!(
+        allowed.steps.stop,
+        strings(&["b.service", "c.service", "d.service"])
+    );
+    let keep_two = plan(
+        &all[..2],
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(!keep_two.is_refused(), "half is not most");
+}
+
+#[test]
+fn adopt_takes_over_only_byte_identical_files_and_restarts_nothing() {
+    let a = unit("a.container", "1", true, &[]);
+    let b = unit("b.container", "1", true, &[]);
+    let b_other = unit("b.container", "2", true, &[]);
+    let desired = [a.clone(), b.clone()];
+    // No manifest (moved away): a is identical, b differs.
+    let disk = on_disk(&[&a, &b_other]);
+    let without = plan(&desired, None, &disk, "/inv.toml", PlanOptions::default());
+    assert_eq!(
+        without
+            .conflicts
+            .iter()
+            .map(|c| (c.file_name.as_str(), c.kind))
+            .collect::<Vec<_>>(),
+        vec![
+            ("a.container", ConflictKind::Foreign),
+            ("b.container", ConflictKind::Foreign)
+        ]
+    );
+    let options = PlanOptions {
+        adopt: true,
+        ..PlanOptions::default()
+    };
+    let with = plan(&desired, None, &disk, "/inv.toml", options);
+    assert_eq!(ops(&with), vec![("a.container", FileOp::Adopt, false)]);
+    assert_eq!(with.conflicts.len(), 1, "b differs: still refused");
+    assert_eq!(with.conflicts[0].file_name, "b.container");
+    // Only identical files: recorded, nothing for systemd.
+    let with = plan(&desired, None, &on_disk(&[&a, &b]), "/inv.toml", options);
+    assert!(with.conflicts.is_empty());
+    assert!(with.steps.is_empty(), "{:?}", with.steps);
+    assert!(with.manifest_changed);
+    assert_eq!(with.manifest, manifest_of(&[&a, &b]));
+}
+
+#[test]
+fn a_change_the_service_does_not_see_reloads_and_never_restarts() {
+    let with = |f: &RenderedFile, text: String| RenderedFile {
+        sha256: sha256_hex(text.as_bytes()),
+        text,
+        ..f.clone()
+    };
+    let old = [
+        unit("a.container", "1", true, &[]),
+        unit("n.network", "1", false, &[]),
+        unit("v.volume", "1", false, &[]),
+    ];
+    let old_refs: Vec<&RenderedFile> = old.iter().collect();
+    let plan_to = |new: &[RenderedFile]| {
+        plan(
+            new,
+            Some(&manifest_of(&old_refs)),
+            &on_disk(&old_refs),
+            "/inv.toml",
+            PlanOptions::default(),
+        )
+    };
+    let described: Vec<RenderedFile> = old
+        .iter()
+        .map(|f| with(f, format!("[Unit]\nDescription=new words\n{}", f.text)))
+        .collect();
+    let p = plan_to(&described);
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            ..Steps::default()
+        },
+        "a reload, no restart, no network recreated"
+    );
+    assert!(
+        p.units.iter().all(|u| u.action == Action::Stay),
+        "{:?}",
+        p.units
+    );
+    assert_eq!(
+        p.units[0].reason,
+        "only Description= changed: applied by the reload, not restarted"
+    );
+    assert!(p.notes.is_empty(), "no volume warning: {:?}", p.notes);
+    assert_eq!(
+        ops(&p),
+        [
+            ("a.container", FileOp::Change, false),
+            ("n.network", FileOp::Change, false),
+            ("v.volume", FileOp::Change, false),
+        ]
+    );
+    for f in &described {
+        assert_eq!(
+            p.manifest.files[&f.file_name].sha256, f.sha256,
+            "the manifest records the new file"
+        );
+    }
+
+    let commented: Vec<RenderedFile> = old
+        .iter()
+        .map(|f| with(f, format!("# a new comment\n{}", f.text)))
+        .collect();
+    let p = plan_to(&commented);
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            ..Steps::default()
+        }
+    );
+    assert_eq!(p.units[0].reason, "only comments changed; not restarted");
+
+    // The same words with a changed image: restarted (and the network recreated).
+    let changed: Vec<RenderedFile> = described
+        .iter()
+        .map(|f| with(f, f.text.replace(":1\n", ":2\n").replace(".1.0/", ".2.0/")))
+        .collect();
+    let p = plan_to(&changed);
+    assert_eq!(p.steps.restart, strings(&["a.service"]));
+    assert_eq!(p.steps.network_rm, strings(&["n"]));
 }

@@ -1,7 +1,8 @@
 //! The Compose oracle: Debian's `docker-compose` (v2), trixie's 2.26 and sid's newest, from
 //! `bash tests/provision.sh compose`. `docker-compose config --format json` prints Compose's own
 //! normalized model of a project and needs no daemon. A missing binary fails the test unless
-//! `QUADGEN_SKIP_COMPOSE=1` is set, in which case the test says loudly that it skipped.
+//! `QUADGEN_SKIP_COMPOSE=1` is set, in which case the test says loudly that it skipped
+//! (tests/support/skip.rs).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -34,18 +35,12 @@ pub fn composes() -> Vec<Compose> {
             .join(suite)
             .join("usr/libexec/docker/cli-plugins/docker-compose");
         if !bin.is_file() {
-            if std::env::var("QUADGEN_SKIP_COMPOSE").as_deref() == Ok("1") {
-                eprintln!(
-                    "SKIPPED (QUADGEN_SKIP_COMPOSE=1): no docker-compose at {}",
-                    bin.display()
-                );
-                return Vec::new();
-            }
-            panic!(
-                "docker-compose ({suite}) is missing at {}: run `bash tests/provision.sh compose` \
-                 first (or set QUADGEN_SKIP_COMPOSE=1 to skip these tests locally)",
-                bin.display()
+            crate::skip::skip_or_fail(
+                "QUADGEN_SKIP_COMPOSE",
+                &format!("docker-compose ({suite}) is missing at {}", bin.display()),
+                "run `bash tests/provision.sh compose` first",
             );
+            return Vec::new();
         }
         let out = Command::new(&bin)
             .args(["version", "--short"])
