@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod doctor;
 pub mod fsio;
 pub mod host_units;
+pub mod import;
 pub mod install;
 pub mod inventory;
 pub mod manifest;
