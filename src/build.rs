@@ -42,6 +42,23 @@ pub fn compile(
     source: &str,
     target: PodmanVersion,
 ) -> Result<Compiled, Box<Rejected>> {
+    let (model, warnings) = validate_source(path, source, target)?;
+    let units = quadlet::lower(&model);
+    let files = render::render_all(&units);
+    Ok(Compiled {
+        files,
+        warnings,
+        source: source.to_string(),
+    })
+}
+
+/// Parses and validates inventory text into the model `compile` lowers (and exporters read),
+/// with its warnings sorted.
+pub fn validate_source(
+    path: &Path,
+    source: &str,
+    target: PodmanVersion,
+) -> Result<(model::Model, Vec<Diagnostic>), Box<Rejected>> {
     let reject = |diagnostics: Vec<Diagnostic>| {
         Box::new(Rejected {
             path: path.display().to_string(),
@@ -52,13 +69,7 @@ pub fn compile(
     let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
     let (model, warnings) =
         model::validate(&inventory, target).map_err(|d: Diagnostics| reject(d.sorted()))?;
-    let units = quadlet::lower(&model);
-    let files = render::render_all(&units);
-    Ok(Compiled {
-        files,
-        warnings: warnings.sorted(),
-        source: source.to_string(),
-    })
+    Ok((model, warnings.sorted()))
 }
 
 /// Reads and compiles an inventory file.
