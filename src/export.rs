@@ -6,6 +6,7 @@
 
 pub mod kubernetes;
 pub mod objects;
+pub mod yaml;
 
 use std::io::Write;
 use std::path::Path;

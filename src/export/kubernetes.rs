@@ -931,11 +931,13 @@ pub fn render(export: &Export, source: &str, namespace: Option<&str>) -> String 
     out
 }
 
-/// One object as YAML. The objects hold only strings, numbers, booleans, lists and maps, which
-/// serde_norway always serializes.
+/// One object as YAML, through [`super::yaml`]. The objects hold only strings, numbers,
+/// booleans, lists and maps, which always convert.
 fn yaml(object: &Object) -> String {
-    serde_norway::to_string(object)
-        .unwrap_or_else(|e| format!("# cannot write {}: {e}\n", object.describe()))
+    match serde_norway::to_value(object) {
+        Ok(value) => super::yaml::to_string(&value),
+        Err(e) => format!("# cannot write {}: {e}\n", object.describe()),
+    }
 }
 
 /// `# TEXT`, with any control character escaped so the comment stays one line.
