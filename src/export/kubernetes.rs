@@ -570,8 +570,10 @@ fn security_context(c: &model::Container, notes: &mut Vec<Note>) -> Option<Secur
         notes.push(Note {
             subject: Subject::Container(c.name.to_string()),
             text: format!(
-                "{} is a name: Kubernetes' securityContext takes numeric ids only, so it is not carried; write the numeric id in `user`",
-                named.join(" and ")
+                "{} {}: Kubernetes' securityContext takes numeric ids only, so {} not carried; write the numeric ids in `user`",
+                named.join(" and "),
+                if named.len() == 1 { "is a name" } else { "are names" },
+                if named.len() == 1 { "it is" } else { "they are" }
             ),
         });
     }
@@ -701,6 +703,11 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             "restart `{}`: a Deployment's pod always restarts its container",
             c.restart.as_str()
         ));
+    }
+    if !c.auto_start {
+        texts.push(
+            "`auto_start = false`: a Deployment runs its pod at once; scale it to 0 replicas while it should not run".to_string(),
+        );
     }
     if c.auto_update != AutoUpdate::None {
         texts.push(format!(
