@@ -62,7 +62,19 @@ fn validate(bin: &Path, yaml: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("export.yaml");
     std::fs::write(&file, yaml).expect("write");
-    let out = StdCommand::new(bin)
+    // In a network namespace of its own when we may make one (root): the check is offline.
+    let offline = StdCommand::new("unshare")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut cmd = if offline {
+        let mut c = StdCommand::new("unshare");
+        c.args(["-n", "--"]).arg(bin);
+        c
+    } else {
+        StdCommand::new(bin)
+    };
+    let out = cmd
         .args(["--strict", "--kubernetes-version", KUBERNETES])
         .arg(&file)
         .output()
