@@ -284,7 +284,11 @@ fn claim(model: &Model, v: &model::Volume, namespace: &Option<String>) -> Docume
     }
 }
 
-/// The ports other pods reach the container on: the container side of each published port.
+/// Longest port range written port by port (Kubernetes has no ranges); longer ones are noted.
+const MAX_RANGE: u16 = 64;
+
+/// The ports other pods reach the container on: the container side of each published port
+/// (ranges of up to [`MAX_RANGE`] ports, one by one).
 fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
     let mut ports = BTreeSet::new();
     for spec in &c.ports {
@@ -297,6 +301,9 @@ fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
         let container = spec.rsplit(':').next().unwrap_or(spec);
         let (from, to) = container.split_once('-').unwrap_or((container, container));
         if let (Ok(from), Ok(to)) = (from.parse::<u16>(), to.parse::<u16>()) {
+            if to.saturating_sub(from) >= MAX_RANGE {
+                continue;
+            }
             for port in from..=to {
                 ports.insert((port, protocol));
             }
@@ -374,6 +381,7 @@ fn deployment(
         .map(|e| e.raw.as_str())
         .chain(c.cmd.iter().map(|w| w.raw.as_str()))
         .chain(c.environment.iter().map(|w| w.raw.as_str()))
+        .chain(c.health.iter().map(|h| h.cmd.raw.as_str()))
         .any(|s| s.contains("$(") || s.contains("$$"))
     {
         note(
@@ -598,7 +606,11 @@ fn probes(
     let secs = |d: Duration| d.whole_secs_rounded_up().max(1);
     let probe = |failure_threshold: u64| Probe {
         exec: ExecAction {
-            command: vec!["/bin/sh".into(), "-c".into(), h.cmd.raw.clone()],
+            command: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                kube_expansion_safe(&h.cmd.raw),
+            ],
         },
         period_seconds: secs(h.interval),
         timeout_seconds: secs(h.timeout),
@@ -644,6 +656,24 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
         .map(String::as_str)
         .filter(|p| p.contains(':'))
         .collect();
+    let long_ranges: Vec<&str> = c
+        .ports
+        .iter()
+        .map(String::as_str)
+        .filter(|p| {
+            let spec = p.rsplit_once('/').map_or(*p, |(s, _)| s);
+            let container = spec.rsplit(':').next().unwrap_or(spec);
+            container.split_once('-').is_some_and(|(a, b)| {
+                matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if b.saturating_sub(a) >= MAX_RANGE)
+            })
+        })
+        .collect();
+    if !long_ranges.is_empty() {
+        texts.push(format!(
+            "port ranges {} are longer than {MAX_RANGE} ports and not carried: a Service lists each port; write the ones others use",
+            list(&long_ranges)
+        ));
+    }
     if !published.is_empty() {
         texts.push(format!(
             "publishes {} on the host: the Service is ClusterIP (reachable inside the cluster by `{}`); expose it with an Ingress, a LoadBalancer or a NodePort Service",
