@@ -229,12 +229,26 @@ fn what_kubernetes_cannot_mean_is_never_silent() {
         "volume `media`: its podman volume options",
         "volume `shared`: mounted by `api` and `worker`",
         "network `lan`: `driver` and `options` not carried",
+        "container `edge`: port ranges `40000-40100:40000-40100/udp` are longer than 64 ports",
+        "container `cache`: a value holds `$(` or `$$`",
     ] {
         assert!(
             rich.contains(&format!("# NOTE {expected}")),
             "missing note: {expected}"
         );
     }
+    // Kubernetes expands `$(…)` in commands, args, env and exec probes: escaped in all four.
+    for escaped in [
+        "- --greeting=$$(NAME) costs $$$5\n",
+        "  value: Hello $$(USER)\n",
+        "- test \"$$(redis-cli ping)\" = PONG\n",
+    ] {
+        assert!(rich.contains(escaped), "not escaped: {escaped}");
+    }
+    assert!(
+        !rich.contains("containerPort: 40000"),
+        "a long range is not listed port by port"
+    );
 }
 
 #[test]
