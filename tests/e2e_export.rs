@@ -11,6 +11,11 @@
 //! liveness and startup probes into podman health checks; it ignores readiness probes, so the
 //! readiness command is run here with `podman exec`, as the kubelet would. An `envFrom` Secret
 //! must exist as a podman secret made by `kube play` of a `kind: Secret` document.
+//!
+//! Two inventories are played: a small one with every kind of mount, an entrypoint, a user, an
+//! environment file and names used across containers; and the shipped `examples/homelab.toml`
+//! itself, with local stand-in images (a host network, host paths, an internal network, a named
+//! volume, two Secrets, a systemd mount unit).
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
@@ -286,4 +291,229 @@ fn kube_play_runs_the_export_like_quadgen_runs_the_units() {
     assert!(under_quadgen[0].contains("bind name= dest=/srv/shared rw=false src=/srv/shared"));
     assert!(under_quadgen[1].contains("user 1000:1000"));
     assert!(under_quadgen[2].contains("entrypoint [\"/bin/sleep\"]\ncmd [\"100000\"]"));
+}
+
+/// The shipped example, with its images swapped for local test images (busybox: an HTTP server
+/// on every port the example uses, or only 8123 for `homeassistant` on the host's network, and `curl`, `pg_isready` and `kopia` stand-ins that
+/// check them) and its one device dropped (the machine has no `/dev/ttyUSB0`, and Kubernetes
+/// would not carry it anyway: the export notes it). Everything else is the file as shipped.
+fn homelab_for_the_rig(image: &str, host_image: &str) -> String {
+    let example = include_str!("../examples/homelab.toml");
+    let mut out = String::new();
+    let mut section = "";
+    for line in example.lines() {
+        if line.starts_with('[') {
+            section = line;
+        }
+        if line.starts_with("image = ") {
+            // On the host's network only its own port may be served.
+            let image = if section == "[containers.homeassistant]" {
+                host_image
+            } else {
+                image
+            };
+            out.push_str(&format!("image = \"{image}\"\n"));
+        } else if line.starts_with("devices = ") {
+            continue;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+const HOMELAB_PORTS: &str = "5800 51515 3000 80 5432 8000";
+
+/// Builds and pushes `tag`, serving `ports` (the busybox base is built first).
+fn build_homelab_image(m: &Machine, tag: &str, ports: &str) {
+    let base = format!("{REGISTRY}/web:latest");
+    m.build_image(
+        &base,
+        &[("www/index.html", "v1\n"), ("www/healthz", "ok\n")],
+    );
+    let ctx = "/root/homelab-image";
+    m.write_file(
+        &format!("{ctx}/serve"),
+        format!(
+            "#!/bin/sh\n# Serves /www on the ports of the homelab example.\n# PID 1 ignores SIGTERM without a handler: stop at once.\ntrap 'exit 0' TERM\nfor p in {ports}; do httpd -f -p \"$p\" -h /www & done\nwhile :; do sleep 1; done\n"
+        ),
+    );
+    m.write_file(
+        &format!("{ctx}/curl"),
+        "#!/bin/sh\nfor a; do url=$a; done\nexec wget -q -O /dev/null \"$url\"\n",
+    );
+    m.write_file(
+        &format!("{ctx}/pg_isready"),
+        "#!/bin/sh\nexec wget -q -O /dev/null http://127.0.0.1:5432/\n",
+    );
+    m.write_file(
+        &format!("{ctx}/kopia"),
+        "#!/bin/sh\nexec wget -q -O /dev/null http://127.0.0.1:51515/\n",
+    );
+    m.write_file(
+        &format!("{ctx}/Containerfile"),
+        format!(
+            "FROM {base}\nCOPY serve curl pg_isready kopia /usr/local/bin/\nRUN [\"/bin/chmod\", \"755\", \"/usr/local/bin/serve\", \"/usr/local/bin/curl\", \"/usr/local/bin/pg_isready\", \"/usr/local/bin/kopia\"]\nENTRYPOINT [\"/usr/local/bin/serve\"]\nCMD []\n"
+        ),
+    );
+    m.run_ok([
+        "podman",
+        "build",
+        "--quiet",
+        "--network=none",
+        "--tag",
+        tag,
+        ctx,
+    ]);
+    m.push_image(tag);
+}
+
+/// Runs each container's health check now, until it passes (podman's own schedule for the
+/// example's 30 s to 1 min intervals would make this test slow, not more true).
+fn health_passes(m: &Machine, container: &str) {
+    let start = Instant::now();
+    loop {
+        let out = m.run(["podman", "healthcheck", "run", container]);
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            start.elapsed() < START,
+            "{container}: health check still fails: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn the_exported_homelab_example_plays_like_its_units() {
+    let Some(m) = Machine::boot_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+        return;
+    };
+    let image = format!("{REGISTRY}/homelab:latest");
+    let host_image = format!("{REGISTRY}/homelab-host:latest");
+    build_homelab_image(&m, &image, HOMELAB_PORTS);
+    build_homelab_image(&m, &host_image, "8123");
+    for dir in [
+        "/var/lib/jdownloader",
+        "/mnt/storage/downloads",
+        "/var/lib/kopia/config",
+        "/var/lib/kopia/cache",
+        "/var/lib/netbootxyz/config",
+        "/var/lib/netbootxyz/assets",
+        "/var/lib/homeassistant",
+        "/run/dbus",
+        "/mnt/backup",
+    ] {
+        m.exec_ok(["mkdir", "-p", dir]);
+    }
+    m.write_file("/run/secrets/kopia.env", "KOPIA_PASSWORD=kp\n");
+    m.write_file("/run/secrets/app-db.env", "POSTGRES_PASSWORD=pw\n");
+    m.write_file(
+        "/etc/systemd/system/mnt-backup.mount",
+        "[Mount]\nWhat=tmpfs\nWhere=/mnt/backup\nType=tmpfs\n",
+    );
+    m.write_file(INVENTORY, homelab_for_the_rig(&image, &host_image));
+    let names = [
+        "app",
+        "db",
+        "homeassistant",
+        "jdownloader",
+        "kopia",
+        "netbootxyz",
+    ];
+
+    // 1. quadgen's own units.
+    let (code, out) = {
+        let o = m.run(["quadgen", "install", INVENTORY]);
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    assert_eq!(code, Some(0), "{out}");
+    for name in names {
+        m.wait_active(&format!("{name}.service"), START);
+        health_passes(&m, name);
+    }
+    assert_eq!(
+        m.run_ok([
+            "podman",
+            "exec",
+            "app",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://db:5432/"
+        ]),
+        "v1\n"
+    );
+    let under_quadgen: Vec<String> = names.iter().map(|c| runs(&m, c)).collect();
+    m.run_ok(["quadgen", "uninstall"]);
+    m.run_ok(["podman", "volume", "rm", "pgdata"]);
+
+    // 2. The export, with the Secrets its header asks for, played by podman.
+    let out = m.run(["quadgen", "export", "kubernetes", INVENTORY, "-o", EXPORTED]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = m.read_file(EXPORTED);
+    m.write_file(
+        "/root/secrets.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-db-env\nstringData:\n  POSTGRES_PASSWORD: pw\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: kopia-env\nstringData:\n  KOPIA_PASSWORD: kp\n",
+    );
+    m.run_ok(["podman", "kube", "play", "/root/secrets.yaml"]);
+    m.run_ok(["podman", "kube", "play", EXPORTED]);
+    for name in names {
+        let container = format!("{name}-pod-{name}");
+        health_passes(&m, &container);
+        readiness_passes(&m, &yaml, name, &container);
+    }
+    // `app` still finds its database as `db` (through the Service in Kubernetes, the container's
+    // name on podman's kube network here).
+    assert_eq!(
+        m.run_ok([
+            "podman",
+            "exec",
+            "app-pod-app",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://db:5432/"
+        ]),
+        "v1\n"
+    );
+    for (name, quadgen) in names.iter().zip(&under_quadgen) {
+        assert_eq!(
+            &runs(&m, &format!("{name}-pod-{name}")),
+            quadgen,
+            "`{name}` runs differently under kube play (left) and quadgen (right)"
+        );
+    }
+    assert!(
+        under_quadgen[1].contains("POSTGRES_PASSWORD=pw"),
+        "{}",
+        under_quadgen[1]
+    );
+    assert!(
+        under_quadgen[4].contains("cmd [\"server\",\"start\""),
+        "{}",
+        under_quadgen[4]
+    );
+    assert!(
+        under_quadgen[3].contains("bind name= dest=/etc/localtime rw=false src=/etc/localtime"),
+        "{}",
+        under_quadgen[3]
+    );
 }
