@@ -7,7 +7,13 @@
 //! 3. back up forced-over hand edits, write changed files (temp + fsync + rename), remove files
 //!    that left, fsync the directory;
 //! 4. one `daemon-reload`;
-//! 5. one `restart`, one `try-restart`, one `start` (each one systemd transaction);
+//! 5. one `restart`, one `try-restart`, one `start` (each one systemd transaction), then the
+//!    settle watch: the units just (re)started are watched for [`SETTLE_WINDOW`], all at once (one
+//!    `systemctl show` per poll), and one that died or is waiting to be restarted is reported like
+//!    a failed start. A start job only proves the container was started: a health-gated one
+//!    (`Notify=healthy`) also proved it serves, but any other may die right after (issue 14: one
+//!    killed by podman at a sibling's start), so the window is skipped only when every unit
+//!    started is health-gated;
 //! 6. the final manifest, last (removed instead when nothing is quadgen's any more: uninstall).
 //!
 //! With [`crate::systemd::Offline`] (`--no-systemd`) no call runs: files are written and removed,
@@ -19,14 +25,16 @@
 //! systemd work. A failed start or restart does not stop the install: it is reported per unit and
 //! the manifest still records what was written.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::fsio::{self, IoError};
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::plan::{FileOp, Plan};
-use crate::systemd::{Systemd, SystemdError};
+use crate::systemd::{Systemd, SystemdError, UnitState};
 
 /// A unit that did not come up, or a step that failed for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,6 +76,118 @@ pub enum ApplyError {
 
 fn hint(unit: &str) -> String {
     format!("journalctl -u {unit} -n 50")
+}
+
+/// How long install watches the units it just started or restarted for one that dies right
+/// after its start. A container killed at a sibling's start shows within about 0.3 s of the last
+/// start job; one that crashes at once within a second or two.
+pub const SETTLE_WINDOW: Duration = Duration::from_secs(2);
+
+/// How often the settle watch asks systemd (one `systemctl show` for all watched units).
+pub const SETTLE_POLL: Duration = Duration::from_millis(200);
+
+/// The services whose new unit waits for a healthy container before its start succeeds
+/// (`Notify=healthy`): their start already proved them.
+fn health_gated(plan: &Plan) -> BTreeSet<String> {
+    plan.files
+        .iter()
+        .filter(|f| {
+            f.new_text.as_deref().is_some_and(|text| {
+                crate::unitfile::ParsedUnit::parse(text).last("Container", "Notify")
+                    == Some("healthy")
+            })
+        })
+        .map(|f| f.service.clone())
+        .collect()
+}
+
+/// Whether a watched unit went down since `before` (its state right after the start jobs): not
+/// up now (failed, waiting for `Restart=`, or stopped: also a clean exit, or a stop because a
+/// unit it `Requires=` died), or started again by systemd in the meantime.
+fn died(before: &UnitState, now: &UnitState) -> bool {
+    now.is_down()
+        || !now.is_up()
+        || now.n_restarts > before.n_restarts
+        || (!before.invocation_id.is_empty()
+            && !now.invocation_id.is_empty()
+            && now.invocation_id != before.invocation_id)
+}
+
+/// The settle watch (step 5): `started` are the units just started or restarted, each with the
+/// step that did it. Every one that is down right away, or dies within [`SETTLE_WINDOW`], is
+/// added to the report's failures with how it ended.
+fn settle(
+    started: &[(String, &str)],
+    gated: &BTreeSet<String>,
+    systemd: &mut impl Systemd,
+    report: &mut Report,
+) {
+    // Nothing was started without systemd; health-gated units proved themselves by starting.
+    if systemd.is_offline() || started.iter().all(|(unit, _)| gated.contains(unit)) {
+        return;
+    }
+    let units: Vec<String> = started.iter().map(|(u, _)| u.clone()).collect();
+    // systemd cannot be asked: nothing can be claimed either way (the start jobs succeeded).
+    let Ok(baseline) = systemd.watch(&units) else {
+        return;
+    };
+    // `try-restart` leaves a unit that was not running as it was: nothing to watch there.
+    let watched: Vec<bool> = started
+        .iter()
+        .zip(&baseline)
+        .map(|((_, step), s)| *step != "try-restart" || s.is_up())
+        .collect();
+    let mut dead: Vec<Option<(UnitState, Duration)>> = baseline
+        .iter()
+        .zip(&watched)
+        .map(|(s, w)| (*w && died(s, s)).then(|| (s.clone(), Duration::ZERO)))
+        .collect();
+    let alive = |dead: &[Option<(UnitState, Duration)>]| {
+        dead.iter().zip(&watched).any(|(d, w)| *w && d.is_none())
+    };
+    // The window counts from the first look, so the polls' own time is inside it.
+    let start = systemd.clock();
+    loop {
+        let waited = systemd.clock().saturating_sub(start);
+        if waited >= SETTLE_WINDOW || !alive(&dead) {
+            break;
+        }
+        systemd.pause(SETTLE_POLL.min(SETTLE_WINDOW - waited));
+        let waited = systemd.clock().saturating_sub(start);
+        let Ok(now) = systemd.watch(&units) else {
+            break;
+        };
+        for (((slot, before), now), w) in dead.iter_mut().zip(&baseline).zip(now).zip(&watched) {
+            if *w && slot.is_none() && died(before, &now) {
+                *slot = Some((now, waited));
+            }
+        }
+    }
+    for ((unit, step), slot) in started.iter().zip(dead) {
+        let Some((state, when)) = slot else { continue };
+        let then = if state.is_auto_restarting() {
+            "; systemd will restart it (Restart=), but it is not running now"
+        } else if state.is_up() {
+            "; systemd restarted it"
+        } else {
+            ""
+        };
+        let went = if state.is_down() { "died" } else { "stopped" };
+        let when = if when.is_zero() {
+            "before all start jobs were done".to_string()
+        } else {
+            format!("within {:.1} s of the start jobs", when.as_secs_f64())
+        };
+        report.failed.push(UnitFailure {
+            unit: unit.clone(),
+            step: step.to_string(),
+            error: format!(
+                "it started, then {went} {when}: now {}{then}",
+                state.describe()
+            ),
+            hint: hint(unit),
+        });
+    }
 }
 
 /// Carries out `plan` in `root`. `old` is the manifest the plan was made from; `now_unix_secs`
@@ -204,6 +324,18 @@ pub fn apply(
                 });
             }
         }
+    }
+    let started: Vec<(String, &str)> = [
+        ("restart", &steps.restart),
+        ("try-restart", &steps.try_restart),
+        ("start", &steps.start),
+    ]
+    .into_iter()
+    .flat_map(|(step, units)| units.iter().map(move |u| (u.clone(), step)))
+    .filter(|(u, _)| !report.failed.iter().any(|f| &f.unit == u))
+    .collect();
+    if !started.is_empty() {
+        settle(&started, &health_gated(plan), systemd, &mut report);
     }
 
     // A network that could not be removed keeps its old definition: the next install tries the

@@ -1,11 +1,12 @@
 //! `quadgen build`: the whole pipeline from an inventory file to rendered units, and writing them
 //! into an output directory with nothing half-written.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::Diagnostic;
 use crate::inventory;
 use crate::model;
 use crate::quadlet;
@@ -42,18 +43,46 @@ pub fn compile(
     source: &str,
     target: PodmanVersion,
 ) -> Result<Compiled, Box<Rejected>> {
-    let (model, warnings) = validate_source(path, source, target)?;
+    compile_owned(path, source.to_string(), target)
+}
+
+/// [`compile`] keeping `source` without a copy. Each stage's input is dropped as soon as the next
+/// stage has what it needs, so the peak memory is about the largest two stages, not all of them.
+fn compile_owned(
+    path: &Path,
+    source: String,
+    target: PodmanVersion,
+) -> Result<Compiled, Box<Rejected>> {
+    let reject = |source: String, diagnostics: Vec<Diagnostic>| {
+        Box::new(Rejected {
+            path: path.display().to_string(),
+            source,
+            diagnostics,
+        })
+    };
+    let inventory = match inventory::parse(&source) {
+        Ok(inventory) => inventory,
+        Err(d) => return Err(reject(source, vec![d])),
+    };
+    let validated = model::validate(&inventory, target);
+    drop(inventory);
+    let (model, warnings) = match validated {
+        Ok(checked) => checked,
+        Err(d) => return Err(reject(source, d.sorted())),
+    };
     let units = quadlet::lower(&model);
+    drop(model);
     let files = render::render_all(&units);
+    drop(units);
     Ok(Compiled {
         files,
-        warnings,
-        source: source.to_string(),
+        warnings: warnings.sorted(),
+        source,
     })
 }
 
-/// Parses and validates inventory text into the model `compile` lowers (and exporters read),
-/// with its warnings sorted.
+/// Parses and validates inventory text into the model [`compile`] lowers, for the exporters
+/// (`quadgen export`) that read the same model; warnings sorted.
 pub fn validate_source(
     path: &Path,
     source: &str,
@@ -67,18 +96,46 @@ pub fn validate_source(
         })
     };
     let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
-    let (model, warnings) =
-        model::validate(&inventory, target).map_err(|d: Diagnostics| reject(d.sorted()))?;
+    let (model, warnings) = model::validate(&inventory, target).map_err(|d| reject(d.sorted()))?;
     Ok((model, warnings.sorted()))
 }
+
+/// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers
+/// take about 50 MiB), and a bound on the memory a wrong path like `/dev/zero` can take.
+pub const MAX_INVENTORY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads and compiles an inventory file.
 pub fn compile_file(
     path: &Path,
     target: PodmanVersion,
 ) -> anyhow::Result<Result<Compiled, Box<Rejected>>> {
-    let source = fs_err::read_to_string(path).context("cannot read the inventory")?;
-    Ok(compile(path, &source, target))
+    let source = read_inventory(path).context("cannot read the inventory")?;
+    Ok(compile_owned(path, source, target))
+}
+
+/// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.
+pub fn read_inventory(path: &Path) -> anyhow::Result<String> {
+    let file = fs_err::File::open(path)?;
+    let expected = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_INVENTORY_BYTES);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
+    file.take(MAX_INVENTORY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INVENTORY_BYTES {
+        bail!(
+            "`{}` is larger than {} MiB, the most quadgen reads as an inventory: is it the right file?",
+            path.display(),
+            MAX_INVENTORY_BYTES / (1024 * 1024)
+        );
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        anyhow::Error::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+        .context(format!("failed to read from file `{}`", path.display()))
+    })
 }
 
 /// The marker that says a directory holds quadgen build output, so a rebuild may replace it.

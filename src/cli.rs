@@ -137,9 +137,25 @@ pub enum Command {
     /// Show what is installed: edited, missing and unmanaged files, and each unit's state.
     ///
     /// With an inventory, also the files install would add, change or remove.
+    ///
+    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a missing file, a failed
+    /// unit, an interrupted install), listed on stderr; 1 error.
     Status {
         /// The inventory file (TOML); default: compare with the manifest only.
         inventory: Option<PathBuf>,
+        #[command(flatten)]
+        install: InstallArgs,
+    },
+    /// Check the host for the traps of running containers under systemd, each with its fix.
+    ///
+    /// Podman against `--podman`; DNS on the default network and on quadgen's; UDP 53 open for
+    /// `podman0` and `qg-*` in the active firewall (nftables or iptables); `podman-auto-update.timer`
+    /// enabled, and when it runs next; scheduled prunes with `--volumes`, or that remove networks;
+    /// the storage driver on btrfs or ZFS; `/var/lib/containers` persisted on a tmpfs root; linger
+    /// for rootless users; `short-name-mode` in registries.conf. Changes nothing.
+    ///
+    /// Exit codes: 0 no error-level finding; 5 at least one; 1 doctor itself failed.
+    Doctor {
         #[command(flatten)]
         install: InstallArgs,
     },
@@ -229,6 +245,9 @@ pub mod exit {
     pub const REFUSED: u8 = 3;
     /// Installed, but some units failed to stop, start or restart.
     pub const UNITS_FAILED: u8 = 4;
+    /// `doctor` found an error-level problem; `status` found something not as installed (a hand
+    /// edit, a missing file, a failed unit).
+    pub const UNHEALTHY: u8 = 5;
 }
 
 /// Whether to colour diagnostics: a terminal, and `NO_COLOR` unset.
@@ -323,6 +342,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             target.podman,
             use_color(),
         ),
+        Command::Doctor { install } => crate::doctor::command(&install),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());

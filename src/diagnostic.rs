@@ -96,7 +96,23 @@ impl Diagnostics {
 
 /// Renders diagnostics as rustc-style reports (`path:line:column`, caret, help). Colour only when
 /// `color` is set (the caller checks the terminal and `NO_COLOR`).
+///
+/// Each report is given only the lines its span covers, with their line number: handing the
+/// renderer the whole file made it scan the file again for every problem (quadratic with
+/// thousands of them). The output is the same (a property test compares the two).
 pub fn render(diagnostics: &[Diagnostic], path: &str, source: &str, color: bool) -> String {
+    let lines = LineStarts::new(source);
+    render_with(diagnostics, path, color, |span| lines.excerpt(source, span))
+}
+
+/// Renders with `excerpt` choosing, for a span into the source, the text handed to the renderer,
+/// the line number it starts at and the span within it.
+fn render_with<'s>(
+    diagnostics: &[Diagnostic],
+    path: &str,
+    color: bool,
+    excerpt: impl Fn(Range<usize>) -> (&'s str, usize, Range<usize>),
+) -> String {
     let renderer = if color {
         Renderer::styled()
     } else {
@@ -111,13 +127,14 @@ pub fn render(diagnostics: &[Diagnostic], path: &str, source: &str, color: bool)
         let mut group = Group::with_title(level.primary_title(d.message.as_str()));
         match &d.span {
             Some(span) => {
-                let span = clamp(span.clone(), source);
+                let (text, first_line, span) = excerpt(span.clone());
                 let mut annotation = AnnotationKind::Primary.span(span);
                 if let Some(label) = &d.label {
                     annotation = annotation.label(label.as_str());
                 }
                 group = group.element(
-                    Snippet::source(source)
+                    Snippet::source(text)
+                        .line_start(first_line)
                         .path(path)
                         .fold(true)
                         .annotation(annotation),
@@ -134,6 +151,41 @@ pub fn render(diagnostics: &[Diagnostic], path: &str, source: &str, color: bool)
         out.push('\n');
     }
     out
+}
+
+/// Where each line of a source starts, computed once for all its diagnostics.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(source: &str) -> Self {
+        // Like the renderer, a final newline does not start another line: the end of the file
+        // belongs to the last line.
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .filter(|&start| start == 0 || start < source.len())
+            .collect();
+        Self(starts)
+    }
+
+    /// The whole lines `span` touches (with their newlines), the number of the first, and the
+    /// span moved into them.
+    fn excerpt<'s>(&self, source: &'s str, span: Range<usize>) -> (&'s str, usize, Range<usize>) {
+        let span = clamp(span, source);
+        // The index of the line holding byte `at`: the last line starting at or before it.
+        let line_of = |at: usize| self.0.partition_point(|&start| start <= at) - 1;
+        let first = line_of(span.start);
+        let start = self.0[first];
+        let end = self
+            .0
+            .get(line_of(span.end) + 1)
+            .copied()
+            .unwrap_or(source.len());
+        (
+            &source[start..end],
+            first + 1,
+            span.start - start..span.end - start,
+        )
+    }
 }
 
 fn clamp(span: Range<usize>, source: &str) -> Range<usize> {
@@ -188,6 +240,33 @@ mod tests {
             text.contains("help: write `docker.io/library/nginx`"),
             "{text}"
         );
+    }
+
+    proptest::proptest! {
+        /// Rendering from the lines of each span prints exactly what rendering from the whole
+        /// source printed, for any source (several lines, CRLF, non-ASCII, no final newline) and
+        /// any spans at character boundaries, including empty ones and ones past the end.
+        #[test]
+        fn excerpts_render_like_the_whole_source(
+            source in "(?s)[a= \"\\[\\]é\t\r\n]{0,80}",
+            spans in proptest::collection::vec((0usize..90, 0usize..12, proptest::bool::ANY), 1..4),
+            color in proptest::bool::ANY,
+        ) {
+            let boundary = |i: usize| (0..=i).rev().find(|&j| source.is_char_boundary(j)).unwrap_or(0);
+            let diagnostics: Vec<Diagnostic> = spans
+                .iter()
+                .map(|&(start, len, labelled)| {
+                    let start = if start > source.len() { start } else { boundary(start) };
+                    let end = if start + len > source.len() { start + len } else { boundary(start + len) };
+                    let d = Diagnostic::error(Some(start..end.max(start)), "bad").with_help("fix it");
+                    if labelled { d.with_label("here") } else { d }
+                })
+                .collect();
+            let whole = render_with(&diagnostics, "inv.toml", color, |span| {
+                (source.as_str(), 1, clamp(span, &source))
+            });
+            proptest::prop_assert_eq!(render(&diagnostics, "inv.toml", &source, color), whole);
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn kubernetes_command(
     target: PodmanVersion,
     color: bool,
 ) -> anyhow::Result<ExitCode> {
-    let source = fs_err::read_to_string(inventory).context("cannot read the inventory")?;
+    let source = build::read_inventory(inventory).context("cannot read the inventory")?;
     let shown = inventory.display().to_string();
     let mut stderr = std::io::stderr().lock();
     let (model, warnings) = match build::validate_source(inventory, &source, target) {

@@ -307,5 +307,11 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
     } else {
         print!("{}", status.to_text());
     }
-    Ok(ExitCode::SUCCESS)
+    let problems = status.not_as_installed();
+    if problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("not as installed: {}", problems.join("; "));
+        Ok(ExitCode::from(exit::UNHEALTHY))
+    }
 }

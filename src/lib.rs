@@ -11,6 +11,7 @@ pub mod auto_update;
 pub mod build;
 pub mod cli;
 pub mod diagnostic;
+pub mod doctor;
 pub mod export;
 pub mod fsio;
 pub mod host_units;

@@ -27,17 +27,31 @@ pub enum SystemdError {
     },
 }
 
-/// What `systemctl show -p Id,ActiveState,SubState,InvocationID` says about a unit.
+/// The `systemctl show` properties [`UnitState`] is made of.
+pub const SHOW_PROPERTIES: &str =
+    "Id,ActiveState,SubState,InvocationID,Result,NRestarts,ExecMainCode,ExecMainStatus";
+
+/// What `systemctl show` says about a unit ([`SHOW_PROPERTIES`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UnitState {
     /// The unit name.
     pub unit: String,
     /// `active`, `inactive`, `failed`, `activating`…
     pub active_state: String,
-    /// `running`, `dead`, `exited`…
+    /// `running`, `dead`, `exited`, `auto-restart` (died, `Restart=` brings it back)…
     pub sub_state: String,
     /// Changes every time the unit is started: tells a restart happened.
     pub invocation_id: String,
+    /// `Result`: `success`, `exit-code`, `signal`, `timeout`… (why it last stopped or failed).
+    pub result: String,
+    /// How often systemd restarted the unit by itself (`Restart=`) since it was last started by
+    /// hand or by install (a manual start resets it).
+    pub n_restarts: u32,
+    /// `ExecMainCode`: how the last main process ended: 1 exited, 2 killed, 3 dumped core (0:
+    /// it still runs, or none ran).
+    pub exec_main_code: u32,
+    /// `ExecMainStatus`: its exit status, or the signal that killed it.
+    pub exec_main_status: i32,
 }
 
 impl UnitState {
@@ -48,6 +62,89 @@ impl UnitState {
             "active" | "activating" | "reloading" | "refreshing"
         )
     }
+
+    /// Whether its process died and systemd is about to start it again (`Restart=`): it counts
+    /// as `activating`, but nothing runs.
+    pub fn is_auto_restarting(&self) -> bool {
+        self.sub_state == "auto-restart"
+    }
+
+    /// Whether the unit went down on its own: failed, waiting to be restarted, or stopped with
+    /// anything but success. A unit whose process exited cleanly (`inactive`, `success`) is not.
+    pub fn is_down(&self) -> bool {
+        self.active_state == "failed"
+            || self.is_auto_restarting()
+            || (!self.is_up() && !self.result.is_empty() && self.result != "success")
+    }
+
+    /// How its last main process ended, as a person reads it: `exit status 143 (128+15: it got
+    /// SIGTERM)`, `killed by signal 9 (SIGKILL)`; `None` while it runs or when none ran.
+    pub fn exit_description(&self) -> Option<String> {
+        let status = self.exec_main_status;
+        match self.exec_main_code {
+            1 if status > 128 && status <= 128 + 64 => Some(format!(
+                "exit status {status} (128+{}: it got {})",
+                status - 128,
+                signal_name(status - 128)
+            )),
+            1 => Some(format!("exit status {status}")),
+            2 | 3 => Some(format!(
+                "killed by signal {status} ({}){}",
+                signal_name(status),
+                if self.exec_main_code == 3 {
+                    ", core dumped"
+                } else {
+                    ""
+                }
+            )),
+            _ => None,
+        }
+    }
+
+    /// The unit's state in one line for a person: `activating/auto-restart`, and when it went
+    /// down, how (`exit status 143 …, result exit-code, restarted 2 times`).
+    pub fn describe(&self) -> String {
+        let mut text = format!("{}/{}", self.active_state, self.sub_state);
+        if self.is_down() || self.n_restarts > 0 {
+            let mut why = Vec::new();
+            if let Some(exit) = self.exit_description() {
+                why.push(exit);
+            }
+            if !self.result.is_empty() && self.result != "success" {
+                why.push(format!("result {}", self.result));
+            }
+            if self.n_restarts > 0 {
+                why.push(format!(
+                    "restarted {} time{} by systemd",
+                    self.n_restarts,
+                    if self.n_restarts == 1 { "" } else { "s" }
+                ));
+            }
+            if !why.is_empty() {
+                text.push_str(&format!(" ({})", why.join(", ")));
+            }
+        }
+        text
+    }
+}
+
+/// `SIGTERM` for 15, and so on for the signals a service usually dies of.
+fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_string()
 }
 
 /// Everything install asks of systemd and podman. Every method with a list does nothing for an
@@ -65,6 +162,15 @@ pub trait Systemd {
     fn stop(&mut self, units: &[String]) -> Result<(), SystemdError>;
     /// The state of each unit, in the order asked.
     fn show(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError>;
+    /// [`Systemd::show`] for the settle watch after a start: polled, so a fake may count it
+    /// apart from the calls that change something.
+    fn watch(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
+        self.show(units)
+    }
+    /// Waits `duration` between two polls of the settle watch (a fake only moves its clock).
+    fn pause(&mut self, duration: std::time::Duration);
+    /// A monotonic clock for the settle watch (a fake's moves only by [`Systemd::pause`]).
+    fn clock(&mut self) -> std::time::Duration;
     /// `podman network rm NAME`, so the network is created again from its new definition.
     fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError>;
     /// Whether this is [`Offline`]: calls do nothing, and the work is left owed.
@@ -96,6 +202,10 @@ impl Systemd for Offline {
     }
     fn show(&mut self, _: &[String]) -> Result<Vec<UnitState>, SystemdError> {
         Ok(Vec::new())
+    }
+    fn pause(&mut self, _: std::time::Duration) {}
+    fn clock(&mut self) -> std::time::Duration {
+        std::time::Duration::ZERO
     }
     fn podman_network_rm(&mut self, _: &str) -> Result<(), SystemdError> {
         Ok(())
@@ -170,10 +280,19 @@ impl Systemd for Systemctl {
         if units.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = vec!["show", "-p", "Id,ActiveState,SubState,InvocationID"];
+        let mut args = vec!["show", "-p", SHOW_PROPERTIES];
         args.extend(units.iter().map(String::as_str));
         let out = run("systemctl", &args)?;
         Ok(parse_show(&out, units))
+    }
+
+    fn pause(&mut self, duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn clock(&mut self) -> std::time::Duration {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed()
     }
 
     fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError> {
@@ -186,8 +305,18 @@ impl Systemd for Systemctl {
 /// Nothing in the binary can select it.
 #[derive(Debug, Default)]
 pub struct Recording {
-    /// Every call, in order.
+    /// Every call, in order (the settle watch's polls and pauses are counted apart:
+    /// [`Recording::watches`], [`Recording::clock`]).
     pub calls: Vec<String>,
+    /// Units whose process dies (exit status 143, SIGTERM) as soon as any time passes after
+    /// their start or restart succeeded; systemd then waits to restart them (`auto-restart`).
+    pub dying: std::collections::BTreeSet<String>,
+    /// How many times the settle watch polled.
+    pub watches: usize,
+    /// The time the pauses added up to.
+    pub clock: std::time::Duration,
+    /// When each unit was last started or restarted, on [`Recording::clock`].
+    pub started_at: std::collections::BTreeMap<String, std::time::Duration>,
     /// Units whose start or restart fails, and podman networks whose removal fails.
     pub failing: std::collections::BTreeSet<String>,
     /// Units that cannot be stopped (they stay up).
@@ -209,6 +338,7 @@ impl Recording {
         self.record(verb, units);
         for u in units {
             self.stopped.remove(u);
+            self.started_at.insert(u.clone(), self.clock);
         }
         if units.iter().any(|u| self.failing.contains(u)) {
             return Err(SystemdError::Failed {
@@ -266,25 +396,20 @@ impl Systemd for Recording {
                 stderr: "Failed to connect to bus".into(),
             });
         }
-        Ok(units
-            .iter()
-            .map(|u| {
-                let failed = self.failing.contains(u) && !self.stubborn.contains(u);
-                let (active, sub) = if self.stopped.contains(u) {
-                    ("inactive", "dead")
-                } else if failed {
-                    ("failed", "failed")
-                } else {
-                    ("active", "running")
-                };
-                UnitState {
-                    unit: u.clone(),
-                    active_state: active.into(),
-                    sub_state: sub.into(),
-                    invocation_id: String::new(),
-                }
-            })
-            .collect())
+        Ok(self.states(units))
+    }
+
+    fn watch(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
+        self.watches += 1;
+        Ok(self.states(units))
+    }
+
+    fn pause(&mut self, duration: std::time::Duration) {
+        self.clock += duration;
+    }
+
+    fn clock(&mut self) -> std::time::Duration {
+        self.clock
     }
 
     fn podman_network_rm(&mut self, name: &str) -> Result<(), SystemdError> {
@@ -297,6 +422,42 @@ impl Systemd for Recording {
             });
         }
         Ok(())
+    }
+}
+
+impl Recording {
+    fn states(&self, units: &[String]) -> Vec<UnitState> {
+        units
+            .iter()
+            .map(|u| {
+                let failed = self.failing.contains(u) && !self.stubborn.contains(u);
+                let died = self.dying.contains(u)
+                    && self.started_at.get(u).is_some_and(|at| self.clock > *at);
+                let mut state = UnitState {
+                    unit: u.clone(),
+                    active_state: "active".into(),
+                    sub_state: "running".into(),
+                    invocation_id: format!("{u}-1"),
+                    result: "success".into(),
+                    ..UnitState::default()
+                };
+                if self.stopped.contains(u) {
+                    state.active_state = "inactive".into();
+                    state.sub_state = "dead".into();
+                } else if failed {
+                    state.active_state = "failed".into();
+                    state.sub_state = "failed".into();
+                    state.result = "exit-code".into();
+                } else if died {
+                    state.active_state = "activating".into();
+                    state.sub_state = "auto-restart".into();
+                    state.result = "exit-code".into();
+                    state.exec_main_code = 1;
+                    state.exec_main_status = 143;
+                }
+                state
+            })
+            .collect()
     }
 }
 
@@ -316,6 +477,10 @@ pub fn parse_show(out: &str, units: &[String]) -> Vec<UnitState> {
                     "ActiveState" => state.active_state = v.to_string(),
                     "SubState" => state.sub_state = v.to_string(),
                     "InvocationID" => state.invocation_id = v.to_string(),
+                    "Result" => state.result = v.to_string(),
+                    "NRestarts" => state.n_restarts = v.parse().unwrap_or_default(),
+                    "ExecMainCode" => state.exec_main_code = v.parse().unwrap_or_default(),
+                    "ExecMainStatus" => state.exec_main_status = v.parse().unwrap_or_default(),
                     _ => {}
                 }
             }
@@ -349,5 +514,36 @@ mod tests {
         assert_eq!(s[0].invocation_id, "abc");
         assert_eq!(s[1].active_state, "inactive");
         assert!(!s[1].is_up());
+    }
+
+    #[test]
+    fn a_unit_waiting_to_be_restarted_is_down_with_its_exit_status() {
+        // What systemd 257 showed for a container killed right after its first start (issue 14).
+        let out = "Id=c.service\nActiveState=activating\nSubState=auto-restart\nInvocationID=\n\
+                   Result=exit-code\nNRestarts=0\nExecMainCode=1\nExecMainStatus=143\n\n\
+                   Id=d.service\nActiveState=inactive\nSubState=dead\nInvocationID=\n\
+                   Result=success\nNRestarts=0\nExecMainCode=1\nExecMainStatus=0\n";
+        let s = parse_show(out, &["c.service".into(), "d.service".into()]);
+        assert!(s[0].is_up(), "systemd counts it as activating");
+        assert!(s[0].is_down() && s[0].is_auto_restarting());
+        assert_eq!(
+            s[0].describe(),
+            "activating/auto-restart (exit status 143 (128+15: it got SIGTERM), result exit-code)"
+        );
+        assert!(!s[1].is_down(), "a clean exit is not a death: {:?}", s[1]);
+        assert_eq!(s[1].describe(), "inactive/dead");
+        let failed = UnitState {
+            active_state: "failed".into(),
+            sub_state: "failed".into(),
+            result: "signal".into(),
+            exec_main_code: 2,
+            exec_main_status: 9,
+            n_restarts: 3,
+            ..UnitState::default()
+        };
+        assert_eq!(
+            failed.describe(),
+            "failed/failed (killed by signal 9 (SIGKILL), result signal, restarted 3 times by systemd)"
+        );
     }
 }

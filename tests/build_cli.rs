@@ -167,6 +167,28 @@ fn refuses_to_replace_a_directory_it_did_not_write() {
 }
 
 #[test]
+fn an_endless_or_oversized_file_is_refused_at_the_size_limit() {
+    // `/dev/zero` never ends and is valid UTF-8: without a limit quadgen would read until the
+    // machine runs out of memory. The timeout makes a regression fail instead of hanging.
+    let stderr = fails(
+        quadgen()
+            .args(["check", "/dev/zero"])
+            .timeout(std::time::Duration::from_secs(60)),
+        1,
+    );
+    assert!(
+        stderr.contains("`/dev/zero` is larger than 64 MiB, the most quadgen reads"),
+        "{stderr}"
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let big = tmp.path().join("big.toml");
+    let file = std::fs::File::create(&big).expect("create");
+    file.set_len(64 * 1024 * 1024 + 1).expect("sparse file");
+    let stderr = fails(quadgen().arg("check").arg(&big), 1);
+    assert!(stderr.contains("is larger than 64 MiB"), "{stderr}");
+}
+
+#[test]
 fn unknown_target_version_is_a_usage_error() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
     let stderr = fails(quadgen().args(["check", example, "--podman", "4.9"]), 2);

@@ -419,7 +419,7 @@ fn the_exported_homelab_example_plays_like_its_units() {
     m.write_file(INVENTORY, homelab_for_the_rig(&image, &host_image));
     let names = [
         "app",
-        "db",
+        "postgres",
         "homeassistant",
         "jdownloader",
         "kopia",
@@ -452,7 +452,7 @@ fn the_exported_homelab_example_plays_like_its_units() {
             "-q",
             "-O",
             "-",
-            "http://db:5432/"
+            "http://postgres:5432/"
         ]),
         "v1\n"
     );
@@ -479,7 +479,7 @@ fn the_exported_homelab_example_plays_like_its_units() {
         health_passes(&m, &container);
         readiness_passes(&m, &yaml, name, &container);
     }
-    // `app` still finds its database as `db` (through the Service in Kubernetes, the container's
+    // `app` still finds its database as `postgres` (through the Service in Kubernetes, the container's
     // name on podman's kube network here).
     assert_eq!(
         m.run_ok([
@@ -490,7 +490,7 @@ fn the_exported_homelab_example_plays_like_its_units() {
             "-q",
             "-O",
             "-",
-            "http://db:5432/"
+            "http://postgres:5432/"
         ]),
         "v1\n"
     );

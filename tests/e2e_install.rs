@@ -245,8 +245,18 @@ fn hand_edits_are_refused_then_kept_as_backup_and_deleted_files_restored() {
         api_id,
         "nothing else was done"
     );
-    let status = m.run_ok(["quadgen", "status", INVENTORY]);
+    let status = m.run(["quadgen", "status", INVENTORY]);
+    assert_eq!(status.status.code(), Some(5), "{status:?}");
+    let (status, err) = (
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr),
+    );
     assert!(status.contains("web.container: edited by hand"), "{status}");
+    // (after the inventory's own warnings)
+    assert!(
+        err.ends_with("\nnot as installed: web.container: edited by hand\n"),
+        "{err}"
+    );
 
     // --force takes ours and keeps the edit beside it.
     let (code, out, err) = install(&m, &["--force"]);
@@ -264,7 +274,9 @@ fn hand_edits_are_refused_then_kept_as_backup_and_deleted_files_restored() {
 
     // A unit file deleted by hand: status reports it, install restores and starts it.
     m.remove(&format!("{UNITS}/api.container"));
-    let status = m.run_ok(["quadgen", "status", INVENTORY]);
+    let status = m.run(["quadgen", "status", INVENTORY]);
+    assert_eq!(status.status.code(), Some(5), "{status:?}");
+    let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("api.container: missing"), "{status}");
     install_ok(&m);
     assert!(m.exists(&format!("{UNITS}/api.container")));
@@ -352,7 +364,7 @@ fn kill_9_mid_install_converges_and_installs_never_interleave() {
         files.iter().all(|f| f["state"] == "ok"),
         "all files as the inventory says: {status}"
     );
-    assert_eq!(json["interrupted"], false, "{status}");
+    assert_eq!(json["owed"], false, "{status}");
     assert_all_run(&m, "5");
     assert!(
         m.sh_ok(&format!("ls -a {UNITS}"))
@@ -382,7 +394,7 @@ fn a_unit_that_fails_to_start_is_named_with_exit_4_and_still_recorded() {
     setup(&m);
     let mut inv = inventory("1", "1", None, "10.89.55.0/24");
     inv.push_str(&format!(
-        "\n[containers.broken]\nimage = \"{REGISTRY}/does-not-exist:latest\"\nauto_update = \"none\"\n"
+        "\n[containers.broken]\nimage = \"{REGISTRY}/does-not-exist:latest\"\nauto_update = \"none\"\nrestart = \"no\"\n"
     ));
     m.write_file(INVENTORY, &inv);
     let (code, out, err) = install(&m, &[]);
@@ -398,8 +410,16 @@ fn a_unit_that_fails_to_start_is_named_with_exit_4_and_still_recorded() {
     );
     m.wait_active("web.service", START);
     m.wait_active("api.service", START);
-    // The manifest still records what was installed: nothing left to do but the broken start.
-    let status = m.run_ok(["quadgen", "status", "--json", INVENTORY]);
+    // The manifest still records what was installed: nothing left to do but the broken start,
+    // which status reports with exit 5 (`restart = "no"` keeps the unit `failed`, not retrying).
+    let status = m.run(["quadgen", "status", "--json", INVENTORY]);
+    assert_eq!(status.status.code(), Some(5), "{status:?}");
+    let err = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        err.contains("\nnot as installed: broken.service: down, failed/failed"),
+        "{err}"
+    );
+    let status = String::from_utf8_lossy(&status.stdout);
     let json: serde_json::Value = serde_json::from_str(&status).expect("status json");
     assert!(
         json["files"]

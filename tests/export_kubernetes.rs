@@ -211,9 +211,9 @@ fn what_kubernetes_cannot_mean_is_never_silent() {
         "{ha}"
     );
     assert!(ha.contains("`--privileged=false`"), "{ha}");
-    assert!(notes("container `app`").contains("starts after `db`"));
+    assert!(notes("container `app`").contains("starts after `postgres`"));
     assert!(notes("container `kopia`").contains("`mnt-backup.mount`"));
-    assert!(notes("container `db`").contains("no Service"));
+    assert!(notes("container `postgres`").contains("no Service"));
     assert!(notes("network `app`").contains("NetworkPolicy"));
 
     let (rich, _) = export("tests/export/rich.toml", &[]);

@@ -285,7 +285,12 @@ fn status_lists_edited_missing_unmanaged_and_images() {
         .args(["status", "--root", "units", "--json"])
         .output()
         .expect("run");
-    assert!(out.status.success());
+    // Not as installed (a hand edit, a missing file): exit 5, for monitoring.
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "not as installed: app.network: missing; web.container: edited by hand\n"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let states: Vec<(&str, &str)> = v["files"]
         .as_array()
@@ -317,7 +322,7 @@ fn status_lists_edited_missing_unmanaged_and_images() {
         .current_dir(dir.path())
         .args(["status", "--root", "units"])
         .assert()
-        .success()
+        .code(5)
         .stdout(predicate::str::contains("web.container: edited by hand"))
         .stdout(predicate::str::contains(
             "app.network: missing (install restores it)",
@@ -327,6 +332,18 @@ fn status_lists_edited_missing_unmanaged_and_images() {
         ));
 
     // With the inventory, a change shows as outdated.
+    std::fs::write(&inventory, INVENTORY.replace("postgres:16", "postgres:17")).expect("write");
+    quadgen()
+        .current_dir(dir.path())
+        .args(["status", "inventory.toml", "--root", "units"])
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains(
+            "db.container: outdated (install changes it)",
+        ));
+    // As installed, with an inventory that moved on: an outdated file alone exits 0.
+    let dir = installed(INVENTORY);
+    let inventory = dir.path().join("inventory.toml");
     std::fs::write(&inventory, INVENTORY.replace("postgres:16", "postgres:17")).expect("write");
     quadgen()
         .current_dir(dir.path())

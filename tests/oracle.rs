@@ -39,12 +39,12 @@ fn homelab_example_converts_cleanly_with_both_quadlets() {
             [
                 "app-network.service",
                 "app.service",
-                "db.service",
                 "homeassistant.service",
                 "jdownloader.service",
                 "kopia.service",
                 "netbootxyz.service",
                 "pgdata-volume.service",
+                "postgres.service",
                 "web-network.service"
             ],
             "quadlet {}",
@@ -113,7 +113,11 @@ fn dependencies_reach_containers_networks_and_any_systemd_unit() {
     for o in oracles() {
         let run = o.dryrun(dir.path());
         let app = run.service("app.service");
-        for dep in ["db.service", "app-network.service", "web-network.service"] {
+        for dep in [
+            "postgres.service",
+            "app-network.service",
+            "web-network.service",
+        ] {
             assert!(
                 app.all("Unit", "Requires").contains(&dep),
                 "app Requires {dep}: {:?}",
@@ -139,7 +143,7 @@ fn dependencies_reach_containers_networks_and_any_systemd_unit() {
                 .contains(&"/run/secrets/kopia.env")
         );
 
-        let db = run.service("db.service");
+        let db = run.service("postgres.service");
         assert!(
             db.all("Unit", "Requires")
                 .contains(&"pgdata-volume.service")

@@ -416,6 +416,18 @@ impl Systemd for CrashAt {
     ) -> Result<Vec<crate::systemd::UnitState>, crate::systemd::SystemdError> {
         self.inner.show(units)
     }
+    fn watch(
+        &mut self,
+        units: &[String],
+    ) -> Result<Vec<crate::systemd::UnitState>, crate::systemd::SystemdError> {
+        self.inner.watch(units)
+    }
+    fn pause(&mut self, duration: Duration) {
+        self.inner.pause(duration);
+    }
+    fn clock(&mut self) -> Duration {
+        self.inner.clock()
+    }
     fn podman_network_rm(&mut self, name: &str) -> Result<(), crate::systemd::SystemdError> {
         self.tick();
         self.inner.podman_network_rm(name)
@@ -636,4 +648,111 @@ fn a_leaving_unit_whose_stop_and_show_both_fail_is_not_forgotten() {
     assert!(!root.join("job.container").exists());
     let m = Manifest::load(root).expect("load").expect("manifest");
     assert!(!m.files.contains_key("job.container"));
+}
+
+/// Applies `src` to `root` through `systemd`, like `quadgen install`.
+fn install_with(root: &Path, src: &str, systemd: &mut Recording) -> Report {
+    let (p, manifest) = plan_install(root, src, false);
+    apply(&p, root, manifest.as_ref(), systemd, 1_700_000_000).expect("apply")
+}
+
+#[test]
+fn a_unit_that_dies_right_after_its_start_is_reported_with_its_exit_status() {
+    // Issue 14: the start job succeeded, then the container got SIGTERM and systemd waits to
+    // restart it. install must say so, like a failed start.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut systemd = Recording {
+        dying: ["db.service".to_string()].into(),
+        ..Recording::default()
+    };
+    let report = install_with(dir.path(), INVENTORY, &mut systemd);
+    assert_eq!(
+        systemd.calls,
+        vec!["daemon-reload", "start db.service web.service"],
+        "the watch changes nothing"
+    );
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    let f = &report.failed[0];
+    assert_eq!((f.unit.as_str(), f.step.as_str()), ("db.service", "start"));
+    assert!(
+        f.error.contains("exit status 143 (128+15: it got SIGTERM)")
+            && f.error.contains("activating/auto-restart")
+            && f.error.contains("systemd will restart it")
+            && f.error.contains("died within 0.2 s of the start jobs"),
+        "{}",
+        f.error
+    );
+    assert_eq!(f.hint, "journalctl -u db.service -n 50");
+    assert!(report.manifest_written, "what was installed is recorded");
+    // web still runs, so the watch goes on for the whole window, one poll every SETTLE_POLL.
+    assert_eq!(systemd.clock, SETTLE_WINDOW);
+    assert_eq!(
+        systemd.watches as u32,
+        1 + SETTLE_WINDOW.as_millis() as u32 / SETTLE_POLL.as_millis() as u32
+    );
+}
+
+#[test]
+fn units_that_stay_up_pass_the_window_and_health_gated_ones_need_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut systemd = Recording::default();
+    let report = install_with(dir.path(), INVENTORY, &mut systemd);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(systemd.clock, SETTLE_WINDOW, "watched for the window");
+
+    // Only health-gated containers started: their start proved them, no window at all.
+    let gated = r#"
+[containers.db]
+image = "docker.io/library/postgres:16"
+health = { cmd = "pg_isready" }
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut systemd = Recording::default();
+    let report = install_with(dir.path(), gated, &mut systemd);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!((systemd.clock, systemd.watches), (Duration::ZERO, 0));
+
+    // Nothing started (a no-op install): no watch either.
+    let report = install_with(dir.path(), gated, &mut systemd);
+    assert!(report.failed.is_empty() && systemd.watches == 0);
+}
+
+#[test]
+fn a_health_gated_unit_is_still_watched_beside_one_that_is_not() {
+    // A gated container proved it serves, but a sibling's start can still kill it (issue 14):
+    // the window runs anyway for the other one, and costs nothing more for it.
+    let src = r#"
+[containers.db]
+image = "docker.io/library/postgres:16"
+health = { cmd = "pg_isready" }
+
+[containers.web]
+image = "docker.io/library/nginx:1"
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut systemd = Recording {
+        dying: ["db.service".to_string()].into(),
+        ..Recording::default()
+    };
+    let report = install_with(dir.path(), src, &mut systemd);
+    let failed: Vec<&str> = report.failed.iter().map(|f| f.unit.as_str()).collect();
+    assert_eq!(failed, vec!["db.service"]);
+}
+
+#[test]
+fn a_restarted_unit_that_dies_is_reported_under_restart() {
+    let dir = installed();
+    let changed = INVENTORY.replace("postgres:16", "postgres:17");
+    let mut systemd = Recording {
+        dying: ["db.service".to_string()].into(),
+        ..Recording::default()
+    };
+    let report = install_with(dir.path(), &changed, &mut systemd);
+    assert_eq!(systemd.calls, vec!["daemon-reload", "restart db.service"]);
+    let failed: Vec<(&str, &str)> = report
+        .failed
+        .iter()
+        .map(|f| (f.unit.as_str(), f.step.as_str()))
+        .collect();
+    assert_eq!(failed, vec![("db.service", "restart")]);
 }

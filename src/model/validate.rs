@@ -31,25 +31,10 @@ pub fn validate(
         diags: Diagnostics::default(),
         target,
     };
-    let network_names: Vec<&str> = inventory
-        .networks
-        .keys()
-        .map(|k| k.get_ref().as_str())
-        .collect();
-    let volume_names: Vec<&str> = inventory
-        .volumes
-        .keys()
-        .map(|k| k.get_ref().as_str())
-        .collect();
-    let container_names: Vec<&str> = inventory
-        .containers
-        .keys()
-        .map(|k| k.get_ref().as_str())
-        .collect();
     let names = Names {
-        networks: &network_names,
-        volumes: &volume_names,
-        containers: &container_names,
+        networks: key_set(&inventory.networks),
+        volumes: key_set(&inventory.volumes),
+        containers: key_set(&inventory.containers),
     };
 
     let networks: Vec<Network> = inventory
@@ -119,10 +104,16 @@ pub fn validate(
     ))
 }
 
+/// The names of one kind of inventory entry.
+fn key_set<T>(entries: &BTreeMap<Str, T>) -> BTreeSet<&str> {
+    entries.keys().map(|k| k.get_ref().as_str()).collect()
+}
+
+/// The names defined in the inventory, for references to them (sorted, like the inventory).
 struct Names<'a> {
-    networks: &'a [&'a str],
-    volumes: &'a [&'a str],
-    containers: &'a [&'a str],
+    networks: BTreeSet<&'a str>,
+    volumes: BTreeSet<&'a str>,
+    containers: BTreeSet<&'a str>,
 }
 
 struct Checker {
@@ -138,8 +129,8 @@ fn merge(
     let Some(d) = defaults else {
         return own.clone();
     };
-    let d = d.clone();
-    let own = own.clone();
+    // Only the values that are used are cloned: most of `[defaults]` is replaced by the
+    // container's own values.
     let merge_map = |d: Option<StrMap>, o: Option<StrMap>| match (d, o) {
         (Some(mut d), Some(o)) => {
             for (k, v) in o {
@@ -164,31 +155,37 @@ fn merge(
         (d, o) => o.or(d),
     };
     inventory::Container {
-        image: own.image.or(d.image),
-        description: own.description.or(d.description),
-        cmd: own.cmd.or(d.cmd),
-        entrypoint: own.entrypoint.or(d.entrypoint),
-        environment: merge_map(d.environment, own.environment),
-        environment_files: own.environment_files.or(d.environment_files),
-        ports: own.ports.or(d.ports),
-        volumes: own.volumes.or(d.volumes),
-        networks: own.networks.or(d.networks),
-        user: own.user.or(d.user),
-        depends_on: own.depends_on.or(d.depends_on),
-        after: own.after.or(d.after),
-        requires: own.requires.or(d.requires),
-        wants: own.wants.or(d.wants),
-        health: own.health.or(d.health),
-        restart: own.restart.or(d.restart),
-        stop_timeout: own.stop_timeout.or(d.stop_timeout),
-        start_timeout: own.start_timeout.or(d.start_timeout),
-        labels: merge_map(d.labels, own.labels),
-        devices: own.devices.or(d.devices),
-        pull: own.pull.or(d.pull),
-        auto_update: own.auto_update.or(d.auto_update),
-        auto_start: own.auto_start.or(d.auto_start),
-        podman_args: own.podman_args.or(d.podman_args),
-        quadlet: merge_raw(d.quadlet, own.quadlet),
+        image: own.image.clone().or_else(|| d.image.clone()),
+        description: own.description.clone().or_else(|| d.description.clone()),
+        cmd: own.cmd.clone().or_else(|| d.cmd.clone()),
+        entrypoint: own.entrypoint.clone().or_else(|| d.entrypoint.clone()),
+        environment: merge_map(d.environment.clone(), own.environment.clone()),
+        environment_files: own
+            .environment_files
+            .clone()
+            .or_else(|| d.environment_files.clone()),
+        ports: own.ports.clone().or_else(|| d.ports.clone()),
+        volumes: own.volumes.clone().or_else(|| d.volumes.clone()),
+        networks: own.networks.clone().or_else(|| d.networks.clone()),
+        user: own.user.clone().or_else(|| d.user.clone()),
+        depends_on: own.depends_on.clone().or_else(|| d.depends_on.clone()),
+        after: own.after.clone().or_else(|| d.after.clone()),
+        requires: own.requires.clone().or_else(|| d.requires.clone()),
+        wants: own.wants.clone().or_else(|| d.wants.clone()),
+        health: own.health.clone().or_else(|| d.health.clone()),
+        restart: own.restart.clone().or_else(|| d.restart.clone()),
+        stop_timeout: own.stop_timeout.clone().or_else(|| d.stop_timeout.clone()),
+        start_timeout: own
+            .start_timeout
+            .clone()
+            .or_else(|| d.start_timeout.clone()),
+        labels: merge_map(d.labels.clone(), own.labels.clone()),
+        devices: own.devices.clone().or_else(|| d.devices.clone()),
+        pull: own.pull.clone().or_else(|| d.pull.clone()),
+        auto_update: own.auto_update.clone().or_else(|| d.auto_update.clone()),
+        auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
+        podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
+        quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
     }
 }
 
@@ -323,7 +320,7 @@ impl Checker {
             .unwrap_or_default()
     }
 
-    fn reference(&mut self, value: &Str, known: &[&str], what: &str) -> Option<Name> {
+    fn reference(&mut self, value: &Str, known: &BTreeSet<&str>, what: &str) -> Option<Name> {
         self.reference_str(value.get_ref(), span(value), known, what)
     }
 
@@ -331,10 +328,10 @@ impl Checker {
         &mut self,
         value: &str,
         at: Option<Range<usize>>,
-        known: &[&str],
+        known: &BTreeSet<&str>,
         what: &str,
     ) -> Option<Name> {
-        if known.contains(&value) {
+        if known.contains(value) {
             return Name::parse(value).ok();
         }
         let value = value.escape_debug().to_string();
@@ -412,7 +409,10 @@ impl Checker {
             })
             .collect();
         let mut reported: BTreeSet<Vec<&str>> = BTreeSet::new();
-        for start in edges.keys() {
+        // Searching every container for a cycle through it is quadratic on a long chain; only
+        // the containers that are on some cycle can have one.
+        let on_cycle = nodes_on_cycles(&edges);
+        for start in edges.keys().filter(|n| on_cycle.contains(*n)) {
             if let Some(cycle) = find_cycle(start, &edges) {
                 let mut key = cycle.clone();
                 key.sort();
@@ -439,6 +439,71 @@ impl Checker {
             }
         }
     }
+}
+
+/// The nodes that lie on some cycle: those of a strongly connected component with more than
+/// one node, or with an edge to itself (Tarjan's algorithm, iterative so a long chain cannot
+/// overflow the stack).
+fn nodes_on_cycles<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> BTreeSet<&'a str> {
+    let names: Vec<&str> = edges.keys().copied().collect();
+    let index_of = |n: &str| names.binary_search(&n).ok();
+    let successors: Vec<Vec<usize>> = edges
+        .values()
+        .map(|next| next.iter().filter_map(|n| index_of(n)).collect())
+        .collect();
+    const UNVISITED: usize = usize::MAX;
+    let mut index = vec![UNVISITED; names.len()];
+    let mut low = vec![0; names.len()];
+    let mut on_stack = vec![false; names.len()];
+    let mut stack = Vec::new();
+    let mut next_index = 0;
+    let mut on_cycle = BTreeSet::new();
+    for root in 0..names.len() {
+        if index[root] != UNVISITED {
+            continue;
+        }
+        // (node, position of the next successor to look at)
+        let mut call = vec![(root, 0)];
+        index[root] = next_index;
+        low[root] = next_index;
+        next_index += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (node, ref mut pos)) = call.last_mut() {
+            if let Some(&next) = successors[node].get(*pos) {
+                *pos += 1;
+                if index[next] == UNVISITED {
+                    index[next] = next_index;
+                    low[next] = next_index;
+                    next_index += 1;
+                    stack.push(next);
+                    on_stack[next] = true;
+                    call.push((next, 0));
+                } else if on_stack[next] {
+                    low[node] = low[node].min(index[next]);
+                }
+                continue;
+            }
+            call.pop();
+            if let Some(&(parent, _)) = call.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == index[node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                if component.len() > 1 || successors[node].contains(&node) {
+                    on_cycle.extend(component.iter().map(|&m| names[m]));
+                }
+            }
+        }
+    }
+    on_cycle
 }
 
 /// A cycle through `start`, if there is one (names in order, `start` first).

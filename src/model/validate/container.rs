@@ -109,7 +109,7 @@ impl Checker {
             .map(|ds| {
                 ds.get_ref()
                     .iter()
-                    .filter_map(|d| self.reference(d, names.containers, "container"))
+                    .filter_map(|d| self.reference(d, &names.containers, "container"))
                     .collect()
             })
             .unwrap_or_default();
@@ -177,6 +177,21 @@ impl Checker {
                     format!("container `{}` auto-updates but has no health check: a rollback can then only catch a crash, not a broken service", name.get_ref()),
                 )
                 .with_help("add `health = { cmd = \"...\" }` so a bad image fails its start and `podman auto-update` rolls it back"),
+            );
+        }
+
+        if is_hex_only(name.get_ref()) {
+            let n = name.get_ref();
+            self.diags.push(
+                Diagnostic::warning(
+                    Some(name.span()),
+                    format!(
+                        "container name `{n}` is made only of hex digits, so podman also reads it as the start of a container ID: at every start of `{n}.service` (quadlet's `podman run --replace --name {n}`, while no container is named `{n}` yet; newer quadlet also at every stop) podman force-removes another container whose ID begins with `{n}`, killing it"
+                    ),
+                )
+                .with_help(format!(
+                    "rename it so it has a character outside 0-9 and a-f (in any case), e.g. `{n}-1`, or what it runs (`postgres` for `db`)"
+                )),
             );
         }
 
@@ -256,7 +271,7 @@ impl Checker {
             "host" => Some(NetworkRef::Host),
             "none" => Some(NetworkRef::None),
             _ => self
-                .reference(value, names.networks, "network")
+                .reference(value, &names.networks, "network")
                 .map(NetworkRef::Inventory),
         }
     }
@@ -433,4 +448,11 @@ fn time_to_healthy(h: &Health) -> u64 {
             .saturating_add(1)
             .saturating_mul(per_try),
     )
+}
+
+/// Whether podman can take `name` for the start of a container ID (64 hex digits): its
+/// name-or-ID lookups fall back to an ID prefix when no container has that name (in any case:
+/// podman 5's SQLite state matches with `LIKE`, which ignores ASCII case).
+fn is_hex_only(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -96,7 +96,7 @@ impl Checker {
                 None
             }
             Some(s) => {
-                let volume = self.reference_str(s, span(value), names.volumes, "volume")?;
+                let volume = self.reference_str(s, span(value), &names.volumes, "volume")?;
                 Some(Mount::Named {
                     volume,
                     target,

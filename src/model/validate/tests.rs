@@ -49,7 +49,7 @@ fn defaults_apply_and_maps_merge_key_by_key() {
 #[test]
 fn start_timeout_covers_pull_and_time_to_healthy() {
     let src = format!(
-        "[containers.a]\n{IMG}health = {{ cmd = \"true\", interval = \"10s\", timeout = \"5s\", retries = 2, start_period = \"1m\" }}\n"
+        "[containers.web]\n{IMG}health = {{ cmd = \"true\", interval = \"10s\", timeout = \"5s\", retries = 2, start_period = \"1m\" }}\n"
     );
     let (model, warnings) = check(&src).expect("valid");
     // 300 s pull + 60 s start period + 3 × (10 s + 5 s)
@@ -65,7 +65,7 @@ fn digest_pins_and_short_names_depend_on_auto_update() {
     let digest = format!("docker.io/library/nginx@sha256:{}", "a".repeat(64));
     let errs = errors(&format!("[containers.a]\nimage = \"{digest}\"\n"));
     assert!(errs[0].contains("pinned by digest"), "{errs:?}");
-    let (_, warnings) = check("[containers.a]\nimage = \"nginx\"\nauto_update = \"none\"\n")
+    let (_, warnings) = check("[containers.web]\nimage = \"nginx\"\nauto_update = \"none\"\n")
         .expect("only a warning");
     let w: Vec<&str> = warnings.warnings().map(|d| d.message.as_str()).collect();
     assert_eq!(
@@ -243,7 +243,7 @@ fn pull_policy_follows_auto_update_so_rollback_sticks() {
         "without auto-update, each start refreshes"
     );
     let (model, warnings) = check(&format!(
-        "[containers.a]\n{IMG}pull = \"newer\"\nhealth = {{ cmd = \"true\" }}\n"
+        "[containers.web]\n{IMG}pull = \"newer\"\nhealth = {{ cmd = \"true\" }}\n"
     ))
     .expect("valid");
     assert_eq!(model.containers[0].pull, "newer");
@@ -257,7 +257,7 @@ fn pull_policy_follows_auto_update_so_rollback_sticks() {
 #[test]
 fn unknown_systemd_keys_in_the_escape_hatch_are_warnings_with_a_hint() {
     let (model, warnings) = check(&format!(
-        "[containers.a]\n{IMG}health = {{ cmd = \"true\" }}\n[containers.a.quadlet.Service]\nRestrat = \"always\"\nLimitNOFILE = \"65536\"\n"
+        "[containers.web]\n{IMG}health = {{ cmd = \"true\" }}\n[containers.web.quadlet.Service]\nRestrat = \"always\"\nLimitNOFILE = \"65536\"\n"
     ))
     .expect("a warning, not an error");
     let w: Vec<(&str, Option<&str>)> = warnings
@@ -276,4 +276,53 @@ fn unknown_systemd_keys_in_the_escape_hatch_are_warnings_with_a_hint() {
         2,
         "still written: a newer systemd may know it"
     );
+}
+
+#[test]
+fn names_podman_can_take_for_an_id_prefix_are_warned_about() {
+    // Issue 14: on podman 5.4.2, `podman run --replace --name d` of d.service removed a running
+    // container whose ID began with `d`.
+    for name in ["a", "db", "cafe", "42", "0f", "DB"] {
+        let (_, warnings) = check(&format!("[containers.{name}]\n{IMG}"))
+            .unwrap_or_else(|_| panic!("`{name}` is still accepted"));
+        let w: Vec<&str> = warnings.warnings().map(|d| d.message.as_str()).collect();
+        assert!(
+            w.iter()
+                .any(|m| m.contains(&format!(
+                    "container name `{name}` is made only of hex digits"
+                )) && m.contains("force-removes another container whose ID begins with")),
+            "{name}: {w:?}"
+        );
+    }
+    for name in ["web", "db-1", "dbx", "Web", "postgres"] {
+        let (_, warnings) = check(&format!("[containers.{name}]\n{IMG}")).expect("valid");
+        assert!(
+            warnings
+                .warnings()
+                .all(|d| !d.message.contains("hex digits")),
+            "{name} cannot be an ID prefix"
+        );
+    }
+}
+
+proptest::proptest! {
+    /// The linear cycle pre-check finds exactly the containers the full search finds a cycle
+    /// through, on random dependency graphs (with self-edges and edges to unknown names).
+    #[test]
+    fn nodes_on_cycles_are_those_with_a_cycle(
+        graph in proptest::collection::vec(proptest::collection::vec(0usize..14, 0..3), 0..12)
+    ) {
+        let names: Vec<String> = (0..14).map(|i| format!("c{i:02}")).collect();
+        let edges: BTreeMap<&str, Vec<&str>> = graph
+            .iter()
+            .enumerate()
+            .map(|(i, next)| (names[i].as_str(), next.iter().map(|&j| names[j].as_str()).collect()))
+            .collect();
+        let brute: BTreeSet<&str> = edges
+            .keys()
+            .copied()
+            .filter(|n| super::find_cycle(n, &edges).is_some())
+            .collect();
+        proptest::prop_assert_eq!(super::nodes_on_cycles(&edges), brute);
+    }
 }

@@ -1,0 +1,691 @@
+//! The checks of [`diagnose`](super::diagnose), one function each: facts in, findings out.
+
+use super::firewall::{self, DnsPacket, IptablesFilter, NftRuleset, Verdict};
+use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, TimerFacts};
+use crate::version::PodmanVersion;
+
+const AUTO_UPDATE_TIMER: &str = "podman-auto-update.timer";
+
+fn finding(id: &'static str, level: Level, what: String, why: &str, fix: String) -> Finding {
+    Finding {
+        id,
+        level,
+        what,
+        why: why.to_string(),
+        fix,
+    }
+}
+
+fn ok(id: &'static str, what: String) -> Finding {
+    finding(id, Level::Ok, what, "", String::new())
+}
+
+pub(super) fn check_podman_version(facts: &HostFacts, options: &Options, out: &mut Vec<Finding>) {
+    const ID: &str = "podman-version";
+    let target = options.target;
+    let Some(version) = &facts.podman_version else {
+        out.push(finding(
+            ID,
+            Level::Error,
+            "podman is not installed (or not on PATH)".into(),
+            "quadlet units need podman and its systemd generator",
+            if facts.nixos {
+                "virtualisation.podman.enable = true;".into()
+            } else {
+                "apt install podman   # or your distribution's package".into()
+            },
+        ));
+        return;
+    };
+    let installed = match version.parse::<PodmanVersion>() {
+        Ok(v) => v,
+        Err(_) => {
+            // Older or newer than quadgen knows: compare numerically anyway.
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+            PodmanVersion::new(parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+        }
+    };
+    if installed < target {
+        out.push(finding(
+            ID,
+            Level::Error,
+            format!("podman {version} is older than the target `--podman {target}`"),
+            "units may use keys this podman's quadlet does not know, and quadlet drops a unit \
+             with an unknown key: the service never exists",
+            format!(
+                "quadgen install --podman {installed} INVENTORY   # or upgrade podman to {target}"
+            ),
+        ));
+    } else {
+        out.push(ok(
+            ID,
+            format!("podman {version} runs units built for `--podman {target}`"),
+        ));
+    }
+}
+
+pub(super) fn check_dns(facts: &HostFacts, out: &mut Vec<Finding>) {
+    let networks = match &facts.networks {
+        Ok(n) => n,
+        Err(e) => {
+            out.push(finding(
+                "dns-default-network",
+                Level::Warning,
+                format!("cannot list podman networks: {e}"),
+                "DNS could not be checked",
+                "podman network ls".into(),
+            ));
+            return;
+        }
+    };
+    for n in networks.iter().filter(|n| n.driver == "bridge") {
+        let default = n.name == "podman";
+        if !default && !n.ours {
+            continue;
+        }
+        if n.dns_enabled {
+            let id = if default {
+                "dns-default-network"
+            } else {
+                "dns-network"
+            };
+            out.push(ok(id, format!("network `{}` has DNS enabled", n.name)));
+        } else if default {
+            out.push(finding(
+                "dns-default-network",
+                Level::Error,
+                "the default network `podman` has DNS disabled".into(),
+                "containers on it cannot resolve each other by name (podman's default; the \
+                 guide's first fix). Containers started before the fix need a restart",
+                default_network_fix(facts.nixos, n),
+            ));
+        } else {
+            out.push(finding(
+                "dns-network",
+                Level::Error,
+                format!("quadgen's network `{}` has DNS disabled", n.name),
+                "its containers cannot resolve each other by name; quadgen creates networks with \
+                 DNS, so a raw `DisableDNS` key or a hand edit turned it off",
+                format!(
+                    "remove `DisableDNS` from [networks.{}.quadlet.Network] in the inventory, then \
+                     `quadgen install INVENTORY` (it recreates the network)",
+                    n.name
+                ),
+            ));
+        }
+    }
+}
+
+/// The default network lives in memory until a file defines it: write one with DNS on.
+fn default_network_fix(nixos: bool, n: &NetworkFacts) -> String {
+    if nixos {
+        return "virtualisation.podman.defaultNetwork.settings.dns_enabled = true;   # in configuration.nix (services.quadgen.enable sets it), then nixos-rebuild switch".into();
+    }
+    let mut raw = n.raw.clone();
+    if let Some(o) = raw.as_object_mut() {
+        o.insert("dns_enabled".into(), serde_json::Value::Bool(true));
+        // Runtime fields of `inspect`, not part of the stored definition.
+        o.remove("containers");
+    }
+    let json = serde_json::to_string_pretty(&raw).unwrap_or_default();
+    format!(
+        "mkdir -p /etc/containers/networks && cat > /etc/containers/networks/podman.json <<'EOF'\n{json}\nEOF"
+    )
+}
+
+pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
+    const ID: &str = "firewall-dns";
+    let bridges: Vec<&NetworkFacts> = match &facts.networks {
+        Ok(n) => n
+            .iter()
+            .filter(|n| n.driver == "bridge" && (n.name == "podman" || n.ours))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let packets: Vec<DnsPacket> = if bridges.is_empty() {
+        vec![DnsPacket {
+            iface: "podman0".into(),
+            saddr: None,
+            daddr: None,
+        }]
+    } else {
+        bridges
+            .iter()
+            .map(|n| DnsPacket {
+                iface: n.interface.clone(),
+                saddr: n.subnet.as_deref().and_then(firewall::host_in),
+                daddr: n.gateway.as_deref().and_then(|g| g.parse().ok()),
+            })
+            .collect()
+    };
+
+    let nft = match &facts.nft {
+        Some(Ok(json)) => match NftRuleset::parse(json) {
+            Ok(rs) => Some(rs),
+            Err(e) => {
+                out.push(finding(
+                    ID,
+                    Level::Warning,
+                    format!("cannot read the nftables ruleset: {e}"),
+                    "UDP 53 could not be checked",
+                    "nft list ruleset".into(),
+                ));
+                return;
+            }
+        },
+        Some(Err(e)) => {
+            out.push(finding(
+                ID,
+                Level::Warning,
+                format!("`nft -j list ruleset` failed: {e}"),
+                "UDP 53 could not be checked in nftables (run doctor as root)",
+                "sudo quadgen doctor".into(),
+            ));
+            return;
+        }
+        None => None,
+    };
+    let iptables = match &facts.iptables {
+        Some(Ok(text)) => IptablesFilter::parse(text).filter(IptablesFilter::filters_input),
+        _ => None,
+    };
+    let nft_chains = nft
+        .as_ref()
+        .map(NftRuleset::input_chains)
+        .unwrap_or_default();
+    if nft_chains.is_empty() && iptables.is_none() {
+        if nft
+            .as_ref()
+            .is_some_and(NftRuleset::has_iptables_nft_tables)
+            && !matches!(facts.iptables, Some(Ok(_)))
+        {
+            out.push(finding(
+                ID,
+                Level::Warning,
+                "the ruleset has iptables-nft tables, and `iptables-save` cannot be run".into(),
+                "UDP 53 could not be checked",
+                "iptables-save".into(),
+            ));
+            return;
+        }
+        if let Some(Err(e)) = &facts.iptables {
+            out.push(finding(
+                ID,
+                Level::Warning,
+                format!("`iptables-save` failed: {e}"),
+                "UDP 53 could not be checked in iptables (run doctor as root)",
+                "sudo quadgen doctor".into(),
+            ));
+            return;
+        }
+        out.push(ok(
+            ID,
+            "no firewall is active (no nftables input chain, no iptables INPUT rule): UDP 53 \
+             reaches aardvark-dns"
+                .into(),
+        ));
+        return;
+    }
+
+    let mut closed = Vec::new();
+    let mut unknown = Vec::new();
+    let mut open = Vec::new();
+    for pkt in &packets {
+        let verdicts = [
+            nft.as_ref().map(|rs| rs.verdict(pkt)),
+            iptables.as_ref().map(|f| f.verdict(pkt)),
+        ];
+        let mut state = Verdict::Accept;
+        for v in verdicts.into_iter().flatten() {
+            match (&state, v) {
+                (Verdict::Drop { .. }, _) => {}
+                (_, v @ Verdict::Drop { .. }) => state = v,
+                (Verdict::Accept, v) => state = v,
+                _ => {}
+            }
+        }
+        match state {
+            Verdict::Accept => open.push(pkt.iface.clone()),
+            Verdict::Drop { chain } => closed.push((pkt.iface.clone(), chain)),
+            Verdict::Unknown { chain, why } => unknown.push((pkt.iface.clone(), chain, why)),
+        }
+    }
+    if !closed.is_empty() {
+        let ifaces: Vec<String> = closed.iter().map(|(i, _)| i.clone()).collect();
+        let where_: Vec<String> = closed
+            .iter()
+            .map(|(i, c)| format!("`{i}` by {c}"))
+            .collect();
+        out.push(finding(
+            ID,
+            Level::Error,
+            format!(
+                "the firewall drops container DNS (UDP 53) on {}",
+                where_.join(", ")
+            ),
+            "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
+             and a default-deny input chain drops the queries",
+            firewall_fix(facts, &closed, &ifaces),
+        ));
+    }
+    for (iface, chain, why) in &unknown {
+        out.push(finding(
+            ID,
+            Level::Warning,
+            format!("cannot tell whether UDP 53 on `{iface}` is accepted: {chain} has {why}"),
+            "a rule quadgen cannot evaluate decides; check it by hand",
+            format!("nft list ruleset; iptables-save   # look for what {chain} does with udp dport 53 on {iface}"),
+        ));
+    }
+    if !open.is_empty() {
+        let mut by = nft_chains.clone();
+        if iptables.is_some() {
+            by.push("iptables filter INPUT".into());
+        }
+        out.push(ok(
+            ID,
+            format!(
+                "UDP 53 is accepted on {} ({})",
+                open.join(", "),
+                by.join(", ")
+            ),
+        ));
+    }
+}
+
+fn firewall_fix(facts: &HostFacts, closed: &[(String, String)], ifaces: &[String]) -> String {
+    if facts.nixos {
+        return ifaces
+            .iter()
+            .map(|i| format!("networking.firewall.interfaces.\"{i}\".allowedUDPPorts = [ 53 ];"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "   # services.quadgen.enable sets these, then nixos-rebuild switch";
+    }
+    let mut cmds: Vec<String> = Vec::new();
+    let quoted: Vec<String> = ifaces.iter().map(|i| format!("\"{i}\"")).collect();
+    let mut nft_chains: Vec<&str> = Vec::new();
+    let mut ipt = false;
+    for (_, chain) in closed {
+        if chain.starts_with("iptables ") {
+            ipt = true;
+        } else {
+            let c = chain.split(" (").next().unwrap_or(chain);
+            if !nft_chains.contains(&c) {
+                nft_chains.push(c);
+            }
+        }
+    }
+    for c in nft_chains {
+        // `family table chain`: insert into the base chain, ahead of its drops.
+        let base = c;
+        cmds.push(format!(
+            "nft 'insert rule {base} iifname {{ {} }} udp dport 53 accept'",
+            quoted.join(", ")
+        ));
+    }
+    if ipt {
+        for i in ifaces {
+            cmds.push(format!(
+                "iptables -I INPUT -i {i} -p udp --dport 53 -j ACCEPT"
+            ));
+        }
+    }
+    cmds.join(" && ") + "   # and add the same rule to your firewall's saved configuration"
+}
+
+pub(super) fn check_auto_update_timer(facts: &HostFacts, out: &mut Vec<Finding>) {
+    const ID: &str = "auto-update-timer";
+    let fix = if facts.nixos {
+        "systemd.timers.podman-auto-update.wantedBy = [ \"timers.target\" ];   # services.quadgen.enable sets it".to_string()
+    } else {
+        format!("systemctl enable --now {AUTO_UPDATE_TIMER}")
+    };
+    let Some(t) = facts.timers.iter().find(|t| t.timer == AUTO_UPDATE_TIMER) else {
+        out.push(finding(
+            ID,
+            Level::Error,
+            format!("{AUTO_UPDATE_TIMER} does not exist"),
+            "nothing runs `podman auto-update`: `AutoUpdate=registry` images go stale",
+            fix,
+        ));
+        return;
+    };
+    match (t.scheduled(), t.enabled()) {
+        (true, true) => {
+            let next = if t.next_elapse.is_empty() {
+                "not scheduled yet".to_string()
+            } else {
+                format!("next run {}", t.next_elapse)
+            };
+            out.push(ok(
+                ID,
+                format!("{AUTO_UPDATE_TIMER} is enabled and active; {next}"),
+            ));
+        }
+        (true, false) => out.push(finding(
+            ID,
+            Level::Warning,
+            format!(
+                "{AUTO_UPDATE_TIMER} is active but {} (next run {}): it stops at the next boot",
+                t.unit_file_state, t.next_elapse
+            ),
+            "after a reboot nothing runs `podman auto-update`",
+            fix,
+        )),
+        (false, _) => out.push(finding(
+            ID,
+            Level::Error,
+            format!(
+                "{AUTO_UPDATE_TIMER} is {} and {}",
+                t.active_state, t.unit_file_state
+            ),
+            "nothing runs `podman auto-update`: `AutoUpdate=registry` images go stale",
+            fix,
+        )),
+    }
+}
+
+/// The words of every command and script line a timer's service runs.
+fn prune_lines(t: &TimerFacts) -> Vec<String> {
+    t.commands
+        .iter()
+        .cloned()
+        .chain(
+            t.scripts
+                .iter()
+                .flat_map(|(_, text)| text.lines().map(str::to_string)),
+        )
+        .filter(|l| l.contains("prune") && l.contains("podman"))
+        .collect()
+}
+
+pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
+    let mut volumes = 0;
+    let mut networks = 0;
+    let ours = facts
+        .networks
+        .as_ref()
+        .map(|n| {
+            n.iter()
+                .filter(|n| n.ours)
+                .map(|n| n.name.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for t in &facts.timers {
+        if !t.scheduled() && !t.enabled() {
+            continue;
+        }
+        let disable = format!("systemctl disable --now {}", t.timer);
+        let has_safe_prune = facts
+            .timers
+            .iter()
+            .any(|t| t.timer == "quadgen-prune.timer");
+        let fix = |what: &str| {
+            if facts.nixos && t.timer == "podman-prune.timer" {
+                match what {
+                    "volumes" => "remove \"--volumes\" from virtualisation.podman.autoPrune.flags;   # then nixos-rebuild switch".to_string(),
+                    _ => "virtualisation.podman.autoPrune.enable = false;   # it always runs `system prune`; services.quadgen's prune takes images only".to_string(),
+                }
+            } else if facts.nixos {
+                format!(
+                    "systemd.timers.\"{}\".enable = false;   # or fix its service; `systemctl disable` is undone by nixos-rebuild",
+                    t.timer
+                )
+            } else if has_safe_prune {
+                format!(
+                    "{disable} && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
+                )
+            } else {
+                format!(
+                    "{disable}   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
+                )
+            }
+        };
+        for line in prune_lines(t) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words
+                .iter()
+                .any(|w| *w == "--volumes" || w.starts_with("--volumes="))
+            {
+                volumes += 1;
+                out.push(finding(
+                    "prune-volumes",
+                    Level::Error,
+                    format!("{} runs `{}`", t.timer, line.trim()),
+                    "`--volumes` deletes every named volume no running container uses: a stopped \
+                     container's data is gone",
+                    fix("volumes"),
+                ));
+            }
+            let system = words.windows(2).any(|w| w == ["system", "prune"]);
+            let network = words.windows(2).any(|w| w == ["network", "prune"]);
+            if system || network {
+                networks += 1;
+                let (level, whose) = if ours.is_empty() {
+                    (Level::Warning, String::new())
+                } else {
+                    (Level::Error, format!(" (quadgen's: {})", ours.join(", ")))
+                };
+                out.push(finding(
+                    "prune-networks",
+                    level,
+                    format!(
+                        "{} runs `{}`, which removes every network no running container uses{whose}",
+                        t.timer,
+                        line.trim()
+                    ),
+                    "the network of a stopped quadlet container is removed while its \
+                     `-network.service` still says active: the container cannot start again \
+                     until that service is restarted",
+                    fix("networks"),
+                ));
+            }
+        }
+    }
+    if volumes == 0 {
+        out.push(ok(
+            "prune-volumes",
+            "no scheduled prune removes volumes".into(),
+        ));
+    }
+    if networks == 0 {
+        out.push(ok(
+            "prune-networks",
+            "no scheduled `podman system prune` or `network prune`".into(),
+        ));
+    }
+}
+
+/// The mount holding `path`: the longest mount point that is a prefix of it.
+pub(crate) fn mount_of<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
+    mounts
+        .iter()
+        .filter(|m| {
+            path == m.mount_point
+                || m.mount_point == "/"
+                || path.starts_with(&format!("{}/", m.mount_point))
+        })
+        .max_by_key(|m| m.mount_point.len())
+}
+
+pub(super) fn check_storage(facts: &HostFacts, out: &mut Vec<Finding>) {
+    let Some(s) = &facts.storage else {
+        out.push(finding(
+            "storage-driver",
+            Level::Warning,
+            "`podman info` failed: storage not checked".into(),
+            "the storage driver and its filesystem could not be read",
+            "podman info".into(),
+        ));
+        return;
+    };
+    let fs = mount_of(&facts.mounts, &s.graph_root);
+    let fstype = fs.map_or("unknown", |m| m.fstype.as_str());
+    let nix_or = |nix: &str, other: &str| {
+        if facts.nixos {
+            nix.to_string()
+        } else {
+            other.to_string()
+        }
+    };
+    match (fstype, s.driver.as_str()) {
+        ("btrfs", "overlay") => out.push(finding(
+            "storage-driver",
+            Level::Warning,
+            format!("storage driver `overlay` on btrfs ({})", s.graph_root),
+            "overlay on btrfs can create excessive subvolumes (the guide); the btrfs driver uses \
+             subvolumes natively. Changing the driver needs an empty storage: images are pulled \
+             again, and volumes must be backed up first",
+            nix_or(
+                "virtualisation.containers.storage.settings.storage.driver = \"btrfs\";   # then podman system reset (removes images and volumes)",
+                "sed -i 's/^driver = .*/driver = \"btrfs\"/' /etc/containers/storage.conf   # then podman system reset (removes images and volumes: back them up first)",
+            ),
+        )),
+        ("zfs", "zfs") if s.rootless => out.push(finding(
+            "storage-driver",
+            Level::Error,
+            "rootless podman with the zfs storage driver".into(),
+            "rootless podman cannot use the ZFS driver (the guide)",
+            "use driver = \"overlay\" in ~/.config/containers/storage.conf, on a dataset with acltype=posixacl".into(),
+        )),
+        ("zfs", "overlay") => {
+            let dataset = fs.map_or("DATASET", |m| m.source.as_str());
+            match s.zfs_acltype.as_deref() {
+                Some("posix" | "posixacl") => out.push(ok(
+                    "storage-driver",
+                    format!("overlay on ZFS dataset `{dataset}` with acltype=posixacl"),
+                )),
+                other => out.push(finding(
+                    "storage-driver",
+                    Level::Error,
+                    format!(
+                        "overlay on ZFS dataset `{dataset}` with acltype={}",
+                        other.unwrap_or("unknown")
+                    ),
+                    "overlay on ZFS needs acltype=posixacl to work correctly (the guide)",
+                    format!("zfs set acltype=posixacl {dataset}"),
+                )),
+            }
+        }
+        _ => out.push(ok(
+            "storage-driver",
+            format!("storage driver `{}` on {fstype} ({})", s.driver, s.graph_root),
+        )),
+    }
+
+    // Impermanence: a tmpfs root, and the graph root not on a mount of its own that persists.
+    let root_tmpfs = mount_of(&facts.mounts, "/").is_some_and(|m| m.fstype == "tmpfs");
+    let graph_tmpfs = fs.is_some_and(|m| m.fstype == "tmpfs");
+    let containers_dir = s
+        .graph_root
+        .strip_suffix("/storage")
+        .unwrap_or(&s.graph_root)
+        .to_string();
+    if root_tmpfs && graph_tmpfs {
+        out.push(finding(
+            "storage-persisted",
+            Level::Error,
+            format!("`/` is tmpfs and `{containers_dir}` is not persisted"),
+            "every boot starts with no images, containers or named volumes: pulls at boot, and \
+             named volumes' data is lost",
+            nix_or(
+                &format!(
+                    "environment.persistence.\"/persist\".directories = [ \"{containers_dir}\" ];"
+                ),
+                &format!("mount a persistent filesystem on {containers_dir} (an fstab entry)"),
+            ),
+        ));
+    } else if graph_tmpfs {
+        out.push(finding(
+            "storage-persisted",
+            Level::Warning,
+            format!("`{}` is on tmpfs", s.graph_root),
+            "images and named volumes vanish at every reboot",
+            format!("mount a persistent filesystem on {containers_dir}"),
+        ));
+    } else {
+        out.push(ok(
+            "storage-persisted",
+            format!("`{}` is on {fstype}", s.graph_root),
+        ));
+    }
+}
+
+pub(super) fn check_linger(facts: &HostFacts, out: &mut Vec<Finding>) {
+    const ID: &str = "linger";
+    if facts.rootless_users.is_empty() {
+        out.push(ok(
+            ID,
+            "no rootless quadlet units: linger not needed".into(),
+        ));
+        return;
+    }
+    for u in &facts.rootless_users {
+        if u.linger {
+            out.push(ok(ID, format!("user `{}` lingers", u.user)));
+        } else {
+            out.push(finding(
+                ID,
+                Level::Error,
+                format!(
+                    "user `{}` has rootless units ({}) but no linger",
+                    u.user, u.units_dir
+                ),
+                "without linger, the user's systemd (and every container) starts only at login \
+                 and stops at logout",
+                if facts.nixos {
+                    format!("users.users.{}.linger = true;", u.user)
+                } else {
+                    format!("loginctl enable-linger {}", u.user)
+                },
+            ));
+        }
+    }
+}
+
+/// `short-name-mode` as containers-registries.conf(5) resolves it: the last file that sets it
+/// wins; `enforcing` when none does.
+pub fn short_name_mode(files: &[(String, String)]) -> Result<(String, String), String> {
+    let mut mode = ("enforcing".to_string(), "podman's default".to_string());
+    for (path, text) in files {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| format!("`{path}` is not valid TOML: {e}"))?;
+        if let Some(m) = table.get("short-name-mode").and_then(toml::Value::as_str) {
+            mode = (m.to_string(), path.clone());
+        }
+    }
+    Ok(mode)
+}
+
+pub(super) fn check_short_names(facts: &HostFacts, out: &mut Vec<Finding>) {
+    const ID: &str = "short-name-mode";
+    match short_name_mode(&facts.registries_conf) {
+        Err(e) => out.push(finding(
+            ID,
+            Level::Warning,
+            e,
+            "podman refuses to pull with a broken registries.conf",
+            "podman info   # shows podman's own error".into(),
+        )),
+        Ok((mode, from)) if mode == "enforcing" => out.push(ok(
+            ID,
+            format!("short-name-mode is `enforcing` ({from})"),
+        )),
+        Ok((mode, from)) => out.push(finding(
+            ID,
+            Level::Warning,
+            format!("short-name-mode is `{mode}` ({from})"),
+            "quadgen's images are fully qualified (auto-update requires it), so their updates \
+             are not affected; but a short name elsewhere is resolved silently through \
+             unqualified-search-registries, first match wins: an image of the same name on \
+             another registry can be pulled instead",
+            if facts.nixos {
+                "virtualisation.containers.registries.settings.short-name-mode = \"enforcing\";   # or the matching containers.registries option".into()
+            } else {
+                format!("sed -i 's/^short-name-mode *=.*/short-name-mode = \"enforcing\"/' {from}")
+            },
+        )),
+    }
+}

@@ -1,0 +1,812 @@
+//! Whether the active firewall lets a container's DNS query in: UDP 53 from the bridge's subnet to
+//! aardvark-dns on its gateway, arriving on the bridge (`podman0`, `qg-…`). Pure: evaluates the
+//! packet through an nftables ruleset (`nft -j list ruleset`) and an iptables filter table
+//! (`iptables-save`).
+//!
+//! Every input base chain must let the packet through: in nftables an `accept` ends only its own
+//! base chain, the next one at the same hook still sees the packet, and a drop anywhere is final.
+//! A match quadgen cannot evaluate (an `xt` match, `fib`, a mark…) in a rule that decides makes
+//! the answer unknown rather than guessed. Tables that contain `xt` expressions are iptables-nft's
+//! and are read from `iptables-save` instead, which shows their matches.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The packet a container sends to aardvark-dns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsPacket {
+    /// The bridge it arrives on.
+    pub iface: String,
+    /// A container address of the bridge's subnet, when known.
+    pub saddr: Option<Ipv4Addr>,
+    /// The bridge's gateway (where aardvark-dns listens), when known.
+    pub daddr: Option<Ipv4Addr>,
+}
+
+/// What a ruleset does with the packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Accepted by every chain that filters input (or nothing filters input).
+    Accept,
+    /// Dropped or rejected, by the named chain.
+    Drop { chain: String },
+    /// A rule quadgen cannot evaluate decides.
+    Unknown { chain: String, why: String },
+}
+
+/// Tri-state match result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum M {
+    Yes,
+    No,
+    Unknown(String),
+}
+
+impl M {
+    fn from_bool(b: bool) -> M {
+        if b { M::Yes } else { M::No }
+    }
+
+    fn negate(self, negate: bool) -> M {
+        match (self, negate) {
+            (M::Yes, true) => M::No,
+            (M::No, true) => M::Yes,
+            (m, _) => m,
+        }
+    }
+}
+
+/// What evaluating a chain ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Flow {
+    Accept,
+    Drop(String),
+    /// Fell off the end or hit `return`: the caller continues.
+    Continue,
+    Unknown(String, String),
+}
+
+const MAX_DEPTH: usize = 32;
+
+fn cidr_contains(cidr: &str, addr: Ipv4Addr) -> Option<bool> {
+    let (net, len) = match cidr.split_once('/') {
+        Some((n, l)) => (n, l.parse::<u32>().ok()?),
+        None => (cidr, 32),
+    };
+    let net: Ipv4Addr = net.parse().ok()?;
+    if len > 32 {
+        return None;
+    }
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    Some(u32::from(net) & mask == u32::from(addr) & mask)
+}
+
+/// A container address in `subnet` (`10.88.0.0/16` → `10.88.0.2`).
+pub fn host_in(subnet: &str) -> Option<Ipv4Addr> {
+    let (net, _) = subnet.split_once('/')?;
+    let net: Ipv4Addr = net.parse().ok()?;
+    Some(Ipv4Addr::from(u32::from(net).wrapping_add(2)))
+}
+
+/// An interface pattern (`qg-*` in nftables, `qg-+` in iptables) against a name.
+fn iface_matches(pattern: &str, iface: &str, wildcard: char) -> bool {
+    match pattern.strip_suffix(wildcard) {
+        Some(prefix) => iface.starts_with(prefix),
+        None => pattern == iface,
+    }
+}
+
+fn port_is_53(v: &str) -> bool {
+    matches!(v, "53" | "domain" | "dns")
+}
+
+// ---------------------------------------------------------------------------------------------
+// nftables
+
+/// One chain of an nftables ruleset.
+#[derive(Debug, Clone)]
+struct NftChain {
+    family: String,
+    table: String,
+    name: String,
+    hook: Option<String>,
+    chain_type: Option<String>,
+    policy: Option<String>,
+    rules: Vec<Vec<Value>>,
+}
+
+/// An nftables ruleset as `nft -j list ruleset` prints it.
+#[derive(Debug, Clone, Default)]
+pub struct NftRuleset {
+    chains: Vec<NftChain>,
+    /// Named sets by (family, table, name): their elements.
+    sets: BTreeMap<(String, String, String), Vec<Value>>,
+}
+
+impl NftRuleset {
+    /// Parses `nft -j list ruleset`.
+    pub fn parse(json: &str) -> Result<NftRuleset, String> {
+        let v: Value = serde_json::from_str(json).map_err(|e| format!("not nft JSON: {e}"))?;
+        let items = v
+            .get("nftables")
+            .and_then(Value::as_array)
+            .ok_or("no `nftables` array in nft's JSON")?;
+        let mut rs = NftRuleset::default();
+        let s = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+        for item in items {
+            if let Some(c) = item.get("chain") {
+                rs.chains.push(NftChain {
+                    family: s(c, "family").unwrap_or_default(),
+                    table: s(c, "table").unwrap_or_default(),
+                    name: s(c, "name").unwrap_or_default(),
+                    hook: s(c, "hook"),
+                    chain_type: s(c, "type"),
+                    policy: s(c, "policy"),
+                    rules: Vec::new(),
+                });
+            } else if let Some(r) = item.get("rule") {
+                let (family, table, chain) = (s(r, "family"), s(r, "table"), s(r, "chain"));
+                let expr = r
+                    .get("expr")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(c) = rs.chains.iter_mut().find(|c| {
+                    Some(&c.family) == family.as_ref()
+                        && Some(&c.table) == table.as_ref()
+                        && Some(&c.name) == chain.as_ref()
+                }) {
+                    c.rules.push(expr);
+                }
+            } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
+                let key = (
+                    s(set, "family").unwrap_or_default(),
+                    s(set, "table").unwrap_or_default(),
+                    s(set, "name").unwrap_or_default(),
+                );
+                let elems = match set.get("elem") {
+                    Some(Value::Array(a)) => a.clone(),
+                    Some(other) => vec![other.clone()],
+                    None => Vec::new(),
+                };
+                rs.sets.insert(key, elems);
+            }
+        }
+        Ok(rs)
+    }
+
+    /// Tables holding `xt` expressions: made by iptables-nft, read through `iptables-save`.
+    fn xt_tables(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .chains
+            .iter()
+            .filter(|c| {
+                c.rules
+                    .iter()
+                    .any(|r| r.iter().any(|e| e.to_string().contains("\"xt\"")))
+            })
+            .map(|c| (c.family.clone(), c.table.clone()))
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// The IPv4 filter chains at the input hook that this module evaluates (iptables-nft's tables
+    /// left out), as `family table chain`.
+    pub fn input_chains(&self) -> Vec<String> {
+        self.base_chains()
+            .iter()
+            .map(|c| format!("{} {} {}", c.family, c.table, c.name))
+            .collect()
+    }
+
+    fn base_chains(&self) -> Vec<&NftChain> {
+        let xt = self.xt_tables();
+        self.chains
+            .iter()
+            .filter(|c| {
+                c.hook.as_deref() == Some("input")
+                    && c.chain_type.as_deref().is_none_or(|t| t == "filter")
+                    && matches!(c.family.as_str(), "ip" | "inet")
+                    && !xt.contains(&(c.family.clone(), c.table.clone()))
+            })
+            .collect()
+    }
+
+    /// Whether the ruleset has iptables-nft tables (whose rules only `iptables-save` shows).
+    pub fn has_iptables_nft_tables(&self) -> bool {
+        !self.xt_tables().is_empty()
+    }
+
+    /// What the input base chains do with the packet.
+    pub fn verdict(&self, pkt: &DnsPacket) -> Verdict {
+        let mut unknown = None;
+        for chain in self.base_chains() {
+            let label = format!("{} {} {}", chain.family, chain.table, chain.name);
+            match self.eval_chain(chain, pkt, 0) {
+                Flow::Accept => {}
+                Flow::Continue => {
+                    if chain.policy.as_deref() == Some("drop") {
+                        return Verdict::Drop {
+                            chain: format!("{label} (policy drop)"),
+                        };
+                    }
+                }
+                Flow::Drop(at) => return Verdict::Drop { chain: at },
+                Flow::Unknown(at, why) => {
+                    unknown.get_or_insert(Verdict::Unknown { chain: at, why });
+                }
+            }
+        }
+        unknown.unwrap_or(Verdict::Accept)
+    }
+
+    fn chain(&self, family: &str, table: &str, name: &str) -> Option<&NftChain> {
+        self.chains
+            .iter()
+            .find(|c| c.family == family && c.table == table && c.name == name)
+    }
+
+    fn eval_chain(&self, chain: &NftChain, pkt: &DnsPacket, depth: usize) -> Flow {
+        let label = format!("{} {} {}", chain.family, chain.table, chain.name);
+        if depth > MAX_DEPTH {
+            return Flow::Unknown(label, "chains nest too deep".into());
+        }
+        for rule in &chain.rules {
+            match self.eval_rule(chain, rule, pkt, depth) {
+                Flow::Continue => {}
+                Flow::Drop(at) if at.is_empty() => return Flow::Drop(label),
+                Flow::Unknown(at, why) if at.is_empty() => return Flow::Unknown(label, why),
+                other => return other,
+            }
+        }
+        Flow::Continue
+    }
+
+    /// One rule: `Continue` when it does not match or does not decide.
+    fn eval_rule(&self, chain: &NftChain, rule: &[Value], pkt: &DnsPacket, depth: usize) -> Flow {
+        let mut unsure: Option<String> = None;
+        for expr in rule {
+            let Some((kind, body)) = expr.as_object().and_then(|o| o.iter().next()) else {
+                continue;
+            };
+            let verdict = match kind.as_str() {
+                "match" => {
+                    match self.eval_match(chain, body, pkt) {
+                        M::Yes => {}
+                        M::No => return Flow::Continue,
+                        M::Unknown(why) => {
+                            unsure.get_or_insert(why);
+                        }
+                    }
+                    continue;
+                }
+                "xt" => {
+                    unsure.get_or_insert("an iptables (xt) match".into());
+                    continue;
+                }
+                "limit" | "quota" | "connlimit" => {
+                    unsure.get_or_insert(format!("a `{kind}` statement"));
+                    continue;
+                }
+                "vmap" => {
+                    let key = body.get("key").map(|k| self.value_of(k, pkt));
+                    let data = body.get("data");
+                    match (key, data) {
+                        (Some(Ok(key)), Some(data)) => {
+                            match self.lookup_map(chain, data, &key, pkt) {
+                                Ok(Some(v)) => v,
+                                Ok(None) => return Flow::Continue,
+                                Err(why) => {
+                                    return Flow::Unknown(String::new(), why);
+                                }
+                            }
+                        }
+                        (Some(Err(why)), _) => return Flow::Unknown(String::new(), why),
+                        _ => return Flow::Continue,
+                    }
+                }
+                "accept" | "drop" | "reject" | "jump" | "goto" | "return" => expr.clone(),
+                // counter, log, comment, mangle, meta/ct set, notrack…: not a verdict
+                _ => continue,
+            };
+            if let Some(why) = unsure {
+                return Flow::Unknown(String::new(), why);
+            }
+            return self.apply_verdict(chain, &verdict, pkt, depth);
+        }
+        Flow::Continue
+    }
+
+    fn apply_verdict(
+        &self,
+        chain: &NftChain,
+        verdict: &Value,
+        pkt: &DnsPacket,
+        depth: usize,
+    ) -> Flow {
+        let Some((kind, body)) = verdict.as_object().and_then(|o| o.iter().next()) else {
+            return Flow::Unknown(String::new(), format!("verdict `{verdict}`"));
+        };
+        match kind.as_str() {
+            "accept" => Flow::Accept,
+            "drop" | "reject" => Flow::Drop(String::new()),
+            "return" => Flow::Continue,
+            "jump" | "goto" => {
+                let target = body
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let Some(next) = self.chain(&chain.family, &chain.table, target) else {
+                    return Flow::Unknown(String::new(), format!("no chain `{target}`"));
+                };
+                // After a goto, the end of the target returns to this chain's caller: the same
+                // `Continue` as falling off this chain.
+                self.eval_chain(next, pkt, depth + 1)
+            }
+            _ => Flow::Unknown(String::new(), format!("verdict `{kind}`")),
+        }
+    }
+
+    /// What the packet has for a match's left side.
+    fn value_of(&self, left: &Value, pkt: &DnsPacket) -> Result<Key, String> {
+        if let Some(parts) = left.get("concat").and_then(Value::as_array) {
+            let keys = parts
+                .iter()
+                .map(|p| self.value_of(p, pkt))
+                .collect::<Result<Vec<Key>, String>>()?;
+            if keys.contains(&Key::Absent) {
+                return Ok(Key::Absent);
+            }
+            return Ok(Key::Concat(keys));
+        }
+        if let Some(first) = left
+            .get("&")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
+            // `tcp flags & (…)`: absent on a UDP packet; anything else is not evaluated.
+            return match self.value_of(first, pkt) {
+                Ok(Key::Absent) => Ok(Key::Absent),
+                _ => Err(format!("`{left}`")),
+            };
+        }
+        if let Some(meta) = left.get("meta") {
+            let key = meta.get("key").and_then(Value::as_str).unwrap_or_default();
+            return match key {
+                "iifname" | "iif" => Ok(Key::Iface(pkt.iface.clone())),
+                "pkttype" => Ok(Key::PktHost),
+                "l4proto" => Ok(Key::Proto),
+                "nfproto" => Ok(Key::Str("ipv4".into())),
+                "protocol" => Ok(Key::Str("ip".into())),
+                _ => Err(format!("`meta {key}`")),
+            };
+        }
+        if let Some(p) = left.get("payload") {
+            let proto = p
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let field = p.get("field").and_then(Value::as_str).unwrap_or_default();
+            return match (proto, field) {
+                ("udp" | "th", "dport") => Ok(Key::Port),
+                ("ip", "protocol") => Ok(Key::Proto),
+                ("ip", "saddr") => pkt.saddr.map(Key::Addr).ok_or("`ip saddr`".into()),
+                ("ip", "daddr") => pkt.daddr.map(Key::Addr).ok_or("`ip daddr`".into()),
+                (
+                    "tcp" | "icmp" | "ip6" | "icmpv6" | "sctp" | "dccp" | "igmp" | "esp" | "ah"
+                    | "arp",
+                    _,
+                ) => Ok(Key::Absent),
+                _ => Err(format!("`{proto} {field}`")),
+            };
+        }
+        if let Some(ct) = left.get("ct") {
+            let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
+            return match key {
+                "state" => Ok(Key::CtState),
+                _ => Err(format!("`ct {key}`")),
+            };
+        }
+        Err(format!("`{left}`"))
+    }
+
+    fn eval_match(&self, chain: &NftChain, body: &Value, pkt: &DnsPacket) -> M {
+        let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
+        let (Some(left), Some(right)) = (body.get("left"), body.get("right")) else {
+            return M::Unknown(format!("match `{body}`"));
+        };
+        let key = match self.value_of(left, pkt) {
+            Ok(k) => k,
+            Err(why) => return M::Unknown(why),
+        };
+        if key == Key::Absent {
+            // The packet has no such header: nft's implicit protocol dependency fails.
+            return M::No;
+        }
+        let negate = match op {
+            "==" | "in" => false,
+            "!=" => true,
+            _ => return M::Unknown(format!("operator `{op}`")),
+        };
+        match self.right_matches(chain, &key, right) {
+            Ok(b) => M::from_bool(b).negate(negate),
+            Err(why) => M::Unknown(why),
+        }
+    }
+
+    /// Whether the packet's value for `key` is in `right` (a value, a set, a named set, flags).
+    fn right_matches(&self, chain: &NftChain, key: &Key, right: &Value) -> Result<bool, String> {
+        match right {
+            Value::String(s) if s.starts_with('@') => {
+                let elems = self.named_set(chain, &s[1..])?;
+                self.any_elem(chain, key, elems)
+            }
+            Value::Array(a) => self.any_elem(chain, key, a),
+            Value::Object(o) if o.contains_key("set") => match o.get("set") {
+                Some(Value::Array(a)) => self.any_elem(chain, key, a),
+                Some(single) => key.matches(single),
+                None => Ok(false),
+            },
+            single => key.matches(single),
+        }
+    }
+
+    fn any_elem(&self, _chain: &NftChain, key: &Key, elems: &[Value]) -> Result<bool, String> {
+        let mut unsure = None;
+        for e in elems {
+            // a map element is `[key, value]`; a set element may be wrapped in `{"elem": …}`
+            let e = e.get("elem").and_then(|x| x.get("val")).unwrap_or(e);
+            match key.matches(e) {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(why) => unsure = Some(why),
+            }
+        }
+        unsure.map_or(Ok(false), Err)
+    }
+
+    fn named_set(&self, chain: &NftChain, name: &str) -> Result<&Vec<Value>, String> {
+        self.sets
+            .get(&(chain.family.clone(), chain.table.clone(), name.to_string()))
+            .ok_or(format!("no set `@{name}`"))
+    }
+
+    /// A vmap lookup: the verdict for the packet's key, `None` when no element matches.
+    fn lookup_map(
+        &self,
+        chain: &NftChain,
+        data: &Value,
+        key: &Key,
+        _pkt: &DnsPacket,
+    ) -> Result<Option<Value>, String> {
+        let elems: Vec<Value> = match data {
+            Value::String(s) if s.starts_with('@') => self.named_set(chain, &s[1..])?.clone(),
+            Value::Object(o) => match o.get("set") {
+                Some(Value::Array(a)) => a.clone(),
+                _ => return Err(format!("map `{data}`")),
+            },
+            _ => return Err(format!("map `{data}`")),
+        };
+        for e in &elems {
+            let Some(pair) = e.as_array() else {
+                return Err(format!("map element `{e}`"));
+            };
+            let (Some(k), Some(v)) = (pair.first(), pair.get(1)) else {
+                return Err(format!("map element `{e}`"));
+            };
+            if key.matches(k)? {
+                return Ok(Some(v.clone()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What a match compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Iface(String),
+    /// The layer 4 protocol: UDP.
+    Proto,
+    /// The destination port: 53.
+    Port,
+    CtState,
+    Addr(Ipv4Addr),
+    Str(String),
+    /// A header the packet does not have.
+    Absent,
+    /// `meta pkttype`: addressed to this host (`host`, alias `unicast`).
+    PktHost,
+    /// `a . b`: each part against the element's parts.
+    Concat(Vec<Key>),
+}
+
+impl Key {
+    /// Whether one right-hand value (not a set) matches the packet.
+    fn matches(&self, v: &Value) -> Result<bool, String> {
+        let text = match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        match self {
+            Key::Iface(iface) => text
+                .map(|t| iface_matches(&t, iface, '*'))
+                .ok_or(format!("interface `{v}`")),
+            Key::Proto => text
+                .map(|t| t == "udp" || t == "17")
+                .ok_or(format!("protocol `{v}`")),
+            Key::Port => {
+                if let Some(t) = text {
+                    return Ok(port_is_53(&t));
+                }
+                if let Some(r) = v.get("range").and_then(Value::as_array) {
+                    let n = |i: usize| r.get(i).and_then(Value::as_u64);
+                    if let (Some(lo), Some(hi)) = (n(0), n(1)) {
+                        return Ok((lo..=hi).contains(&53));
+                    }
+                }
+                Err(format!("port `{v}`"))
+            }
+            Key::CtState => match v {
+                Value::String(s) => Ok(s == "new"),
+                Value::Array(a) => Ok(a.iter().any(|x| x.as_str() == Some("new"))),
+                _ => Err(format!("ct state `{v}`")),
+            },
+            Key::Addr(addr) => {
+                if let Some(t) = text {
+                    return cidr_contains(&t, *addr).ok_or(format!("address `{t}`"));
+                }
+                if let Some(p) = v.get("prefix") {
+                    let net = p.get("addr").and_then(Value::as_str).unwrap_or_default();
+                    let len = p.get("len").and_then(Value::as_u64).unwrap_or(33);
+                    return cidr_contains(&format!("{net}/{len}"), *addr)
+                        .ok_or(format!("prefix `{v}`"));
+                }
+                if let Some(r) = v.get("range").and_then(Value::as_array) {
+                    let a = |i: usize| {
+                        r.get(i)
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.parse::<Ipv4Addr>().ok())
+                    };
+                    if let (Some(lo), Some(hi)) = (a(0), a(1)) {
+                        return Ok((lo..=hi).contains(addr));
+                    }
+                }
+                Err(format!("address `{v}`"))
+            }
+            Key::Str(s) => text.map(|t| &t == s).ok_or(format!("value `{v}`")),
+            Key::Absent => Ok(false),
+            Key::PktHost => text
+                .map(|t| t == "host" || t == "unicast" || t == "0")
+                .ok_or(format!("pkttype `{v}`")),
+            Key::Concat(keys) => {
+                let Some(parts) = v.get("concat").and_then(Value::as_array) else {
+                    return Err(format!("concatenation `{v}`"));
+                };
+                if parts.len() != keys.len() {
+                    return Err(format!("concatenation `{v}`"));
+                }
+                let mut all = true;
+                for (k, part) in keys.iter().zip(parts) {
+                    all &= k.matches(part)?;
+                }
+                Ok(all)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// iptables
+
+/// The filter table of `iptables-save`: chain policies and rules (as words).
+#[derive(Debug, Clone, Default)]
+pub struct IptablesFilter {
+    policies: BTreeMap<String, String>,
+    rules: BTreeMap<String, Vec<Vec<String>>>,
+}
+
+/// Splits an `iptables-save` rule into words (double quotes group, as iptables-save writes them).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            '\\' if quoted => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+impl IptablesFilter {
+    /// Parses `iptables-save` output; `None` when it has no filter table.
+    pub fn parse(text: &str) -> Option<IptablesFilter> {
+        let mut in_filter = false;
+        let mut seen = false;
+        let mut f = IptablesFilter::default();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(table) = line.strip_prefix('*') {
+                in_filter = table == "filter";
+                seen |= in_filter;
+                continue;
+            }
+            if !in_filter {
+                continue;
+            }
+            if line == "COMMIT" {
+                in_filter = false;
+            } else if let Some(decl) = line.strip_prefix(':') {
+                let mut parts = decl.split_whitespace();
+                if let (Some(name), Some(policy)) = (parts.next(), parts.next()) {
+                    f.policies.insert(name.to_string(), policy.to_string());
+                    f.rules.entry(name.to_string()).or_default();
+                }
+            } else if line.starts_with("-A ") {
+                let w = words(line);
+                if let Some(chain) = w.get(1) {
+                    f.rules
+                        .entry(chain.clone())
+                        .or_default()
+                        .push(w.get(2..).unwrap_or_default().to_vec());
+                }
+            }
+        }
+        seen.then_some(f)
+    }
+
+    /// Whether INPUT filters anything: a policy other than ACCEPT, or any rule.
+    pub fn filters_input(&self) -> bool {
+        self.policies.get("INPUT").is_some_and(|p| p != "ACCEPT")
+            || self.rules.get("INPUT").is_some_and(|r| !r.is_empty())
+    }
+
+    /// What INPUT does with the packet.
+    pub fn verdict(&self, pkt: &DnsPacket) -> Verdict {
+        match self.eval_chain("INPUT", pkt, 0) {
+            Flow::Accept => Verdict::Accept,
+            Flow::Continue => {
+                if self.policies.get("INPUT").is_some_and(|p| p == "DROP") {
+                    Verdict::Drop {
+                        chain: "iptables filter INPUT (policy DROP)".into(),
+                    }
+                } else {
+                    Verdict::Accept
+                }
+            }
+            Flow::Drop(at) => Verdict::Drop { chain: at },
+            Flow::Unknown(at, why) => Verdict::Unknown { chain: at, why },
+        }
+    }
+
+    fn eval_chain(&self, name: &str, pkt: &DnsPacket, depth: usize) -> Flow {
+        let label = format!("iptables filter {name}");
+        if depth > MAX_DEPTH {
+            return Flow::Unknown(label, "chains nest too deep".into());
+        }
+        for rule in self.rules.get(name).map(Vec::as_slice).unwrap_or_default() {
+            match self.eval_rule(rule, pkt, depth) {
+                Flow::Continue => {}
+                Flow::Drop(at) if at.is_empty() => return Flow::Drop(label),
+                Flow::Unknown(at, why) if at.is_empty() => return Flow::Unknown(label, why),
+                other => return other,
+            }
+        }
+        Flow::Continue
+    }
+
+    fn eval_rule(&self, rule: &[String], pkt: &DnsPacket, depth: usize) -> Flow {
+        let mut unsure: Option<String> = None;
+        let mut negate = false;
+        let mut i = 0;
+        let mut target: Option<(&str, bool)> = None; // (name, is_goto)
+        let arg = |i: usize| rule.get(i).map(String::as_str).unwrap_or_default();
+        while i < rule.len() {
+            let opt = arg(i);
+            let value = arg(i + 1);
+            let m = match opt {
+                "!" => {
+                    negate = true;
+                    i += 1;
+                    continue;
+                }
+                "-i" | "--in-interface" => M::from_bool(iface_matches(value, &pkt.iface, '+')),
+                "-p" | "--protocol" => match value {
+                    "udp" | "17" | "all" | "0" => M::Yes,
+                    _ => M::No,
+                },
+                "-s" | "--source" | "-d" | "--destination" => {
+                    let addr = if opt.starts_with("-s") || opt == "--source" {
+                        pkt.saddr
+                    } else {
+                        pkt.daddr
+                    };
+                    match addr.and_then(|a| {
+                        value
+                            .split(',')
+                            .map(|c| cidr_contains(c, a))
+                            .try_fold(false, |acc, x| x.map(|x| acc || x))
+                    }) {
+                        Some(b) => M::from_bool(b),
+                        None => M::Unknown(format!("`{opt} {value}`")),
+                    }
+                }
+                "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                    M::from_bool(value.split(',').any(|p| match p.split_once(':') {
+                        Some((lo, hi)) => {
+                            let lo = lo.parse::<u32>().unwrap_or(0);
+                            let hi = hi.parse::<u32>().unwrap_or(65535);
+                            (lo..=hi).contains(&53)
+                        }
+                        None => port_is_53(p),
+                    }))
+                }
+                "--ctstate" | "--state" => M::from_bool(value.split(',').any(|s| s == "NEW")),
+                // addressed to the host's gateway address
+                "--pkt-type" => M::from_bool(value == "unicast" || value == "host"),
+                "-m" | "--match" | "--comment" => M::Yes,
+                "-j" | "--jump" | "-g" | "--goto" => {
+                    target = Some((value, opt == "-g" || opt == "--goto"));
+                    break;
+                }
+                other => M::Unknown(format!("`{other} {value}`")),
+            };
+            match m.negate(negate) {
+                M::Yes => {}
+                M::No => return Flow::Continue,
+                M::Unknown(why) => {
+                    unsure.get_or_insert(why);
+                }
+            }
+            negate = false;
+            i += 2;
+        }
+        let Some((target, _goto)) = target else {
+            return Flow::Continue; // no target: a counter only
+        };
+        let decides = match target {
+            "ACCEPT" | "DROP" | "REJECT" | "RETURN" => true,
+            "LOG" | "NFLOG" | "ULOG" | "CT" | "MARK" | "CONNMARK" | "TRACE" | "AUDIT" => false,
+            t => self.rules.contains_key(t),
+        };
+        if !decides {
+            return Flow::Continue;
+        }
+        if let Some(why) = unsure {
+            return Flow::Unknown(String::new(), why);
+        }
+        match target {
+            "ACCEPT" => Flow::Accept,
+            "DROP" | "REJECT" => Flow::Drop(String::new()),
+            "RETURN" => Flow::Continue,
+            chain => self.eval_chain(chain, pkt, depth + 1),
+        }
+    }
+}

@@ -1,0 +1,850 @@
+//! Tables of host facts → findings. The firewall fixtures are real: `nft -j list ruleset` and
+//! `iptables-save` output of nftables 1.0.6 / iptables 1.8.9 after loading NixOS's firewall
+//! rulesets (nixpkgs' nftables and iptables firewalls, with and without the UDP 53 rule) in a
+//! private network namespace.
+
+use super::gather::{parse_exec, parse_mountinfo, parse_networks};
+use super::*;
+
+const NFT_NIXOS_OPEN: &str = include_str!("fixtures/nft-nixos-open.json");
+const NFT_NIXOS_CLOSED: &str = include_str!("fixtures/nft-nixos-closed.json");
+const IPTABLES_NIXOS: &str = include_str!("fixtures/iptables-nixos.txt");
+const IPTABLES_NIXOS_CLOSED: &str = include_str!("fixtures/iptables-nixos-closed.txt");
+const NFT_OF_IPTABLES: &str = include_str!("fixtures/nft-of-iptables-nixos.json");
+
+fn options() -> Options {
+    Options {
+        target: PodmanVersion::new(5, 4),
+    }
+}
+
+fn network(name: &str, iface: &str, subnet: &str, gateway: &str, dns: bool) -> NetworkFacts {
+    NetworkFacts {
+        name: name.into(),
+        driver: "bridge".into(),
+        interface: iface.into(),
+        dns_enabled: dns,
+        subnet: Some(subnet.into()),
+        gateway: Some(gateway.into()),
+        ours: iface.starts_with("qg-"),
+        raw: serde_json::json!({
+            "name": name, "driver": "bridge", "network_interface": iface,
+            "dns_enabled": dns, "containers": {},
+            "subnets": [{"subnet": subnet, "gateway": gateway}]
+        }),
+    }
+}
+
+/// A healthy host: every check ok.
+fn healthy() -> HostFacts {
+    HostFacts {
+        nixos: false,
+        podman_version: Some("5.4.2".into()),
+        networks: Ok(vec![
+            network("podman", "podman0", "10.88.0.0/16", "10.88.0.1", true),
+            network("media", "qg-media", "10.89.7.0/24", "10.89.7.1", true),
+        ]),
+        nft: Some(Ok(NFT_NIXOS_OPEN.into())),
+        iptables: Some(Ok(String::new())),
+        timers: vec![TimerFacts {
+            timer: "podman-auto-update.timer".into(),
+            unit_file_state: "enabled".into(),
+            active_state: "active".into(),
+            next_elapse: "Wed 2026-12-02 00:06:04 UTC".into(),
+            service: "podman-auto-update.service".into(),
+            commands: vec!["/usr/bin/podman auto-update".into()],
+            scripts: Vec::new(),
+        }],
+        storage: Some(StorageFacts {
+            driver: "overlay".into(),
+            graph_root: "/var/lib/containers/storage".into(),
+            rootless: false,
+            zfs_acltype: None,
+        }),
+        mounts: vec![mount("/", "ext4", "/dev/vda1")],
+        rootless_users: Vec::new(),
+        registries_conf: vec![(
+            "/etc/containers/registries.conf".into(),
+            "unqualified-search-registries = [\"docker.io\"]\n".into(),
+        )],
+    }
+}
+
+fn mount(at: &str, fstype: &str, source: &str) -> Mount {
+    Mount {
+        mount_point: at.into(),
+        fstype: fstype.into(),
+        source: source.into(),
+    }
+}
+
+fn of<'a>(findings: &'a [Finding], id: &str) -> Vec<&'a Finding> {
+    findings.iter().filter(|f| f.id == id).collect()
+}
+
+/// The one finding with `id`.
+fn one<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+    let f = of(findings, id);
+    assert_eq!(f.len(), 1, "{id}: {findings:#?}");
+    f[0]
+}
+
+#[test]
+fn a_healthy_host_has_only_ok_findings() {
+    let findings = diagnose(&healthy(), &options());
+    let not_ok: Vec<&Finding> = findings.iter().filter(|f| f.level != Level::Ok).collect();
+    assert!(not_ok.is_empty(), "{not_ok:#?}");
+    assert!(!has_errors(&findings));
+    let ids: Vec<&str> = findings.iter().map(|f| f.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "podman-version",
+            "dns-default-network",
+            "dns-network",
+            "firewall-dns",
+            "auto-update-timer",
+            "prune-volumes",
+            "prune-networks",
+            "storage-driver",
+            "storage-persisted",
+            "linger",
+            "short-name-mode",
+        ]
+    );
+    assert_eq!(
+        one(&findings, "firewall-dns").what,
+        "UDP 53 is accepted on podman0, qg-media (inet nixos-fw input)"
+    );
+    assert_eq!(
+        one(&findings, "auto-update-timer").what,
+        "podman-auto-update.timer is enabled and active; next run Wed 2026-12-02 00:06:04 UTC"
+    );
+}
+
+#[test]
+fn podman_older_than_the_target_is_an_error() {
+    let cases = [
+        (Some("5.3.1"), "5.4", Level::Error),
+        (Some("5.4.2"), "5.4", Level::Ok),
+        (Some("5.8.0"), "5.4", Level::Ok),
+        (Some("5.4.2"), "5.6", Level::Error),
+        (Some("4.9.3"), "5.4", Level::Error),
+        (None, "5.4", Level::Error),
+    ];
+    for (version, target, level) in cases {
+        let mut facts = healthy();
+        facts.podman_version = version.map(String::from);
+        let o = Options {
+            target: target.parse().expect("version"),
+        };
+        let f = diagnose(&facts, &o);
+        assert_eq!(
+            one(&f, "podman-version").level,
+            level,
+            "{version:?} {target}"
+        );
+    }
+    let mut facts = healthy();
+    facts.podman_version = Some("5.4.2".into());
+    let f = diagnose(
+        &facts,
+        &Options {
+            target: PodmanVersion::new(5, 6),
+        },
+    );
+    assert_eq!(
+        one(&f, "podman-version").fix,
+        "quadgen install --podman 5.4 INVENTORY   # or upgrade podman to 5.6"
+    );
+}
+
+#[test]
+fn dns_off_on_the_default_network_is_fixed_by_writing_its_definition() {
+    let mut facts = healthy();
+    facts.networks = Ok(vec![
+        network("podman", "podman0", "10.88.0.0/16", "10.88.0.1", false),
+        network("media", "qg-media", "10.89.7.0/24", "10.89.7.1", true),
+        // not ours, not the default: not checked
+        network("other", "podman1", "10.89.9.0/24", "10.89.9.1", false),
+    ]);
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "dns-default-network");
+    assert_eq!(d.level, Level::Error);
+    let (head, rest) = d.fix.split_once('\n').expect("heredoc");
+    assert_eq!(
+        head,
+        "mkdir -p /etc/containers/networks && cat > /etc/containers/networks/podman.json <<'EOF'"
+    );
+    let json = rest.strip_suffix("\nEOF").expect("EOF");
+    let v: serde_json::Value = serde_json::from_str(json).expect("json");
+    assert_eq!(v["dns_enabled"], true);
+    assert_eq!(v["network_interface"], "podman0");
+    assert!(v.get("containers").is_none(), "{v}");
+    assert_eq!(one(&f, "dns-network").level, Level::Ok);
+
+    facts.nixos = true;
+    let f = diagnose(&facts, &options());
+    assert!(
+        one(&f, "dns-default-network")
+            .fix
+            .starts_with("virtualisation.podman.defaultNetwork.settings.dns_enabled = true;")
+    );
+}
+
+#[test]
+fn dns_off_on_our_network_is_an_error_naming_it() {
+    let mut facts = healthy();
+    facts.networks = Ok(vec![
+        network("podman", "podman0", "10.88.0.0/16", "10.88.0.1", true),
+        network("media", "qg-media", "10.89.7.0/24", "10.89.7.1", false),
+    ]);
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "dns-network");
+    assert_eq!(d.level, Level::Error);
+    assert_eq!(d.what, "quadgen's network `media` has DNS disabled");
+    assert!(
+        d.fix.contains("[networks.media.quadlet.Network]"),
+        "{}",
+        d.fix
+    );
+}
+
+#[test]
+fn nixos_nftables_firewall_without_the_rule_drops_dns() {
+    let mut facts = healthy();
+    facts.nft = Some(Ok(NFT_NIXOS_CLOSED.into()));
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "firewall-dns");
+    assert_eq!(d.level, Level::Error);
+    assert_eq!(
+        d.what,
+        "the firewall drops container DNS (UDP 53) on `podman0` by inet nixos-fw input (policy \
+         drop), `qg-media` by inet nixos-fw input (policy drop)"
+    );
+    assert_eq!(
+        d.fix,
+        "nft 'insert rule inet nixos-fw input iifname { \"podman0\", \"qg-media\" } udp dport 53 \
+         accept'   # and add the same rule to your firewall's saved configuration"
+    );
+    facts.nixos = true;
+    let f = diagnose(&facts, &options());
+    assert_eq!(
+        one(&f, "firewall-dns").fix,
+        "networking.firewall.interfaces.\"podman0\".allowedUDPPorts = [ 53 ];\n\
+         networking.firewall.interfaces.\"qg-media\".allowedUDPPorts = [ 53 ];   # \
+         services.quadgen.enable sets these, then nixos-rebuild switch"
+    );
+}
+
+#[test]
+fn iptables_firewall_is_read_from_iptables_save() {
+    // The nixos-fw chains with the podman0 rule only: qg-media falls through to the refuse chain.
+    let mut facts = healthy();
+    facts.nft = None;
+    facts.iptables = Some(Ok(IPTABLES_NIXOS.into()));
+    let f = diagnose(&facts, &options());
+    let fw = of(&f, "firewall-dns");
+    assert_eq!(fw.len(), 2, "{fw:#?}");
+    assert_eq!(fw[0].level, Level::Error);
+    assert_eq!(
+        fw[0].what,
+        "the firewall drops container DNS (UDP 53) on `qg-media` by iptables filter nixos-fw-refuse"
+    );
+    assert_eq!(
+        fw[0].fix,
+        "iptables -I INPUT -i qg-media -p udp --dport 53 -j ACCEPT   # and add the same rule to \
+         your firewall's saved configuration"
+    );
+    assert_eq!(fw[1].level, Level::Ok);
+    assert_eq!(
+        fw[1].what,
+        "UDP 53 is accepted on podman0 (iptables filter INPUT)"
+    );
+
+    // iptables-nft: nft shows the same tables with opaque `xt` matches; they are skipped there
+    // and read from iptables-save.
+    facts.nft = Some(Ok(NFT_OF_IPTABLES.into()));
+    facts.iptables = Some(Ok(IPTABLES_NIXOS_CLOSED.into()));
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "firewall-dns");
+    assert_eq!(d.level, Level::Error, "{d:#?}");
+    assert!(
+        d.what.contains("`podman0`") && d.what.contains("`qg-media`"),
+        "{}",
+        d.what
+    );
+    // Without iptables-save, such a ruleset cannot be judged.
+    facts.iptables = None;
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "firewall-dns").level,
+        Level::Warning
+    );
+}
+
+#[test]
+fn no_firewall_is_said_so() {
+    let mut facts = healthy();
+    facts.nft = Some(Ok(
+        r#"{"nftables": [{"metainfo": {"json_schema_version": 1}}]}"#.into(),
+    ));
+    facts.iptables = Some(Ok(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n".into(),
+    ));
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "firewall-dns");
+    assert_eq!(d.level, Level::Ok);
+    assert!(d.what.starts_with("no firewall is active"), "{}", d.what);
+    // Not root: iptables-save fails, so nothing can be said.
+    facts.nft = None;
+    facts.iptables = Some(Err("Permission denied (you must be root)".into()));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "firewall-dns").level,
+        Level::Warning
+    );
+    facts.iptables = None;
+    assert!(
+        one(&diagnose(&facts, &options()), "firewall-dns")
+            .what
+            .starts_with("no firewall is active")
+    );
+}
+
+/// An nft ruleset with one input chain (`policy`) and these rules.
+fn nft_chain(policy: &str, rules: &[serde_json::Value]) -> String {
+    let mut items = vec![
+        serde_json::json!({"table": {"family": "inet", "name": "t"}}),
+        serde_json::json!({"chain": {"family": "inet", "table": "t", "name": "in",
+            "type": "filter", "hook": "input", "prio": 0, "policy": policy}}),
+    ];
+    for r in rules {
+        items.push(
+            serde_json::json!({"rule": {"family": "inet", "table": "t", "chain": "in", "expr": r}}),
+        );
+    }
+    serde_json::json!({ "nftables": items }).to_string()
+}
+
+#[test]
+fn nft_rules_are_evaluated_for_the_dns_packet() {
+    use serde_json::json;
+    let iif = |v: serde_json::Value| json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": v}});
+    let dport = |v: serde_json::Value| json!({"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": v}});
+    let saddr = json!({"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": {"prefix": {"addr": "10.88.0.0", "len": 16}}}});
+    let accept = json!({"accept": null});
+    let drop = json!({"drop": null});
+    let cases: Vec<(&str, Vec<serde_json::Value>, Level)> = vec![
+        ("drop", vec![], Level::Error),
+        ("accept", vec![], Level::Ok),
+        (
+            "drop",
+            vec![json!([iif(json!("podman0")), dport(json!(53)), accept])],
+            Level::Error,
+        ), // qg-media still dropped
+        (
+            "drop",
+            vec![json!([
+                iif(json!({"set": ["podman0", "qg-*"]})),
+                dport(json!(53)),
+                accept
+            ])],
+            Level::Ok,
+        ),
+        (
+            "drop",
+            vec![
+                json!([iif(json!("qg-*")), accept]),
+                json!([
+                    iif(json!("podman0")),
+                    dport(json!({"range": [50, 60]})),
+                    accept
+                ]),
+            ],
+            Level::Ok,
+        ),
+        // wrong port, TCP only
+        (
+            "drop",
+            vec![json!([iif(json!("podman0")), dport(json!(54)), accept])],
+            Level::Error,
+        ),
+        (
+            "drop",
+            vec![json!([
+                json!({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 53}}),
+                accept
+            ])],
+            Level::Error,
+        ),
+        // an explicit drop before a later accept
+        (
+            "accept",
+            vec![json!([dport(json!(53)), drop]), json!([accept])],
+            Level::Error,
+        ),
+        // != on the interface
+        (
+            "accept",
+            vec![json!([
+                json!({"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}),
+                drop
+            ])],
+            Level::Error,
+        ),
+        // source address only from podman's subnet: qg-media's 10.89.7.0/24 is dropped
+        (
+            "drop",
+            vec![json!([saddr.clone(), dport(json!(53)), accept])],
+            Level::Error,
+        ),
+        // an unevaluable match that decides: warning, not a guess
+        (
+            "drop",
+            vec![json!([
+                json!({"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": 1}}),
+                accept
+            ])],
+            Level::Warning,
+        ),
+        // an unevaluable match in a rule that does not decide changes nothing
+        (
+            "accept",
+            vec![json!([
+                json!({"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": 1}}),
+                json!({"counter": null})
+            ])],
+            Level::Ok,
+        ),
+    ];
+    for (i, (policy, rules, level)) in cases.into_iter().enumerate() {
+        let mut facts = healthy();
+        facts.nft = Some(Ok(nft_chain(policy, &rules)));
+        let f = diagnose(&facts, &options());
+        let worst = of(&f, "firewall-dns")
+            .iter()
+            .map(|f| f.level)
+            .min()
+            .expect("a firewall finding");
+        assert_eq!(worst, level, "case {i}: {policy} {rules:?}\n{f:#?}");
+    }
+}
+
+fn timer(name: &str, state: &str, active: &str, commands: &[&str]) -> TimerFacts {
+    TimerFacts {
+        timer: name.into(),
+        unit_file_state: state.into(),
+        active_state: active.into(),
+        next_elapse: if active == "active" {
+            "Mon 2026-12-07 00:00:00 UTC".into()
+        } else {
+            String::new()
+        },
+        service: name.replace(".timer", ".service"),
+        commands: commands.iter().map(|c| c.to_string()).collect(),
+        scripts: Vec::new(),
+    }
+}
+
+#[test]
+fn auto_update_timer_states() {
+    let cases = [
+        (
+            "enabled",
+            "active",
+            Level::Ok,
+            "systemctl enable --now podman-auto-update.timer",
+        ),
+        (
+            "disabled",
+            "inactive",
+            Level::Error,
+            "systemctl enable --now podman-auto-update.timer",
+        ),
+        (
+            "enabled",
+            "inactive",
+            Level::Error,
+            "systemctl enable --now podman-auto-update.timer",
+        ),
+        (
+            "disabled",
+            "active",
+            Level::Warning,
+            "systemctl enable --now podman-auto-update.timer",
+        ),
+        ("linked", "active", Level::Ok, ""),
+    ];
+    for (state, active, level, fix) in cases {
+        let mut facts = healthy();
+        facts.timers = vec![timer("podman-auto-update.timer", state, active, &[])];
+        let f = diagnose(&facts, &options());
+        let t = one(&f, "auto-update-timer");
+        assert_eq!(t.level, level, "{state} {active}");
+        if level != Level::Ok {
+            assert_eq!(t.fix, fix);
+        }
+    }
+    let mut facts = healthy();
+    facts.timers.clear();
+    let f = diagnose(&facts, &options());
+    assert_eq!(one(&f, "auto-update-timer").level, Level::Error);
+    assert_eq!(
+        one(&f, "auto-update-timer").what,
+        "podman-auto-update.timer does not exist"
+    );
+}
+
+#[test]
+fn prunes_with_volumes_or_that_remove_networks() {
+    let cases: Vec<(Vec<TimerFacts>, Level, Level)> = vec![
+        // quadgen's own prune: fine
+        (
+            vec![timer(
+                "quadgen-prune.timer",
+                "enabled",
+                "active",
+                &["/usr/bin/podman image prune --all --force --filter until=24h"],
+            )],
+            Level::Ok,
+            Level::Ok,
+        ),
+        (
+            vec![timer(
+                "prune.timer",
+                "enabled",
+                "active",
+                &["/usr/bin/podman system prune -f --volumes"],
+            )],
+            Level::Error,
+            Level::Error, // quadgen's network `media` exists
+        ),
+        (
+            vec![timer(
+                "prune.timer",
+                "enabled",
+                "active",
+                &["/usr/bin/podman volume prune --volumes=true -f"],
+            )],
+            Level::Error,
+            Level::Ok,
+        ),
+        (
+            vec![timer(
+                "prune.timer",
+                "enabled",
+                "active",
+                &["/usr/bin/podman network prune -f"],
+            )],
+            Level::Ok,
+            Level::Error,
+        ),
+        // disabled and not running: never fires
+        (
+            vec![timer(
+                "prune.timer",
+                "disabled",
+                "inactive",
+                &["/usr/bin/podman system prune -f --volumes"],
+            )],
+            Level::Ok,
+            Level::Ok,
+        ),
+    ];
+    for (i, (timers, volumes, networks)) in cases.into_iter().enumerate() {
+        let mut facts = healthy();
+        facts.timers.extend(timers);
+        let f = diagnose(&facts, &options());
+        assert_eq!(one(&f, "prune-volumes").level, volumes, "case {i}: {f:#?}");
+        assert_eq!(
+            one(&f, "prune-networks").level,
+            networks,
+            "case {i}: {f:#?}"
+        );
+    }
+
+    // The fix disables the timer, and enables quadgen's safe prune when it is there.
+    let mut facts = healthy();
+    facts.timers.push(timer(
+        "bad.timer",
+        "enabled",
+        "active",
+        &["/usr/bin/podman system prune -af --volumes"],
+    ));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "prune-volumes").fix,
+        "systemctl disable --now bad.timer   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
+    );
+    facts.timers.push(timer(
+        "quadgen-prune.timer",
+        "disabled",
+        "inactive",
+        &["/usr/local/bin/podman image prune --all --force --filter until=24h"],
+    ));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "prune-networks").fix,
+        "systemctl disable --now bad.timer && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
+    );
+
+    // NixOS's autoPrune unit runs a script from the store.
+    let mut facts = healthy();
+    facts.nixos = true;
+    let mut t = timer(
+        "podman-prune.timer",
+        "linked",
+        "active",
+        &["/nix/store/abc-unit-script-podman-prune-start/bin/podman-prune-start"],
+    );
+    t.scripts = vec![(
+        "/nix/store/abc-unit-script-podman-prune-start/bin/podman-prune-start".into(),
+        "#!/nix/store/x-bash/bin/bash\nset -e\n/nix/store/y-podman-5.4.1/bin/podman system prune -f --all --volumes\n".into(),
+    )];
+    facts.timers.push(t);
+    let f = diagnose(&facts, &options());
+    let v = one(&f, "prune-volumes");
+    assert_eq!(v.level, Level::Error);
+    assert_eq!(
+        v.what,
+        "podman-prune.timer runs `/nix/store/y-podman-5.4.1/bin/podman system prune -f --all --volumes`"
+    );
+    assert!(
+        v.fix.contains("virtualisation.podman.autoPrune"),
+        "{}",
+        v.fix
+    );
+    // Without quadgen networks, system prune is a warning.
+    facts.networks = Ok(vec![network(
+        "podman",
+        "podman0",
+        "10.88.0.0/16",
+        "10.88.0.1",
+        true,
+    )]);
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "prune-networks").level,
+        Level::Warning
+    );
+}
+
+#[test]
+fn storage_driver_and_filesystem() {
+    let base = healthy();
+    let with = |driver: &str, mounts: Vec<Mount>, acl: Option<&str>, rootless: bool| {
+        let mut f = base.clone();
+        f.storage = Some(StorageFacts {
+            driver: driver.into(),
+            graph_root: "/var/lib/containers/storage".into(),
+            rootless,
+            zfs_acltype: acl.map(String::from),
+        });
+        f.mounts = mounts;
+        diagnose(&f, &options())
+    };
+    let btrfs = vec![mount("/", "btrfs", "/dev/sda2")];
+    assert_eq!(
+        one(
+            &with("overlay", btrfs.clone(), None, false),
+            "storage-driver"
+        )
+        .level,
+        Level::Warning
+    );
+    assert_eq!(
+        one(&with("btrfs", btrfs, None, false), "storage-driver").level,
+        Level::Ok
+    );
+    let zfs = vec![
+        mount("/", "ext4", "/dev/sda1"),
+        mount("/var/lib/containers", "zfs", "tank/containers"),
+    ];
+    let f = with("overlay", zfs.clone(), Some("off"), false);
+    let d = one(&f, "storage-driver");
+    assert_eq!(d.level, Level::Error);
+    assert_eq!(d.fix, "zfs set acltype=posixacl tank/containers");
+    assert_eq!(
+        one(
+            &with("overlay", zfs.clone(), Some("posix"), false),
+            "storage-driver"
+        )
+        .level,
+        Level::Ok
+    );
+    assert_eq!(
+        one(&with("zfs", zfs, None, true), "storage-driver").level,
+        Level::Error
+    );
+}
+
+#[test]
+fn impermanence_needs_var_lib_containers_persisted() {
+    let mut facts = healthy();
+    facts.nixos = true;
+    facts.mounts = vec![
+        mount("/", "tmpfs", "none"),
+        mount("/nix", "ext4", "/dev/sda1"),
+    ];
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "storage-persisted");
+    assert_eq!(d.level, Level::Error);
+    assert_eq!(
+        d.fix,
+        "environment.persistence.\"/persist\".directories = [ \"/var/lib/containers\" ];"
+    );
+    // A bind mount from /persist: persisted.
+    facts
+        .mounts
+        .push(mount("/var/lib/containers", "ext4", "/dev/sda1"));
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "storage-persisted").level,
+        Level::Ok
+    );
+    // A tmpfs graph root on a disk root: a warning.
+    facts.mounts = vec![
+        mount("/", "ext4", "/dev/sda1"),
+        mount("/var/lib/containers", "tmpfs", "tmpfs"),
+    ];
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "storage-persisted").level,
+        Level::Warning
+    );
+}
+
+#[test]
+fn rootless_users_need_linger() {
+    let mut facts = healthy();
+    facts.rootless_users = vec![
+        RootlessUser {
+            user: "alice".into(),
+            units_dir: "/home/alice/.config/containers/systemd".into(),
+            linger: false,
+        },
+        RootlessUser {
+            user: "bob".into(),
+            units_dir: "/etc/containers/systemd/users/1001".into(),
+            linger: true,
+        },
+    ];
+    let f = diagnose(&facts, &options());
+    let l = of(&f, "linger");
+    assert_eq!(l.len(), 2);
+    assert_eq!(
+        (l[0].level, l[0].fix.as_str()),
+        (Level::Error, "loginctl enable-linger alice")
+    );
+    assert_eq!(l[1].level, Level::Ok);
+    facts.nixos = true;
+    assert_eq!(
+        of(&diagnose(&facts, &options()), "linger")[0].fix,
+        "users.users.alice.linger = true;"
+    );
+    assert_eq!(
+        one(&diagnose(&healthy(), &options()), "linger").what,
+        "no rootless quadlet units: linger not needed"
+    );
+}
+
+#[test]
+fn short_name_mode_last_file_wins() {
+    let main = (
+        "/etc/containers/registries.conf".to_string(),
+        "short-name-mode = \"enforcing\"\n".to_string(),
+    );
+    let dropin = (
+        "/etc/containers/registries.conf.d/10-x.conf".to_string(),
+        "short-name-mode = \"permissive\"\n[aliases]\n\"nginx\" = \"docker.io/library/nginx\"\n"
+            .to_string(),
+    );
+    let mut facts = healthy();
+    facts.registries_conf = vec![main.clone(), dropin.clone()];
+    let f = diagnose(&facts, &options());
+    let d = one(&f, "short-name-mode");
+    assert_eq!(d.level, Level::Warning);
+    assert_eq!(
+        d.what,
+        "short-name-mode is `permissive` (/etc/containers/registries.conf.d/10-x.conf)"
+    );
+    assert_eq!(
+        d.fix,
+        "sed -i 's/^short-name-mode *=.*/short-name-mode = \"enforcing\"/' /etc/containers/registries.conf.d/10-x.conf"
+    );
+    facts.registries_conf = vec![dropin, main];
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "short-name-mode").level,
+        Level::Ok
+    );
+    facts.registries_conf = vec![(
+        "/etc/containers/registries.conf".into(),
+        "short-name-mode = \n".into(),
+    )];
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "short-name-mode").level,
+        Level::Warning
+    );
+}
+
+#[test]
+fn text_lists_problems_first_with_why_and_fix() {
+    let mut facts = healthy();
+    facts.timers.clear();
+    let f = diagnose(&facts, &options());
+    let text = render_text(&f);
+    assert!(
+        text.starts_with(
+            "error    [auto-update-timer] podman-auto-update.timer does not exist\n\
+             \x20        why: nothing runs `podman auto-update`: `AutoUpdate=registry` images go stale\n\
+             \x20        fix: systemctl enable --now podman-auto-update.timer\n\
+             ok       [podman-version]"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("1 error(s), 0 warning(s), 10 ok\n"),
+        "{text}"
+    );
+    assert!(has_errors(&f));
+}
+
+#[test]
+fn parsers_of_the_gathered_output() {
+    let exec = "{ path=/usr/bin/podman ; argv[]=/usr/bin/podman auto-update ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }";
+    assert_eq!(parse_exec(exec), ["/usr/bin/podman auto-update"]);
+    assert!(parse_exec("").is_empty());
+
+    let mountinfo = "\
+26 1 0:23 / / rw,relatime shared:1 - tmpfs none rw,mode=755
+27 26 8:1 /persist/var/lib/containers /var/lib/containers rw,relatime shared:2 - ext4 /dev/sda1 rw
+28 26 0:24 / /mnt/with\\040space rw - nfs4 srv:/x rw
+";
+    let m = parse_mountinfo(mountinfo);
+    assert_eq!(
+        m,
+        vec![
+            mount("/", "tmpfs", "none"),
+            mount("/var/lib/containers", "ext4", "/dev/sda1"),
+            mount("/mnt/with space", "nfs4", "srv:/x"),
+        ]
+    );
+
+    // `podman network inspect` of podman 5.4.2 (from the e2e machine).
+    let json = r#"[{"name":"podman","id":"2f25","driver":"bridge","network_interface":"podman0",
+        "created":"2026-12-01T14:47:18Z","subnets":[{"subnet":"fd00::/64","gateway":"fd00::1"},
+        {"subnet":"10.88.0.0/16","gateway":"10.88.0.1"}],"ipv6_enabled":false,"internal":false,
+        "dns_enabled":false,"ipam_options":{"driver":"host-local"},"containers":{}},
+        {"name":"media","driver":"bridge","network_interface":"qg-media","dns_enabled":true,
+        "subnets":[{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}]},
+        {"name":"mine","driver":"bridge","network_interface":"podman2","dns_enabled":true}]"#;
+    let n = parse_networks(json, &["mine".to_string()]);
+    assert_eq!(n.len(), 3);
+    assert_eq!(
+        (
+            n[0].name.as_str(),
+            n[0].interface.as_str(),
+            n[0].dns_enabled,
+            n[0].ours
+        ),
+        ("podman", "podman0", false, false)
+    );
+    assert_eq!(n[0].subnet.as_deref(), Some("10.88.0.0/16"));
+    assert_eq!(n[0].gateway.as_deref(), Some("10.88.0.1"));
+    assert!(n[1].ours && n[1].dns_enabled);
+    assert!(n[2].ours, "named in the manifest");
+}

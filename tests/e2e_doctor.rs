@@ -1,0 +1,252 @@
+//! `quadgen doctor` on a real systemd 257 + podman 5.4.2 (nspawn, tests/support/nspawn.rs), with
+//! the traps of the oci-containers guide set up for real: DNS off on the default network
+//! (podman's default), a default-deny nftables input chain without a UDP 53 rule,
+//! `podman-auto-update.timer` off, and a weekly `podman system prune --volumes` timer.
+//!
+//! Asserts:
+//! * doctor exits 5 and reports exactly those errors, by id (`dns-default-network`,
+//!   `firewall-dns` naming `podman0` and quadgen's `qg-media`, `auto-update-timer`,
+//!   `prune-volumes` and `prune-networks` quoting the command systemd runs);
+//! * its verdicts are what containers see: before the fixes, a container's DNS lookup of its own
+//!   name fails on `qg-media` (DNS on, firewall closed) and on the default network;
+//! * running each fix exactly as doctor prints it makes doctor exit 0 with those checks `ok`
+//!   (the timer with its next run), and the same lookups now succeed on both networks.
+//!
+//! Needs root and the provisioned machine root (`sudo bash tests/provision.sh`);
+//! `QUADGEN_SKIP_E2E=1` turns "cannot run here" into a loud SKIPPED line.
+
+#[path = "support/nspawn.rs"]
+mod nspawn;
+
+#[path = "support/host_e2e.rs"]
+mod host_e2e;
+
+use host_e2e::Steps;
+use nspawn::Machine;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const IMAGE: &str = "localhost/qg-doctor/probe:1";
+
+/// A default-deny input chain that lets loopback and replies in, and no DNS.
+const CLOSED_RULESET: &str = r#"table inet qgtest {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+	}
+}
+"#;
+
+/// A prune the guide warns about: `--volumes` deletes unused volumes, `system prune` the networks
+/// of stopped containers.
+const BAD_PRUNE_SERVICE: &str =
+    "[Service]\nType=oneshot\nExecStart=/usr/bin/podman system prune --force --volumes\n";
+const BAD_PRUNE_TIMER: &str = "[Timer]\nOnCalendar=weekly\n\n[Install]\nWantedBy=timers.target\n";
+
+/// `quadgen doctor --json`: the exit code and the report.
+fn doctor(m: &Machine) -> (i32, Value) {
+    let out = m.run(["quadgen", "doctor", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json printed no JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn findings<'a>(report: &'a Value, level: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["level"] == level)
+        .collect()
+}
+
+fn ids(findings: &[&Value]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Whether a container on `network` resolves its own name through aardvark-dns (5 s at most).
+fn resolves(m: &Machine, network: &str, n: u32) -> bool {
+    let name = format!("probe-{network}-{n}");
+    let out = m.run([
+        "podman",
+        "run",
+        "--rm",
+        &format!("--network={network}"),
+        &format!("--name={name}"),
+        IMAGE,
+        "timeout",
+        "5",
+        "nslookup",
+        &name,
+    ]);
+    out.status.success()
+}
+
+#[test]
+fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work() {
+    let mut steps = Steps::new("doctor");
+    let Some(m) = Machine::boot_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+        return;
+    };
+    steps.step("boot");
+    m.build_image(IMAGE, &[]);
+
+    // quadgen's network `media` (bridge qg-media), installed and created.
+    m.write_file("/root/inventory.toml", "[networks.media]\n");
+    m.run_ok(["quadgen", "install", "/root/inventory.toml"]);
+    m.systemctl_ok(["start", "media-network.service"]);
+    assert_eq!(
+        m.run_ok([
+            "podman",
+            "network",
+            "inspect",
+            "--format",
+            "{{.NetworkInterface}} {{.DNSEnabled}}",
+            "media"
+        ])
+        .trim(),
+        "qg-media true"
+    );
+    // The traps: DNS is off on the default network already (podman's default); the timer off,
+    // the firewall closed.
+    m.systemctl_ok(["disable", "--now", "podman-auto-update.timer"]);
+    m.write_file("/root/closed.nft", CLOSED_RULESET);
+    m.exec_ok(["nft", "-f", "/root/closed.nft"]);
+    m.write_file("/etc/systemd/system/bad-prune.service", BAD_PRUNE_SERVICE);
+    m.write_file("/etc/systemd/system/bad-prune.timer", BAD_PRUNE_TIMER);
+    m.daemon_reload();
+    m.systemctl_ok(["enable", "--now", "bad-prune.timer"]);
+    steps.step("install network + set traps");
+
+    eprintln!(
+        "{}",
+        String::from_utf8_lossy(&m.run(["quadgen", "doctor"]).stdout)
+    );
+    let (code, report) = doctor(&m);
+    let errors = findings(&report, "error");
+    assert_eq!(code, 5, "{report:#}");
+    assert_eq!(
+        ids(&errors),
+        BTreeSet::from([
+            "auto-update-timer".to_owned(),
+            "dns-default-network".to_owned(),
+            "firewall-dns".to_owned(),
+            "prune-networks".to_owned(),
+            "prune-volumes".to_owned(),
+        ]),
+        "{report:#}"
+    );
+    let prune = errors
+        .iter()
+        .find(|f| f["id"] == "prune-volumes")
+        .expect("prune finding");
+    assert_eq!(
+        prune["what"],
+        "bad-prune.timer runs `/usr/bin/podman system prune --force --volumes`"
+    );
+    let firewall = errors
+        .iter()
+        .find(|f| f["id"] == "firewall-dns")
+        .expect("firewall finding");
+    let what = firewall["what"].as_str().unwrap_or_default();
+    assert!(
+        what.contains("`podman0`")
+            && what.contains("`qg-media`")
+            && what.contains("inet qgtest input"),
+        "{what}"
+    );
+    assert_eq!(report["errors"], 5);
+    steps.step("doctor finds the five");
+
+    // What containers see: the firewall drops the lookup on qg-media (where DNS is on), and on
+    // the default network there is no DNS server at all.
+    assert!(
+        !resolves(&m, "media", 1),
+        "lookup on qg-media passed a closed firewall"
+    );
+    assert!(
+        !resolves(&m, "podman", 1),
+        "lookup on the default network worked without DNS"
+    );
+    steps.step("lookups fail");
+
+    // Each fix, exactly as printed.
+    for f in &errors {
+        let fix = f["fix"].as_str().expect("fix");
+        let out = m.sh(fix);
+        assert!(
+            out.status.success(),
+            "fix of {} failed: {fix}\n{}{}",
+            f["id"],
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    steps.step("apply fixes");
+
+    eprintln!(
+        "{}",
+        String::from_utf8_lossy(&m.run(["quadgen", "doctor"]).stdout)
+    );
+    let (code, report) = doctor(&m);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(findings(&report, "error").is_empty(), "{report:#}");
+    let ok = findings(&report, "ok");
+    for id in [
+        "auto-update-timer",
+        "dns-default-network",
+        "dns-network",
+        "firewall-dns",
+    ] {
+        assert!(
+            ok.iter().any(|f| f["id"] == id),
+            "{id} is not ok after its fix: {report:#}"
+        );
+    }
+    // Netavark's own input chain (podman 5.4.2's nftables driver) is evaluated too, and accepts.
+    let firewall = ok
+        .iter()
+        .find(|f| f["id"] == "firewall-dns")
+        .expect("firewall");
+    assert_eq!(
+        firewall["what"],
+        "UDP 53 is accepted on qg-media, podman0 (inet qgtest input, inet netavark INPUT)"
+    );
+    let timer = ok
+        .iter()
+        .find(|f| f["id"] == "auto-update-timer")
+        .expect("timer");
+    assert!(
+        timer["what"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("next run "),
+        "{timer}"
+    );
+    assert!(m.is_active("podman-auto-update.timer"));
+    assert!(!m.is_active("bad-prune.timer"));
+    steps.step("doctor passes");
+
+    assert!(
+        resolves(&m, "media", 2),
+        "lookup on qg-media fails after the fixes"
+    );
+    assert!(
+        resolves(&m, "podman", 2),
+        "lookup on the default network fails after the fixes"
+    );
+    steps.step("lookups work");
+
+    m.halt().expect("clean halt");
+    steps.finish();
+}
