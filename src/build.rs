@@ -81,6 +81,25 @@ fn compile_owned(
     })
 }
 
+/// Parses and validates inventory text into the model [`compile`] lowers, for the exporters
+/// (`quadgen export`) that read the same model; warnings sorted.
+pub fn validate_source(
+    path: &Path,
+    source: &str,
+    target: PodmanVersion,
+) -> Result<(model::Model, Vec<Diagnostic>), Box<Rejected>> {
+    let reject = |diagnostics: Vec<Diagnostic>| {
+        Box::new(Rejected {
+            path: path.display().to_string(),
+            source: source.to_string(),
+            diagnostics,
+        })
+    };
+    let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
+    let (model, warnings) = model::validate(&inventory, target).map_err(|d| reject(d.sorted()))?;
+    Ok((model, warnings.sorted()))
+}
+
 /// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers
 /// take about 50 MiB), and a bound on the memory a wrong path like `/dev/zero` can take.
 pub const MAX_INVENTORY_BYTES: u64 = 64 * 1024 * 1024;
@@ -95,7 +114,7 @@ pub fn compile_file(
 }
 
 /// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.
-fn read_inventory(path: &Path) -> anyhow::Result<String> {
+pub fn read_inventory(path: &Path) -> anyhow::Result<String> {
     let file = fs_err::File::open(path)?;
     let expected = file
         .metadata()

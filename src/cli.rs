@@ -38,6 +38,11 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Write the inventory for another orchestrator, saying what does not carry over.
+    Export {
+        #[command(subcommand)]
+        to: ExportTarget,
+    },
     /// Print a shell completion script (`quadgen completions bash > /etc/bash_completion.d/quadgen`).
     Completions {
         /// The shell.
@@ -191,6 +196,32 @@ pub enum ImportFrom {
     Compose(crate::import::run::ComposeArgs),
 }
 
+/// Where `quadgen export` writes for.
+#[derive(Debug, Subcommand)]
+pub enum ExportTarget {
+    /// Kubernetes YAML: a Deployment per container (one replica; `Recreate` when it writes a
+    /// volume or host path), a Service per container with ports (named after it, so the names
+    /// containers use still resolve), a PersistentVolumeClaim per volume, probes from `health`,
+    /// environment files as referenced Secrets (never inlined).
+    ///
+    /// What Kubernetes cannot mean the same way (host network, devices, host paths, start order,
+    /// systemd units, restart policies, auto-update, …) is printed on stderr and written as a
+    /// `# NOTE` comment. Deterministic: the same inventory gives the same bytes.
+    Kubernetes {
+        /// The inventory file (TOML).
+        inventory: PathBuf,
+        /// Write the YAML to FILE (atomically) instead of stdout; an existing FILE is replaced
+        /// only if an earlier export wrote it.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Put every object in this namespace (default: none, kubectl's current one).
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
 /// What to do with the units shipped for hosts without NixOS.
 #[derive(Debug, Subcommand)]
 pub enum HostUnitsAction {
@@ -311,6 +342,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { inventory, install } => {
             crate::install::status_command(inventory.as_deref(), &install)
         }
+        Command::Export {
+            to:
+                ExportTarget::Kubernetes {
+                    inventory,
+                    out,
+                    namespace,
+                    target,
+                },
+        } => crate::export::kubernetes_command(
+            &inventory,
+            out.as_deref(),
+            namespace,
+            target.podman,
+            use_color(),
+        ),
         Command::Doctor { install } => crate::doctor::command(&install),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

@@ -12,6 +12,7 @@ pub mod build;
 pub mod cli;
 pub mod diagnostic;
 pub mod doctor;
+pub mod export;
 pub mod fsio;
 pub mod host_units;
 pub mod import;
