@@ -70,10 +70,8 @@ fn compile_owned(
         Ok(checked) => checked,
         Err(d) => return Err(reject(source, d.sorted())),
     };
-    let units = quadlet::lower(&model);
+    let files = render::render_each(quadlet::lower_each(&model));
     drop(model);
-    let files = render::render_all(&units);
-    drop(units);
     Ok(Compiled {
         files,
         warnings: warnings.sorted(),
