@@ -399,6 +399,7 @@ fn option_docs_have_descriptions_and_package_has_default_text() {
     assert_eq!(
         names,
         [
+            "services.quadgen.allowRemovals",
             "services.quadgen.autoUpdate.enable",
             "services.quadgen.autoUpdate.schedule",
             "services.quadgen.enable",

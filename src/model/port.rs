@@ -13,9 +13,7 @@ pub fn parse_port(value: &str) -> Result<String, String> {
         Some((spec, proto)) => (spec, Some(proto)),
         None => (value, None),
     };
-    if let Some(p) = protocol
-        && !matches!(p, "tcp" | "udp" | "sctp")
-    {
+    if protocol.is_some_and(|p| !matches!(p, "tcp" | "udp" | "sctp")) {
         return Err(err("the protocol is tcp, udp or sctp"));
     }
     // An IPv6 address is bracketed: `[::1]:8080:80`.
@@ -35,10 +33,7 @@ pub fn parse_port(value: &str) -> Result<String, String> {
             _ => return Err(err("too many `:`")),
         }
     };
-    if let Some(ip) = ip
-        && !ip.is_empty()
-        && ip.parse::<IpAddr>().is_err()
-    {
+    if ip.is_some_and(|ip| !ip.is_empty() && ip.parse::<IpAddr>().is_err()) {
         return Err(err("the host address is not an IP address"));
     }
     let ports: Vec<&str> = rest.split(':').collect();
@@ -49,9 +44,7 @@ pub fn parse_port(value: &str) -> Result<String, String> {
     };
     let container_len =
         range_len(container).ok_or_else(|| err("the container port is not a port or range"))?;
-    if let Some(h) = host
-        && !h.is_empty()
-    {
+    if let Some(h) = host.filter(|h| !h.is_empty()) {
         let host_len = range_len(h).ok_or_else(|| err("the host port is not a port or range"))?;
         if host_len != container_len && host_len != 1 {
             return Err(err("host and container ranges differ in length"));

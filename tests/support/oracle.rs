@@ -253,9 +253,7 @@ fn expand_specifiers(w: &str) -> String {
 fn expand_env(w: &str) -> String {
     let is_name =
         |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if let Some(name) = w.strip_prefix('$')
-        && is_name(name)
-    {
+    if let Some(name) = w.strip_prefix('$').filter(|name| is_name(name)) {
         return format!("<${name}>");
     }
     let mut out = String::new();

@@ -409,8 +409,8 @@ impl Checker {
             Some(Ok(c)) => Some(c.written),
             None => None,
         };
-        if let Some(p) = perms
-            && (p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')))
+        if let Some(p) =
+            perms.filter(|p| p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')))
         {
             self.err_help(
                 span(value),
