@@ -64,8 +64,7 @@ fn compile_owned(
         Ok(inventory) => inventory,
         Err(d) => return Err(reject(source, vec![d])),
     };
-    let validated = model::validate(&inventory, target);
-    drop(inventory);
+    let validated = model::validate(inventory, target);
     let (model, warnings) = match validated {
         Ok(checked) => checked,
         Err(d) => return Err(reject(source, d.sorted())),
