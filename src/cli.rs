@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         action: HostUnitsAction,
     },
+    /// Write an inventory from another tool's configuration (Docker Compose).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
     /// Check the inventory and print warnings, writing nothing.
     Check {
         /// The inventory file (TOML).
@@ -174,6 +179,16 @@ pub struct InstallArgs {
     pub json: bool,
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// What to import from.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// A Docker Compose project, loaded the way Compose loads it (`-f` merging, `.env` and
+    /// interpolation, profiles, `include`, `extends`). What the inventory cannot hold is a warning
+    /// naming the service and the key, and a comment at that place in the output; secret-looking
+    /// values from `.env` are never written into it. Nothing is written when the import is refused.
+    Compose(crate::import::run::ComposeArgs),
 }
 
 /// What to do with the units shipped for hosts without NixOS.
@@ -330,6 +345,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import {
+            from: ImportFrom::Compose(args),
+        } => crate::import::run::compose_command(&args),
         Command::Check { inventory, target } => {
             let Some(compiled) = compile(&inventory, target.podman)? else {
                 return Ok(ExitCode::from(exit::FAILURE));

@@ -16,6 +16,9 @@
 //!   `systemctl restart` call, whose jobs systemd merges so a unit is restarted once.
 //! - **Changed container.** `auto_start` → `restart` (started if it was not running); otherwise
 //!   `try-restart` (restarted only if running).
+//! - **Changed only where the service does not look** (any kind; `[Install]`, `Description=`,
+//!   comments: [`crate::unit_change::RELOAD_ONLY`]): the reload applies it, nothing restarts or
+//!   is recreated. A container that now starts at boot is started in case it was not running.
 //! - **Changed network.** podman does not apply a network definition in place: install stops the
 //!   containers on it and its service, runs `podman network rm`, and after the reload starts the
 //!   network service and restarts the `auto_start` containers on it.
@@ -43,6 +46,7 @@ use serde::Serialize;
 use crate::manifest::{FileRecord, Manifest, Pending};
 use crate::quadlet::UnitKind;
 use crate::render::RenderedFile;
+use crate::unit_change::{INSTALL_SECTION, UnitChange, compare_units, reload_only_changes};
 use crate::unitfile::ParsedUnit;
 
 /// A file as found on disk.
@@ -343,17 +347,32 @@ fn recreate_network(
     users.len()
 }
 
-/// Whether two unit files make the same service: equal in every section but `[Install]`, which
-/// only decides whether the unit starts at boot.
-fn same_service(old: &str, new: &str) -> bool {
-    let without_install = |text: &str| {
-        ParsedUnit::parse(text)
-            .sections
-            .into_iter()
-            .filter(|s| s.name != "Install")
-            .collect::<Vec<_>>()
-    };
-    without_install(old) == without_install(new)
+/// A changed file whose service keeps running ([`compare_units`] says no restart). When
+/// `[Install]` changed (auto_start toggled) a container that now starts at boot is also started,
+/// in case it was not running.
+fn reload_only(b: &mut Builder, d: &RenderedFile, old_text: &str) {
+    let changes = reload_only_changes(old_text, &d.text);
+    let install = changes.iter().any(|r| r.section == INSTALL_SECTION);
+    match (d.kind, install, d.auto_start) {
+        (UnitKind::Container, true, true) => {
+            b.start.insert(d.service.clone());
+            b.reason(&d.service, "now starts at boot; started if not running");
+        }
+        (UnitKind::Container, true, false) => {
+            b.reason(&d.service, "no longer starts at boot; left running");
+        }
+        _ if changes.is_empty() => b.reason(&d.service, "only comments changed; not restarted"),
+        _ => {
+            let names: Vec<String> = changes.iter().map(|r| r.name()).collect();
+            b.reason(
+                &d.service,
+                format!(
+                    "only {} changed: applied by the reload, not restarted",
+                    names.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// The podman object a `.network`/`.volume` file makes: its `NetworkName=`/`VolumeName=`, or
@@ -489,22 +508,15 @@ pub fn plan(
 
     // Units whose file changed.
     for d in &changed {
-        match d.kind {
-            UnitKind::Container
-                if observed
-                    .files
-                    .get(&d.file_name)
-                    .is_some_and(|old| same_service(&old.text, &d.text)) =>
-            {
-                // Only `[Install]` changed (auto_start): the reload updates the boot-time link;
-                // the running container is the same and is not restarted.
-                if d.auto_start {
-                    b.start.insert(d.service.clone());
-                    b.reason(&d.service, "now starts at boot; started if not running");
-                } else {
-                    b.reason(&d.service, "no longer starts at boot; left running");
-                }
+        // A change the running service does not see (`[Install]`, `Description=`, comments…):
+        // the reload applies it, nothing restarts. See `crate::unit_change`.
+        if let Some(old) = observed.files.get(&d.file_name) {
+            if compare_units(&old.text, &d.text) != UnitChange::Restart {
+                reload_only(&mut b, d, &old.text);
+                continue;
             }
+        }
+        match d.kind {
             UnitKind::Container => {
                 if d.auto_start {
                     b.restart.insert(d.service.clone());

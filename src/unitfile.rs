@@ -33,9 +33,15 @@ impl ParsedUnit {
                     entries: Vec::new(),
                 }),
                 ini_core::Item::Property(key, value) => {
+                    let key = trim_systemd(key);
+                    // ini_core knows one comment character (`;`); systemd also reads `#` lines
+                    // as comments.
+                    if key.starts_with(['#', ';']) {
+                        continue;
+                    }
                     if let Some(section) = unit.sections.last_mut() {
                         section.entries.push((
-                            trim_systemd(key).to_string(),
+                            key.to_string(),
                             trim_systemd(value.unwrap_or_default()).to_string(),
                         ));
                     }
@@ -75,6 +81,8 @@ mod tests {
         assert_eq!(u.all("Unit", "After"), vec!["a", "b"]);
         assert_eq!(u.last("Service", "ExecStart"), Some("/bin/x    y"));
         assert_eq!(u.last("Service", "Nope"), None);
+        let commented = ParsedUnit::parse("[Unit]\nA=1\n# B=2\n; C=3\n#D\n  # E\n");
+        assert_eq!(commented.sections[0].entries, [("A".into(), "1".into())]);
         let nbsp = ParsedUnit::parse("[Service]\nExecStart=/bin/x \u{a0}\n");
         assert_eq!(
             nbsp.last("Service", "ExecStart"),

@@ -18,6 +18,8 @@
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
+#[path = "support/skip.rs"]
+mod skip;
 
 #[path = "support/host_e2e.rs"]
 mod host_e2e;
@@ -128,6 +130,21 @@ fn update_then_roll_back(test: &'static str, extra: &str) {
     let last = last_auto_update(&m);
     assert_eq!(last["updated"], "true", "{last}");
     assert_eq!(last["image"], web_image().as_str(), "{last}");
+    // When, as `journalctl -o short-iso` shows the run's table row (the machine runs in UTC).
+    let row_time = m
+        .exec_ok([
+            "journalctl",
+            "--unit=podman-auto-update.service",
+            "--output=short-iso",
+            "--no-pager",
+            "--grep=web.service .* registry",
+        ])
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert_eq!(last["when"], row_time.as_str(), "{last}");
     assert!(
         took < Duration::from_secs(30),
         "the update took {took:?} (pull + restart until healthy)"

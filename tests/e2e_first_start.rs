@@ -19,6 +19,8 @@
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::fmt::Write as _;
 use std::path::Path;

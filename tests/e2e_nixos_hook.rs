@@ -14,6 +14,8 @@
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
+#[path = "support/skip.rs"]
+mod skip;
 
 #[path = "support/host_e2e.rs"]
 mod host_e2e;

@@ -16,6 +16,8 @@
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
+#[path = "support/skip.rs"]
+mod skip;
 
 use nspawn::{Machine, REGISTRY};
 use std::path::Path;

@@ -5,6 +5,8 @@
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::path::Path;
 use std::time::Duration;

@@ -4,6 +4,8 @@
 
 #[path = "support/oracle.rs"]
 mod oracle;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::path::Path;
 

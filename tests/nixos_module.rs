@@ -13,6 +13,8 @@
 mod nix_support;
 #[path = "support/oracle.rs"]
 mod oracle;
+#[path = "support/skip.rs"]
+mod skip;
 
 use nix_support::{
     NixEnv, eval_command, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout,

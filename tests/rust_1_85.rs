@@ -10,6 +10,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/skip.rs"]
+mod skip;
+
 const SKIP_ENV: &str = "QUADGEN_SKIP_RUST185";
 const PROVISION: &str =
     "run `bash tests/provision.sh` as root (or only this one: `bash tests/provision.sh rust185`)";
@@ -58,15 +61,8 @@ fn files(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn rust_1_85_builds_every_target_passes_the_tests_and_runs_the_example() {
     if let Some(why) = missing_environment() {
-        if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
-            // Written past libtest's capture so it shows even for a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED ({SKIP_ENV}=1): Rust 1.85: {why}"
-            );
-            return;
-        }
-        panic!("{why}: {PROVISION}, or set {SKIP_ENV}=1 to skip this test locally");
+        skip::skip_or_fail(SKIP_ENV, &format!("Rust 1.85: {why}"), PROVISION);
+        return;
     }
 
     let tmp = tempfile::tempdir().expect("temporary directory");

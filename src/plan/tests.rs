@@ -753,3 +753,87 @@ fn adopt_takes_over_only_byte_identical_files_and_restarts_nothing() {
     assert!(with.manifest_changed);
     assert_eq!(with.manifest, manifest_of(&[&a, &b]));
 }
+
+#[test]
+fn a_change_the_service_does_not_see_reloads_and_never_restarts() {
+    let with = |f: &RenderedFile, text: String| RenderedFile {
+        sha256: sha256_hex(text.as_bytes()),
+        text,
+        ..f.clone()
+    };
+    let old = [
+        unit("a.container", "1", true, &[]),
+        unit("n.network", "1", false, &[]),
+        unit("v.volume", "1", false, &[]),
+    ];
+    let old_refs: Vec<&RenderedFile> = old.iter().collect();
+    let plan_to = |new: &[RenderedFile]| {
+        plan(
+            new,
+            Some(&manifest_of(&old_refs)),
+            &on_disk(&old_refs),
+            "/inv.toml",
+            PlanOptions::default(),
+        )
+    };
+    let described: Vec<RenderedFile> = old
+        .iter()
+        .map(|f| with(f, format!("[Unit]\nDescription=new words\n{}", f.text)))
+        .collect();
+    let p = plan_to(&described);
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            ..Steps::default()
+        },
+        "a reload, no restart, no network recreated"
+    );
+    assert!(
+        p.units.iter().all(|u| u.action == Action::Stay),
+        "{:?}",
+        p.units
+    );
+    assert_eq!(
+        p.units[0].reason,
+        "only Description= changed: applied by the reload, not restarted"
+    );
+    assert!(p.notes.is_empty(), "no volume warning: {:?}", p.notes);
+    assert_eq!(
+        ops(&p),
+        [
+            ("a.container", FileOp::Change, false),
+            ("n.network", FileOp::Change, false),
+            ("v.volume", FileOp::Change, false),
+        ]
+    );
+    for f in &described {
+        assert_eq!(
+            p.manifest.files[&f.file_name].sha256, f.sha256,
+            "the manifest records the new file"
+        );
+    }
+
+    let commented: Vec<RenderedFile> = old
+        .iter()
+        .map(|f| with(f, format!("# a new comment\n{}", f.text)))
+        .collect();
+    let p = plan_to(&commented);
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            ..Steps::default()
+        }
+    );
+    assert_eq!(p.units[0].reason, "only comments changed; not restarted");
+
+    // The same words with a changed image: restarted (and the network recreated).
+    let changed: Vec<RenderedFile> = described
+        .iter()
+        .map(|f| with(f, f.text.replace(":1\n", ":2\n").replace(".1.0/", ".2.0/")))
+        .collect();
+    let p = plan_to(&changed);
+    assert_eq!(p.steps.restart, strings(&["a.service"]));
+    assert_eq!(p.steps.network_rm, strings(&["n"]));
+}

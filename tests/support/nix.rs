@@ -1,10 +1,9 @@
-//! Nix for the tests: finding the provisioned tools (or skipping loudly with
-//! `QUADGEN_SKIP_NIX=1`), running Nix commands without a daemon, and evaluating the NixOS module's
+//! Nix for the tests: finding the provisioned tools (or, when they are missing, skipping loudly
+//! with `QUADGEN_SKIP_NIX=1`), running Nix commands without a daemon, and evaluating the NixOS module's
 //! install hook (tests/nixos/hook-command.nix). Shared by tests/nixos_module.rs and
 //! tests/e2e_nixos_hook.rs.
 #![allow(dead_code)] // each test binary uses part of this
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -32,13 +31,10 @@ pub struct NixEnv {
     pub deadnix: PathBuf,
 }
 
-/// `None` when `QUADGEN_SKIP_NIX=1` (after a line on the terminal); panics when a tool is missing.
-pub fn nix_env(test: &str) -> Option<&'static NixEnv> {
-    if std::env::var("QUADGEN_SKIP_NIX").as_deref() == Ok("1") {
-        // Written past libtest's capture so it shows even for a passing test.
-        let _ = writeln!(std::io::stderr(), "SKIPPED (QUADGEN_SKIP_NIX=1): {test}");
-        return None;
-    }
+/// What the Nix tests need; when a tool is missing, `None` after a loud `SKIPPED` line if
+/// `QUADGEN_SKIP_NIX=1`, else a panic saying how to provision it (tests/support/skip.rs).
+/// `_test` is the caller's name, kept for the callers; the skip line names the running test.
+pub fn nix_env(_test: &str) -> Option<&'static NixEnv> {
     static ENV: OnceLock<Result<NixEnv, String>> = OnceLock::new();
     let env = ENV.get_or_init(|| {
         let cache = cache_dir();
@@ -65,7 +61,14 @@ pub fn nix_env(test: &str) -> Option<&'static NixEnv> {
     });
     match env {
         Ok(env) => Some(env),
-        Err(e) => panic!("{e}: {PROVISION}, or set QUADGEN_SKIP_NIX=1 to skip the Nix tests"),
+        Err(e) => {
+            crate::skip::skip_or_fail(
+                "QUADGEN_SKIP_NIX",
+                e,
+                &format!("Provision Nix: {PROVISION}"),
+            );
+            None
+        }
     }
 }
 

@@ -21,8 +21,8 @@
 //!
 //! Provision the cached root once with `bash tests/provision.sh` (as root). Without it, or without
 //! root or systemd-nspawn, [`Machine::boot`] fails the test with a message saying so, unless
-//! `QUADGEN_SKIP_E2E=1` is set: then it prints `SKIPPED (QUADGEN_SKIP_E2E=1): …` to stderr and
-//! returns `None`. It never skips silently.
+//! `QUADGEN_SKIP_E2E=1` is set (and not `CI=true`): then it prints `SKIPPED: <test>: …` to the
+//! terminal and returns `None` (tests/support/skip.rs). It never skips silently.
 //!
 //! # How a machine is made
 //!
@@ -817,21 +817,12 @@ fn check_environment() -> Result<PathBuf, String> {
 }
 
 fn skip_or_fail<T>(reason: &str) -> Option<T> {
-    let test = thread::current().name().unwrap_or("<unnamed>").to_owned();
-    if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
-        // Straight to fd 2: libtest captures `eprintln!`, and a skip must never be silent.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!!!!! SKIPPED ({SKIP_ENV}=1): end-to-end test `{test}`: {reason} !!!!!!!!\n"
-        );
-        None
-    } else {
-        panic!(
-            "end-to-end test `{test}` cannot run: {reason}\n\
-             Provision the test machine root by running `bash tests/provision.sh` as root, \
-             or set {SKIP_ENV}=1 to skip the end-to-end tests (loudly)."
-        );
-    }
+    crate::skip::skip_or_fail(
+        SKIP_ENV,
+        &format!("end-to-end test machine: {reason}"),
+        "Provision the test machine root by running `bash tests/provision.sh` as root",
+    );
+    None
 }
 
 fn on_path(tool: &str) -> bool {

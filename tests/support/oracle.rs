@@ -3,7 +3,7 @@
 //!
 //! The binaries come from `bash tests/provision.sh` (Debian's podman packages: trixie's 5.4.2 and
 //! sid's newest). Missing binaries fail the test unless `QUADGEN_SKIP_ORACLE=1` is set, in which
-//! case the test says loudly that it skipped.
+//! case the test says loudly that it skipped (tests/support/skip.rs).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -29,7 +29,8 @@ fn cache_dir() -> PathBuf {
         })
 }
 
-/// Both oracles, or an empty list after a loud skip notice when `QUADGEN_SKIP_ORACLE=1`.
+/// Both oracles, or an empty list after a loud `SKIPPED` line when they are missing and
+/// `QUADGEN_SKIP_ORACLE=1` (see tests/support/skip.rs).
 pub fn oracles() -> Vec<Oracle> {
     let mut found = Vec::new();
     for suite in ["trixie", "sid"] {
@@ -38,18 +39,12 @@ pub fn oracles() -> Vec<Oracle> {
             .join(suite)
             .join("usr/libexec/podman/quadlet");
         if !bin.is_file() {
-            if std::env::var("QUADGEN_SKIP_ORACLE").as_deref() == Ok("1") {
-                eprintln!(
-                    "SKIPPED (QUADGEN_SKIP_ORACLE=1): no real quadlet at {}",
-                    bin.display()
-                );
-                return Vec::new();
-            }
-            panic!(
-                "the real quadlet ({suite}) is missing at {}: run `bash tests/provision.sh` first \
-                 (or set QUADGEN_SKIP_ORACLE=1 to skip these tests locally)",
-                bin.display()
+            crate::skip::skip_or_fail(
+                "QUADGEN_SKIP_ORACLE",
+                &format!("the real quadlet ({suite}) is missing at {}", bin.display()),
+                "Run `bash tests/provision.sh` first",
             );
+            return Vec::new();
         }
         let out = Command::new(&bin)
             .arg("-version")
