@@ -64,16 +64,13 @@ fn compile_owned(
         Ok(inventory) => inventory,
         Err(d) => return Err(reject(source, vec![d])),
     };
-    let validated = model::validate(&inventory, target);
-    drop(inventory);
+    let validated = model::validate(inventory, target);
     let (model, warnings) = match validated {
         Ok(checked) => checked,
         Err(d) => return Err(reject(source, d.sorted())),
     };
-    let units = quadlet::lower(&model);
+    let files = render::render_each(quadlet::lower_each(&model));
     drop(model);
-    let files = render::render_all(&units);
-    drop(units);
     Ok(Compiled {
         files,
         warnings: warnings.sorted(),
@@ -205,10 +202,11 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> anyhow::Result<()> {
         .prefix(".quadgen-build-")
         .tempdir_in(&parent)
         .with_context(|| format!("cannot create a directory in `{}`", parent.display()))?;
+    // The staging directory is private until renamed whole, so each file is written in place.
     for file in files {
-        crate::fsio::write_atomic(staging.path(), &file.file_name, file.text.as_bytes())?;
+        crate::fsio::write_new(staging.path(), &file.file_name, file.text.as_bytes())?;
     }
-    crate::fsio::write_atomic(
+    crate::fsio::write_new(
         staging.path(),
         BUILD_MARKER,
         b"Written by `quadgen build`; the next build replaces this whole directory.\n",

@@ -55,7 +55,7 @@ fn auto_start_follows_the_install_section_raw_keys_included() {
     ];
     for (src, expected) in cases {
         let inventory = crate::inventory::parse(&src).expect("toml");
-        let (model, _) = crate::model::validate(&inventory, PodmanVersion::DEFAULT).expect("valid");
+        let (model, _) = crate::model::validate(inventory, PodmanVersion::DEFAULT).expect("valid");
         let units = lower(&model);
         assert_eq!(units.len(), 1, "{src}");
         assert_eq!(units[0].auto_start, expected, "{src}");
@@ -68,7 +68,7 @@ fn an_empty_raw_wanted_by_does_not_start_the_unit() {
     let src = "[containers.a]\nimage = \"docker.io/library/busybox:latest\"\nauto_update = \"none\"\nauto_start = false\nquadlet.Install.WantedBy = \"\"\n";
     let inventory = crate::inventory::parse(src).expect("toml");
     let (model, _) =
-        crate::model::validate(&inventory, crate::version::PodmanVersion::DEFAULT).expect("valid");
+        crate::model::validate(inventory, crate::version::PodmanVersion::DEFAULT).expect("valid");
     let units = crate::quadlet::lower(&model);
     assert!(!units[0].auto_start);
 }
