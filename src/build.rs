@@ -93,7 +93,7 @@ pub fn validate_source(
         })
     };
     let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
-    let (model, warnings) = model::validate(&inventory, target).map_err(|d| reject(d.sorted()))?;
+    let (model, warnings) = model::validate(inventory, target).map_err(|d| reject(d.sorted()))?;
     Ok((model, warnings.sorted()))
 }
 
