@@ -44,6 +44,11 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Write the inventory for another orchestrator, saying what does not carry over.
+    Export {
+        #[command(subcommand)]
+        to: ExportTarget,
+    },
     /// Print a shell completion script (`quadgen completions bash > /etc/bash_completion.d/quadgen`).
     Completions {
         /// The shell.
@@ -56,6 +61,11 @@ pub enum Command {
     HostUnits {
         #[command(subcommand)]
         action: HostUnitsAction,
+    },
+    /// Write an inventory from another tool's configuration (Docker Compose).
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
     },
     /// Check the inventory and print warnings, writing nothing.
     Check {
@@ -182,6 +192,42 @@ pub struct InstallArgs {
     pub target: TargetArgs,
 }
 
+/// What to import from.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// A Docker Compose project, loaded the way Compose loads it (`-f` merging, `.env` and
+    /// interpolation, profiles, `include`, `extends`). What the inventory cannot hold is a warning
+    /// naming the service and the key, and a comment at that place in the output; secret-looking
+    /// values from `.env` are never written into it. Nothing is written when the import is refused.
+    Compose(crate::import::run::ComposeArgs),
+}
+
+/// Where `quadgen export` writes for.
+#[derive(Debug, Subcommand)]
+pub enum ExportTarget {
+    /// Kubernetes YAML: a Deployment per container (one replica; `Recreate` when it writes a
+    /// volume or host path), a Service per container with ports (named after it, so the names
+    /// containers use still resolve), a PersistentVolumeClaim per volume, probes from `health`,
+    /// environment files as referenced Secrets (never inlined).
+    ///
+    /// What Kubernetes cannot mean the same way (host network, devices, host paths, start order,
+    /// systemd units, restart policies, auto-update, …) is printed on stderr and written as a
+    /// `# NOTE` comment. Deterministic: the same inventory gives the same bytes.
+    Kubernetes {
+        /// The inventory file (TOML).
+        inventory: PathBuf,
+        /// Write the YAML to FILE (atomically) instead of stdout; an existing FILE is replaced
+        /// only if an earlier export wrote it.
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Put every object in this namespace (default: none, kubectl's current one).
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
 /// What to do with the units shipped for hosts without NixOS.
 #[derive(Debug, Subcommand)]
 pub enum HostUnitsAction {
@@ -290,6 +336,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { inventory, install } => {
             commands::status_command(inventory.as_deref(), &install)
         }
+        Command::Export {
+            to:
+                ExportTarget::Kubernetes {
+                    inventory,
+                    out,
+                    namespace,
+                    target,
+                },
+        } => crate::export::kubernetes_command(
+            &inventory,
+            out.as_deref(),
+            namespace,
+            target.podman,
+            use_color(),
+        ),
         Command::Doctor { install } => commands::doctor_command(&install),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -302,6 +363,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::HostUnits { action } => host_units_command(action),
+        Command::Import {
+            from: ImportFrom::Compose(args),
+        } => crate::import::run::compose_command(&args),
         Command::Check { inventory, target } => check_command(&inventory, target),
     }
 }

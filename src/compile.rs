@@ -69,21 +69,37 @@ fn compile_owned(
         Ok(inventory) => inventory,
         Err(d) => return Err(reject(source, vec![d])),
     };
-    let validated = model::validate(&inventory, target);
-    drop(inventory);
+    let validated = model::validate(inventory, target);
     let (model, warnings) = match validated {
         Ok(checked) => checked,
         Err(d) => return Err(reject(source, d.sorted())),
     };
-    let units = quadlet::lower(&model);
+    let files = render::render_each(quadlet::lower_each(&model));
     drop(model);
-    let files = render::render_all(&units);
-    drop(units);
     Ok(Compiled {
         files,
         warnings: warnings.sorted(),
         source,
     })
+}
+
+/// Parses and validates inventory text into the model [`compile_file`] lowers, for the exporters
+/// (`quadgen export`) that read the same model; warnings sorted.
+pub fn validate_source(
+    path: &Path,
+    source: &str,
+    target: PodmanVersion,
+) -> Result<(model::Model, Vec<Diagnostic>), Box<Rejected>> {
+    let reject = |diagnostics: Vec<Diagnostic>| {
+        Box::new(Rejected {
+            path: path.display().to_string(),
+            source: source.to_string(),
+            diagnostics,
+        })
+    };
+    let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
+    let (model, warnings) = model::validate(inventory, target).map_err(|d| reject(d.sorted()))?;
+    Ok((model, warnings.sorted()))
 }
 
 /// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers
@@ -120,7 +136,7 @@ pub fn compile_file(
 }
 
 /// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.
-fn read_inventory(path: &Path) -> Result<String, ReadError> {
+pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
     let file = fs_err::File::open(path)?;
     let expected = file
         .metadata()

@@ -29,6 +29,8 @@
 pub mod cli;
 pub mod compile;
 pub mod doctor;
+pub mod export;
 pub mod host;
+pub mod import;
 pub mod install;
 pub mod unit;

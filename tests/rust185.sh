@@ -11,8 +11,9 @@
 #
 # How: a private mount namespace (unshare) and a chroot; nothing is booted. The root is mounted
 # read-only, the project read-only at /src, the host's CA bundle as CARGO_HTTP_CAINFO, a cached
-# CARGO_HOME, and a target directory of its own per checkout (never the host's target/: the glibc
-# differs). All of it under ${QUADGEN_CACHE:-$HOME/.cache/quadgen-test}/rust185/. The environment
+# CARGO_HOME, and one cached target directory (never the host's target/: the glibc differs).
+# Every checkout is /src inside the chroot, so a new clone (CI's) reuses the compiled
+# dependencies and rebuilds only quadgen; cargo's lock serializes two runs at once. All of it under ${QUADGEN_CACHE:-$HOME/.cache/quadgen-test}/rust185/. The environment
 # is cleared, so the host's cargo settings (RUSTFLAGS, CARGO_TARGET_DIR, …) do not leak in.
 set -euo pipefail
 
@@ -29,9 +30,8 @@ ca=${CARGO_HTTP_CAINFO:-/etc/ssl/certs/ca-certificates.crt}
 [ -f "$ca" ] || die "no CA bundle at $ca (set CARGO_HTTP_CAINFO to the host's bundle)"
 
 cargo_home=$cache/rust185/cargo-home
-target=$cache/rust185/target/$(printf '%s' "$repo" | sha256sum | cut -c1-16)
+target=$cache/rust185/target/shared
 mkdir -p "$cargo_home" "$target"
-printf '%s\n' "$repo" > "$target/.checkout" # which checkout this target directory belongs to
 
 if [ $# -gt 0 ]; then
   out=$(mkdir -p "$1" && cd "$1" && pwd)

@@ -11,6 +11,8 @@ use toml::Spanned;
 
 use crate::compile::diagnostic::Diagnostic;
 
+mod chunked;
+
 /// A spanned string, the most common inventory value.
 pub type Str = Spanned<String>;
 /// A spanned map of strings (environment, labels, options), sorted by key.
@@ -126,7 +128,15 @@ impl RawValue {
 }
 
 /// Parses inventory text. A TOML or type error becomes one diagnostic pointing at the problem.
+///
+/// A large inventory is parsed in batches of container tables, which takes a fraction of the
+/// memory; whenever that could differ from parsing the whole file, the whole file is parsed.
 pub fn parse(source: &str) -> Result<Inventory, Diagnostic> {
+    if source.len() > 2 * chunked::BATCH_BYTES {
+        if let Some(inventory) = chunked::parse(source, chunked::BATCH_BYTES) {
+            return Ok(inventory);
+        }
+    }
     toml::from_str(source).map_err(|e| {
         let message = e.message().trim_end_matches('\n').to_string();
         let help = toml_error_help(&message);

@@ -99,13 +99,18 @@ impl UnitBuilder {
 
 /// All units of a model: networks, volumes, then containers, each sorted by name.
 pub fn lower(model: &Model) -> Vec<Unit> {
+    lower_each(model).collect()
+}
+
+/// [`lower`] one unit at a time, so a caller that renders each unit at once never holds them all.
+pub fn lower_each(model: &Model) -> impl Iterator<Item = Unit> + '_ {
     let networks = model
         .networks
         .iter()
         .map(|n| network::lower(n, model.target));
     let volumes = model.volumes.iter().map(volume::lower);
     let containers = model.containers.iter().map(container::lower);
-    networks.chain(volumes).chain(containers).collect()
+    networks.chain(volumes).chain(containers)
 }
 
 #[cfg(test)]

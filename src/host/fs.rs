@@ -136,6 +136,19 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), IoError>
     Ok(())
 }
 
+/// Writes the new file `dir/name` (which must not exist) and fsyncs it, without the temporary
+/// file and rename of [`write_atomic`]: only for a directory nobody else sees until it is complete
+/// (a build's staging directory, renamed into place whole). The caller fsyncs the directory.
+pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), IoError> {
+    let path = dir.join(name);
+    let mut file = File::create_new(&path).map_err(io("create", &path))?;
+    file.write_all(bytes).map_err(io("write", &path))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(io("set permissions of", &path))?;
+    file.sync_all().map_err(io("fsync", &path))?;
+    Ok(())
+}
+
 /// Makes renames and removals in `dir` durable.
 pub fn sync_dir(dir: &Path) -> Result<(), IoError> {
     File::open(dir)

@@ -121,10 +121,11 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirErr
             parent: parent.clone(),
             source,
         })?;
+    // The staging directory is private until renamed whole, so each file is written in place.
     for file in files {
-        fs::write_atomic(staging.path(), &file.file_name, file.text.as_bytes())?;
+        fs::write_new(staging.path(), &file.file_name, file.text.as_bytes())?;
     }
-    fs::write_atomic(
+    fs::write_new(
         staging.path(),
         BUILD_MARKER,
         b"Written by `quadgen build`; the next build replaces this whole directory.\n",

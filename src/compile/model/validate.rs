@@ -23,22 +23,32 @@ mod volume;
 use network::default_interface_name;
 
 /// Checks an inventory for `target`. Returns the model and any warnings, or every problem found.
+///
+/// Takes the inventory so each container's inventory entry is freed once its model is built: the
+/// two never exist whole at the same time, which halves the peak memory of a large inventory.
 pub fn validate(
-    inventory: &Inventory,
+    inventory: Inventory,
     target: PodmanVersion,
 ) -> Result<(Model, Diagnostics), Diagnostics> {
+    let Inventory {
+        defaults,
+        networks: inventory_networks,
+        volumes: inventory_volumes,
+        containers: inventory_containers,
+    } = inventory;
+    // The container names stay (with their spans) for the checks across containers.
+    let container_keys: Vec<Str> = inventory_containers.keys().cloned().collect();
     let mut c = Checker {
         diags: Diagnostics::default(),
         target,
     };
     let names = Names {
-        networks: key_set(&inventory.networks),
-        volumes: key_set(&inventory.volumes),
-        containers: key_set(&inventory.containers),
+        networks: key_set(inventory_networks.keys()),
+        volumes: key_set(inventory_volumes.keys()),
+        containers: key_set(container_keys.iter()),
     };
 
-    let networks: Vec<Network> = inventory
-        .networks
+    let networks: Vec<Network> = inventory_networks
         .iter()
         .filter_map(|(name, net)| c.network(name, net))
         .collect();
@@ -49,8 +59,7 @@ pub fn validate(
             .as_ref()
             .and_then(|i| interfaces.insert(i, &n.name).map(|other| (i, other)));
         if let Some((i, other)) = clash {
-            let at = inventory
-                .networks
+            let at = inventory_networks
                 .keys()
                 .find(|k| k.get_ref() == n.name.as_str())
                 .and_then(span);
@@ -66,15 +75,13 @@ pub fn validate(
             );
         }
     }
-    let volumes: Vec<Volume> = inventory
-        .volumes
+    let volumes: Vec<Volume> = inventory_volumes
         .iter()
         .filter_map(|(name, vol)| c.volume(name, vol))
         .collect();
-    let defaults = inventory.defaults.as_ref().map(Spanned::get_ref);
-    let containers: Vec<Container> = inventory
-        .containers
-        .iter()
+    let defaults = defaults.as_ref().map(Spanned::get_ref);
+    let containers: Vec<Container> = inventory_containers
+        .into_iter()
         .filter_map(|(name, raw)| {
             let mut merged = merge(defaults, raw.get_ref());
             // A `[defaults]` dependency on a container does not apply to that container itself.
@@ -83,12 +90,12 @@ pub fn validate(
                     deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
                 }
             }
-            c.container(name, raw.span(), &merged, &names)
+            c.container(&name, raw.span(), &merged, &names)
         })
         .collect();
 
-    c.check_service_names(inventory);
-    c.check_cycles(inventory, &containers);
+    c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
+    c.check_cycles(&container_keys, &containers);
 
     if c.diags.has_errors() {
         return Err(c.diags);
@@ -105,8 +112,8 @@ pub fn validate(
 }
 
 /// The names of one kind of inventory entry.
-fn key_set<T>(entries: &BTreeMap<Str, T>) -> BTreeSet<&str> {
-    entries.keys().map(|k| k.get_ref().as_str()).collect()
+fn key_set<'a>(keys: impl Iterator<Item = &'a Str>) -> BTreeSet<&'a str> {
+    keys.map(|k| k.get_ref().as_str()).collect()
 }
 
 /// The names defined in the inventory, for references to them (sorted, like the inventory).
@@ -349,7 +356,12 @@ impl Checker {
     }
 
     /// Services quadlet will make must not collide.
-    fn check_service_names(&mut self, inventory: &Inventory) {
+    fn check_service_names<N, V>(
+        &mut self,
+        containers: &[Str],
+        networks: &BTreeMap<Str, N>,
+        volumes: &BTreeMap<Str, V>,
+    ) {
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         let mut claim =
             |service: String, what: String, at: Option<Range<usize>>, diags: &mut Diagnostics| {
@@ -365,7 +377,7 @@ impl Checker {
                     seen.insert(service, what);
                 }
             };
-        for k in inventory.containers.keys() {
+        for k in containers {
             if let Ok(n) = Name::parse(k.get_ref()) {
                 claim(
                     container_service(&n),
@@ -375,7 +387,7 @@ impl Checker {
                 );
             }
         }
-        for k in inventory.networks.keys() {
+        for k in networks.keys() {
             if let Ok(n) = Name::parse(k.get_ref()) {
                 claim(
                     network_service(&n),
@@ -385,7 +397,7 @@ impl Checker {
                 );
             }
         }
-        for k in inventory.volumes.keys() {
+        for k in volumes.keys() {
             if let Ok(n) = Name::parse(k.get_ref()) {
                 claim(
                     volume_service(&n),
@@ -398,7 +410,7 @@ impl Checker {
     }
 
     /// `depends_on` must not loop: systemd would break the cycle at an arbitrary unit.
-    fn check_cycles(&mut self, inventory: &Inventory, containers: &[Container]) {
+    fn check_cycles(&mut self, container_keys: &[Str], containers: &[Container]) {
         let edges: BTreeMap<&str, Vec<&str>> = containers
             .iter()
             .map(|c| {
@@ -417,9 +429,8 @@ impl Checker {
                 let mut key = cycle.clone();
                 key.sort();
                 if reported.insert(key) {
-                    let at = inventory
-                        .containers
-                        .keys()
+                    let at = container_keys
+                        .iter()
                         .find(|k| k.get_ref() == start)
                         .and_then(span);
                     self.err_help(

@@ -56,7 +56,7 @@ fn auto_start_follows_the_install_section_raw_keys_included() {
     for (src, expected) in cases {
         let inventory = crate::compile::inventory::parse(&src).expect("toml");
         let (model, _) =
-            crate::compile::model::validate(&inventory, PodmanVersion::DEFAULT).expect("valid");
+            crate::compile::model::validate(inventory, PodmanVersion::DEFAULT).expect("valid");
         let units = lower(&model);
         assert_eq!(units.len(), 1, "{src}");
         assert_eq!(units[0].auto_start, expected, "{src}");
@@ -68,11 +68,9 @@ fn auto_start_follows_the_install_section_raw_keys_included() {
 fn an_empty_raw_wanted_by_does_not_start_the_unit() {
     let src = "[containers.a]\nimage = \"docker.io/library/busybox:latest\"\nauto_update = \"none\"\nauto_start = false\nquadlet.Install.WantedBy = \"\"\n";
     let inventory = crate::compile::inventory::parse(src).expect("toml");
-    let (model, _) = crate::compile::model::validate(
-        &inventory,
-        crate::compile::version::PodmanVersion::DEFAULT,
-    )
-    .expect("valid");
+    let (model, _) =
+        crate::compile::model::validate(inventory, crate::compile::version::PodmanVersion::DEFAULT)
+            .expect("valid");
     let units = crate::compile::quadlet::lower(&model);
     assert!(!units[0].auto_start);
 }

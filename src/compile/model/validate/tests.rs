@@ -2,7 +2,7 @@ use super::*;
 use crate::compile::inventory::parse;
 
 fn check(src: &str) -> Result<(Model, Diagnostics), Diagnostics> {
-    validate(&parse(src).expect("toml"), PodmanVersion::DEFAULT)
+    validate(parse(src).expect("toml"), PodmanVersion::DEFAULT)
 }
 
 fn errors(src: &str) -> Vec<String> {

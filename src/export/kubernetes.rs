@@ -1,0 +1,1031 @@
+//! Model → Kubernetes objects, and the YAML text of them.
+//!
+//! [`export`] is pure: the validated [`Model`] `quadgen build` lowers to units, in; typed objects
+//! and the list of what Kubernetes cannot mean the same way, out. [`render`] writes them as one
+//! multi-document YAML stream, deterministic (same model, same bytes), with every note as a
+//! comment next to what it is about.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::objects::*;
+use crate::compile::model::{
+    self, AutoUpdate, HealthOnFailure, Model, Mount, NetworkRef, PullPolicy,
+};
+use crate::compile::model::{Duration, Restart};
+
+/// The Kubernetes release whose OpenAPI schemas the output is checked against in the tests.
+pub const KUBERNETES_VERSION: &str = "1.33";
+
+/// The label every object carries and every selector matches: the container's name.
+pub const NAME_LABEL: &str = "app.kubernetes.io/name";
+const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+
+/// The storage a claim asks for: the inventory has no size, so this is a placeholder to edit.
+pub const CLAIM_SIZE: &str = "1Gi";
+
+/// What the export is about, for notes and refusals.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    /// The `--namespace` given.
+    Namespace(String),
+    Network(String),
+    Volume(String),
+    Container(String),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Namespace(n) => write!(f, "namespace `{n}`"),
+            Subject::Network(n) => write!(f, "network `{n}`"),
+            Subject::Volume(n) => write!(f, "volume `{n}`"),
+            Subject::Container(n) => write!(f, "container `{n}`"),
+        }
+    }
+}
+
+/// Something Kubernetes does not mean the same way as the quadgen unit did.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    pub subject: Subject,
+    pub text: String,
+}
+
+/// Something that cannot be exported at all: the inventory must change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub subject: Subject,
+    pub message: String,
+    pub help: String,
+}
+
+/// A Secret the objects reference (never written: its data would be the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSource {
+    pub name: String,
+    /// The host's environment file it stands for.
+    pub env_file: String,
+}
+
+/// Options of `quadgen export kubernetes`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `metadata.namespace` of every object (none: the namespace kubectl applies to).
+    pub namespace: Option<String>,
+}
+
+/// One object with the notes written above it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub notes: Vec<Note>,
+    pub object: Object,
+}
+
+/// The whole export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    /// Notes about networks (written in the header: no object stands for a network).
+    pub network_notes: Vec<Note>,
+    pub secrets: Vec<SecretSource>,
+    /// Claims first, then per container its Service (if it has ports) and its Deployment.
+    pub documents: Vec<Document>,
+}
+
+impl Export {
+    /// Every note, in the order written.
+    pub fn notes(&self) -> impl Iterator<Item = &Note> {
+        self.network_notes
+            .iter()
+            .chain(self.documents.iter().flat_map(|d| d.notes.iter()))
+    }
+}
+
+/// Lowers a validated model into Kubernetes objects, or says what must change first.
+pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> {
+    let mut refusals = Vec::new();
+    let bad_namespace = options.namespace.as_ref().filter(|ns| !is_dns_label(ns));
+    if let Some(ns) = bad_namespace {
+        refusals.push(Refusal {
+            subject: Subject::Namespace(ns.clone()),
+            message: format!("`{ns}` is not a Kubernetes namespace name"),
+            help: "use lowercase letters, digits and `-` (at most 63), starting and ending with a letter or digit".into(),
+        });
+    }
+    for c in &model.containers {
+        let name = c.name.as_str();
+        if !is_dns_1035_label(name) {
+            refusals.push(Refusal {
+                subject: Subject::Container(name.into()),
+                message: format!(
+                    "`{name}` cannot name a Kubernetes Service, so other containers could not reach it by this name"
+                ),
+                help: "rename the container with lowercase letters, digits and `-`, starting with a letter (e.g. `home-assistant`)".into(),
+            });
+        }
+    }
+    for v in &model.volumes {
+        let name = v.name.as_str();
+        if !is_dns_subdomain(name) {
+            refusals.push(Refusal {
+                subject: Subject::Volume(name.into()),
+                message: format!("`{name}` cannot name a Kubernetes PersistentVolumeClaim"),
+                help: "rename the volume with lowercase letters, digits, `-` and `.`".into(),
+            });
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(refusals);
+    }
+
+    let namespace = options.namespace.clone();
+    let secrets = secret_sources(model);
+    let mut documents = Vec::new();
+
+    for v in &model.volumes {
+        documents.push(claim(model, v, &namespace));
+    }
+    for c in &model.containers {
+        let mut notes = container_notes(model, c);
+        if let Some(service) = service(c, &namespace) {
+            documents.push(Document {
+                notes: Vec::new(),
+                object: Object::Service(service),
+            });
+        }
+        let deployment = deployment(c, &namespace, &secrets, &mut notes);
+        notes.sort();
+        notes.dedup();
+        documents.push(Document {
+            notes,
+            object: Object::Deployment(Box::new(deployment)),
+        });
+    }
+
+    Ok(Export {
+        network_notes: model.networks.iter().flat_map(network_notes).collect(),
+        secrets,
+        documents,
+    })
+}
+
+/// Every environment file, as the Secret that stands for it: named after the file (`app-db.env`
+/// → `app-db-env`), made unique with `-2`, `-3` … in path order.
+fn secret_sources(model: &Model) -> Vec<SecretSource> {
+    let files: BTreeSet<&str> = model
+        .containers
+        .iter()
+        .flat_map(|c| c.environment_files.iter().map(|f| f.raw.as_str()))
+        .collect();
+    let mut taken = BTreeSet::new();
+    files
+        .into_iter()
+        .map(|file| {
+            let base = file.rsplit('/').next().unwrap_or(file);
+            let stem = to_dns_label(base, "env");
+            let mut name = stem.clone();
+            let mut n = 2;
+            while !taken.insert(name.clone()) {
+                name = format!("{stem}-{n}");
+                n += 1;
+            }
+            SecretSource {
+                name,
+                env_file: file.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn meta(name: &str, namespace: &Option<String>) -> ObjectMeta {
+    ObjectMeta {
+        name: name.to_string(),
+        namespace: namespace.clone(),
+        labels: BTreeMap::from([
+            (NAME_LABEL.to_string(), name.to_string()),
+            (MANAGED_BY_LABEL.to_string(), "quadgen".to_string()),
+        ]),
+        annotations: BTreeMap::new(),
+    }
+}
+
+fn selector(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(NAME_LABEL.to_string(), name.to_string())])
+}
+
+fn claim(model: &Model, v: &model::Volume, namespace: &Option<String>) -> Document {
+    let name = v.name.as_str();
+    let subject = || Subject::Volume(name.to_string());
+    let mut notes = vec![Note {
+        subject: subject(),
+        text: format!(
+            "the inventory gives no size: the claim asks for {CLAIM_SIZE} of the cluster's default StorageClass; edit `storage` before applying"
+        ),
+    }];
+    if v.driver.is_some() || v.mount_type.is_some() || v.device.is_some() {
+        let what: Vec<String> = [
+            v.driver.as_ref().map(|d| format!("driver `{d}`")),
+            v.mount_type.as_ref().map(|t| format!("type `{}`", t.raw)),
+            v.device.as_ref().map(|d| format!("device `{}`", d.raw)),
+            v.mount_options.as_ref().map(|o| format!("o `{}`", o.raw)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        notes.push(Note {
+            subject: subject(),
+            text: format!(
+                "its podman volume options ({}) are not carried: describe that storage with a PersistentVolume or a StorageClass",
+                what.join(", ")
+            ),
+        });
+    }
+    if !v.labels.is_empty() {
+        notes.push(Note {
+            subject: subject(),
+            text: "its labels are written as annotations (Kubernetes label values are restricted)"
+                .into(),
+        });
+    }
+    if !v.raw.is_empty() {
+        notes.push(raw_keys_note(subject(), &v.raw));
+    }
+    let users: Vec<&str> = model
+        .containers
+        .iter()
+        .filter(|c| {
+            c.mounts
+                .iter()
+                .any(|m| matches!(m, Mount::Named { volume, .. } if volume == &v.name))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    if users.len() > 1 {
+        notes.push(Note {
+            subject: subject(),
+            text: format!(
+                "mounted by {}: a ReadWriteOnce claim is usable by pods on one node only; keep them together or use a ReadWriteMany StorageClass",
+                list(&users)
+            ),
+        });
+    }
+    let mut metadata = meta(name, namespace);
+    metadata.annotations = key_values(&v.labels);
+    Document {
+        notes,
+        object: Object::Claim(PersistentVolumeClaim {
+            api_version: "v1",
+            kind: "PersistentVolumeClaim",
+            metadata,
+            spec: ClaimSpec {
+                access_modes: vec!["ReadWriteOnce"],
+                resources: ClaimResources {
+                    requests: BTreeMap::from([("storage", CLAIM_SIZE.to_string())]),
+                },
+            },
+        }),
+    }
+}
+
+/// Longest port range written port by port (Kubernetes has no ranges); longer ones are noted.
+const MAX_RANGE: u16 = 64;
+
+/// The ports other pods reach the container on: the container side of each published port
+/// (ranges of up to [`MAX_RANGE`] ports, one by one).
+fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
+    let mut ports = BTreeSet::new();
+    for spec in &c.ports {
+        let (spec, protocol) = match spec.rsplit_once('/') {
+            Some((s, "udp")) => (s, "UDP"),
+            Some((s, "sctp")) => (s, "SCTP"),
+            Some((s, _)) => (s, "TCP"),
+            None => (spec.as_str(), "TCP"),
+        };
+        let container = spec.rsplit(':').next().unwrap_or(spec);
+        let (from, to) = container.split_once('-').unwrap_or((container, container));
+        if let (Ok(from), Ok(to)) = (from.parse::<u16>(), to.parse::<u16>()) {
+            if to.saturating_sub(from) >= MAX_RANGE {
+                continue;
+            }
+            for port in from..=to {
+                ports.insert((port, protocol));
+            }
+        }
+    }
+    ports.into_iter().collect()
+}
+
+fn service(c: &model::Container, namespace: &Option<String>) -> Option<Service> {
+    let ports = container_ports(c);
+    if ports.is_empty() {
+        return None;
+    }
+    let name = c.name.as_str();
+    Some(Service {
+        api_version: "v1",
+        kind: "Service",
+        metadata: meta(name, namespace),
+        spec: ServiceSpec {
+            selector: selector(name),
+            ports: ports
+                .into_iter()
+                .map(|(port, protocol)| ServicePort {
+                    name: format!("{}-{port}", protocol.to_lowercase()),
+                    protocol,
+                    port,
+                    target_port: port,
+                })
+                .collect(),
+        },
+    })
+}
+
+fn deployment(
+    c: &model::Container,
+    namespace: &Option<String>,
+    secrets: &[SecretSource],
+    notes: &mut Vec<Note>,
+) -> Deployment {
+    let name = c.name.as_str();
+    let note = |notes: &mut Vec<Note>, text: String| {
+        notes.push(Note {
+            subject: Subject::Container(name.to_string()),
+            text,
+        })
+    };
+
+    let (volumes, volume_mounts, persistent) = volumes(c, notes);
+    let host_network = c.networks.contains(&NetworkRef::Host);
+    let env = c
+        .environment
+        .iter()
+        .map(|w| {
+            let (key, value) = w.raw.split_once('=').unwrap_or((w.raw.as_str(), ""));
+            EnvVar {
+                name: key.to_string(),
+                value: kube_expansion_safe(value),
+            }
+        })
+        .collect();
+    let env_from = c
+        .environment_files
+        .iter()
+        .filter_map(|f| secrets.iter().find(|s| s.env_file == f.raw))
+        .map(|s| EnvFromSource {
+            secret_ref: LocalObjectReference {
+                name: s.name.clone(),
+            },
+        })
+        .collect();
+    let security_context = security_context(c, notes);
+    let (startup_probe, readiness_probe, liveness_probe) = probes(c, notes);
+    if c.entrypoint
+        .iter()
+        .map(|e| e.raw.as_str())
+        .chain(c.cmd.iter().map(|w| w.raw.as_str()))
+        .chain(c.environment.iter().map(|w| w.raw.as_str()))
+        .chain(c.health.iter().map(|h| h.cmd.raw.as_str()))
+        .any(|s| s.contains("$(") || s.contains("$$"))
+    {
+        note(
+            notes,
+            "a value holds `$(` or `$$`, which Kubernetes expands: written with `$$` so it means the same there (`podman kube play` does not expand them and would see `$$`)".into(),
+        );
+    }
+
+    let container = Container {
+        name: name.to_string(),
+        image: c.image_written.raw.clone(),
+        image_pull_policy: match c.pull {
+            PullPolicy::Always | PullPolicy::Newer => "Always",
+            PullPolicy::Missing => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        },
+        command: c
+            .entrypoint
+            .iter()
+            .map(|e| kube_expansion_safe(&e.raw))
+            .collect(),
+        args: c.cmd.iter().map(|w| kube_expansion_safe(&w.raw)).collect(),
+        env,
+        env_from,
+        ports: container_ports(c)
+            .into_iter()
+            .map(|(container_port, protocol)| ContainerPort {
+                container_port,
+                protocol,
+            })
+            .collect(),
+        volume_mounts,
+        security_context,
+        startup_probe,
+        readiness_probe,
+        liveness_probe,
+    };
+
+    let mut template_meta = meta(name, &None);
+    template_meta.name = String::new();
+    template_meta.annotations = key_values(&c.labels);
+    Deployment {
+        api_version: "apps/v1",
+        kind: "Deployment",
+        metadata: meta(name, namespace),
+        spec: DeploymentSpec {
+            replicas: 1,
+            selector: LabelSelector {
+                match_labels: selector(name),
+            },
+            strategy: persistent.then_some(Strategy { kind: "Recreate" }),
+            template: PodTemplate {
+                metadata: template_meta,
+                spec: PodSpec {
+                    host_network: host_network.then_some(true),
+                    dns_policy: host_network.then_some("ClusterFirstWithHostNet"),
+                    termination_grace_period_seconds: c.stop_timeout.whole_secs_rounded_up(),
+                    containers: vec![container],
+                    volumes,
+                },
+            },
+        },
+    }
+}
+
+/// The pod's volumes and the container's mounts, and whether it writes persistent storage (a
+/// claim or a host path), which makes the Deployment `Recreate` so two pods never share it.
+fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
+    let subject = || Subject::Container(c.name.to_string());
+    let mut volumes: Vec<Volume> = Vec::new();
+    let mut mounts = Vec::new();
+    let mut persistent = false;
+    let mut host_paths = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut unique = |wanted: String| {
+        let mut name = wanted.clone();
+        let mut n = 2;
+        while !names.insert(name.clone()) {
+            let suffix = format!("-{n}");
+            let keep = 63usize.saturating_sub(suffix.len()).min(wanted.len());
+            name = format!("{}{suffix}", wanted.get(..keep).unwrap_or(&wanted));
+            n += 1;
+        }
+        name
+    };
+    for mount in &c.mounts {
+        let (volume, target, options) = match mount {
+            Mount::Named {
+                volume,
+                target,
+                options,
+            } => (
+                Volume {
+                    name: unique(to_dns_label(volume.as_str(), "volume")),
+                    persistent_volume_claim: Some(ClaimSource {
+                        claim_name: volume.to_string(),
+                    }),
+                    host_path: None,
+                    empty_dir: None,
+                },
+                target,
+                options.as_slice(),
+            ),
+            Mount::Bind {
+                source,
+                target,
+                options,
+            } => {
+                host_paths.push(source.raw.as_str());
+                (
+                    Volume {
+                        name: unique(format!("host{}", to_dns_label(&source.raw, ""))),
+                        persistent_volume_claim: None,
+                        host_path: Some(HostPathSource {
+                            path: source.raw.clone(),
+                        }),
+                        empty_dir: None,
+                    },
+                    target,
+                    options.as_slice(),
+                )
+            }
+            Mount::Anonymous { target } => (
+                Volume {
+                    name: unique(format!("anon{}", to_dns_label(target, ""))),
+                    persistent_volume_claim: None,
+                    host_path: None,
+                    empty_dir: Some(EmptyDir {}),
+                },
+                target,
+                &[][..],
+            ),
+        };
+        let read_only = options.iter().any(|o| o == "ro");
+        let dropped: Vec<&str> = options
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !matches!(*o, "ro" | "rw"))
+            .collect();
+        if !dropped.is_empty() {
+            notes.push(Note {
+                subject: subject(),
+                text: format!(
+                    "mount options {} of `{target}` are not carried (Kubernetes has no such volume mount option)",
+                    list(&dropped)
+                ),
+            });
+        }
+        if !read_only && volume.empty_dir.is_none() {
+            persistent = true;
+        }
+        mounts.push(VolumeMount {
+            name: volume.name.clone(),
+            mount_path: target.clone(),
+            read_only: read_only.then_some(true),
+        });
+        volumes.push(volume);
+    }
+    if !host_paths.is_empty() {
+        notes.push(Note {
+            subject: subject(),
+            text: format!(
+                "host paths {} are mounted as hostPath: the pod then depends on the files of the node it lands on; pin it with a nodeSelector, or move the data to a PersistentVolumeClaim",
+                list(&host_paths)
+            ),
+        });
+    }
+    (volumes, mounts, persistent)
+}
+
+fn security_context(c: &model::Container, notes: &mut Vec<Note>) -> Option<SecurityContext> {
+    let user = c.user.as_ref()?;
+    let (uid, gid_from_user) = match user.raw.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user.raw.as_str(), None),
+    };
+    let gid = c.group.as_ref().map(|g| g.raw.as_str()).or(gid_from_user);
+    let mut context = SecurityContext {
+        run_as_user: None,
+        run_as_group: None,
+    };
+    let mut named = Vec::new();
+    match uid.parse::<u32>() {
+        Ok(n) => context.run_as_user = Some(n),
+        Err(_) => named.push(format!("user `{uid}`")),
+    }
+    if let Some(gid) = gid {
+        match gid.parse::<u32>() {
+            Ok(n) => context.run_as_group = Some(n),
+            Err(_) => named.push(format!("group `{gid}`")),
+        }
+    }
+    if !named.is_empty() {
+        notes.push(Note {
+            subject: Subject::Container(c.name.to_string()),
+            text: format!(
+                "{} {}: Kubernetes' securityContext takes numeric ids only, so {} not carried; write the numeric ids in `user`",
+                named.join(" and "),
+                if named.len() == 1 { "is a name" } else { "are names" },
+                if named.len() == 1 { "it is" } else { "they are" }
+            ),
+        });
+    }
+    (context.run_as_user.is_some() || context.run_as_group.is_some()).then_some(context)
+}
+
+/// Startup, readiness and liveness probes from the health check, run by `/bin/sh -c` as podman
+/// runs a `HealthCmd`.
+///
+/// - readiness: every `interval`, `retries` failures in a row make the pod unready;
+/// - startup (with a `start_period`): failures during the start period do not count, as with
+///   podman, so it allows `ceil(start_period / interval) + retries` failures;
+/// - liveness (with `on_failure` `kill` or `restart`): Kubernetes restarts the container, as
+///   podman's kill plus the service's restart policy did.
+fn probes(
+    c: &model::Container,
+    notes: &mut Vec<Note>,
+) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
+    let Some(h) = &c.health else {
+        return (None, None, None);
+    };
+    let secs = |d: Duration| d.whole_secs_rounded_up().max(1);
+    let probe = |failure_threshold: u64| Probe {
+        exec: ExecAction {
+            command: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                kube_expansion_safe(&h.cmd.raw),
+            ],
+        },
+        period_seconds: secs(h.interval),
+        timeout_seconds: secs(h.timeout),
+        failure_threshold: failure_threshold.max(1),
+    };
+    let retries = u64::from(h.retries);
+    let startup = (h.start_period.millis() > 0).then(|| {
+        let during_start = h.start_period.millis().div_ceil(secs(h.interval) * 1000);
+        probe(during_start + retries)
+    });
+    let liveness = match h.on_failure {
+        HealthOnFailure::Kill | HealthOnFailure::Restart => Some(probe(retries)),
+        HealthOnFailure::Stop => {
+            notes.push(Note {
+                subject: Subject::Container(c.name.to_string()),
+                text: "health `on_failure = \"stop\"`: Kubernetes cannot leave a container stopped; it gets a liveness probe, and is restarted".into(),
+            });
+            Some(probe(retries))
+        }
+        HealthOnFailure::None => None,
+    };
+    (startup, Some(probe(retries)), liveness)
+}
+
+/// Everything about a container Kubernetes does not mean the same way (mounts, users and probes
+/// add theirs while they are lowered).
+fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
+    let mut texts = Vec::new();
+    for net in &c.networks {
+        match net {
+            NetworkRef::Host => texts.push(
+                "uses the host's network: written as `hostNetwork: true`, which shares the network of whichever node the pod lands on".to_string(),
+            ),
+            NetworkRef::None => texts.push(
+                "has no network (`none`): every Kubernetes pod has one; it is not isolated there".to_string(),
+            ),
+            NetworkRef::Inventory(_) => {}
+        }
+    }
+    let published: Vec<&str> = c
+        .ports
+        .iter()
+        .map(String::as_str)
+        .filter(|p| p.contains(':'))
+        .collect();
+    let long_ranges: Vec<&str> = c
+        .ports
+        .iter()
+        .map(String::as_str)
+        .filter(|p| {
+            let spec = p.rsplit_once('/').map_or(*p, |(s, _)| s);
+            let container = spec.rsplit(':').next().unwrap_or(spec);
+            container.split_once('-').is_some_and(|(a, b)| {
+                matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if b.saturating_sub(a) >= MAX_RANGE)
+            })
+        })
+        .collect();
+    if !long_ranges.is_empty() {
+        texts.push(format!(
+            "port ranges {} are longer than {MAX_RANGE} ports and not carried: a Service lists each port; write the ones others use",
+            list(&long_ranges)
+        ));
+    }
+    if !published.is_empty() {
+        texts.push(format!(
+            "publishes {} on the host: the Service is ClusterIP (reachable inside the cluster by `{}`); expose it with an Ingress, a LoadBalancer or a NodePort Service",
+            list(&published),
+            c.name
+        ));
+    }
+    if c.ports.is_empty() {
+        let reached_by: BTreeSet<&str> = model
+            .containers
+            .iter()
+            .filter(|o| o.name != c.name)
+            .filter(|o| {
+                o.depends_on.contains(&c.name)
+                    || o.networks
+                        .iter()
+                        .any(|n| matches!(n, NetworkRef::Inventory(_)) && c.networks.contains(n))
+            })
+            .map(|o| o.name.as_str())
+            .collect();
+        if !reached_by.is_empty() {
+            texts.push(format!(
+                "has no `ports`, so no Service: {} cannot reach it as `{}` in Kubernetes; add the port it listens on to `ports` (e.g. `\"127.0.0.1::5432\"` publishes it on the host's loopback only)",
+                list(&reached_by.into_iter().collect::<Vec<_>>()),
+                c.name
+            ));
+        }
+    }
+    if !c.depends_on.is_empty() {
+        let deps: Vec<&str> = c.depends_on.iter().map(|d| d.as_str()).collect();
+        texts.push(format!(
+            "starts after {} under systemd: Kubernetes has no start order, so it must retry until they answer (their readiness gates only their own Service)",
+            list(&deps)
+        ));
+    }
+    let units: BTreeSet<&str> = c
+        .after
+        .iter()
+        .chain(&c.requires)
+        .chain(&c.wants)
+        .map(String::as_str)
+        .collect();
+    if !units.is_empty() {
+        texts.push(format!(
+            "orders itself with the host's systemd units {}: Kubernetes cannot wait for them",
+            list(&units.into_iter().collect::<Vec<_>>())
+        ));
+    }
+    for device in &c.devices {
+        texts.push(format!(
+            "device `{}` is not carried: Kubernetes passes devices through a device plugin (or a privileged pod with a hostPath)",
+            device.host.raw
+        ));
+    }
+    if c.restart != Restart::Always {
+        texts.push(format!(
+            "restart `{}`: a Deployment's pod always restarts its container",
+            c.restart.as_str()
+        ));
+    }
+    if !c.auto_start {
+        texts.push(
+            "`auto_start = false`: a Deployment runs its pod at once; scale it to 0 replicas while it should not run".to_string(),
+        );
+    }
+    if c.auto_update != AutoUpdate::None {
+        texts.push(format!(
+            "auto-update `{}` is not carried: nothing updates images in Kubernetes by itself (Flux or Argo CD image automation, Keel or Renovate do)",
+            c.auto_update.as_str()
+        ));
+    }
+    if !c.environment_files.is_empty() {
+        texts.push(
+            "its environment files come from Secrets (`envFrom`), which you create; see the header"
+                .to_string(),
+        );
+    }
+    if !c.labels.is_empty() {
+        texts.push(
+            "its labels are written as pod annotations (Kubernetes label values are restricted)"
+                .to_string(),
+        );
+    }
+    if !c.podman_args.is_empty() {
+        let args: Vec<&str> = c.podman_args.iter().map(|w| w.raw.as_str()).collect();
+        texts.push(format!("podman_args {} are not carried", list(&args)));
+    }
+    let mut notes: Vec<Note> = texts
+        .into_iter()
+        .map(|text| Note {
+            subject: Subject::Container(c.name.to_string()),
+            text,
+        })
+        .collect();
+    if !c.raw.is_empty() {
+        notes.push(raw_keys_note(
+            Subject::Container(c.name.to_string()),
+            &c.raw,
+        ));
+    }
+    notes
+}
+
+fn network_notes(n: &model::Network) -> Vec<Note> {
+    let subject = || Subject::Network(n.name.to_string());
+    let mut notes = vec![Note {
+        subject: subject(),
+        text: "Kubernetes has one flat pod network: every pod can reach every Service, whichever quadgen networks it joined; names resolve through the Services".into(),
+    }];
+    if n.internal {
+        notes.push(Note {
+            subject: subject(),
+            text: "is internal (no way out): write a NetworkPolicy for that".into(),
+        });
+    }
+    let settings: Vec<&str> = [
+        ("subnet", n.subnet.is_some()),
+        ("gateway", n.gateway.is_some()),
+        ("ipv6", n.ipv6),
+        ("dns", !n.dns.is_empty()),
+        ("driver", n.driver != model::NetworkDriver::Bridge),
+        ("options", !n.options.is_empty()),
+        ("labels", !n.labels.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if !settings.is_empty() {
+        notes.push(Note {
+            subject: subject(),
+            text: format!(
+                "{} not carried: the cluster's network plugin assigns pod addresses",
+                list(&settings)
+            ),
+        });
+    }
+    if !n.raw.is_empty() {
+        notes.push(raw_keys_note(subject(), &n.raw));
+    }
+    notes
+}
+
+fn raw_keys_note(subject: Subject, raw: &[model::RawKey]) -> Note {
+    let keys: Vec<String> = raw
+        .iter()
+        .map(|k| format!("{}={}", k.key, k.values.join(",")))
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    Note {
+        subject,
+        text: format!("raw quadlet keys {} are not carried", list(&keys)),
+    }
+}
+
+/// `KEY=VALUE` words as a map.
+fn key_values(words: &[model::Word]) -> BTreeMap<String, String> {
+    words
+        .iter()
+        .map(|w| {
+            let (k, v) = w.raw.split_once('=').unwrap_or((w.raw.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// `a`, `a` and `b`, `a`, `b` and `c`, each in backticks.
+fn list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Kubernetes expands `$(VAR)` in `command`, `args` and `env` values and reads `$$` as `$`:
+/// doubling each `$` that starts either keeps the text as written.
+pub fn kube_expansion_safe(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' && matches!(chars.peek(), Some('$' | '(')) {
+            out.push('$');
+        }
+    }
+    out
+}
+
+/// A DNS label (RFC 1123) made from `text`: lowercase, runs of anything else as one `-`, at most
+/// 63 characters; `fallback` when nothing is left. With an empty fallback the result starts with
+/// `-` (for use after a prefix).
+fn to_dns_label(text: &str, fallback: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = if fallback.is_empty() {
+        let t = out.trim_end_matches('-');
+        if t.starts_with('-') {
+            t.to_string()
+        } else {
+            format!("-{t}")
+        }
+    } else {
+        out.trim_matches('-').to_string()
+    };
+    let mut label: String = trimmed.chars().take(58).collect();
+    while label.ends_with('-') && label.len() > 1 {
+        label.pop();
+    }
+    if label.is_empty() || label == "-" {
+        fallback.to_string()
+    } else {
+        label
+    }
+}
+
+/// RFC 1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// RFC 1035 label (what a Service name must be): an RFC 1123 label starting with a letter.
+fn is_dns_1035_label(s: &str) -> bool {
+    is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// RFC 1123 subdomain: labels joined by `.`, at most 253.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// The YAML stream: a header naming the source, the Kubernetes version, the Secrets to create
+/// and the network notes; then each object after `---`, its notes as comments above it.
+pub fn render(export: &Export, source: &str, namespace: Option<&str>) -> String {
+    let mut out = String::new();
+    let comment = |out: &mut String, text: &str| {
+        out.push_str(&comment_line(text));
+        out.push('\n');
+    };
+    comment(
+        &mut out,
+        &format!(
+            "Generated by `quadgen export kubernetes` from `{source}`, for Kubernetes {KUBERNETES_VERSION}."
+        ),
+    );
+    comment(
+        &mut out,
+        "Lines starting with `NOTE` say what Kubernetes does not mean the same way (also printed on stderr).",
+    );
+    if !export.secrets.is_empty() {
+        comment(&mut out, "");
+        comment(
+            &mut out,
+            "Secrets referenced (`envFrom`), never written here: create each from its file first:",
+        );
+        let ns = namespace.map(|n| format!(" -n {n}")).unwrap_or_default();
+        for s in &export.secrets {
+            comment(
+                &mut out,
+                &format!(
+                    "  kubectl create secret generic {}{ns} --from-env-file={}",
+                    s.name, s.env_file
+                ),
+            );
+        }
+    }
+    if !export.network_notes.is_empty() {
+        comment(&mut out, "");
+        for note in &export.network_notes {
+            comment(&mut out, &format!("NOTE {}: {}", note.subject, note.text));
+        }
+    }
+    for doc in &export.documents {
+        out.push_str("---\n");
+        for note in &doc.notes {
+            comment(&mut out, &format!("NOTE {}: {}", note.subject, note.text));
+        }
+        out.push_str(&yaml(&doc.object));
+    }
+    out
+}
+
+/// One object as YAML, through [`super::yaml`]. The objects hold only strings, numbers,
+/// booleans, lists and maps, which always convert.
+fn yaml(object: &Object) -> String {
+    match serde_norway::to_value(object) {
+        Ok(value) => super::yaml::to_string(&value),
+        Err(e) => format!("# cannot write {}: {e}\n", object.describe()),
+    }
+}
+
+/// `# TEXT`, with any control character escaped so the comment stays one line.
+fn comment_line(text: &str) -> String {
+    let mut line = String::from("#");
+    if !text.is_empty() {
+        line.push(' ');
+    }
+    for c in text.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollar_is_kept_as_written_through_kubernetes_expansion() {
+        assert_eq!(kube_expansion_safe("$HOME"), "$HOME");
+        assert_eq!(kube_expansion_safe("$(HOME)"), "$$(HOME)");
+        assert_eq!(kube_expansion_safe("a$$b"), "a$$$b");
+        assert_eq!(kube_expansion_safe("$$("), "$$$$(");
+        assert_eq!(kube_expansion_safe("100%$"), "100%$");
+    }
+
+    #[test]
+    fn dns_names() {
+        assert_eq!(to_dns_label("app-db.env", "env"), "app-db-env");
+        assert_eq!(
+            to_dns_label("/var/lib/Kopia_config", ""),
+            "-var-lib-kopia-config"
+        );
+        assert_eq!(to_dns_label("...", "env"), "env");
+        assert!(is_dns_1035_label("web"));
+        assert!(!is_dns_1035_label("1web"));
+        assert!(!is_dns_1035_label("home_assistant"));
+        assert!(is_dns_subdomain("pg.data"));
+        assert!(!is_dns_subdomain("pg..data"));
+    }
+
+    #[test]
+    fn comments_stay_on_one_line() {
+        assert_eq!(comment_line("a\nb"), "# a\\nb");
+        assert_eq!(comment_line(""), "#");
+    }
+}

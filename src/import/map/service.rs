@@ -1,0 +1,1020 @@
+//! One Compose service (long form) → one `[containers.NAME]` table, with a comment and a warning
+//! for everything not carried.
+
+use std::fmt::Write as _;
+
+use super::{
+    AS_PODMAN_ARGS, CARRIED, Out, SECRET_ENV_DIR, env_file_for_podman, mount, object_name,
+    secret_looking, show,
+};
+use crate::compile::model::{Duration, Image};
+use crate::import::interpolate::Source;
+use crate::import::load::Project;
+use crate::import::toml_out::{array, comment, inline, key, one_line, string};
+use crate::import::yaml::{Loc, Node, Value};
+use crate::import::{Files, ImportError, MovedSecret, Warning};
+
+/// What mapping one service needs to know about the whole project.
+pub(super) struct Ctx<'a> {
+    pub project: &'a Project,
+    pub files: &'a dyn Files,
+    pub services: &'a [(String, Node)],
+    pub top_networks: Option<&'a Node>,
+    pub top_volumes: Option<&'a Node>,
+    pub top_secrets: Option<&'a Node>,
+    /// The restart policy `[defaults]` sets (every service has the same).
+    pub default_restart: Option<String>,
+}
+
+/// The inventory's restart policy for Compose's (`unless-stopped` is `always`: systemd never
+/// restarts a unit that was stopped on purpose); `None` for an unknown policy.
+pub(super) fn restart_policy(compose: &str) -> Option<&'static str> {
+    match compose {
+        "no" => Some("no"),
+        "always" | "unless-stopped" => Some("always"),
+        "on-failure" => Some("on-failure"),
+        r if r.starts_with("on-failure:") => Some("on-failure"),
+        _ => None,
+    }
+}
+
+impl Ctx<'_> {
+    /// The container a service becomes: named after the service, which is the DNS name other
+    /// services use in Compose (a `container_name` becomes a network alias).
+    pub fn container_of(&self, svc: &str) -> String {
+        svc.to_string()
+    }
+}
+
+/// One service being mapped.
+struct Svc<'a> {
+    ctx: &'a Ctx<'a>,
+    name: &'a String,
+    svc: &'a Node,
+    /// The container it becomes.
+    cname: String,
+}
+
+/// The table for `svc`; networks and volumes it uses are added (first use first).
+pub(super) fn container(
+    ctx: &Ctx<'_>,
+    svc_name: &String,
+    svc: &Node,
+    out: &mut Out,
+    networks: &mut Vec<(String, String)>,
+    volumes: &mut Vec<(String, String)>,
+) -> String {
+    let container_of = |s: &str| ctx.container_of(s);
+    let mut buf = String::new();
+    let cname = container_of(svc_name);
+    let _ = writeln!(buf, "[containers.{}]", key(&cname));
+    refuse_secrets_outside_environment(svc_name, svc, out);
+    let svc_ref = Svc {
+        ctx,
+        name: svc_name,
+        svc,
+        cname: cname.clone(),
+    };
+    image_and_command(&svc_ref, &mut buf, out);
+    let env_lines = environment(&svc_ref, &mut buf, out);
+    ports(&svc_ref, &mut buf, out);
+    mounts(&svc_ref, &mut buf, out, volumes);
+    let aliases = networks_and_user(&svc_ref, &mut buf, out, networks);
+    dependencies(&svc_ref, &mut buf, out);
+    let no_healthcheck = health(&svc_ref, &mut buf, out);
+    restart_stop_devices(&svc_ref, &mut buf, out);
+    podman_args(&svc_ref, &mut buf, out, no_healthcheck, &aliases);
+    not_carried(&svc_ref, &mut buf, out);
+    tables(&svc_ref, &mut buf, out, &env_lines);
+    buf
+}
+
+/// Image and command, entrypoint.
+fn image_and_command(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // image
+    match (svc.get("image").and_then(Node::as_str), svc.get("build")) {
+        (None, Some(b)) => out.errors.push(
+            ImportError::at(&b.loc, format!("service `{svc_name}` is built from source (`build:`) and names no `image`"))
+                .help("quadgen runs published images: build and push the image, then set `image:` in the compose file (or import with an override file that sets it)"),
+        ),
+        (None, None) => out.errors.push(ImportError::at(&svc.loc, format!("service `{svc_name}` has no `image`"))),
+        (Some(raw), build) => {
+            if let Some(b) = build {
+                out.not_carried(buf, &b.loc, sref, "build", &format!("the image `{raw}` is pulled as it is; quadgen does not build images (build and push it yourself)"));
+            }
+            match Image::parse(raw) {
+                Ok(img) if img.fully_qualified => {
+                    let _ = writeln!(buf, "image = {}", string(raw));
+                }
+                Ok(img) => {
+                    let qualified = if raw.contains(':') || raw.contains('@') { img.qualified.clone() } else { format!("{}:latest", img.qualified.trim_end_matches(":latest")) };
+                    let _ = writeln!(buf, "image = {}   # Compose: {} (a short name, qualified as Docker resolves it)", string(&qualified), one_line(raw));
+                }
+                Err(e) => out.errors.push(ImportError::at(&svc.get("image").map_or(svc.loc.clone(), |i| i.loc.clone()), e.to_string())),
+            }
+        }
+    }
+    // command, entrypoint
+    if let Some(c) = svc.get("command").filter(|c| !c.is_null()) {
+        let words: Vec<String> = c.items().iter().filter_map(Node::scalar_string).collect();
+        let _ = writeln!(buf, "cmd = {}", array(&words));
+    }
+    if let Some(e) = svc.get("entrypoint").filter(|c| !c.is_null()) {
+        let words: Vec<String> = e.items().iter().filter_map(Node::scalar_string).collect();
+        match words.as_slice() {
+            [] => {}
+            [one] => {
+                let _ = writeln!(buf, "entrypoint = {}", string(one));
+            }
+            many => {
+                let json = serde_json::to_string(many).unwrap_or_default();
+                let _ = writeln!(
+                    buf,
+                    "entrypoint = {}   # podman reads a JSON list as the entrypoint's words",
+                    string(&json)
+                );
+            }
+        }
+    }
+}
+
+/// `env_file` and `environment`; returns the `[…environment]` lines (secret-looking values from .env moved out).
+fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
+    let project = s.ctx.project;
+    let files = s.ctx.files;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let cname = s.cname.clone();
+    let sref = Some(s.name.as_str());
+    // env files, then environment (with secrets moved out)
+    let mut env_files: Vec<String> = Vec::new();
+    let mut inlined: Vec<(String, String, String)> = Vec::new(); // key, value, from file
+    for f in svc.get("env_file").map(Node::items).unwrap_or_default() {
+        let path = f
+            .get("path")
+            .and_then(Node::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let required = f
+            .get("required")
+            .is_none_or(|r| r.value != Value::Bool(false));
+        match files.read(std::path::Path::new(&path)) {
+            Ok(Some(text)) => match env_file_for_podman(&text, &project.vars) {
+                Ok(None) => env_files.push(path),
+                Ok(Some(entries)) => {
+                    let secret = entries.iter().any(|(k, _)| secret_looking(k));
+                    if secret {
+                        env_files.push(path.clone());
+                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
+                    } else {
+                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
+                        for (k, v) in entries {
+                            inlined.push((k, v, path.clone()));
+                        }
+                    }
+                }
+                Err((line, m)) => out.errors.push(ImportError::at(
+                    &Loc {
+                        line,
+                        col: 1,
+                        ..Loc::file(std::path::Path::new(&path))
+                    },
+                    m,
+                )),
+            },
+            Ok(None) if !required => out.note(
+                buf,
+                &f.loc,
+                sref,
+                "env_file",
+                &format!("`{path}` does not exist and is optional: left out"),
+            ),
+            Ok(None) => out.errors.push(
+                ImportError::at(&f.loc, format!("the env file `{path}` does not exist"))
+                    .help("create it, or mark it `required: false`"),
+            ),
+            Err(e) => out.errors.push(ImportError::at(
+                &f.loc,
+                format!("cannot read `{path}`: {e}"),
+            )),
+        }
+    }
+    let mut env_lines = String::new();
+    for (k, v, from) in &inlined {
+        let _ = writeln!(
+            env_lines,
+            "{} = {}   # from {}",
+            key(k),
+            string(v),
+            one_line(from)
+        );
+    }
+    let mut secret_file: Option<String> = None;
+    for (k, v) in svc
+        .get("environment")
+        .map(Node::entries)
+        .unwrap_or_default()
+    {
+        let Some(value) = v.scalar_string() else {
+            let _ = write!(
+                env_lines,
+                "{}",
+                comment(&format!(
+                    "{k}: unset in Compose's environment too, so not set"
+                ))
+            );
+            continue;
+        };
+        let from_env_file: Vec<&str> = v
+            .used
+            .iter()
+            .filter(|u| matches!(u.source, Some(Source::EnvFile(_))))
+            .map(|u| u.name.as_str())
+            .collect();
+        let secret = if project.normalized {
+            secret_looking(k)
+        } else {
+            !from_env_file.is_empty()
+                && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)))
+        };
+        if secret {
+            let origin = if project.normalized {
+                "Compose's JSON does not say whether it came from .env".to_string()
+            } else {
+                format!("from .env: {}", from_env_file.join(", "))
+            };
+            let file = secret_file
+                .get_or_insert_with(|| format!("{SECRET_ENV_DIR}/{cname}.env"))
+                .clone();
+            let _ = write!(
+                env_lines,
+                "{}",
+                comment(&format!(
+                    "{k}: secret-looking ({origin}): not written here; put it in {file}"
+                ))
+            );
+            out.warnings.push(Warning {
+                loc: v.loc.clone(),
+                service: Some(svc_name.clone()),
+                key: format!("environment.{k}"),
+                message: format!("its value looks secret ({origin}), so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`"),
+            });
+            out.moved.push(MovedSecret {
+                container: cname.clone(),
+                key: k.clone(),
+                env_file: file,
+            });
+            continue;
+        }
+        let vars: Vec<String> = v
+            .used
+            .iter()
+            .map(|u| match &u.source {
+                Some(Source::EnvFile(f)) => {
+                    let shown = std::path::Path::new(f)
+                        .strip_prefix(&project.dir)
+                        .map_or_else(|_| f.clone(), |p| p.display().to_string());
+                    format!("{} from {}", u.name, one_line(&shown))
+                }
+                Some(Source::Shell) => format!("{} from the environment", u.name),
+                None => format!("{} unset", u.name),
+            })
+            .collect();
+        if vars.is_empty() {
+            let _ = writeln!(env_lines, "{} = {}", key(k), string(&value));
+        } else {
+            let _ = writeln!(
+                env_lines,
+                "{} = {}   # {}",
+                key(k),
+                string(&value),
+                vars.join(", ")
+            );
+        }
+    }
+    if let Some(f) = &secret_file {
+        env_files.push(f.clone());
+    }
+    if !env_files.is_empty() {
+        let _ = writeln!(buf, "environment_files = {}", array(&env_files));
+    }
+    env_lines
+}
+
+/// `ports` and `expose`.
+fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // ports
+    let mut ports = Vec::new();
+    for p in svc.get("ports").map(Node::items).unwrap_or_default() {
+        let target = p
+            .get("target")
+            .and_then(Node::scalar_string)
+            .unwrap_or_default();
+        let protocol = p.get("protocol").and_then(Node::as_str).unwrap_or("tcp");
+        let published = p
+            .get("published")
+            .and_then(Node::scalar_string)
+            .unwrap_or_default();
+        let ip = p.get("host_ip").and_then(Node::as_str).unwrap_or_default();
+        if published.contains('-') && !target.contains('-') {
+            out.not_carried(buf, &p.loc, sref, "ports", &format!("`{published}:{target}` (any free host port of a range) has no podman equivalent; pick one host port"));
+            continue;
+        }
+        let ip = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        let mut s = match (ip.is_empty(), published.is_empty()) {
+            (true, true) => target.clone(),
+            (true, false) => format!("{published}:{target}"),
+            (false, _) => format!("{ip}:{published}:{target}"),
+        };
+        if protocol != "tcp" {
+            s.push('/');
+            s.push_str(protocol);
+        }
+        ports.push(s);
+    }
+    if !ports.is_empty() {
+        let _ = writeln!(buf, "ports = {}", array(&ports));
+    }
+    if let Some(e) = svc.get("expose") {
+        out.note(
+            buf,
+            &e.loc,
+            sref,
+            "expose",
+            &format!(
+                "expose {} is not needed: containers on a shared network reach every port",
+                show(e)
+            ),
+        );
+    }
+}
+
+/// `volumes`, and file secrets as read-only bind mounts.
+fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, volumes: &mut Vec<(String, String)>) {
+    let project = s.ctx.project;
+    let top_volumes = s.ctx.top_volumes;
+    let top_secrets = s.ctx.top_secrets;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // volumes, and file secrets as read-only bind mounts
+    let mut mounts = Vec::new();
+    for v in svc.get("volumes").map(Node::items).unwrap_or_default() {
+        let kind = v.get("type").and_then(Node::as_str).unwrap_or("volume");
+        let target = v.get("target").and_then(Node::as_str).unwrap_or_default();
+        let source = v.get("source").and_then(Node::as_str);
+        let mut opts: Vec<String> = Vec::new();
+        if v.get("read_only")
+            .is_some_and(|r| r.value == Value::Bool(true))
+        {
+            opts.push("ro".into());
+        }
+        for (k, n) in v.entries() {
+            if matches!(
+                k.as_str(),
+                "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
+            ) {
+                continue;
+            }
+            out.not_carried(
+                buf,
+                &n.loc,
+                sref,
+                &format!("volumes.{k}"),
+                &format!(
+                    "`{k}: {}` of the mount at `{target}` has no inventory form yet",
+                    show(n)
+                ),
+            );
+        }
+        match (kind, source) {
+            ("bind", Some(src)) => {
+                if let Some(b) = v.get("bind") {
+                    for (k, n) in b.entries() {
+                        match (k.as_str(), &n.value) {
+                            ("create_host_path", _) => {}
+                            ("selinux", Value::Str(s)) => opts.push(s.clone()),
+                            ("propagation", Value::Str(s)) => opts.push(s.clone()),
+                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.bind.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
+                        }
+                    }
+                }
+                if src.chars().any(|c| c.is_whitespace() || matches!(c, ':' | '$' | '"' | '\'' | '\\' | '%')) {
+                    out.errors.push(ImportError::at(&v.loc, format!("the host path `{src}` has a character quadgen refuses in host paths (whitespace, `:`, quotes, `$`, `%` or `\\`)")).help("move or link the directory to a plain path and use that"));
+                    continue;
+                }
+                mounts.push(mount(src, target, &opts));
+            }
+            ("volume", Some(src)) => {
+                if let Some(vo) = v.get("volume") {
+                    for (k, n) in vo.entries() {
+                        match (k.as_str(), &n.value) {
+                            ("nocopy", Value::Bool(true)) => opts.push("nocopy".into()),
+                            ("nocopy", _) => {}
+                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.volume.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
+                        }
+                    }
+                }
+                let (name, _) = object_name(&project.name, top_volumes, src);
+                if top_volumes.and_then(|t| t.get(src)).is_none() {
+                    out.errors.push(ImportError::at(&v.loc, format!("service `{svc_name}` uses the volume `{src}`, which the top-level `volumes` does not declare")));
+                    continue;
+                }
+                if !volumes.iter().any(|(k, _)| k == src) {
+                    volumes.push((src.to_string(), name.clone()));
+                }
+                mounts.push(mount(&name, target, &opts));
+            }
+            ("volume", None) => mounts.push(mount("", target, &opts)),
+            (other, _) => out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)")),
+        }
+    }
+    for s in svc.get("secrets").map(Node::items).unwrap_or_default() {
+        let source = s.get("source").and_then(Node::as_str).unwrap_or_default();
+        let target = s
+            .get("target")
+            .and_then(Node::as_str)
+            .map_or_else(|| format!("/run/secrets/{source}"), str::to_string);
+        let target = if target.starts_with('/') {
+            target
+        } else {
+            format!("/run/secrets/{target}")
+        };
+        let file = top_secrets
+            .and_then(|t| t.get(source))
+            .and_then(|d| d.get("file"))
+            .and_then(Node::as_str);
+        for k in ["uid", "gid", "mode"] {
+            if let Some(n) = s.get(k) {
+                out.not_carried(buf, &n.loc, sref, &format!("secrets.{k}"), &format!("`{k}` of secret `{source}`: the file is mounted with its own owner and mode"));
+            }
+        }
+        match file {
+            Some(f) => {
+                let abs = if f.starts_with('/') {
+                    f.to_string()
+                } else {
+                    crate::import::canon::resolve(&project.dir, f)
+                };
+                let _ = write!(
+                    buf,
+                    "{}",
+                    comment(&format!(
+                        "secret `{source}` (a file): mounted read-only at {target}, as Compose does"
+                    ))
+                );
+                mounts.push(mount(&abs, &target, &["ro".to_string()]));
+            }
+            None => out.not_carried(
+                buf,
+                &s.loc,
+                sref,
+                "secrets",
+                &format!("secret `{source}` is not a file; the inventory has no secrets yet"),
+            ),
+        }
+    }
+    if !mounts.is_empty() {
+        let _ = writeln!(buf, "volumes = {}", array(&mounts));
+    }
+}
+
+/// `networks` / `network_mode`, and `user`.
+fn networks_and_user(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    networks: &mut Vec<(String, String)>,
+) -> Vec<String> {
+    let mut aliases: Vec<String> = Vec::new();
+    let project = s.ctx.project;
+    let top_networks = s.ctx.top_networks;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // networks
+    let mut nets: Vec<String> = Vec::new();
+    match svc.get("network_mode").and_then(Node::as_str) {
+        Some(m @ ("host" | "none")) => nets.push(m.to_string()),
+        Some("bridge") => {
+            let _ = write!(
+                buf,
+                "{}",
+                comment("network_mode: bridge: podman's default network")
+            );
+        }
+        Some(other) => {
+            let loc = svc
+                .get("network_mode")
+                .map_or(svc.loc.clone(), |n| n.loc.clone());
+            out.not_carried(
+                buf,
+                &loc,
+                sref,
+                "network_mode",
+                &format!("`{other}` has no inventory form yet (issue 7)"),
+            );
+        }
+        None => {
+            let declared: Vec<(String, Node)> = match svc.get("networks") {
+                Some(n) => n.entries().to_vec(),
+                None => vec![(
+                    "default".to_string(),
+                    Node::new(Value::Null, svc.loc.clone()),
+                )],
+            };
+            for (k, settings) in declared {
+                if k != "default" && top_networks.and_then(|t| t.get(&k)).is_none() {
+                    out.errors.push(ImportError::at(&settings.loc, format!("service `{svc_name}` uses the network `{k}`, which the top-level `networks` does not declare")));
+                    continue;
+                }
+                let (name, _) = object_name(&project.name, top_networks, &k);
+                for (sk, sv) in settings.entries() {
+                    if sk == "aliases" {
+                        for a in sv.items().iter().filter_map(Node::scalar_string) {
+                            if !aliases.contains(&a) {
+                                aliases.push(a);
+                            }
+                        }
+                        continue;
+                    }
+                    out.not_carried(
+                        buf,
+                        &sv.loc,
+                        sref,
+                        &format!("networks.{k}.{sk}"),
+                        &format!(
+                            "`{sk}: {}` on network `{k}` has no inventory field yet (issue 7)",
+                            show(sv)
+                        ),
+                    );
+                }
+                if !networks.iter().any(|(c, _)| *c == k) {
+                    networks.push((k.clone(), name.clone()));
+                }
+                nets.push(name);
+            }
+        }
+    }
+    if !nets.is_empty() {
+        let _ = writeln!(buf, "networks = {}", array(&nets));
+    }
+    if let Some(u) = svc.get("user").and_then(Node::scalar_string) {
+        let _ = writeln!(buf, "user = {}", string(&u));
+    }
+    aliases
+}
+
+/// `depends_on`, and the dependencies Compose implies.
+fn dependencies(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let services = s.ctx.services;
+    let container_of = |x: &str| s.ctx.container_of(x);
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // depends_on
+    let mut deps = Vec::new();
+    let mut soft = Vec::new();
+    let implied: Vec<(String, Node)> = crate::import::load::dependencies(svc)
+        .into_iter()
+        .filter(|(d, _)| svc.get("depends_on").and_then(|x| x.get(d)).is_none())
+        .map(|(d, loc)| (d, Node::map(Vec::new(), &loc)))
+        .collect();
+    for (d, _) in &implied {
+        let _ = write!(
+            buf,
+            "{}",
+            comment(&format!(
+                "{d}: a dependency Compose implies (network_mode, ipc, pid or volumes_from)"
+            ))
+        );
+    }
+    let explicit: Vec<(String, Node)> = svc
+        .get("depends_on")
+        .map(|d| d.entries().to_vec())
+        .unwrap_or_default();
+    for (d, spec) in explicit.iter().chain(implied.iter()) {
+        let Some((_, dep)) = services.iter().find(|(n, _)| n == d) else {
+            out.note(buf, &spec.loc, sref, "depends_on", &format!("`{d}` is not imported (not defined, or its profile is not active): the dependency is left out"));
+            continue;
+        };
+        let condition = spec
+            .get("condition")
+            .and_then(Node::as_str)
+            .unwrap_or("service_started");
+        let required = spec
+            .get("required")
+            .is_none_or(|r| r.value != Value::Bool(false));
+        let target = container_of(d);
+        match condition {
+            "service_healthy" => {
+                let has_check = dep.get("healthcheck").and_then(|h| h.get("test")).and_then(|t| t.items().first()).and_then(Node::as_str).is_some_and(|t| t != "NONE");
+                if has_check {
+                    let _ = write!(buf, "{}", comment(&format!("{d}: service_healthy: its health check gates its start (Notify=healthy), so this waits for it")));
+                } else {
+                    out.note(buf, &spec.loc, sref, "depends_on", &format!("`{d}` has no health check, so `service_healthy` can only wait for it to start"));
+                }
+            }
+            "service_completed_successfully" => out.note(buf, &spec.loc, sref, "depends_on", &format!("`{d}`: service_completed_successfully: this waits for it to start, not to finish (a one-shot unit is not generated yet)")),
+            _ => {}
+        }
+        if required {
+            deps.push(target)
+        } else {
+            soft.push(format!("{target}.service"))
+        }
+    }
+    if !deps.is_empty() {
+        let _ = writeln!(buf, "depends_on = {}", array(&deps));
+    }
+    if !soft.is_empty() {
+        let _ = writeln!(
+            buf,
+            "after = {}   # depends_on with required: false",
+            array(&soft)
+        );
+        let _ = writeln!(buf, "wants = {}", array(&soft));
+    }
+}
+
+/// `healthcheck`; returns whether Compose disabled it.
+fn health(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> bool {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    let mut no_healthcheck = false;
+    // healthcheck
+    if let Some(h) = svc.get("healthcheck") {
+        let test: Vec<String> = h
+            .get("test")
+            .map(|t| t.items().iter().filter_map(Node::scalar_string).collect())
+            .unwrap_or_default();
+        let cmd = match test.split_first() {
+            Some((kind, rest)) if kind == "CMD-SHELL" => Some(rest.join(" ")),
+            Some((kind, rest)) if kind == "CMD" => {
+                Some(serde_json::to_string(rest).unwrap_or_default())
+            }
+            Some((kind, _)) if kind == "NONE" => {
+                let _ = write!(
+                    buf,
+                    "{}",
+                    comment(
+                        "healthcheck: disabled in Compose, so the image's own check is off too (--no-healthcheck)"
+                    )
+                );
+                no_healthcheck = true;
+                None
+            }
+            None => None,
+            Some((kind, _)) => {
+                out.not_carried(
+                    buf,
+                    &h.loc,
+                    sref,
+                    "healthcheck.test",
+                    &format!("`{kind}` is not CMD, CMD-SHELL or NONE"),
+                );
+                None
+            }
+        };
+        if let Some(cmd) = cmd.filter(|c| !c.trim().is_empty()) {
+            let mut fields: Vec<(&str, String)> = vec![("cmd", string(&cmd))];
+            for k in ["interval", "timeout", "start_period"] {
+                if let Some(v) = h.get(k).and_then(Node::scalar_string) {
+                    match Duration::parse(&v) {
+                        Ok(_) => fields.push((k, string(&v))),
+                        Err(e) => out.not_carried(
+                            buf,
+                            &h.loc,
+                            sref,
+                            &format!("healthcheck.{k}"),
+                            &e.to_string(),
+                        ),
+                    }
+                }
+            }
+            if let Some(r) = h.get("retries").and_then(Node::scalar_string) {
+                fields.push(("retries", r));
+            }
+            for (k, n) in h.entries() {
+                if !matches!(
+                    k.as_str(),
+                    "test" | "interval" | "timeout" | "start_period" | "retries"
+                ) {
+                    out.not_carried(
+                        buf,
+                        &n.loc,
+                        sref,
+                        &format!("healthcheck.{k}"),
+                        "no inventory field yet",
+                    );
+                }
+            }
+            let _ = writeln!(buf, "health = {}", inline(&fields));
+        }
+    }
+    no_healthcheck
+}
+
+/// `restart`, `stop_grace_period`, `devices`.
+fn restart_stop_devices(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // restart (left out when `[defaults]` has the same), stop timeout, devices
+    if let Some(r) = svc.get("restart").and_then(Node::as_str) {
+        let loc = svc
+            .get("restart")
+            .map_or(svc.loc.clone(), |n| n.loc.clone());
+        let Some(policy) = restart_policy(r) else {
+            out.errors.push(ImportError::at(
+                &loc,
+                format!("`{r}` is not a Compose restart policy"),
+            ));
+            return;
+        };
+        let note = match r {
+            "unless-stopped" => {
+                Some("Compose: unless-stopped (systemd does not restart a unit you stopped)")
+            }
+            _ => None,
+        };
+        let from_defaults = s.ctx.default_restart.as_deref() == Some(policy);
+        match (from_defaults, note) {
+            (false, None) => {
+                let _ = writeln!(buf, "restart = {}", string(policy));
+            }
+            (false, Some(n)) => {
+                let _ = writeln!(buf, "restart = {}   # {n}", string(policy));
+            }
+            (true, Some(n)) => {
+                let _ = write!(
+                    buf,
+                    "{}",
+                    comment(&format!("restart: {n}; from [defaults]"))
+                );
+            }
+            (true, None) => {}
+        }
+        if r.starts_with("on-failure:") {
+            out.not_carried(
+                buf,
+                &loc,
+                sref,
+                "restart",
+                &format!("the retry limit of `{r}`: systemd retries every 10 s without a limit"),
+            );
+        }
+    }
+    if let Some(g) = svc.get("stop_grace_period").and_then(Node::scalar_string) {
+        match Duration::parse(&g) {
+            Ok(_) => {
+                let _ = writeln!(buf, "stop_timeout = {}", string(&g));
+            }
+            Err(e) => {
+                let loc = svc
+                    .get("stop_grace_period")
+                    .map_or(svc.loc.clone(), |n| n.loc.clone());
+                out.not_carried(buf, &loc, sref, "stop_grace_period", &e.to_string());
+            }
+        }
+    }
+    let mut devices = Vec::new();
+    for d in svc.get("devices").map(Node::items).unwrap_or_default() {
+        match &d.value {
+            Value::Str(s) => devices.push(s.clone()),
+            Value::Map(_) => {
+                let parts: Vec<String> = ["source", "target", "permissions"]
+                    .iter()
+                    .filter_map(|k| d.get(k).and_then(Node::as_str).map(str::to_string))
+                    .collect();
+                devices.push(parts.join(":"));
+            }
+            _ => {}
+        }
+    }
+    if !devices.is_empty() {
+        let _ = writeln!(buf, "devices = {}", array(&devices));
+    }
+}
+
+/// The settings carried as `podman_args`, each value one word.
+fn podman_args(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    no_healthcheck: bool,
+    aliases: &[String],
+) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // podman_args for the simple flags, each value one word
+    let mut args: Vec<String> = Vec::new();
+    if no_healthcheck {
+        args.push("--no-healthcheck".into());
+    }
+    let mut arg_keys: Vec<&str> = Vec::new();
+    if no_healthcheck {
+        arg_keys.push("healthcheck (disabled)");
+    }
+    // network aliases: podman sets them on every network the container joins
+    if !aliases.is_empty() {
+        let joined = svc.get("networks").map_or(0, |n| n.entries().len());
+        if joined > 1 {
+            let loc = svc
+                .get("networks")
+                .map_or(svc.loc.clone(), |n| n.loc.clone());
+            out.note(
+                buf,
+                &loc,
+                sref,
+                "networks.aliases",
+                "podman sets network aliases on every network the container joins, not only the one Compose names",
+            );
+        }
+        args.extend(aliases.iter().map(|a| format!("--network-alias={a}")));
+        arg_keys.push("networks.*.aliases");
+    }
+    // `container_name`: the container keeps the service's name (the DNS name Compose gives it),
+    // and answers to its `container_name` too, on every network it joins.
+    if let Some(n) = svc.get("container_name") {
+        let name = n.as_str().unwrap_or_default();
+        let shared = matches!(
+            svc.get("network_mode").and_then(Node::as_str),
+            Some(m) if m == "host" || m == "none" || m.contains(':')
+        );
+        if name != s.name.as_str() && !shared && !name.chars().any(char::is_control) {
+            args.push(format!("--network-alias={name}"));
+            arg_keys
+                .push("container_name (a network alias; the container is named after the service)");
+        } else if name != s.name.as_str() {
+            out.not_carried(
+                buf,
+                &n.loc,
+                sref,
+                "container_name",
+                &format!("the container is named `{}` after its service; `{name}` needs a network to be an alias on", s.name),
+            );
+        }
+    }
+    for (k, flag) in AS_PODMAN_ARGS {
+        let Some(n) = svc.get(k) else { continue };
+        let values: Vec<String> = match &n.value {
+            Value::Bool(true) => vec![flag.to_string()],
+            Value::Bool(false) => continue,
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(Node::scalar_string)
+                .map(|v| format!("{flag}={v}"))
+                .collect(),
+            Value::Map(entries) if *k == "extra_hosts" => entries
+                .iter()
+                .flat_map(|(h, ip)| {
+                    let ips: Vec<String> = match &ip.value {
+                        Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
+                        _ => ip.scalar_string().into_iter().collect(),
+                    };
+                    ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
+                })
+                .collect(),
+            Value::Map(entries) => entries
+                .iter()
+                .filter_map(|(sk, sv)| sv.scalar_string().map(|v| format!("{flag}={sk}={v}")))
+                .collect(),
+            _ => n
+                .scalar_string()
+                .map(|v| vec![format!("{flag}={v}")])
+                .unwrap_or_default(),
+        };
+        // `host=ip` (Compose's newer form) is `host:ip` for podman.
+        let values: Vec<String> = if *k == "extra_hosts" {
+            values
+                .into_iter()
+                .map(|v| {
+                    match v
+                        .strip_prefix("--add-host=")
+                        .and_then(|h| h.split_once('='))
+                    {
+                        Some((host, ip)) => format!("--add-host={host}:{ip}"),
+                        None => v,
+                    }
+                })
+                .collect()
+        } else {
+            values
+        };
+        if values.iter().any(|v| v.chars().any(char::is_control)) {
+            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
+            continue;
+        }
+        arg_keys.push(k);
+        args.extend(values);
+    }
+    if !args.is_empty() {
+        let _ = write!(
+            buf,
+            "{}",
+            comment(&format!(
+                "{} → podman_args until the inventory has fields for them (issue 7)",
+                arg_keys.join(", ")
+            ))
+        );
+        let _ = writeln!(buf, "podman_args = {}", array(&args));
+    }
+}
+
+/// Every other key: a warning and a comment.
+fn not_carried(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    // everything else: not carried
+    for (k, n) in svc.entries() {
+        if CARRIED.contains(&k.as_str())
+            || AS_PODMAN_ARGS.iter().any(|(a, _)| a == k)
+            || k.starts_with("x-")
+        {
+            continue;
+        }
+        let why = match k.as_str() {
+            "deploy" => "deploy settings (replicas, resources, placement) have no inventory field yet (resources come with issue 7); one container runs".to_string(),
+            "scale" => "one container runs per service".to_string(),
+            "pull_policy" => "quadgen sets the pull policy for auto-update (`pull` in the inventory)".to_string(),
+            _ => format!("`{k}: {}` has no inventory field yet (issue 7)", show(n)),
+        };
+        out.not_carried(buf, &n.loc, sref, k, &why);
+    }
+}
+
+/// `labels`, then the environment and labels sub-tables.
+fn tables(s: &Svc<'_>, buf: &mut String, out: &mut Out, env_lines: &str) {
+    let svc = s.svc;
+    let cname = s.cname.clone();
+    let sref = Some(s.name.as_str());
+    // labels, then environment as sub-tables
+    let mut label_lines = String::new();
+    for (k, v) in svc.get("labels").map(Node::entries).unwrap_or_default() {
+        if k == "io.containers.autoupdate" {
+            out.not_carried(
+                &mut label_lines,
+                &v.loc,
+                sref,
+                "labels",
+                "`io.containers.autoupdate` is set by quadgen (`auto_update`)",
+            );
+            continue;
+        }
+        let _ = writeln!(
+            label_lines,
+            "{} = {}",
+            key(k),
+            string(&v.scalar_string().unwrap_or_default())
+        );
+    }
+    if !env_lines.is_empty() {
+        let _ = writeln!(buf, "\n[containers.{}.environment]", key(&cname));
+        buf.push_str(env_lines);
+    }
+    if !label_lines.is_empty() {
+        let _ = writeln!(buf, "\n[containers.{}.labels]", key(&cname));
+        buf.push_str(&label_lines);
+    }
+}
+
+/// A secret-looking variable from an env file may reach the inventory only through
+/// `environment` (where it is moved out into an env file); anywhere else it is refused.
+fn refuse_secrets_outside_environment(svc_name: &str, svc: &Node, out: &mut Out) {
+    fn walk(path: &str, n: &Node, svc_name: &str, out: &mut Out) {
+        for u in &n.used {
+            if matches!(u.source, Some(Source::EnvFile(_))) && secret_looking(&u.name) {
+                out.errors.push(
+                    ImportError::at(
+                        &n.loc,
+                        format!(
+                            "service `{svc_name}`: `{path}` would write the secret-looking `{}` from .env into the inventory",
+                            u.name
+                        ),
+                    )
+                    .help("pass it to the container through `environment` (quadgen moves it into an env file), or write the value here yourself"),
+                );
+            }
+        }
+        match &n.value {
+            Value::Seq(items) => items.iter().for_each(|i| walk(path, i, svc_name, out)),
+            Value::Map(entries) => entries
+                .iter()
+                .for_each(|(k, v)| walk(&format!("{path}.{k}"), v, svc_name, out)),
+            _ => {}
+        }
+    }
+    for (k, v) in svc.entries() {
+        if k != "environment" {
+            walk(k, v, svc_name, out);
+        }
+    }
+}

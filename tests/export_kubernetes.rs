@@ -1,0 +1,361 @@
+//! `quadgen export kubernetes` as a user runs it: the YAML (golden files, reviewed), every
+//! document checked by the Kubernetes OpenAPI schemas of a stated release (PyPI's
+//! kubernetes-validate, offline, strict), every note both on stderr and in the file, refusals
+//! with their place in the inventory, and `-o` never replacing a file it did not write.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+
+/// The release the output is validated against (also named in the file's header).
+const KUBERNETES: &str = "1.33";
+
+fn quadgen() -> Command {
+    let mut c = Command::cargo_bin("quadgen").expect("binary");
+    c.env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// (stdout, stderr) of a successful export of `inventory` (relative to the crate).
+fn export(inventory: &str, extra: &[&str]) -> (String, String) {
+    let out = quadgen()
+        .args(["export", "kubernetes", inventory])
+        .args(extra)
+        .output()
+        .expect("run quadgen");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "export failed:\n{stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+const INVENTORIES: [&str; 2] = ["examples/homelab.toml", "tests/export/rich.toml"];
+
+#[path = "support/skip.rs"]
+mod skip;
+
+fn validator() -> Option<PathBuf> {
+    let cache = std::env::var_os("QUADGEN_CACHE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".cache/quadgen-test")
+        });
+    let bin = cache.join("kubernetes-validate/bin/kubernetes-validate");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    skip::skip_or_fail(
+        "QUADGEN_SKIP_ORACLE",
+        &format!("no kubernetes-validate at `{}`", bin.display()),
+        "run `bash tests/provision.sh kubernetes`",
+    );
+    None
+}
+
+/// Runs kubernetes-validate (strict: unknown fields are errors) on `yaml`; (passed, output).
+fn validate(bin: &Path, yaml: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("export.yaml");
+    std::fs::write(&file, yaml).expect("write");
+    // In a network namespace of its own when we may make one (root): the check is offline.
+    let offline = StdCommand::new("unshare")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut cmd = if offline {
+        let mut c = StdCommand::new("unshare");
+        c.args(["-n", "--"]).arg(bin);
+        c
+    } else {
+        StdCommand::new(bin)
+    };
+    let out = cmd
+        .args(["--strict", "--kubernetes-version", KUBERNETES])
+        .arg(&file)
+        .output()
+        .expect("run kubernetes-validate");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `kind/name` of every document, lowercased as kubernetes-validate prints it.
+fn documents(yaml: &str) -> Vec<String> {
+    yaml.split("\n---\n")
+        .skip(1)
+        .map(|doc| {
+            let field = |key: &str| {
+                doc.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .map(str::trim)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let name = doc
+                .lines()
+                .skip_while(|l| *l != "metadata:")
+                .find_map(|l| l.strip_prefix("  name: "))
+                .unwrap_or_default();
+            format!("{}/{name}", field("kind: ").to_lowercase())
+        })
+        .collect()
+}
+
+#[test]
+fn exports_match_the_reviewed_golden_files() {
+    for inventory in INVENTORIES {
+        let (yaml, _) = export(inventory, &[]);
+        let name = Path::new(inventory)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem");
+        insta::assert_snapshot!(format!("kubernetes_{name}"), yaml);
+    }
+}
+
+#[test]
+fn every_document_validates_against_the_kubernetes_schemas() {
+    let Some(bin) = validator() else { return };
+    for inventory in INVENTORIES {
+        for namespace in [None, Some("homelab")] {
+            let extra: Vec<&str> = namespace
+                .map(|ns| vec!["--namespace", ns])
+                .unwrap_or_default();
+            let (yaml, _) = export(inventory, &extra);
+            let (ok, report) = validate(&bin, &yaml);
+            assert!(ok, "{inventory} does not validate:\n{report}");
+            let docs = documents(&yaml);
+            assert!(docs.len() >= 5, "{inventory}: too few documents: {docs:?}");
+            for doc in &docs {
+                assert!(
+                    report.contains(&format!(
+                        "passed for resource {doc} against version {KUBERNETES}"
+                    )),
+                    "{inventory}: {doc} was not validated:\n{report}"
+                );
+            }
+            if let Some(ns) = namespace {
+                let count = yaml.matches(&format!("\n  namespace: {ns}\n")).count();
+                assert_eq!(count, docs.len(), "every object is in namespace {ns}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_schema_oracle_rejects_what_kubernetes_would() {
+    let Some(bin) = validator() else { return };
+    let (yaml, _) = export("examples/homelab.toml", &[]);
+    // A typo in a field name, and a wrong type: each must fail, or the check above proves nothing.
+    for (from, to) in [
+        (
+            "      terminationGracePeriodSeconds:",
+            "      terminationGracePeriod:",
+        ),
+        ("  replicas: 1\n", "  replicas: one\n"),
+        (
+            "        - containerPort: 5800\n",
+            "        - containerPort: \"5800\"\n",
+        ),
+    ] {
+        assert!(yaml.contains(from), "{from:?} not in the export");
+        let broken = yaml.replacen(from, to, 1);
+        let (ok, report) = validate(&bin, &broken);
+        assert!(
+            !ok,
+            "kubernetes-validate accepted a broken document ({to:?}):\n{report}"
+        );
+    }
+}
+
+#[test]
+fn every_note_is_on_stderr_and_in_the_file() {
+    for inventory in INVENTORIES {
+        let (yaml, stderr) = export(inventory, &[]);
+        let in_file: Vec<&str> = yaml
+            .lines()
+            .filter_map(|l| l.strip_prefix("# NOTE "))
+            .collect();
+        let on_stderr: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("note: "))
+            .filter(|l| !l.starts_with("create Secret"))
+            .collect();
+        assert!(!in_file.is_empty());
+        assert_eq!(in_file, on_stderr, "{inventory}: file and stderr disagree");
+    }
+}
+
+#[test]
+fn what_kubernetes_cannot_mean_is_never_silent() {
+    let (yaml, _) = export("examples/homelab.toml", &[]);
+    let notes = |subject: &str| -> String {
+        yaml.lines()
+            .filter(|l| l.starts_with(&format!("# NOTE {subject}:")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let ha = notes("container `homeassistant`");
+    assert!(ha.contains("host's network"), "{ha}");
+    assert!(ha.contains("`/dev/ttyUSB0`"), "{ha}");
+    assert!(
+        ha.contains("`/var/lib/homeassistant` and `/run/dbus`"),
+        "{ha}"
+    );
+    assert!(ha.contains("`--privileged=false`"), "{ha}");
+    assert!(notes("container `app`").contains("starts after `postgres`"));
+    assert!(notes("container `kopia`").contains("`mnt-backup.mount`"));
+    assert!(notes("container `postgres`").contains("no Service"));
+    assert!(notes("network `app`").contains("NetworkPolicy"));
+
+    let (rich, _) = export("tests/export/rich.toml", &[]);
+    for expected in [
+        "container `cache`: restart `on-failure`",
+        "container `worker`: restart `no`",
+        "container `worker`: auto-update `local`",
+        "container `worker`: raw quadlet keys `ShmSize=512m`",
+        "container `worker`: health `on_failure = \"stop\"`",
+        "container `cache`: user `redis` is a name",
+        "container `isolated`: has no network",
+        "container `api`: mount options `z` of `/uploads`",
+        "volume `media`: its podman volume options",
+        "volume `shared`: mounted by `api` and `worker`",
+        "network `lan`: `driver` and `options` not carried",
+        "container `edge`: port ranges `40000-40100:40000-40100/udp` are longer than 64 ports",
+        "container `cache`: a value holds `$(` or `$$`",
+    ] {
+        assert!(
+            rich.contains(&format!("# NOTE {expected}")),
+            "missing note: {expected}"
+        );
+    }
+    // Kubernetes expands `$(…)` in commands, args, env and exec probes: escaped in all four.
+    for escaped in [
+        "- --greeting=$$(NAME) costs $$$5\n",
+        "  value: Hello $$(USER)\n",
+        "- test \"$$(redis-cli ping)\" = PONG\n",
+    ] {
+        assert!(rich.contains(escaped), "not escaped: {escaped}");
+    }
+    assert!(
+        !rich.contains("containerPort: 40000"),
+        "a long range is not listed port by port"
+    );
+}
+
+#[test]
+fn secrets_are_referenced_never_inlined() {
+    let (yaml, stderr) = export("examples/homelab.toml", &["--namespace", "homelab"]);
+    assert!(
+        !yaml.contains("kind: Secret"),
+        "no Secret object is written"
+    );
+    assert!(yaml.contains(
+        "#   kubectl create secret generic app-db-env -n homelab --from-env-file=/run/secrets/app-db.env"
+    ));
+    assert!(stderr.contains("create Secret `kopia-env` from `/run/secrets/kopia.env`"));
+    // db and app share one file: one Secret, referenced by both.
+    assert_eq!(yaml.matches("            name: app-db-env\n").count(), 2);
+}
+
+#[test]
+fn same_inventory_same_bytes() {
+    for inventory in INVENTORIES {
+        assert_eq!(export(inventory, &[]).0, export(inventory, &[]).0);
+    }
+}
+
+#[test]
+fn names_kubernetes_cannot_carry_are_refused_with_their_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inventory = tmp.path().join("inv.toml");
+    std::fs::write(
+        &inventory,
+        "[volumes.Pg_Data]\n\n[containers.home_assistant]\nimage = \"docker.io/library/busybox:1\"\n",
+    )
+    .expect("write");
+    let out_file = tmp.path().join("out.yaml");
+    let out = quadgen()
+        .args(["export", "kubernetes"])
+        .arg(&inventory)
+        .arg("-o")
+        .arg(&out_file)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("inv.toml:3:13"), "{stderr}");
+    assert!(
+        stderr.contains("`home_assistant` cannot name a Kubernetes Service"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("inv.toml:1:10"), "{stderr}");
+    assert!(
+        stderr.contains("`Pg_Data` cannot name a Kubernetes PersistentVolumeClaim"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!out_file.exists(), "nothing is written on a refusal");
+
+    let bad_ns = quadgen()
+        .args([
+            "export",
+            "kubernetes",
+            "examples/homelab.toml",
+            "--namespace",
+            "Home_Lab",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(bad_ns.status.code(), Some(1));
+    assert!(bad_ns.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&bad_ns.stderr)
+            .contains("`Home_Lab` is not a Kubernetes namespace name")
+    );
+}
+
+#[test]
+fn out_file_is_written_atomically_and_only_over_our_own() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("homelab.yaml");
+    let (stdout, _) = export("examples/homelab.toml", &[]);
+    for _ in 0..2 {
+        let (printed, stderr) = export(
+            "examples/homelab.toml",
+            &["-o", file.to_str().expect("utf8")],
+        );
+        assert!(printed.is_empty(), "with -o nothing goes to stdout");
+        assert!(stderr.contains("wrote 11 Kubernetes objects"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), stdout);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("homelab.yaml")]);
+
+    let foreign = tmp.path().join("mine.yaml");
+    std::fs::write(&foreign, "apiVersion: v1\nkind: ConfigMap\n").expect("write");
+    let out = quadgen()
+        .args(["export", "kubernetes", "examples/homelab.toml", "-o"])
+        .arg(&foreign)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("was not written by `quadgen export kubernetes`")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&foreign).expect("read"),
+        "apiVersion: v1\nkind: ConfigMap\n"
+    );
+}

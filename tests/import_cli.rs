@@ -1,0 +1,208 @@
+//! `quadgen import compose` as a user runs it: what is written where, exit codes, located
+//! refusals, and the output `quadgen check` accepts.
+
+use assert_cmd::Command;
+
+fn quadgen() -> Command {
+    let mut c = Command::cargo_bin("quadgen").expect("binary");
+    c.env("NO_COLOR", "1")
+        .env_remove("COMPOSE_PROFILES")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    c
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+fn fixture() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/compose/stack"
+    ))
+}
+
+#[test]
+fn writes_an_inventory_that_checks_and_never_overwrites_without_force() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .current_dir(fixture())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(
+        err.contains("compose.yaml:11:26: warning: service `db`: `environment.POSTGRES_PASSWORD`"),
+        "{err}"
+    );
+    assert!(err.contains("wrote `"), "{err}");
+    let text = std::fs::read_to_string(&out).expect("written");
+    assert!(
+        !text.contains("hunter2"),
+        "a secret from .env reached the inventory:\n{text}"
+    );
+    quadgen().arg("check").arg(&out).assert().success();
+
+    // `-f` names the files as Compose's does, in order: the override's command wins.
+    let a = quadgen()
+        .current_dir(fixture())
+        .args([
+            "import",
+            "compose",
+            "-f",
+            "compose.yaml",
+            "-f",
+            "override.yaml",
+        ])
+        .assert()
+        .success();
+    let merged: toml::Table =
+        toml::from_str(&String::from_utf8_lossy(&a.get_output().stdout)).expect("TOML");
+    assert_eq!(
+        merged["containers"]["app"]["cmd"].as_array().map(Vec::len),
+        Some(4),
+        "{merged:?}"
+    );
+    assert_eq!(
+        merged["containers"]["app"]["environment"]["EXTRA"].as_str(),
+        Some("from the override")
+    );
+
+    // A second import does not replace the file, unless told to.
+    std::fs::write(&out, "# my edits\n").expect("edit");
+    let a = quadgen()
+        .current_dir(fixture())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&a).contains("exists; pass --force"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("kept"), "# my edits\n");
+    quadgen()
+        .current_dir(fixture())
+        .args(["import", "compose", "--force", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&out).expect("replaced"), text);
+}
+
+#[test]
+fn refusals_are_located_and_write_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  web:\n    build: ./src\n  db:\n    image: postgres:${PG:?set PG in .env}\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let err = stderr(&a);
+    assert!(
+        err.contains(
+            "compose.yaml:5:12: error: required variable PG is missing a value: set PG in .env"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(!out.exists());
+
+    std::fs::write(tmp.path().join(".env"), "PG=16\n").expect("env");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let err = stderr(&a);
+    assert!(
+        err.contains("compose.yaml:3:12: error: service `web` is built from source (`build:`) and names no `image`"),
+        "{err}"
+    );
+    assert!(err.contains("help: quadgen runs published images"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn reads_composes_normalized_json_on_standard_input() {
+    // What `docker compose config --format json` prints (`$` doubled, long syntax, absolute paths).
+    let json = r#"{"name":"demo","networks":{"default":{"name":"demo_default","ipam":{}}},
+      "services":{"web":{"command":["echo","$$HOME"],"entrypoint":null,
+        "environment":{"API_TOKEN":"abc","MODE":"prod"},"image":"nginx",
+        "networks":{"default":null},
+        "ports":[{"mode":"ingress","target":80,"published":"8080","protocol":"tcp"}],
+        "restart":"unless-stopped"}}}"#;
+    let a = quadgen()
+        .args(["import", "compose", "-"])
+        .write_stdin(json)
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let inv: toml::Table = toml::from_str(&out).expect("TOML");
+    let web = &inv["containers"]["web"];
+    assert_eq!(
+        web["image"].as_str(),
+        Some("docker.io/library/nginx:latest")
+    );
+    assert_eq!(web["cmd"][1].as_str(), Some("$HOME"), "{out}");
+    assert_eq!(web["ports"][0].as_str(), Some("8080:80"));
+    assert_eq!(web["networks"][0].as_str(), Some("demo_default"));
+    assert_eq!(web["restart"].as_str(), Some("always"));
+    // Compose's JSON does not say where a value came from: secret-looking ones stay out.
+    assert!(!out.contains("abc"), "{out}");
+    assert_eq!(web["environment"]["MODE"].as_str(), Some("prod"));
+    assert!(
+        stderr(&a).contains("`environment.API_TOKEN`"),
+        "{}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn a_secret_from_env_outside_environment_is_refused_at_its_place() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(tmp.path().join(".env"), "DB_PASSWORD=hunter2\n").expect("env");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    command: [\"--password\", \"${DB_PASSWORD}\"]\n",
+    )
+    .expect("write");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose"])
+        .assert()
+        .code(1);
+    let err = stderr(&a);
+    assert!(
+        err.contains("compose.yaml:4:29: error: service `app`: `command` would write the secret-looking `DB_PASSWORD` from .env into the inventory"),
+        "{err}"
+    );
+    assert!(a.get_output().stdout.is_empty(), "nothing on stdout");
+    // The same as one string: the words keep where their text came from.
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    command: run --password=${DB_PASSWORD}\n",
+    )
+    .expect("write");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&a).contains("compose.yaml:4:14: error: service `app`: `command` would write"),
+        "{}",
+        stderr(&a)
+    );
+}
