@@ -3,6 +3,8 @@
 //! exit code.
 
 pub mod commands;
+pub mod export;
+pub mod import;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -199,7 +201,7 @@ pub enum ImportFrom {
     /// interpolation, profiles, `include`, `extends`). What the inventory cannot hold is a warning
     /// naming the service and the key, and a comment at that place in the output; secret-looking
     /// values from `.env` are never written into it. Nothing is written when the import is refused.
-    Compose(crate::import::run::ComposeArgs),
+    Compose(import::ComposeArgs),
 }
 
 /// Where `quadgen export` writes for.
@@ -344,7 +346,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     namespace,
                     target,
                 },
-        } => crate::export::kubernetes_command(
+        } => export::kubernetes_command(
             &inventory,
             out.as_deref(),
             namespace,
@@ -352,22 +354,28 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             use_color(),
         ),
         Command::Doctor { install } => commands::doctor_command(&install),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completions { shell } => completions_command(shell),
+        Command::Man => man_command(),
         Command::HostUnits { action } => host_units_command(action),
         Command::Import {
             from: ImportFrom::Compose(args),
-        } => crate::import::run::compose_command(&args),
+        } => import::compose_command(&args),
         Command::Check { inventory, target } => check_command(&inventory, target),
     }
+}
+
+/// `quadgen completions SHELL`: the completion script, from the CLI definition.
+fn completions_command(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen man`: the manual page, from the CLI definition.
+fn man_command() -> anyhow::Result<ExitCode> {
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `quadgen build`: compile and replace the output directory.

@@ -14,14 +14,18 @@
 //! install/  manifest → plan (pure) → apply (through host::systemd::Systemd) → status;
 //!           one entry for the install sequence, install::run; out_dir (build --out)
 //! doctor/   host checks: gather (I/O) → checks (pure)
-//! cli/      clap types, dispatch, exit codes; the only place with anyhow
+//! import/   other formats → inventory TOML text: Compose (yaml → interpolate → canon → load →
+//!           map), pure; files are read through a trait
+//! export/   the validated model → another orchestrator's objects: Kubernetes (pure)
+//! cli/      clap types, dispatch, exit codes, each command's edge; the only place with anyhow
 //! ```
 //!
 //! # The one rule: who may import whom
 //!
 //! A folder imports only folders to its left in `unit ← compile ← install ← doctor ← cli` and
 //! `unit ← host ← install`: `unit` nothing of ours, `compile` and `host` only `unit`, `install`
-//! `unit`, `compile` and `host`, `doctor` those and `install`, `cli` anything. Inside `compile`
+//! `unit`, `compile` and `host`, `doctor` those and `install`, `import` and `export` `unit`,
+//! `compile` and `host`, `cli` anything. Inside `compile`
 //! a stage imports only the stages before it. `tests/architecture.rs` checks this on every
 //! `crate::` path in `src/` and that the module graph has no cycle (and that no function outside
 //! test code is longer than 80 lines, and that `anyhow` stays in `cli`).

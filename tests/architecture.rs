@@ -14,7 +14,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("host", &["unit"]),
     ("install", &["unit", "compile", "host"]),
     ("doctor", &["unit", "compile", "host", "install"]),
-    ("cli", &["unit", "compile", "host", "install", "doctor"]),
+    ("import", &["unit", "compile", "host"]),
+    ("export", &["unit", "compile", "host"]),
+    (
+        "cli",
+        &[
+            "unit", "compile", "host", "install", "doctor", "import", "export",
+        ],
+    ),
 ];
 
 /// Stage order inside a folder: a module may import only itself and the modules before it.

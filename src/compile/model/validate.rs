@@ -52,29 +52,7 @@ pub fn validate(
         .iter()
         .filter_map(|(name, net)| c.network(name, net))
         .collect();
-    let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
-    for n in &networks {
-        let clash = n
-            .interface_name
-            .as_ref()
-            .and_then(|i| interfaces.insert(i, &n.name).map(|other| (i, other)));
-        if let Some((i, other)) = clash {
-            let at = inventory_networks
-                .keys()
-                .find(|k| k.get_ref() == n.name.as_str())
-                .and_then(span);
-            c.diags.push(
-                Diagnostic::error(
-                    at,
-                    format!(
-                        "networks `{other}` and `{}` would both use the interface `{i}`",
-                        n.name
-                    ),
-                )
-                .with_help("set a distinct `interface_name` on one of them"),
-            );
-        }
-    }
+    c.check_interface_names(&networks, &inventory_networks);
     let volumes: Vec<Volume> = inventory_volumes
         .iter()
         .filter_map(|(name, vol)| c.volume(name, vol))
@@ -109,6 +87,35 @@ pub fn validate(
         },
         c.diags,
     ))
+}
+
+impl Checker {
+    /// Two networks must not share a bridge interface name.
+    fn check_interface_names<N>(&mut self, networks: &[Network], keys: &BTreeMap<Str, N>) {
+        let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
+        for n in networks {
+            let clash = n
+                .interface_name
+                .as_ref()
+                .and_then(|i| interfaces.insert(i, &n.name).map(|other| (i, other)));
+            if let Some((i, other)) = clash {
+                let at = keys
+                    .keys()
+                    .find(|k| k.get_ref() == n.name.as_str())
+                    .and_then(span);
+                self.diags.push(
+                    Diagnostic::error(
+                        at,
+                        format!(
+                            "networks `{other}` and `{}` would both use the interface `{i}`",
+                            n.name
+                        ),
+                    )
+                    .with_help("set a distinct `interface_name` on one of them"),
+                );
+            }
+        }
+    }
 }
 
 /// The names of one kind of inventory entry.

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use super::{Disk, Input, Options};
 use crate::compile::version::PodmanVersion;
+use crate::import::{Disk, Input, Options};
 
 /// `quadgen import compose` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,43 +49,14 @@ const DEFAULT_FILES: &[&str] = &[
 /// Runs `quadgen import compose`.
 pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let files: Vec<PathBuf> = args.file_flags.iter().chain(&args.files).cloned().collect();
-    let input = if files.iter().any(|f| f.as_os_str() == "-") {
-        if files.len() > 1 {
-            bail!(
-                "`-` (Compose's normalized JSON on standard input) cannot be merged with other files"
-            );
-        }
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
-        Input::Normalized {
-            name: PathBuf::from("<stdin>"),
-            text,
-        }
-    } else if files.is_empty() {
-        let found = DEFAULT_FILES
-            .iter()
-            .map(|f| cwd.join(f))
-            .find(|p| p.is_file());
-        match found {
-            Some(f) => Input::Files(vec![f]),
-            None => bail!(
-                "no compose file here (looked for {}); name one: `quadgen import compose FILE`",
-                DEFAULT_FILES.join(", ")
-            ),
-        }
-    } else {
-        Input::Files(files.iter().map(|f| cwd.join(f)).collect())
-    };
+    let input = compose_input(args, &cwd)?;
     let options = Options {
         env_files: args.env_files.iter().map(|f| cwd.join(f)).collect(),
         profiles: args.profiles.clone(),
         project_name: args.project_name.clone(),
         environment: std::env::vars().collect(),
     };
-    let imported = match super::compose(&input, &options, &Disk) {
+    let imported = match crate::import::compose(&input, &options, &Disk) {
         Ok(i) => i,
         Err(refused) => {
             eprintln!("{refused}");
@@ -110,31 +81,65 @@ pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
     }
     match &args.output {
         None => std::io::stdout().write_all(imported.toml.as_bytes())?,
-        Some(path) => {
-            if path.exists() && !args.force {
-                bail!("`{}` exists; pass --force to replace it", path.display());
-            }
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let file = path
-                .file_name()
-                .context("the output names no file")?
-                .to_string_lossy()
-                .into_owned();
-            crate::host::fs::write_atomic(&dir, &file, imported.toml.as_bytes())?;
-            eprintln!(
-                "wrote `{}` ({} warning{}; check each `not carried` comment)",
-                path.display(),
-                imported.warnings.len(),
-                if imported.warnings.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
-            );
-        }
+        Some(path) => write_output(path, args.force, &imported.toml, imported.warnings.len())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What to import: Compose's normalized JSON on stdin (`-`), the files named, or the default
+/// compose file of the current directory.
+fn compose_input(args: &ComposeArgs, cwd: &Path) -> anyhow::Result<Input> {
+    let files: Vec<PathBuf> = args.file_flags.iter().chain(&args.files).cloned().collect();
+    if files.iter().any(|f| f.as_os_str() == "-") {
+        if files.len() > 1 {
+            bail!(
+                "`-` (Compose's normalized JSON on standard input) cannot be merged with other files"
+            );
+        }
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        return Ok(Input::Normalized {
+            name: PathBuf::from("<stdin>"),
+            text,
+        });
+    }
+    if !files.is_empty() {
+        return Ok(Input::Files(files.iter().map(|f| cwd.join(f)).collect()));
+    }
+    let found = DEFAULT_FILES
+        .iter()
+        .map(|f| cwd.join(f))
+        .find(|p| p.is_file());
+    match found {
+        Some(f) => Ok(Input::Files(vec![f])),
+        None => bail!(
+            "no compose file here (looked for {}); name one: `quadgen import compose FILE`",
+            DEFAULT_FILES.join(", ")
+        ),
+    }
+}
+
+/// Writes the inventory to `path` atomically; an existing file only with `--force`.
+fn write_output(path: &Path, force: bool, toml: &str, warnings: usize) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!("`{}` exists; pass --force to replace it", path.display());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file = path
+        .file_name()
+        .context("the output names no file")?
+        .to_string_lossy()
+        .into_owned();
+    crate::host::fs::write_atomic(&dir, &file, toml.as_bytes())?;
+    eprintln!(
+        "wrote `{}` ({warnings} warning{}; check each `not carried` comment)",
+        path.display(),
+        if warnings == 1 { "" } else { "s" }
+    );
+    Ok(())
 }
