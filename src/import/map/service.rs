@@ -143,64 +143,12 @@ fn image_and_command(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
 
 /// `env_file` and `environment`; returns the `[…environment]` lines (secret-looking values from .env moved out).
 fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
-    let project = s.ctx.project;
-    let files = s.ctx.files;
-    let svc_name = s.name;
     let svc = s.svc;
-    let cname = s.cname.clone();
-    let sref = Some(s.name.as_str());
     // env files, then environment (with secrets moved out)
     let mut env_files: Vec<String> = Vec::new();
     let mut inlined: Vec<(String, String, String)> = Vec::new(); // key, value, from file
     for f in svc.get("env_file").map(Node::items).unwrap_or_default() {
-        let path = f
-            .get("path")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let required = f
-            .get("required")
-            .is_none_or(|r| r.value != Value::Bool(false));
-        match files.read(std::path::Path::new(&path)) {
-            Ok(Some(text)) => match env_file_for_podman(&text, &project.vars) {
-                Ok(None) => env_files.push(path),
-                Ok(Some(entries)) => {
-                    let secret = entries.iter().any(|(k, _)| secret_looking(k));
-                    if secret {
-                        env_files.push(path.clone());
-                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
-                    } else {
-                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
-                        for (k, v) in entries {
-                            inlined.push((k, v, path.clone()));
-                        }
-                    }
-                }
-                Err((line, m)) => out.errors.push(ImportError::at(
-                    &Loc {
-                        line,
-                        col: 1,
-                        ..Loc::file(std::path::Path::new(&path))
-                    },
-                    m,
-                )),
-            },
-            Ok(None) if !required => out.note(
-                buf,
-                &f.loc,
-                sref,
-                "env_file",
-                &format!("`{path}` does not exist and is optional: left out"),
-            ),
-            Ok(None) => out.errors.push(
-                ImportError::at(&f.loc, format!("the env file `{path}` does not exist"))
-                    .help("create it, or mark it `required: false`"),
-            ),
-            Err(e) => out.errors.push(ImportError::at(
-                &f.loc,
-                format!("cannot read `{path}`: {e}"),
-            )),
-        }
+        env_file(s, f, buf, out, &mut env_files, &mut inlined);
     }
     let mut env_lines = String::new();
     for (k, v, from) in &inlined {
@@ -218,82 +166,7 @@ fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
         .map(Node::entries)
         .unwrap_or_default()
     {
-        let Some(value) = v.scalar_string() else {
-            let _ = write!(
-                env_lines,
-                "{}",
-                comment(&format!(
-                    "{k}: unset in Compose's environment too, so not set"
-                ))
-            );
-            continue;
-        };
-        let from_env_file: Vec<&str> = v
-            .used
-            .iter()
-            .filter(|u| matches!(u.source, Some(Source::EnvFile(_))))
-            .map(|u| u.name.as_str())
-            .collect();
-        let secret = if project.normalized {
-            secret_looking(k)
-        } else {
-            !from_env_file.is_empty()
-                && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)))
-        };
-        if secret {
-            let origin = if project.normalized {
-                "Compose's JSON does not say whether it came from .env".to_string()
-            } else {
-                format!("from .env: {}", from_env_file.join(", "))
-            };
-            let file = secret_file
-                .get_or_insert_with(|| format!("{SECRET_ENV_DIR}/{cname}.env"))
-                .clone();
-            let _ = write!(
-                env_lines,
-                "{}",
-                comment(&format!(
-                    "{k}: secret-looking ({origin}): not written here; put it in {file}"
-                ))
-            );
-            out.warnings.push(Warning {
-                loc: v.loc.clone(),
-                service: Some(svc_name.clone()),
-                key: format!("environment.{k}"),
-                message: format!("its value looks secret ({origin}), so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`"),
-            });
-            out.moved.push(MovedSecret {
-                container: cname.clone(),
-                key: k.clone(),
-                env_file: file,
-            });
-            continue;
-        }
-        let vars: Vec<String> = v
-            .used
-            .iter()
-            .map(|u| match &u.source {
-                Some(Source::EnvFile(f)) => {
-                    let shown = std::path::Path::new(f)
-                        .strip_prefix(&project.dir)
-                        .map_or_else(|_| f.clone(), |p| p.display().to_string());
-                    format!("{} from {}", u.name, one_line(&shown))
-                }
-                Some(Source::Shell) => format!("{} from the environment", u.name),
-                None => format!("{} unset", u.name),
-            })
-            .collect();
-        if vars.is_empty() {
-            let _ = writeln!(env_lines, "{} = {}", key(k), string(&value));
-        } else {
-            let _ = writeln!(
-                env_lines,
-                "{} = {}   # {}",
-                key(k),
-                string(&value),
-                vars.join(", ")
-            );
-        }
+        environment_entry(s, k, v, &mut env_lines, &mut secret_file, out);
     }
     if let Some(f) = &secret_file {
         env_files.push(f.clone());
@@ -302,6 +175,177 @@ fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
         let _ = writeln!(buf, "environment_files = {}", array(&env_files));
     }
     env_lines
+}
+
+/// One `env_file` item: kept as an env file, or (where podman reads it differently and it holds
+/// nothing secret-looking) its entries inlined; a missing or unreadable file is an error.
+fn env_file(
+    s: &Svc<'_>,
+    f: &Node,
+    buf: &mut String,
+    out: &mut Out,
+    env_files: &mut Vec<String>,
+    inlined: &mut Vec<(String, String, String)>,
+) {
+    let project = s.ctx.project;
+    let files = s.ctx.files;
+    let sref = Some(s.name.as_str());
+    let path = f
+        .get("path")
+        .and_then(Node::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let required = f
+        .get("required")
+        .is_none_or(|r| r.value != Value::Bool(false));
+    match files.read(std::path::Path::new(&path)) {
+        Ok(Some(text)) => match env_file_for_podman(&text, &project.vars) {
+            Ok(None) => env_files.push(path),
+            Ok(Some(entries)) => {
+                let secret = entries.iter().any(|(k, _)| secret_looking(k));
+                if secret {
+                    env_files.push(path.clone());
+                    out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
+                } else {
+                    out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
+                    for (k, v) in entries {
+                        inlined.push((k, v, path.clone()));
+                    }
+                }
+            }
+            Err((line, m)) => out.errors.push(ImportError::at(
+                &Loc {
+                    line,
+                    col: 1,
+                    ..Loc::file(std::path::Path::new(&path))
+                },
+                m,
+            )),
+        },
+        Ok(None) if !required => out.note(
+            buf,
+            &f.loc,
+            sref,
+            "env_file",
+            &format!("`{path}` does not exist and is optional: left out"),
+        ),
+        Ok(None) => out.errors.push(
+            ImportError::at(&f.loc, format!("the env file `{path}` does not exist"))
+                .help("create it, or mark it `required: false`"),
+        ),
+        Err(e) => out.errors.push(ImportError::at(
+            &f.loc,
+            format!("cannot read `{path}`: {e}"),
+        )),
+    }
+}
+
+/// One `environment` entry: its line (with where its variables came from), a comment for an
+/// unset one, or (secret-looking) moved out to the service's secret env file.
+fn environment_entry(
+    s: &Svc<'_>,
+    k: &String,
+    v: &Node,
+    env_lines: &mut String,
+    secret_file: &mut Option<String>,
+    out: &mut Out,
+) {
+    let project = s.ctx.project;
+    let Some(value) = v.scalar_string() else {
+        let _ = write!(
+            env_lines,
+            "{}",
+            comment(&format!(
+                "{k}: unset in Compose's environment too, so not set"
+            ))
+        );
+        return;
+    };
+    let from_env_file: Vec<&str> = v
+        .used
+        .iter()
+        .filter(|u| matches!(u.source, Some(Source::EnvFile(_))))
+        .map(|u| u.name.as_str())
+        .collect();
+    let secret = if project.normalized {
+        secret_looking(k)
+    } else {
+        !from_env_file.is_empty()
+            && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)))
+    };
+    if secret {
+        move_secret(s, k, v, &from_env_file, env_lines, secret_file, out);
+        return;
+    }
+    let vars = variable_sources(project, v);
+    if vars.is_empty() {
+        let _ = writeln!(env_lines, "{} = {}", key(k), string(&value));
+    } else {
+        let _ = writeln!(
+            env_lines,
+            "{} = {}   # {}",
+            key(k),
+            string(&value),
+            vars.join(", ")
+        );
+    }
+}
+
+/// A secret-looking `environment` entry: a comment where it would be, a warning, and a note that
+/// it belongs in the service's secret env file.
+fn move_secret(
+    s: &Svc<'_>,
+    k: &String,
+    v: &Node,
+    from_env_file: &[&str],
+    env_lines: &mut String,
+    secret_file: &mut Option<String>,
+    out: &mut Out,
+) {
+    let cname = &s.cname;
+    let origin = if s.ctx.project.normalized {
+        "Compose's JSON does not say whether it came from .env".to_string()
+    } else {
+        format!("from .env: {}", from_env_file.join(", "))
+    };
+    let file = secret_file
+        .get_or_insert_with(|| format!("{SECRET_ENV_DIR}/{cname}.env"))
+        .clone();
+    let _ = write!(
+        env_lines,
+        "{}",
+        comment(&format!(
+            "{k}: secret-looking ({origin}): not written here; put it in {file}"
+        ))
+    );
+    out.warnings.push(Warning {
+        loc: v.loc.clone(),
+        service: Some(s.name.clone()),
+        key: format!("environment.{k}"),
+        message: format!("its value looks secret ({origin}), so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`"),
+    });
+    out.moved.push(MovedSecret {
+        container: cname.clone(),
+        key: k.clone(),
+        env_file: file,
+    });
+}
+
+/// Where each variable interpolated into `v` came from, for the comment after its line.
+fn variable_sources(project: &Project, v: &Node) -> Vec<String> {
+    v.used
+        .iter()
+        .map(|u| match &u.source {
+            Some(Source::EnvFile(f)) => {
+                let shown = std::path::Path::new(f)
+                    .strip_prefix(&project.dir)
+                    .map_or_else(|_| f.clone(), |p| p.display().to_string());
+                format!("{} from {}", u.name, one_line(&shown))
+            }
+            Some(Source::Shell) => format!("{} from the environment", u.name),
+            None => format!("{} unset", u.name),
+        })
+        .collect()
 }
 
 /// `ports` and `expose`.
