@@ -404,131 +404,215 @@ fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
 
 /// `volumes`, and file secrets as read-only bind mounts.
 fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, volumes: &mut Vec<(String, String)>) {
-    let project = s.ctx.project;
-    let top_volumes = s.ctx.top_volumes;
-    let top_secrets = s.ctx.top_secrets;
-    let svc_name = s.name;
     let svc = s.svc;
-    let sref = Some(s.name.as_str());
     // volumes, and file secrets as read-only bind mounts
     let mut mounts = Vec::new();
     for v in svc.get("volumes").map(Node::items).unwrap_or_default() {
-        let kind = v.get("type").and_then(Node::as_str).unwrap_or("volume");
-        let target = v.get("target").and_then(Node::as_str).unwrap_or_default();
-        let source = v.get("source").and_then(Node::as_str);
-        let mut opts: Vec<String> = Vec::new();
-        if v.get("read_only")
-            .is_some_and(|r| r.value == Value::Bool(true))
-        {
-            opts.push("ro".into());
+        if let Some(m) = volume_mount(s, v, buf, out, volumes) {
+            mounts.push(m);
         }
-        for (k, n) in v.entries() {
-            if matches!(
-                k.as_str(),
-                "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
-            ) {
-                continue;
+    }
+    for sec in svc.get("secrets").map(Node::items).unwrap_or_default() {
+        if let Some(m) = secret_mount(s, sec, buf, out) {
+            mounts.push(m);
+        }
+    }
+    if !mounts.is_empty() {
+        let _ = writeln!(buf, "volumes = {}", array(&mounts));
+    }
+}
+
+/// One `volumes` item as a mount; `None` when it is refused or not carried.
+fn volume_mount(
+    s: &Svc<'_>,
+    v: &Node,
+    buf: &mut String,
+    out: &mut Out,
+    volumes: &mut Vec<(String, String)>,
+) -> Option<String> {
+    let project = s.ctx.project;
+    let top_volumes = s.ctx.top_volumes;
+    let svc_name = s.name;
+    let sref = Some(s.name.as_str());
+    let kind = v.get("type").and_then(Node::as_str).unwrap_or("volume");
+    let target = v.get("target").and_then(Node::as_str).unwrap_or_default();
+    let source = v.get("source").and_then(Node::as_str);
+    let mut opts: Vec<String> = Vec::new();
+    if v.get("read_only")
+        .is_some_and(|r| r.value == Value::Bool(true))
+    {
+        opts.push("ro".into());
+    }
+    mount_keys_not_carried(v, target, sref, buf, out);
+    match (kind, source) {
+        ("bind", Some(src)) => {
+            bind_options(v, sref, buf, out, &mut opts);
+            if src
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, ':' | '$' | '"' | '\'' | '\\' | '%'))
+            {
+                out.errors.push(ImportError::at(&v.loc, format!("the host path `{src}` has a character quadgen refuses in host paths (whitespace, `:`, quotes, `$`, `%` or `\\`)")).help("move or link the directory to a plain path and use that"));
+                return None;
             }
+            Some(mount(src, target, &opts))
+        }
+        ("volume", Some(src)) => {
+            volume_options(v, sref, buf, out, &mut opts);
+            let (name, _) = object_name(&project.name, top_volumes, src);
+            if top_volumes.and_then(|t| t.get(src)).is_none() {
+                out.errors.push(ImportError::at(&v.loc, format!("service `{svc_name}` uses the volume `{src}`, which the top-level `volumes` does not declare")));
+                return None;
+            }
+            if !volumes.iter().any(|(k, _)| k == src) {
+                volumes.push((src.to_string(), name.clone()));
+            }
+            Some(mount(&name, target, &opts))
+        }
+        ("volume", None) => Some(mount("", target, &opts)),
+        (other, _) => {
+            out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)"));
+            None
+        }
+    }
+}
+
+/// Notes the keys of a `volumes` item that have no inventory form.
+fn mount_keys_not_carried(
+    v: &Node,
+    target: &str,
+    sref: Option<&str>,
+    buf: &mut String,
+    out: &mut Out,
+) {
+    for (k, n) in v.entries() {
+        if matches!(
+            k.as_str(),
+            "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
+        ) {
+            continue;
+        }
+        out.not_carried(
+            buf,
+            &n.loc,
+            sref,
+            &format!("volumes.{k}"),
+            &format!(
+                "`{k}: {}` of the mount at `{target}` has no inventory form yet",
+                show(n)
+            ),
+        );
+    }
+}
+
+/// A bind mount's `bind` settings as mount options (`selinux`, `propagation`).
+fn bind_options(
+    v: &Node,
+    sref: Option<&str>,
+    buf: &mut String,
+    out: &mut Out,
+    opts: &mut Vec<String>,
+) {
+    if let Some(b) = v.get("bind") {
+        for (k, n) in b.entries() {
+            match (k.as_str(), &n.value) {
+                ("create_host_path", _) => {}
+                ("selinux", Value::Str(s)) => opts.push(s.clone()),
+                ("propagation", Value::Str(s)) => opts.push(s.clone()),
+                _ => out.not_carried(
+                    buf,
+                    &n.loc,
+                    sref,
+                    &format!("volumes.bind.{k}"),
+                    &format!("`{k}: {}` has no inventory form yet", show(n)),
+                ),
+            }
+        }
+    }
+}
+
+/// A volume mount's `volume` settings as mount options (`nocopy`).
+fn volume_options(
+    v: &Node,
+    sref: Option<&str>,
+    buf: &mut String,
+    out: &mut Out,
+    opts: &mut Vec<String>,
+) {
+    if let Some(vo) = v.get("volume") {
+        for (k, n) in vo.entries() {
+            match (k.as_str(), &n.value) {
+                ("nocopy", Value::Bool(true)) => opts.push("nocopy".into()),
+                ("nocopy", _) => {}
+                _ => out.not_carried(
+                    buf,
+                    &n.loc,
+                    sref,
+                    &format!("volumes.volume.{k}"),
+                    &format!("`{k}: {}` has no inventory form yet", show(n)),
+                ),
+            }
+        }
+    }
+}
+
+/// One `secrets` item as a read-only bind mount of its file; `None` when it is not a file.
+fn secret_mount(sv: &Svc<'_>, s: &Node, buf: &mut String, out: &mut Out) -> Option<String> {
+    let project = sv.ctx.project;
+    let top_secrets = sv.ctx.top_secrets;
+    let sref = Some(sv.name.as_str());
+    let source = s.get("source").and_then(Node::as_str).unwrap_or_default();
+    let target = s
+        .get("target")
+        .and_then(Node::as_str)
+        .map_or_else(|| format!("/run/secrets/{source}"), str::to_string);
+    let target = if target.starts_with('/') {
+        target
+    } else {
+        format!("/run/secrets/{target}")
+    };
+    let file = top_secrets
+        .and_then(|t| t.get(source))
+        .and_then(|d| d.get("file"))
+        .and_then(Node::as_str);
+    for k in ["uid", "gid", "mode"] {
+        if let Some(n) = s.get(k) {
             out.not_carried(
                 buf,
                 &n.loc,
                 sref,
-                &format!("volumes.{k}"),
+                &format!("secrets.{k}"),
                 &format!(
-                    "`{k}: {}` of the mount at `{target}` has no inventory form yet",
-                    show(n)
+                    "`{k}` of secret `{source}`: the file is mounted with its own owner and mode"
                 ),
             );
         }
-        match (kind, source) {
-            ("bind", Some(src)) => {
-                if let Some(b) = v.get("bind") {
-                    for (k, n) in b.entries() {
-                        match (k.as_str(), &n.value) {
-                            ("create_host_path", _) => {}
-                            ("selinux", Value::Str(s)) => opts.push(s.clone()),
-                            ("propagation", Value::Str(s)) => opts.push(s.clone()),
-                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.bind.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
-                        }
-                    }
-                }
-                if src.chars().any(|c| c.is_whitespace() || matches!(c, ':' | '$' | '"' | '\'' | '\\' | '%')) {
-                    out.errors.push(ImportError::at(&v.loc, format!("the host path `{src}` has a character quadgen refuses in host paths (whitespace, `:`, quotes, `$`, `%` or `\\`)")).help("move or link the directory to a plain path and use that"));
-                    continue;
-                }
-                mounts.push(mount(src, target, &opts));
-            }
-            ("volume", Some(src)) => {
-                if let Some(vo) = v.get("volume") {
-                    for (k, n) in vo.entries() {
-                        match (k.as_str(), &n.value) {
-                            ("nocopy", Value::Bool(true)) => opts.push("nocopy".into()),
-                            ("nocopy", _) => {}
-                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.volume.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
-                        }
-                    }
-                }
-                let (name, _) = object_name(&project.name, top_volumes, src);
-                if top_volumes.and_then(|t| t.get(src)).is_none() {
-                    out.errors.push(ImportError::at(&v.loc, format!("service `{svc_name}` uses the volume `{src}`, which the top-level `volumes` does not declare")));
-                    continue;
-                }
-                if !volumes.iter().any(|(k, _)| k == src) {
-                    volumes.push((src.to_string(), name.clone()));
-                }
-                mounts.push(mount(&name, target, &opts));
-            }
-            ("volume", None) => mounts.push(mount("", target, &opts)),
-            (other, _) => out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)")),
-        }
     }
-    for s in svc.get("secrets").map(Node::items).unwrap_or_default() {
-        let source = s.get("source").and_then(Node::as_str).unwrap_or_default();
-        let target = s
-            .get("target")
-            .and_then(Node::as_str)
-            .map_or_else(|| format!("/run/secrets/{source}"), str::to_string);
-        let target = if target.starts_with('/') {
-            target
-        } else {
-            format!("/run/secrets/{target}")
-        };
-        let file = top_secrets
-            .and_then(|t| t.get(source))
-            .and_then(|d| d.get("file"))
-            .and_then(Node::as_str);
-        for k in ["uid", "gid", "mode"] {
-            if let Some(n) = s.get(k) {
-                out.not_carried(buf, &n.loc, sref, &format!("secrets.{k}"), &format!("`{k}` of secret `{source}`: the file is mounted with its own owner and mode"));
-            }
+    match file {
+        Some(f) => {
+            let abs = if f.starts_with('/') {
+                f.to_string()
+            } else {
+                crate::import::canon::resolve(&project.dir, f)
+            };
+            let _ = write!(
+                buf,
+                "{}",
+                comment(&format!(
+                    "secret `{source}` (a file): mounted read-only at {target}, as Compose does"
+                ))
+            );
+            Some(mount(&abs, &target, &["ro".to_string()]))
         }
-        match file {
-            Some(f) => {
-                let abs = if f.starts_with('/') {
-                    f.to_string()
-                } else {
-                    crate::import::canon::resolve(&project.dir, f)
-                };
-                let _ = write!(
-                    buf,
-                    "{}",
-                    comment(&format!(
-                        "secret `{source}` (a file): mounted read-only at {target}, as Compose does"
-                    ))
-                );
-                mounts.push(mount(&abs, &target, &["ro".to_string()]));
-            }
-            None => out.not_carried(
+        None => {
+            out.not_carried(
                 buf,
                 &s.loc,
                 sref,
                 "secrets",
                 &format!("secret `{source}` is not a file; the inventory has no secrets yet"),
-            ),
+            );
+            None
         }
-    }
-    if !mounts.is_empty() {
-        let _ = writeln!(buf, "volumes = {}", array(&mounts));
     }
 }
 
@@ -540,9 +624,6 @@ fn networks_and_user(
     networks: &mut Vec<(String, String)>,
 ) -> Vec<String> {
     let mut aliases: Vec<String> = Vec::new();
-    let project = s.ctx.project;
-    let top_networks = s.ctx.top_networks;
-    let svc_name = s.name;
     let svc = s.svc;
     let sref = Some(s.name.as_str());
     // networks
@@ -568,46 +649,7 @@ fn networks_and_user(
                 &format!("`{other}` has no inventory form yet (issue 7)"),
             );
         }
-        None => {
-            let declared: Vec<(String, Node)> = match svc.get("networks") {
-                Some(n) => n.entries().to_vec(),
-                None => vec![(
-                    "default".to_string(),
-                    Node::new(Value::Null, svc.loc.clone()),
-                )],
-            };
-            for (k, settings) in declared {
-                if k != "default" && top_networks.and_then(|t| t.get(&k)).is_none() {
-                    out.errors.push(ImportError::at(&settings.loc, format!("service `{svc_name}` uses the network `{k}`, which the top-level `networks` does not declare")));
-                    continue;
-                }
-                let (name, _) = object_name(&project.name, top_networks, &k);
-                for (sk, sv) in settings.entries() {
-                    if sk == "aliases" {
-                        for a in sv.items().iter().filter_map(Node::scalar_string) {
-                            if !aliases.contains(&a) {
-                                aliases.push(a);
-                            }
-                        }
-                        continue;
-                    }
-                    out.not_carried(
-                        buf,
-                        &sv.loc,
-                        sref,
-                        &format!("networks.{k}.{sk}"),
-                        &format!(
-                            "`{sk}: {}` on network `{k}` has no inventory field yet (issue 7)",
-                            show(sv)
-                        ),
-                    );
-                }
-                if !networks.iter().any(|(c, _)| *c == k) {
-                    networks.push((k.clone(), name.clone()));
-                }
-                nets.push(name);
-            }
-        }
+        None => declared_networks(s, buf, out, networks, &mut nets, &mut aliases),
     }
     if !nets.is_empty() {
         let _ = writeln!(buf, "networks = {}", array(&nets));
@@ -616,6 +658,61 @@ fn networks_and_user(
         let _ = writeln!(buf, "user = {}", string(&u));
     }
     aliases
+}
+
+/// The service's `networks` (Compose's implicit `default` when none): their inventory names in
+/// `nets`, their aliases in `aliases`, and first uses added to `networks`.
+fn declared_networks(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    networks: &mut Vec<(String, String)>,
+    nets: &mut Vec<String>,
+    aliases: &mut Vec<String>,
+) {
+    let project = s.ctx.project;
+    let top_networks = s.ctx.top_networks;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    let declared: Vec<(String, Node)> = match svc.get("networks") {
+        Some(n) => n.entries().to_vec(),
+        None => vec![(
+            "default".to_string(),
+            Node::new(Value::Null, svc.loc.clone()),
+        )],
+    };
+    for (k, settings) in declared {
+        if k != "default" && top_networks.and_then(|t| t.get(&k)).is_none() {
+            out.errors.push(ImportError::at(&settings.loc, format!("service `{svc_name}` uses the network `{k}`, which the top-level `networks` does not declare")));
+            continue;
+        }
+        let (name, _) = object_name(&project.name, top_networks, &k);
+        for (sk, sv) in settings.entries() {
+            if sk == "aliases" {
+                for a in sv.items().iter().filter_map(Node::scalar_string) {
+                    if !aliases.contains(&a) {
+                        aliases.push(a);
+                    }
+                }
+                continue;
+            }
+            out.not_carried(
+                buf,
+                &sv.loc,
+                sref,
+                &format!("networks.{k}.{sk}"),
+                &format!(
+                    "`{sk}: {}` on network `{k}` has no inventory field yet (issue 7)",
+                    show(sv)
+                ),
+            );
+        }
+        if !networks.iter().any(|(c, _)| *c == k) {
+            networks.push((k.clone(), name.clone()));
+        }
+        nets.push(name);
+    }
 }
 
 /// `depends_on`, and the dependencies Compose implies.
