@@ -964,6 +964,43 @@ fn podman_args(
     if no_healthcheck {
         arg_keys.push("healthcheck (disabled)");
     }
+    alias_args(s, buf, out, aliases, &mut args, &mut arg_keys);
+    for (k, flag) in AS_PODMAN_ARGS {
+        let Some(n) = svc.get(k) else { continue };
+        let Some(values) = flag_values(k, flag, n) else {
+            continue;
+        };
+        if values.iter().any(|v| v.chars().any(char::is_control)) {
+            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
+            continue;
+        }
+        arg_keys.push(k);
+        args.extend(values);
+    }
+    if !args.is_empty() {
+        let _ = write!(
+            buf,
+            "{}",
+            comment(&format!(
+                "{} → podman_args until the inventory has fields for them (issue 7)",
+                arg_keys.join(", ")
+            ))
+        );
+        let _ = writeln!(buf, "podman_args = {}", array(&args));
+    }
+}
+
+/// Network aliases (`networks.*.aliases`, and `container_name` as one) as `--network-alias` words.
+fn alias_args(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    aliases: &[String],
+    args: &mut Vec<String>,
+    arg_keys: &mut Vec<&str>,
+) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // network aliases: podman sets them on every network the container joins
     if !aliases.is_empty() {
         let joined = svc.get("networks").map_or(0, |n| n.entries().len());
@@ -1004,70 +1041,55 @@ fn podman_args(
             );
         }
     }
-    for (k, flag) in AS_PODMAN_ARGS {
-        let Some(n) = svc.get(k) else { continue };
-        let values: Vec<String> = match &n.value {
-            Value::Bool(true) => vec![flag.to_string()],
-            Value::Bool(false) => continue,
-            Value::Seq(items) => items
-                .iter()
-                .filter_map(Node::scalar_string)
-                .map(|v| format!("{flag}={v}"))
-                .collect(),
-            Value::Map(entries) if *k == "extra_hosts" => entries
-                .iter()
-                .flat_map(|(h, ip)| {
-                    let ips: Vec<String> = match &ip.value {
-                        Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
-                        _ => ip.scalar_string().into_iter().collect(),
-                    };
-                    ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
-                })
-                .collect(),
-            Value::Map(entries) => entries
-                .iter()
-                .filter_map(|(sk, sv)| sv.scalar_string().map(|v| format!("{flag}={sk}={v}")))
-                .collect(),
-            _ => n
-                .scalar_string()
-                .map(|v| vec![format!("{flag}={v}")])
-                .unwrap_or_default(),
-        };
-        // `host=ip` (Compose's newer form) is `host:ip` for podman.
-        let values: Vec<String> = if *k == "extra_hosts" {
-            values
-                .into_iter()
-                .map(|v| {
-                    match v
-                        .strip_prefix("--add-host=")
-                        .and_then(|h| h.split_once('='))
-                    {
-                        Some((host, ip)) => format!("--add-host={host}:{ip}"),
-                        None => v,
-                    }
-                })
-                .collect()
-        } else {
-            values
-        };
-        if values.iter().any(|v| v.chars().any(char::is_control)) {
-            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
-            continue;
-        }
-        arg_keys.push(k);
-        args.extend(values);
-    }
-    if !args.is_empty() {
-        let _ = write!(
-            buf,
-            "{}",
-            comment(&format!(
-                "{} → podman_args until the inventory has fields for them (issue 7)",
-                arg_keys.join(", ")
-            ))
-        );
-        let _ = writeln!(buf, "podman_args = {}", array(&args));
-    }
+}
+
+/// The `podman_args` words for Compose key `k` set to `n`; `None` when it is `false`.
+fn flag_values(k: &str, flag: &str, n: &Node) -> Option<Vec<String>> {
+    let values: Vec<String> = match &n.value {
+        Value::Bool(true) => vec![flag.to_string()],
+        Value::Bool(false) => return None,
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(Node::scalar_string)
+            .map(|v| format!("{flag}={v}"))
+            .collect(),
+        Value::Map(entries) if k == "extra_hosts" => entries
+            .iter()
+            .flat_map(|(h, ip)| {
+                let ips: Vec<String> = match &ip.value {
+                    Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
+                    _ => ip.scalar_string().into_iter().collect(),
+                };
+                ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
+            })
+            .collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(sk, sv)| sv.scalar_string().map(|v| format!("{flag}={sk}={v}")))
+            .collect(),
+        _ => n
+            .scalar_string()
+            .map(|v| vec![format!("{flag}={v}")])
+            .unwrap_or_default(),
+    };
+    // `host=ip` (Compose's newer form) is `host:ip` for podman.
+    let values: Vec<String> = if k == "extra_hosts" {
+        values
+            .into_iter()
+            .map(|v| {
+                match v
+                    .strip_prefix("--add-host=")
+                    .and_then(|h| h.split_once('='))
+                {
+                    Some((host, ip)) => format!("--add-host={host}:{ip}"),
+                    None => v,
+                }
+            })
+            .collect()
+    } else {
+        values
+    };
+    Some(values)
 }
 
 /// Every other key: a warning and a comment.
