@@ -60,67 +60,7 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             let dir = PathBuf::from("/");
             (root, dir, name.clone())
         }
-        Input::Files(paths) => {
-            let Some(first) = paths.first() else {
-                return Err(ImportError::at(&Loc::default(), "no compose file given").into());
-            };
-            let dir = first.parent().map(Path::to_path_buf).unwrap_or_default();
-            let env_files: Vec<PathBuf> = if options.env_files.is_empty() {
-                vec![dir.join(".env")]
-            } else {
-                options.env_files.clone()
-            };
-            let mut from_files: BTreeMap<String, (String, Source)> = BTreeMap::new();
-            for f in &env_files {
-                let text = match files.read(f) {
-                    Ok(Some(t)) => t,
-                    Ok(None) if options.env_files.is_empty() => continue,
-                    Ok(None) | Err(_) => {
-                        return Err(ImportError::at(
-                            &Loc::file(f),
-                            format!("cannot read the env file `{}`", f.display()),
-                        )
-                        .into());
-                    }
-                };
-                let entries = envfile::parse(&text, &vars).map_err(|(line, m)| {
-                    ImportError::at(
-                        &Loc {
-                            line,
-                            col: 1,
-                            ..Loc::file(f)
-                        },
-                        m,
-                    )
-                })?;
-                for e in entries {
-                    if let Some(v) = e.value {
-                        from_files.insert(e.key, (v, Source::EnvFile(f.display().to_string())));
-                    }
-                }
-            }
-            for (k, (v, s)) in from_files {
-                vars.add_weaker(&k, &v, s);
-            }
-            let mut merged: Option<Node> = None;
-            for path in paths {
-                let root = load_file(
-                    path,
-                    &dir,
-                    &vars,
-                    files,
-                    &mut vec![path.clone()],
-                    &mut warnings,
-                )?;
-                merged = Some(match merged {
-                    None => root,
-                    Some(base) => merge(base, root, &[])
-                        .unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(path))),
-                });
-            }
-            let root = merged.unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(first)));
-            (root, dir, first.clone())
-        }
+        Input::Files(paths) => load_files(paths, options, files, &mut vars, &mut warnings)?,
     };
     if !matches!(root.value, Value::Map(_)) {
         return Err(ImportError::at(&root.loc, "a Compose file is a mapping at the top").into());
@@ -134,6 +74,108 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             warnings.extend(extension_warnings(name, dropped));
         }
     }
+    let name = project_name(options, &vars, &root, &dir)?;
+    check_cycles(&root)?;
+    let profiles = active_profiles(options, &vars);
+    // Compose's JSON holds only the services its profiles selected.
+    if !matches!(input, Input::Normalized { .. }) {
+        select_profiles(&mut root, &profiles, &mut warnings);
+    }
+    Ok(Project {
+        name,
+        dir,
+        root,
+        source,
+        warnings,
+        vars,
+        normalized: matches!(input, Input::Normalized { .. }),
+    })
+}
+
+/// The `-f` files: the env files' variables added to `vars`, then each file loaded and merged
+/// onto the ones before. Returns the merged root, the project directory and the first file.
+fn load_files(
+    paths: &[PathBuf],
+    options: &Options,
+    files: &dyn Files,
+    vars: &mut Vars,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Node, PathBuf, PathBuf), Refused> {
+    let Some(first) = paths.first() else {
+        return Err(ImportError::at(&Loc::default(), "no compose file given").into());
+    };
+    let dir = first.parent().map(Path::to_path_buf).unwrap_or_default();
+    add_env_file_vars(options, &dir, files, vars)?;
+    let mut merged: Option<Node> = None;
+    for path in paths {
+        let root = load_file(path, &dir, vars, files, &mut vec![path.clone()], warnings)?;
+        merged = Some(match merged {
+            None => root,
+            Some(base) => {
+                merge(base, root, &[]).unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(path)))
+            }
+        });
+    }
+    let root = merged.unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(first)));
+    Ok((root, dir, first.clone()))
+}
+
+/// Adds the variables of the env files (`--env-file`, else `.env` in `dir` if it exists) to
+/// `vars`, weaker than those already there.
+fn add_env_file_vars(
+    options: &Options,
+    dir: &Path,
+    files: &dyn Files,
+    vars: &mut Vars,
+) -> Result<(), Refused> {
+    let env_files: Vec<PathBuf> = if options.env_files.is_empty() {
+        vec![dir.join(".env")]
+    } else {
+        options.env_files.clone()
+    };
+    let mut from_files: BTreeMap<String, (String, Source)> = BTreeMap::new();
+    for f in &env_files {
+        let text = match files.read(f) {
+            Ok(Some(t)) => t,
+            Ok(None) if options.env_files.is_empty() => continue,
+            Ok(None) | Err(_) => {
+                return Err(ImportError::at(
+                    &Loc::file(f),
+                    format!("cannot read the env file `{}`", f.display()),
+                )
+                .into());
+            }
+        };
+        let entries = envfile::parse(&text, vars).map_err(|(line, m)| {
+            ImportError::at(
+                &Loc {
+                    line,
+                    col: 1,
+                    ..Loc::file(f)
+                },
+                m,
+            )
+        })?;
+        for e in entries {
+            if let Some(v) = e.value {
+                from_files.insert(e.key, (v, Source::EnvFile(f.display().to_string())));
+            }
+        }
+    }
+    for (k, (v, s)) in from_files {
+        vars.add_weaker(&k, &v, s);
+    }
+    Ok(())
+}
+
+/// The project name: `--project-name`, `COMPOSE_PROJECT_NAME`, `name:` or the directory's name,
+/// lowercased and with only the characters Compose allows.
+fn project_name(
+    options: &Options,
+    vars: &Vars,
+    root: &Node,
+    dir: &Path,
+) -> Result<String, Refused> {
     let name = options
         .project_name
         .clone()
@@ -154,7 +196,11 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             .help("pass `--project-name NAME`")
             .into());
     }
-    check_cycles(&root)?;
+    Ok(name)
+}
+
+/// The active profiles: `--profile`, then `COMPOSE_PROFILES`.
+fn active_profiles(options: &Options, vars: &Vars) -> Vec<String> {
     let mut profiles: Vec<String> = options.profiles.clone();
     if let Some((p, _)) = vars.get("COMPOSE_PROFILES") {
         profiles.extend(
@@ -164,19 +210,7 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
                 .map(str::to_string),
         );
     }
-    // Compose's JSON holds only the services its profiles selected.
-    if !matches!(input, Input::Normalized { .. }) {
-        select_profiles(&mut root, &profiles, &mut warnings);
-    }
-    Ok(Project {
-        name,
-        dir,
-        root,
-        source,
-        warnings,
-        vars,
-        normalized: matches!(input, Input::Normalized { .. }),
-    })
+    profiles
 }
 
 /// Services a service depends on: `depends_on`, and what Compose adds for `network_mode`, `ipc`
