@@ -380,99 +380,133 @@ fn load_file(
     }
     if let Some(include) = root.remove("include") {
         for entry in include.items() {
-            let (paths, project_dir) = match &entry.value {
-                Value::Str(p) => (vec![(p.clone(), entry.loc.clone())], None),
-                Value::Map(_) => {
-                    let p = entry.get("path").ok_or_else(|| {
-                        ImportError::at(&entry.loc, "an `include` entry needs a `path`")
-                    })?;
-                    let ps = match &p.value {
-                        Value::Str(s) => vec![(s.clone(), p.loc.clone())],
-                        _ => p
-                            .items()
-                            .iter()
-                            .filter_map(|i| i.as_str().map(|s| (s.to_string(), i.loc.clone())))
-                            .collect(),
-                    };
-                    if entry.get("env_file").is_some() {
-                        warnings.push(Warning {
-                            loc: entry.loc.clone(),
-                            service: None,
-                            key: "include.env_file".into(),
-                            message: "not read: the included file is interpolated with the project's variables".into(),
-                        });
-                    }
-                    (
-                        ps,
-                        entry
-                            .get("project_directory")
-                            .and_then(Node::as_str)
-                            .map(|d| canon::resolve(dir, d)),
-                    )
-                }
-                _ => {
-                    return Err(ImportError::at(
-                        &entry.loc,
-                        "an `include` entry is a path or a mapping",
-                    ));
-                }
-            };
-            let mut included: Option<Node> = None;
-            for (p, loc) in &paths {
-                let file = PathBuf::from(canon::resolve(path.parent().unwrap_or(dir), p));
-                if stack.contains(&file) {
-                    return Err(ImportError::at(
-                        loc,
-                        format!(
-                            "`{}` includes itself (through {})",
-                            file.display(),
-                            stack
-                                .iter()
-                                .map(|s| s.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(" → ")
-                        ),
-                    ));
-                }
-                let sub_dir = project_dir
-                    .clone()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
-                stack.push(file.clone());
-                let sub =
-                    load_file(&file, &sub_dir, vars, files, stack, warnings).map_err(|e| {
-                        if e.loc.line == 0 {
-                            ImportError::at(loc, e.message)
-                        } else {
-                            e
-                        }
-                    })?;
-                stack.pop();
-                included = Some(match included {
-                    None => sub,
-                    Some(b) => merge(b, sub, &[]).unwrap_or_else(|| Node::map(Vec::new(), loc)),
-                });
-            }
-            if let Some(inc) = included {
-                for section in ["services", "networks", "volumes", "secrets", "configs"] {
-                    for (k, v) in inc.get(section).map(Node::entries).unwrap_or_default() {
-                        if root.get(section).and_then(|s| s.get(k)).is_some() {
-                            return Err(ImportError::at(&v.loc, format!("`{section}.{k}` is defined both here and in the file including it"))
-                                .help("rename one of them, or use `extends` to build on the included one"));
-                        }
-                        if root.get(section).is_none() {
-                            root.set(section, Node::map(Vec::new(), &v.loc));
-                        }
-                        if let Some(s) = root.get_mut(section) {
-                            s.set(k, v.clone());
-                        }
-                    }
-                }
+            if let Some(inc) = include_entry(entry, path, dir, vars, files, stack, warnings)? {
+                add_included(&mut root, &inc)?;
             }
         }
     }
     resolve_extends(&mut root, path, dir, vars, files, stack, warnings)?;
     Ok(root)
+}
+
+/// The services, networks, volumes, secrets and configs of an `include` entry (its files
+/// loaded and merged); `None` when it names no file.
+fn include_entry(
+    entry: &Node,
+    path: &Path,
+    dir: &Path,
+    vars: &Vars,
+    files: &dyn Files,
+    stack: &mut Vec<PathBuf>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Node>, ImportError> {
+    let (paths, project_dir) = include_paths(entry, dir, warnings)?;
+    let mut included: Option<Node> = None;
+    for (p, loc) in &paths {
+        let file = PathBuf::from(canon::resolve(path.parent().unwrap_or(dir), p));
+        if stack.contains(&file) {
+            return Err(ImportError::at(
+                loc,
+                format!(
+                    "`{}` includes itself (through {})",
+                    file.display(),
+                    stack
+                        .iter()
+                        .map(|s| s.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                ),
+            ));
+        }
+        let sub_dir = project_dir
+            .clone()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
+        stack.push(file.clone());
+        let sub = load_file(&file, &sub_dir, vars, files, stack, warnings).map_err(|e| {
+            if e.loc.line == 0 {
+                ImportError::at(loc, e.message)
+            } else {
+                e
+            }
+        })?;
+        stack.pop();
+        included = Some(match included {
+            None => sub,
+            Some(b) => merge(b, sub, &[]).unwrap_or_else(|| Node::map(Vec::new(), loc)),
+        });
+    }
+    Ok(included)
+}
+
+/// An `include` entry's files (with where each is named) and its `project_directory`.
+fn include_paths(
+    entry: &Node,
+    dir: &Path,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Vec<(String, Loc)>, Option<String>), ImportError> {
+    let (paths, project_dir) = match &entry.value {
+        Value::Str(p) => (vec![(p.clone(), entry.loc.clone())], None),
+        Value::Map(_) => {
+            let p = entry
+                .get("path")
+                .ok_or_else(|| ImportError::at(&entry.loc, "an `include` entry needs a `path`"))?;
+            let ps = match &p.value {
+                Value::Str(s) => vec![(s.clone(), p.loc.clone())],
+                _ => p
+                    .items()
+                    .iter()
+                    .filter_map(|i| i.as_str().map(|s| (s.to_string(), i.loc.clone())))
+                    .collect(),
+            };
+            if entry.get("env_file").is_some() {
+                warnings.push(Warning {
+                    loc: entry.loc.clone(),
+                    service: None,
+                    key: "include.env_file".into(),
+                    message:
+                        "not read: the included file is interpolated with the project's variables"
+                            .into(),
+                });
+            }
+            (
+                ps,
+                entry
+                    .get("project_directory")
+                    .and_then(Node::as_str)
+                    .map(|d| canon::resolve(dir, d)),
+            )
+        }
+        _ => {
+            return Err(ImportError::at(
+                &entry.loc,
+                "an `include` entry is a path or a mapping",
+            ));
+        }
+    };
+    Ok((paths, project_dir))
+}
+
+/// Adds what an include defines to `root`; a name defined in both is an error.
+fn add_included(root: &mut Node, inc: &Node) -> Result<(), ImportError> {
+    for section in ["services", "networks", "volumes", "secrets", "configs"] {
+        for (k, v) in inc.get(section).map(Node::entries).unwrap_or_default() {
+            if root.get(section).and_then(|s| s.get(k)).is_some() {
+                return Err(ImportError::at(
+                    &v.loc,
+                    format!("`{section}.{k}` is defined both here and in the file including it"),
+                )
+                .help("rename one of them, or use `extends` to build on the included one"));
+            }
+            if root.get(section).is_none() {
+                root.set(section, Node::map(Vec::new(), &v.loc));
+            }
+            if let Some(s) = root.get_mut(section) {
+                s.set(k, v.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn interpolate_tree(
