@@ -614,22 +614,7 @@ fn extended(
         ));
     }
     seen.push(key);
-    let (base_name, file) = match &ext.value {
-        Value::Str(s) => (s.clone(), None),
-        Value::Map(_) => (
-            ext.get("service")
-                .and_then(Node::as_str)
-                .ok_or_else(|| ImportError::at(&ext.loc, "`extends` needs a `service`"))?
-                .to_string(),
-            ext.get("file").and_then(Node::as_str).map(str::to_string),
-        ),
-        _ => {
-            return Err(ImportError::at(
-                &ext.loc,
-                "`extends` is a service name or a mapping",
-            ));
-        }
-    };
+    let (base_name, file) = extends_target(&ext)?;
     let base = match file {
         None => extended(
             root, &base_name, path, dir, vars, files, stack, warnings, seen,
@@ -668,6 +653,27 @@ fn extended(
     Ok(merge(base, svc, &["services", name]).unwrap_or_else(|| Node::map(Vec::new(), &ext.loc)))
 }
 
+/// What `extends` names: the base service, and the file it is in (`None`: this file).
+fn extends_target(ext: &Node) -> Result<(String, Option<String>), ImportError> {
+    let target = match &ext.value {
+        Value::Str(s) => (s.clone(), None),
+        Value::Map(_) => (
+            ext.get("service")
+                .and_then(Node::as_str)
+                .ok_or_else(|| ImportError::at(&ext.loc, "`extends` needs a `service`"))?
+                .to_string(),
+            ext.get("file").and_then(Node::as_str).map(str::to_string),
+        ),
+        _ => {
+            return Err(ImportError::at(
+                &ext.loc,
+                "`extends` is a service name or a mapping",
+            ));
+        }
+    };
+    Ok(target)
+}
+
 /// Merges `over` onto `base` by Compose's rules; `path` is where they sit (`services.web.ports`).
 /// `None`: the value was reset.
 pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
@@ -679,30 +685,8 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
     let in_service = path.len() == 2 && path.first() == Some(&"services");
     let last = path.last().copied().unwrap_or_default();
     match (base.value, over.value) {
-        (Value::Map(mut b), Value::Map(o)) => {
-            for (k, v) in o {
-                let mut child: Vec<&str> = path.to_vec();
-                child.push(&k);
-                let replaced_whole = (path.len() == 2
-                    && in_service
-                    && matches!(k.as_str(), "command" | "entrypoint"))
-                    || (path.len() == 3 && path.get(2) == Some(&"healthcheck") && k == "test");
-                match b.iter().position(|(e, _)| *e == k) {
-                    Some(i) => {
-                        let (_, old) = b.remove(i);
-                        let new = if replaced_whole {
-                            Some(v)
-                        } else {
-                            merge(old, v, &child)
-                        };
-                        if let Some(n) = new {
-                            b.insert(i, (k, n));
-                        }
-                    }
-                    None if v.tag == Some(MergeTag::Reset) => {}
-                    None => b.push((k, v)),
-                }
-            }
+        (Value::Map(b), Value::Map(o)) => {
+            let b = merge_maps(b, o, path, in_service);
             Some(Node {
                 value: Value::Map(b),
                 loc: over.loc,
@@ -710,39 +694,8 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
                 tag: None,
             })
         }
-        (Value::Seq(mut b), Value::Seq(o)) => {
-            let unique = path.len() == 3
-                && path.first() == Some(&"services")
-                && matches!(last, "ports" | "volumes" | "secrets" | "configs");
-            for item in o {
-                let key = |n: &Node| -> String {
-                    if last == "ports" {
-                        ["host_ip", "target", "published", "protocol"]
-                            .iter()
-                            .map(|k| n.get(k).and_then(Node::scalar_string).unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join("|")
-                    } else {
-                        n.get("target")
-                            .and_then(Node::scalar_string)
-                            .unwrap_or_default()
-                    }
-                };
-                let existing = if unique {
-                    b.iter().position(|e| key(e) == key(&item))
-                } else {
-                    b.iter().position(|e| e.value == item.value)
-                };
-                match existing {
-                    Some(i) if unique => {
-                        if let Some(e) = b.get_mut(i) {
-                            *e = item;
-                        }
-                    }
-                    Some(_) => {}
-                    None => b.push(item),
-                }
-            }
+        (Value::Seq(b), Value::Seq(o)) => {
+            let b = merge_seqs(b, o, path, last);
             Some(Node {
                 value: Value::Seq(b),
                 loc: over.loc,
@@ -757,6 +710,77 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
             tag: None,
         }),
     }
+}
+
+/// Merges mapping entries `o` onto `b`: by key, `command`, `entrypoint` and `healthcheck.test`
+/// replaced whole, a `!reset` entry removed.
+fn merge_maps(
+    mut b: Vec<(String, Node)>,
+    o: Vec<(String, Node)>,
+    path: &[&str],
+    in_service: bool,
+) -> Vec<(String, Node)> {
+    for (k, v) in o {
+        let mut child: Vec<&str> = path.to_vec();
+        child.push(&k);
+        let replaced_whole =
+            (path.len() == 2 && in_service && matches!(k.as_str(), "command" | "entrypoint"))
+                || (path.len() == 3 && path.get(2) == Some(&"healthcheck") && k == "test");
+        match b.iter().position(|(e, _)| *e == k) {
+            Some(i) => {
+                let (_, old) = b.remove(i);
+                let new = if replaced_whole {
+                    Some(v)
+                } else {
+                    merge(old, v, &child)
+                };
+                if let Some(n) = new {
+                    b.insert(i, (k, n));
+                }
+            }
+            None if v.tag == Some(MergeTag::Reset) => {}
+            None => b.push((k, v)),
+        }
+    }
+    b
+}
+
+/// Merges list items `o` onto `b`: appended, except that `ports`, `volumes`, `secrets` and
+/// `configs` of a service are unique by target (a later one replaces), and others not repeated.
+fn merge_seqs(mut b: Vec<Node>, o: Vec<Node>, path: &[&str], last: &str) -> Vec<Node> {
+    let unique = path.len() == 3
+        && path.first() == Some(&"services")
+        && matches!(last, "ports" | "volumes" | "secrets" | "configs");
+    for item in o {
+        let key = |n: &Node| -> String {
+            if last == "ports" {
+                ["host_ip", "target", "published", "protocol"]
+                    .iter()
+                    .map(|k| n.get(k).and_then(Node::scalar_string).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            } else {
+                n.get("target")
+                    .and_then(Node::scalar_string)
+                    .unwrap_or_default()
+            }
+        };
+        let existing = if unique {
+            b.iter().position(|e| key(e) == key(&item))
+        } else {
+            b.iter().position(|e| e.value == item.value)
+        };
+        match existing {
+            Some(i) if unique => {
+                if let Some(e) = b.get_mut(i) {
+                    *e = item;
+                }
+            }
+            Some(_) => {}
+            None => b.push(item),
+        }
+    }
+    b
 }
 
 #[cfg(test)]
