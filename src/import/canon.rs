@@ -62,72 +62,16 @@ pub fn service(
         n.value = Value::Seq(out);
     }
     if let Some(n) = svc.get_mut("depends_on") {
-        list_to_map(n, |loc| {
-            Node::map(
-                vec![
-                    ("condition".into(), Node::str("service_started", loc)),
-                    ("required".into(), Node::new(Value::Bool(true), loc.clone())),
-                ],
-                loc,
-            )
-        })?;
-        for (_, d) in match &mut n.value {
-            Value::Map(e) => e.as_mut_slice(),
-            _ => &mut [],
-        } {
-            if d.get("condition").is_none() {
-                let loc = d.loc.clone();
-                d.set("condition", Node::str("service_started", &loc));
-            }
-            if d.get("required").is_none() {
-                let loc = d.loc.clone();
-                d.set("required", Node::new(Value::Bool(true), loc));
-            }
-        }
+        depends_on(n)?;
     }
     if let Some(n) = svc.get_mut("networks") {
         list_to_map(n, |loc| Node::new(Value::Null, loc.clone()))?;
     }
     if let Some(n) = svc.get_mut("secrets") {
-        let items: Vec<Node> = n.items().to_vec();
-        let mut out = Vec::new();
-        for s in items {
-            out.push(match &s.value {
-                Value::Str(name) => Node::map(
-                    vec![
-                        ("source".into(), Node::str(name.clone(), &s.loc)),
-                        (
-                            "target".into(),
-                            Node::str(format!("/run/secrets/{name}"), &s.loc),
-                        ),
-                    ],
-                    &s.loc,
-                ),
-                _ => s,
-            });
-        }
-        n.value = Value::Seq(out);
+        secrets(n);
     }
     if let Some(h) = svc.get_mut("healthcheck") {
-        if let Some(t) = h.get_mut("test") {
-            if let Value::Str(s) = &t.value {
-                let loc = t.loc.clone();
-                t.value = Value::Seq(vec![
-                    Node::str("CMD-SHELL", &loc),
-                    Node::str(s.clone(), &loc),
-                ]);
-            }
-        }
-        if h.get("disable")
-            .is_some_and(|d| d.value == Value::Bool(true))
-        {
-            let loc = h.loc.clone();
-            h.set(
-                "test",
-                Node::new(Value::Seq(vec![Node::str("NONE", &loc)]), loc.clone()),
-            );
-            h.remove("disable");
-        }
+        healthcheck(h);
     }
     if let Some(b) = svc.get_mut("build") {
         if let Value::Str(context) = &b.value {
@@ -137,6 +81,78 @@ pub fn service(
         }
     }
     Ok(dropped)
+}
+
+/// `depends_on` as a mapping, each entry with its `condition` and `required`.
+fn depends_on(n: &mut Node) -> Result<(), ImportError> {
+    list_to_map(n, |loc| {
+        Node::map(
+            vec![
+                ("condition".into(), Node::str("service_started", loc)),
+                ("required".into(), Node::new(Value::Bool(true), loc.clone())),
+            ],
+            loc,
+        )
+    })?;
+    for (_, d) in match &mut n.value {
+        Value::Map(e) => e.as_mut_slice(),
+        _ => &mut [],
+    } {
+        if d.get("condition").is_none() {
+            let loc = d.loc.clone();
+            d.set("condition", Node::str("service_started", &loc));
+        }
+        if d.get("required").is_none() {
+            let loc = d.loc.clone();
+            d.set("required", Node::new(Value::Bool(true), loc));
+        }
+    }
+    Ok(())
+}
+
+/// `secrets: [NAME]` → `[{source: NAME, target: /run/secrets/NAME}]`.
+fn secrets(n: &mut Node) {
+    let items: Vec<Node> = n.items().to_vec();
+    let mut out = Vec::new();
+    for s in items {
+        out.push(match &s.value {
+            Value::Str(name) => Node::map(
+                vec![
+                    ("source".into(), Node::str(name.clone(), &s.loc)),
+                    (
+                        "target".into(),
+                        Node::str(format!("/run/secrets/{name}"), &s.loc),
+                    ),
+                ],
+                &s.loc,
+            ),
+            _ => s,
+        });
+    }
+    n.value = Value::Seq(out);
+}
+
+/// `healthcheck.test` as a string → `["CMD-SHELL", …]`; `disable: true` → `test: ["NONE"]`.
+fn healthcheck(h: &mut Node) {
+    if let Some(t) = h.get_mut("test") {
+        if let Value::Str(s) = &t.value {
+            let loc = t.loc.clone();
+            t.value = Value::Seq(vec![
+                Node::str("CMD-SHELL", &loc),
+                Node::str(s.clone(), &loc),
+            ]);
+        }
+    }
+    if h.get("disable")
+        .is_some_and(|d| d.value == Value::Bool(true))
+    {
+        let loc = h.loc.clone();
+        h.set(
+            "test",
+            Node::new(Value::Seq(vec![Node::str("NONE", &loc)]), loc.clone()),
+        );
+        h.remove("disable");
+    }
 }
 
 /// `command: "a b"` → `["a", "b"]` as a POSIX shell splits it.
