@@ -439,12 +439,15 @@ fn include_entry(
     Ok(included)
 }
 
+/// An `include` entry's files, each with where it is named, and its `project_directory`.
+type IncludePaths = (Vec<(String, Loc)>, Option<String>);
+
 /// An `include` entry's files (with where each is named) and its `project_directory`.
 fn include_paths(
     entry: &Node,
     dir: &Path,
     warnings: &mut Vec<Warning>,
-) -> Result<(Vec<(String, Loc)>, Option<String>), ImportError> {
+) -> Result<IncludePaths, ImportError> {
     let (paths, project_dir) = match &entry.value {
         Value::Str(p) => (vec![(p.clone(), entry.loc.clone())], None),
         Value::Map(_) => {
