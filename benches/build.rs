@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use quadgen::version::PodmanVersion;
+use quadgen::compile::version::PodmanVersion;
 
 fn main() {
     divan::main();
@@ -45,7 +45,7 @@ fn compile_1000(bencher: divan::Bencher) {
     let src = inventory(1000);
     bencher.bench(|| {
         let compiled =
-            quadgen::build::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
+            quadgen::compile::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
                 .unwrap_or_else(|_| panic!("bench inventory must be valid"));
         assert_eq!(compiled.files.len(), 1020);
         compiled
@@ -64,8 +64,8 @@ fn compile_and_write_1000_to_tmpfs(bencher: divan::Bencher) {
     let out = tmp.path().join("out");
     bencher.bench(|| {
         let compiled =
-            quadgen::build::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
+            quadgen::compile::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
                 .unwrap_or_else(|_| panic!("bench inventory must be valid"));
-        quadgen::build::write_out_dir(&out, &compiled.files).expect("write");
+        quadgen::install::out_dir::write_out_dir(&out, &compiled.files).expect("write");
     });
 }

@@ -9,12 +9,16 @@
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
-use quadgen::apply::{Report, apply};
-use quadgen::manifest::Manifest;
-use quadgen::plan::{PlanOptions, plan};
-use quadgen::render::RenderedFile;
-use quadgen::systemd::Recording;
-use quadgen::version::PodmanVersion;
+use quadgen::compile::render::RenderedFile;
+use quadgen::compile::version::PodmanVersion;
+use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use quadgen::install::Outcome;
+use quadgen::install::apply::Report;
+use quadgen::install::plan::PlanOptions;
+
+#[path = "../tests/support/recording.rs"]
+mod recording;
+use recording::Recording;
 
 const CONTAINERS: usize = 1000;
 
@@ -35,7 +39,7 @@ fn inventory(changed: Option<usize>) -> String {
 }
 
 fn compile(changed: Option<usize>) -> Vec<RenderedFile> {
-    match quadgen::build::compile(
+    match quadgen::compile::compile(
         Path::new("bench.toml"),
         &inventory(changed),
         PodmanVersion::DEFAULT,
@@ -45,25 +49,24 @@ fn compile(changed: Option<usize>) -> Vec<RenderedFile> {
     }
 }
 
-/// What `quadgen install` does after compiling: read, plan, apply.
+/// What `quadgen install` does after compiling: read, plan, apply (the library's install
+/// sequence).
 fn install(root: &Path, desired: &[RenderedFile], systemd: &mut Recording) -> Report {
-    let manifest = Manifest::load(root).expect("manifest");
-    let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
-    if let Some(m) = &manifest {
-        names.extend(m.files.keys());
-    }
-    names.sort();
-    names.dedup();
-    let observed = quadgen::fsio::observe(root, names).expect("observe");
-    let p = plan(
+    let outcome = quadgen::install::run(
+        root,
         desired,
-        manifest.as_ref(),
-        &observed,
         "/bench.toml",
         PlanOptions::default(),
-    );
-    assert!(p.conflicts.is_empty());
-    apply(&p, root, manifest.as_ref(), systemd, 0).expect("apply")
+        systemd,
+        0,
+        |_| {},
+    )
+    .expect("install");
+    match outcome {
+        Outcome::Applied { report, .. } => report,
+        Outcome::UpToDate(_) => Report::default(),
+        Outcome::Refused(plan) => panic!("refused: {:?}", plan.conflicts),
+    }
 }
 
 fn shm() -> PathBuf {

@@ -1,4 +1,10 @@
-//! Command-line interface: clap types, and dispatch to the pipeline.
+//! Command-line interface, the outer edge: clap types, dispatch to the pipeline, exit codes.
+//! The only place that uses `anyhow`; [`commands`] holds the commands that print and decide an
+//! exit code.
+
+pub mod commands;
+pub mod export;
+pub mod import;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -6,9 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::build;
-use crate::plan::PlanOptions;
-use crate::version::PodmanVersion;
+use anyhow::Context;
+
+use crate::compile::version::PodmanVersion;
+use crate::compile::{self, Compiled};
+use crate::install::plan::PlanOptions;
 
 /// Compile a TOML inventory of containers, networks and volumes into Podman Quadlet units, and
 /// install exactly what changed.
@@ -193,7 +201,7 @@ pub enum ImportFrom {
     /// interpolation, profiles, `include`, `extends`). What the inventory cannot hold is a warning
     /// naming the service and the key, and a comment at that place in the output; secret-looking
     /// values from `.env` are never written into it. Nothing is written when the import is refused.
-    Compose(crate::import::run::ComposeArgs),
+    Compose(import::ComposeArgs),
 }
 
 /// Where `quadgen export` writes for.
@@ -287,19 +295,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             inventory,
             out,
             target,
-        } => {
-            let Some(compiled) = compile(&inventory, target.podman)? else {
-                return Ok(ExitCode::from(exit::FAILURE));
-            };
-            build::write_out_dir(&out, &compiled.files)?;
-            eprintln!(
-                "wrote {} units for Podman {} to `{}`",
-                compiled.files.len(),
-                target.podman,
-                out.display()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => build_command(&inventory, &out, target),
         Command::Plan {
             inventory,
             install,
@@ -313,7 +309,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 adopt,
                 allow_removals,
             };
-            crate::install::plan_command(&inventory, &install, options, verbose)
+            commands::plan_command(&inventory, &install, options, verbose)
         }
         Command::Install {
             inventory,
@@ -329,18 +325,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 allow_removals,
             };
             if dry_run {
-                crate::install::plan_command(&inventory, &install, options, false)
+                commands::plan_command(&inventory, &install, options, false)
             } else {
-                crate::install::install_command(&inventory, &install, options)
+                commands::install_command(&inventory, &install, options)
             }
         }
         Command::Uninstall {
             install,
             dry_run,
             force,
-        } => crate::install::uninstall_command(&install, force, dry_run),
+        } => commands::uninstall_command(&install, force, dry_run),
         Command::Status { inventory, install } => {
-            crate::install::status_command(inventory.as_deref(), &install)
+            commands::status_command(inventory.as_deref(), &install)
         }
         Command::Export {
             to:
@@ -350,75 +346,106 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     namespace,
                     target,
                 },
-        } => crate::export::kubernetes_command(
+        } => export::kubernetes_command(
             &inventory,
             out.as_deref(),
             namespace,
             target.podman,
             use_color(),
         ),
-        Command::Doctor { install } => crate::doctor::command(&install),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::HostUnits { action } => {
-            match action {
-                HostUnitsAction::Print => {
-                    let mut out = std::io::stdout().lock();
-                    for (name, text) in crate::host_units::host_units() {
-                        writeln!(out, "# {name}\n{text}")?;
-                    }
-                }
-                HostUnitsAction::Install { dest, quadgen } => {
-                    let quadgen = match quadgen {
-                        Some(path) => path,
-                        None => std::env::current_exe()?,
-                    };
-                    for path in crate::host_units::install(&dest, &quadgen)? {
-                        eprintln!("wrote {}", path.display());
-                    }
-                    eprintln!(
-                        "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-install.service quadgen-prune.timer podman-auto-update.timer"
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Doctor { install } => commands::doctor_command(&install),
+        Command::Completions { shell } => completions_command(shell),
+        Command::Man => man_command(),
+        Command::HostUnits { action } => host_units_command(action),
         Command::Import {
             from: ImportFrom::Compose(args),
-        } => crate::import::run::compose_command(&args),
-        Command::Check { inventory, target } => {
-            let Some(compiled) = compile(&inventory, target.podman)? else {
-                return Ok(ExitCode::from(exit::FAILURE));
-            };
-            eprintln!(
-                "`{}` is valid: {} units for Podman {}",
-                inventory.display(),
-                compiled.files.len(),
-                target.podman
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        } => import::compose_command(&args),
+        Command::Check { inventory, target } => check_command(&inventory, target),
     }
 }
 
+/// `quadgen completions SHELL`: the completion script, from the CLI definition.
+fn completions_command(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "quadgen", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen man`: the manual page, from the CLI definition.
+fn man_command() -> anyhow::Result<ExitCode> {
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen build`: compile and replace the output directory.
+fn build_command(
+    inventory: &std::path::Path,
+    out: &std::path::Path,
+    target: TargetArgs,
+) -> anyhow::Result<ExitCode> {
+    let Some(compiled) = compile_and_report(inventory, target.podman)? else {
+        return Ok(ExitCode::from(exit::FAILURE));
+    };
+    crate::install::out_dir::write_out_dir(out, &compiled.files)?;
+    eprintln!(
+        "wrote {} units for Podman {} to `{}`",
+        compiled.files.len(),
+        target.podman,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen check`: compile, write nothing.
+fn check_command(inventory: &std::path::Path, target: TargetArgs) -> anyhow::Result<ExitCode> {
+    let Some(compiled) = compile_and_report(inventory, target.podman)? else {
+        return Ok(ExitCode::from(exit::FAILURE));
+    };
+    eprintln!(
+        "`{}` is valid: {} units for Podman {}",
+        inventory.display(),
+        compiled.files.len(),
+        target.podman
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quadgen host-units print|install`.
+fn host_units_command(action: HostUnitsAction) -> anyhow::Result<ExitCode> {
+    match action {
+        HostUnitsAction::Print => {
+            let mut out = std::io::stdout().lock();
+            for (name, text) in crate::host::units::host_units() {
+                writeln!(out, "# {name}\n{text}")?;
+            }
+        }
+        HostUnitsAction::Install { dest, quadgen } => {
+            let quadgen = match quadgen {
+                Some(path) => path,
+                None => std::env::current_exe()?,
+            };
+            for path in crate::host::units::install(&dest, &quadgen)? {
+                eprintln!("wrote {}", path.display());
+            }
+            eprintln!(
+                "now run: systemctl daemon-reload && systemctl enable --now quadgen-install.path quadgen-install.service quadgen-prune.timer podman-auto-update.timer"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Compiles and prints warnings; prints the errors and returns `None` when the inventory is bad.
-pub fn compile(
+pub fn compile_and_report(
     inventory: &std::path::Path,
     target: PodmanVersion,
-) -> anyhow::Result<Option<build::Compiled>> {
+) -> anyhow::Result<Option<Compiled>> {
     let color = use_color();
-    match build::compile_file(inventory, target)? {
+    match compile::compile_file(inventory, target).context("cannot read the inventory")? {
         Ok(compiled) => {
             if !compiled.warnings.is_empty() {
-                let text = crate::diagnostic::render(
+                let text = crate::compile::diagnostic::render(
                     &compiled.warnings,
                     &inventory.display().to_string(),
                     &compiled.source,

@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::version::PodmanVersion;
+use crate::compile::version::PodmanVersion;
 pub use checks::short_name_mode;
 use checks::*;
 
@@ -229,33 +229,6 @@ pub fn render_text(findings: &[Finding]) -> String {
         count(Level::Ok)
     );
     out
-}
-
-/// `quadgen doctor`: gathers, diagnoses, prints; exit 5 on any error-level finding.
-pub fn command(args: &crate::cli::InstallArgs) -> anyhow::Result<std::process::ExitCode> {
-    let facts = gather::gather(&args.root);
-    let findings = diagnose(
-        &facts,
-        &Options {
-            target: args.target.podman,
-        },
-    );
-    if args.json {
-        let count = |l: Level| findings.iter().filter(|f| f.level == l).count();
-        let report = Report {
-            errors: count(Level::Error),
-            warnings: count(Level::Warning),
-            findings: &findings,
-        };
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", render_text(&findings));
-    }
-    Ok(if has_errors(&findings) {
-        std::process::ExitCode::from(crate::cli::exit::UNHEALTHY)
-    } else {
-        std::process::ExitCode::SUCCESS
-    })
 }
 
 /// The JSON report.

@@ -12,7 +12,7 @@ pub mod envfile;
 pub mod interpolate;
 pub mod load;
 pub mod map;
-pub mod run;
+
 pub mod toml_out;
 pub mod yaml;
 

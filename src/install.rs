@@ -1,317 +1,113 @@
-//! The `plan`, `install` and `status` commands: load (inventory, manifest, files on disk), plan,
-//! print, and for install apply under the lock.
+//! Stage 2, install: put compiled units into a unit directory and make systemd run exactly what
+//! changed. [`manifest`] (what quadgen installed) → [`plan`] (pure: what to write, stop, reload,
+//! restart) → [`apply`] (the only place that writes unit files and drives systemd, through
+//! [`Systemd`]) → [`status`] (installed versus found). [`out_dir`] writes `build --out`.
+//!
+//! [`run`] is the install sequence (load manifest → observe → plan → apply) that the CLI, the
+//! tests and the benches all call; [`load`] is its first half, which `status` shares.
 
-use std::collections::BTreeMap;
+pub mod apply;
+pub mod manifest;
+pub mod out_dir;
+pub mod plan;
+pub mod status;
+
 use std::path::Path;
-use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
+use crate::compile::render::RenderedFile;
+use crate::host::fs::{self, IoError, Observed};
+use crate::host::systemd::Systemd;
+use apply::{ApplyError, Report};
+use manifest::{Manifest, ManifestError};
+use plan::{Plan, PlanOptions};
 
-use crate::cli::{InstallArgs, exit};
-use crate::fsio;
-use crate::manifest::Manifest;
-use crate::plan::{self, Plan, PlanOptions};
-use crate::render::RenderedFile;
-use crate::systemd::{Offline, Systemctl, Systemd};
-
-/// The inventory path recorded in the manifest: absolute, so `status` can find it from anywhere.
-fn inventory_label(inventory: &Path) -> String {
-    std::path::absolute(inventory)
-        .unwrap_or_else(|_| inventory.to_path_buf())
-        .display()
-        .to_string()
+/// A unit directory as install finds it.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// The manifest of the last install, if any.
+    pub manifest: Option<Manifest>,
+    /// The files on disk among those wanted and those the manifest records.
+    pub observed: Observed,
 }
 
-/// Reads the manifest and the files that matter, and plans. `inventory` is the label recorded
-/// in the manifest.
-fn load_and_plan(
-    inventory: &str,
-    desired: &[RenderedFile],
+/// Why the install sequence stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Io(#[from] IoError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The plan was refused (hand edits, foreign files, mass removal): nothing was changed.
+    Refused(Plan),
+    /// Nothing to do: the directory is as the inventory wants it.
+    UpToDate(Plan),
+    /// The plan was applied.
+    Applied { plan: Plan, report: Report },
+}
+
+/// Reads the manifest in `root` and the files that matter: those named in `wanted` and those the
+/// manifest records.
+pub fn load<'a>(
     root: &Path,
-    options: PlanOptions,
-) -> anyhow::Result<(Option<Manifest>, Plan)> {
+    wanted: impl IntoIterator<Item = &'a String>,
+) -> Result<Found, InstallError> {
     let manifest = Manifest::load(root)?;
-    let mut names: Vec<&String> = desired.iter().map(|d| &d.file_name).collect();
+    let mut names: Vec<&String> = wanted.into_iter().collect();
     if let Some(m) = &manifest {
         names.extend(m.files.keys());
     }
     names.sort();
     names.dedup();
-    let observed = fsio::observe(root, names)?;
-    let plan = plan::plan(desired, manifest.as_ref(), &observed, inventory, options);
-    Ok((manifest, plan))
+    let observed = fs::observe(root, names)?;
+    Ok(Found { manifest, observed })
 }
 
-fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyhow::Result<()> {
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
-    } else {
-        print!("{}", plan.to_text(verbose));
-        if args.no_systemd && !plan.steps.is_empty() {
-            println!("{NO_SYSTEMD_NOTE}");
-        }
-    }
-    Ok(())
-}
-
-const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts and restarts above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
-
-/// `quadgen plan` and `install --dry-run`: exit 0, or 3 when install would refuse.
-pub fn plan_command(
-    inventory: &Path,
-    args: &InstallArgs,
+/// Loads `root` and plans the install of `desired`. `inventory` is the label the manifest records.
+pub fn load_and_plan(
+    root: &Path,
+    desired: &[RenderedFile],
+    inventory: &str,
     options: PlanOptions,
-    verbose: bool,
-) -> anyhow::Result<ExitCode> {
-    let Some(compiled) = crate::cli::compile(inventory, args.target.podman)? else {
-        return Ok(ExitCode::from(exit::FAILURE));
-    };
-    let label = inventory_label(inventory);
-    let (_, plan) = load_and_plan(&label, &compiled.files, &args.root, options)?;
-    print_plan(&plan, args, verbose)?;
-    if plan.is_refused() {
-        Ok(ExitCode::from(exit::REFUSED))
-    } else {
-        Ok(ExitCode::SUCCESS)
-    }
+) -> Result<(Found, Plan), InstallError> {
+    let found = load(root, desired.iter().map(|d| &d.file_name))?;
+    let plan = plan::plan(
+        desired,
+        found.manifest.as_ref(),
+        &found.observed,
+        inventory,
+        options,
+    );
+    Ok((found, plan))
 }
 
-/// `quadgen install`.
-pub fn install_command(
-    inventory: &Path,
-    args: &InstallArgs,
+/// The install sequence: load manifest → observe → plan → apply. A refused plan or one with
+/// nothing to do is returned without applying; otherwise `before_apply` sees the plan (to print
+/// it) and [`apply::apply`] carries it out through `systemd`. The caller holds the lock
+/// ([`fs::lock`]); `now` (Unix seconds) names the backups of hand edits.
+pub fn run(
+    root: &Path,
+    desired: &[RenderedFile],
+    inventory: &str,
     options: PlanOptions,
-) -> anyhow::Result<ExitCode> {
-    let Some(compiled) = crate::cli::compile(inventory, args.target.podman)? else {
-        return Ok(ExitCode::from(exit::FAILURE));
-    };
-    let root = &args.root;
-    fsio::create_root(root)?;
-    let _lock = lock(root)?;
-    let (manifest, plan) =
-        load_and_plan(&inventory_label(inventory), &compiled.files, root, options)?;
-    apply_plan(&plan, manifest.as_ref(), args, Command::Install)
-}
-
-/// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
-pub fn uninstall_command(
-    args: &InstallArgs,
-    force: bool,
-    dry_run: bool,
-) -> anyhow::Result<ExitCode> {
-    let root = &args.root;
-    let label = match Manifest::load(root)? {
-        Some(m) => m.inventory,
-        None => {
-            eprintln!(
-                "nothing to do: `{}` has no quadgen manifest, so quadgen installed nothing there",
-                root.display()
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
-    let options = PlanOptions {
-        force,
-        adopt: false,
-        allow_removals: true,
-    };
-    if dry_run {
-        let (_, plan) = load_and_plan(&label, &[], root, options)?;
-        print_plan(&plan, args, false)?;
-        return Ok(ExitCode::from(if plan.is_refused() {
-            exit::REFUSED
-        } else {
-            0
-        }));
-    }
-    let _lock = lock(root)?;
-    let (manifest, plan) = load_and_plan(&label, &[], root, options)?;
-    apply_plan(&plan, manifest.as_ref(), args, Command::Uninstall)
-}
-
-fn lock(root: &Path) -> anyhow::Result<fsio::Lock> {
-    Ok(fsio::lock(root, |path| {
-        eprintln!(
-            "waiting for another quadgen install to finish (lock `{}`)",
-            path.display()
-        );
-    })?)
-}
-
-/// Which command applies a plan, for its messages.
-#[derive(Clone, Copy)]
-enum Command {
-    Install,
-    Uninstall,
-}
-
-/// Refuses, or applies `plan` (under the lock the caller holds) and reports.
-fn apply_plan(
-    plan: &Plan,
-    manifest: Option<&Manifest>,
-    args: &InstallArgs,
-    command: Command,
-) -> anyhow::Result<ExitCode> {
-    let (verb, done) = match command {
-        Command::Install => ("install", "installed into"),
-        Command::Uninstall => ("uninstall", "uninstalled from"),
-    };
-    let root = &args.root;
+    systemd: &mut impl Systemd,
+    now: u64,
+    before_apply: impl FnOnce(&Plan),
+) -> Result<Outcome, InstallError> {
+    let (found, plan) = load_and_plan(root, desired, inventory, options)?;
     if plan.is_refused() {
-        print_plan(plan, args, false)?;
-        if let Some(m) = &plan.mass_removal {
-            eprintln!(
-                "error: refusing to remove {} of the {} units quadgen manages in `{}` ({}); nothing was changed. If that is intended, run again with `--allow-removals`; to remove everything quadgen installed, run `quadgen uninstall`",
-                m.leaving.len(),
-                m.managed,
-                root.display(),
-                m.leaving
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-        }
-        if !plan.conflicts.is_empty() {
-            let names: Vec<&str> = plan
-                .conflicts
-                .iter()
-                .map(|c| c.file_name.as_str())
-                .collect();
-            let adoptable = plan.conflicts.iter().any(|c| {
-                c.kind == plan::ConflictKind::Foreign && c.ours.as_deref() == Some(&c.on_disk)
-            });
-            eprintln!(
-                "error: refusing to {verb}: {} in `{}` {} not as quadgen wrote {}; nothing was changed{}",
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                root.display(),
-                if names.len() == 1 { "is" } else { "are" },
-                if names.len() == 1 { "it" } else { "them" },
-                if adoptable {
-                    ". Files not in the manifest that are exactly what quadgen would write are taken over with `--adopt`"
-                } else {
-                    ""
-                },
-            );
-        }
-        return Ok(ExitCode::from(exit::REFUSED));
+        return Ok(Outcome::Refused(plan));
     }
     if plan.is_noop() {
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
-        } else {
-            eprintln!("nothing to do: `{}` is up to date", root.display());
-        }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::UpToDate(plan));
     }
-    if !args.json {
-        print_plan(plan, args, false)?;
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let report = if args.no_systemd {
-        crate::apply::apply(plan, root, manifest, &mut Offline, now)
-    } else {
-        crate::apply::apply(plan, root, manifest, &mut Systemctl, now)
-    }
-    .with_context(|| format!("install into `{}` stopped", root.display()))?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "plan": plan.to_json(),
-                "report": report,
-            }))?
-        );
-    }
-    for (file, backup) in &report.backups {
-        eprintln!("kept the hand edit of `{file}` as `{backup}`");
-    }
-    eprintln!(
-        "{done} `{}`: {} written, {} removed{}",
-        root.display(),
-        report.written.len(),
-        report.removed.len(),
-        if args.no_systemd {
-            "; systemd not touched (--no-systemd)"
-        } else {
-            ""
-        }
-    );
-    if report.failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for f in &report.failed {
-            eprintln!(
-                "error: {} `{}` failed: {}\n  see: {}",
-                f.step, f.unit, f.error, f.hint
-            );
-        }
-        Ok(ExitCode::from(exit::UNITS_FAILED))
-    }
-}
-
-/// `quadgen status`.
-pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::Result<ExitCode> {
-    let compiled = match inventory {
-        Some(inv) => match crate::cli::compile(inv, args.target.podman)? {
-            Some(c) => Some(c),
-            None => return Ok(ExitCode::from(exit::FAILURE)),
-        },
-        None => None,
-    };
-    let root = &args.root;
-    let manifest = Manifest::load(root)?;
-    let mut names: Vec<&String> = Vec::new();
-    if let Some(m) = &manifest {
-        names.extend(m.files.keys());
-    }
-    if let Some(c) = &compiled {
-        names.extend(c.files.iter().map(|f| &f.file_name));
-    }
-    names.sort();
-    names.dedup();
-    let observed = fsio::observe(root, names)?;
-    let listing = fsio::list_dir(root)?;
-    let services: Vec<String> = manifest
-        .iter()
-        .flat_map(|m| m.files.values().map(|r| r.service.clone()))
-        .collect();
-    // No systemd (a container, a CI box, `--no-systemd`): states stay unknown rather than
-    // failing the command.
-    let states: BTreeMap<String, crate::systemd::UnitState> = if args.no_systemd {
-        BTreeMap::new()
-    } else {
-        Systemctl
-            .show(&services)
-            .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
-            .unwrap_or_default()
-    };
-    let status = crate::status::status(
-        manifest.as_ref(),
-        &observed,
-        &listing,
-        compiled.as_ref().map(|c| c.files.as_slice()),
-        &states,
-        &crate::auto_update::read_last_results(),
-    );
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
-    } else {
-        print!("{}", status.to_text());
-    }
-    let problems = status.not_as_installed();
-    if problems.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("not as installed: {}", problems.join("; "));
-        Ok(ExitCode::from(exit::UNHEALTHY))
-    }
+    before_apply(&plan);
+    let report = apply::apply(&plan, root, found.manifest.as_ref(), systemd, now)?;
+    Ok(Outcome::Applied { plan, report })
 }

@@ -1,31 +1,40 @@
 //! quadgen: compile one TOML inventory of containers, networks and volumes into Podman Quadlet
 //! units, and install exactly what changed.
 //!
-//! The pipeline is a functional core with I/O at the edges:
-//! [`inventory::parse`] → [`model::validate`] → [`quadlet::lower`] → [`render::render_all`], then
-//! [`build`] writes the files, or [`plan::plan`] decides what install changes in a unit
-//! directory given its [`manifest`], and [`apply::apply`] does it through [`systemd::Systemd`].
+//! # Layout: the folders are the pipeline
+//!
+//! ```text
+//! unit/     leaf vocabulary: UnitKind, Section, escaping, reading unit text, sha256,
+//!           systemd's directive table, which changes a service sees      (pure)
+//! compile/  inventory text → diagnostic → inventory → version → model → quadlet → render;
+//!           one entry, compile::compile                                  (pure)
+//! host/     the world: fs (reads, atomic writes, lock, Observed), systemd (systemctl),
+//!           podman (its commands, exit codes as types), process (running a program),
+//!           journal (auto-update results), units (units for other hosts)
+//! install/  manifest → plan (pure) → apply (through host::systemd::Systemd) → status;
+//!           one entry for the install sequence, install::run; out_dir (build --out)
+//! doctor/   host checks: gather (I/O) → checks (pure)
+//! import/   other formats → inventory TOML text: Compose (yaml → interpolate → canon → load →
+//!           map), pure; files are read through a trait
+//! export/   the validated model → another orchestrator's objects: Kubernetes (pure)
+//! cli/      clap types, dispatch, exit codes, each command's edge; the only place with anyhow
+//! ```
+//!
+//! # The one rule: who may import whom
+//!
+//! A folder imports only folders to its left in `unit ← compile ← install ← doctor ← cli` and
+//! `unit ← host ← install`: `unit` nothing of ours, `compile` and `host` only `unit`, `install`
+//! `unit`, `compile` and `host`, `doctor` those and `install`, `import` and `export` `unit`,
+//! `compile` and `host`, `cli` anything. Inside `compile`
+//! a stage imports only the stages before it. `tests/architecture.rs` checks this on every
+//! `crate::` path in `src/` and that the module graph has no cycle (and that no function outside
+//! test code is longer than 80 lines, and that `anyhow` stays in `cli`).
 
-pub mod apply;
-pub mod auto_update;
-pub mod build;
 pub mod cli;
-pub mod diagnostic;
+pub mod compile;
 pub mod doctor;
 pub mod export;
-pub mod fsio;
-pub mod host_units;
+pub mod host;
 pub mod import;
 pub mod install;
-pub mod inventory;
-pub mod manifest;
-pub mod model;
-pub mod plan;
-pub mod quadlet;
-pub mod render;
-pub mod status;
-pub mod systemd;
-pub mod systemd_keys;
-pub mod unit_change;
-pub mod unitfile;
-pub mod version;
+pub mod unit;

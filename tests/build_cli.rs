@@ -208,18 +208,18 @@ proptest! {
         value in prop_oneof![any::<String>(), "[0-9]{1,25}(ms|s|m|h)?", Just("18446744073709551s".to_string())],
         n in prop_oneof![any::<i64>(), Just(i64::from(u32::MAX)), Just(i64::MAX), Just(0i64), Just(-1i64)],
     ) {
-        let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &text, quadgen::version::PodmanVersion::DEFAULT);
+        let _ = quadgen::compile::compile(std::path::Path::new("x.toml"), &text, quadgen::compile::version::PodmanVersion::DEFAULT);
         let v = toml::Value::String(value).to_string();
         for field in ["image", "user", "restart", "pull", "stop_timeout", "entrypoint", "description"] {
             let inv = format!("[containers.a]\nimage = \"docker.io/x/y\"\n{field} = {v}\n");
-            let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
+            let _ = quadgen::compile::compile(std::path::Path::new("x.toml"), &inv, quadgen::compile::version::PodmanVersion::DEFAULT);
         }
         for list in ["ports", "volumes", "devices", "networks", "depends_on", "after", "cmd", "environment_files"] {
             let inv = format!("[networks.n]\n[volumes.v]\n[containers.a]\nimage = \"docker.io/x/y\"\n{list} = [{v}]\n");
-            let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
+            let _ = quadgen::compile::compile(std::path::Path::new("x.toml"), &inv, quadgen::compile::version::PodmanVersion::DEFAULT);
         }
         let inv = format!("[containers.a]\nimage = \"docker.io/x/y\"\nhealth = {{ cmd = \"x\", retries = {n}, interval = {v} }}\n");
-        let _ = quadgen::build::compile(std::path::Path::new("x.toml"), &inv, quadgen::version::PodmanVersion::DEFAULT);
+        let _ = quadgen::compile::compile(std::path::Path::new("x.toml"), &inv, quadgen::compile::version::PodmanVersion::DEFAULT);
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use nspawn::{Machine, REGISTRY};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use quadgen::version::PodmanVersion;
+use quadgen::compile::version::PodmanVersion;
 
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
@@ -88,7 +88,7 @@ fn strings_reach_the_running_container_unchanged() {
         env.join(", "),
         labels.join(", ")
     );
-    quadgen::build::compile(
+    quadgen::compile::compile(
         Path::new("inventory.toml"),
         &inventory,
         PodmanVersion::DEFAULT,

@@ -1,7 +1,7 @@
 //! Restart only when it matters, on a real systemd 257 + podman 5.4.2 (Debian trixie in
 //! systemd-nspawn): a change the running container does not see (`description`) is applied by the
 //! daemon-reload alone, and the same container's `InvocationID` and podman container ID stay;
-//! a change it does see (an environment value) restarts it. See src/unit_change.rs.
+//! a change it does see (an environment value) restarts it. See src/unit/change.rs.
 
 #[path = "support/nspawn.rs"]
 mod nspawn;

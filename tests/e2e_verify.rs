@@ -10,7 +10,7 @@ mod skip;
 use std::path::Path;
 
 use nspawn::Machine;
-use quadgen::version::PodmanVersion;
+use quadgen::compile::version::PodmanVersion;
 
 #[test]
 fn generated_services_pass_systemd_analyze_verify() {
@@ -20,7 +20,7 @@ fn generated_services_pass_systemd_analyze_verify() {
     ))
     .expect("example inventory");
     let compiled =
-        quadgen::build::compile(Path::new("homelab.toml"), &example, PodmanVersion::DEFAULT)
+        quadgen::compile::compile(Path::new("homelab.toml"), &example, PodmanVersion::DEFAULT)
             .unwrap_or_else(|r| panic!("{}", r.render(false)));
     let Some(m) = Machine::boot() else { return };
     for f in &compiled.files {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use oracle::{Oracle, args_after_image, option_values, oracles, podman_argv};
 use proptest::prelude::*;
-use quadgen::version::PodmanVersion;
+use quadgen::compile::version::PodmanVersion;
 
 const IMAGE: &str = "docker.io/library/busybox:latest";
 
@@ -134,7 +134,7 @@ fn check(c: &Case, oracles: &[Oracle]) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut accepted = Vec::new();
     for (kind, inv) in inventories(c) {
-        match quadgen::build::compile(Path::new("p.toml"), &inv, PodmanVersion::DEFAULT) {
+        match quadgen::compile::compile(Path::new("p.toml"), &inv, PodmanVersion::DEFAULT) {
             Ok(compiled) => {
                 for f in &compiled.files {
                     std::fs::write(dir.path().join(&f.file_name), &f.text).expect("write");
@@ -264,7 +264,7 @@ proptest! {
             toml_str(&env_file)
         );
         let dir = tempfile::tempdir().expect("tempdir");
-        match quadgen::build::compile(Path::new("p.toml"), &inv, PodmanVersion::DEFAULT) {
+        match quadgen::compile::compile(Path::new("p.toml"), &inv, PodmanVersion::DEFAULT) {
             Err(r) => {
                 let text = r.render(false);
                 let plain = |p: &str| !p.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '$' | '"' | '\'' | '\\' | ':'))

@@ -17,10 +17,10 @@ mod skip;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use quadgen::compile::model::{Duration, Image};
+use quadgen::compile::version::PodmanVersion;
 use quadgen::import::{self, Disk, Imported, Input, Options, Refused};
-use quadgen::model::{Duration, Image};
-use quadgen::unitfile::ParsedUnit;
-use quadgen::version::PodmanVersion;
+use quadgen::unit::parse::ParsedUnit;
 use serde_json::Value as Json;
 
 /// The shared corpus: `QUADGEN_CORPUS`, or `shared/corpus` beside the repository (CI lays it
@@ -417,7 +417,7 @@ fn check_import(
     let ctx = format!("{stack} ({via} vs docker-compose {version})");
     let inventory: toml::Table = toml::from_str(&imported.toml)
         .unwrap_or_else(|e| panic!("{ctx}: the import is not TOML: {e}\n{}", imported.toml));
-    let compiled = quadgen::build::compile(
+    let compiled = quadgen::compile::compile(
         Path::new("imported.toml"),
         &imported.toml,
         PodmanVersion::DEFAULT,

@@ -6,10 +6,14 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use quadgen::manifest::{MANIFEST_FILE, Manifest};
-use quadgen::plan::{self, PlanOptions};
-use quadgen::systemd::Recording;
-use quadgen::version::PodmanVersion;
+use quadgen::compile::version::PodmanVersion;
+use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use quadgen::install::manifest::{MANIFEST_FILE, Manifest};
+use quadgen::install::plan::PlanOptions;
+
+#[path = "support/recording.rs"]
+mod recording;
+use recording::Recording;
 
 const INVENTORY: &str = r#"
 [networks.app]
@@ -43,21 +47,24 @@ fn installed(inventory: &str) -> tempfile::TempDir {
     let root = dir.path().join("units");
     std::fs::create_dir(&root).expect("mkdir");
     let inv = dir.path().join("inventory.toml");
-    let compiled = quadgen::build::compile(&inv, inventory, PodmanVersion::DEFAULT)
+    let compiled = quadgen::compile::compile(&inv, inventory, PodmanVersion::DEFAULT)
         .unwrap_or_else(|r| panic!("{}", r.render(false)));
-    let p = plan::plan(
+    let outcome = quadgen::install::run(
+        &root,
         &compiled.files,
-        None,
-        &plan::Observed::default(),
         &inv.display().to_string(),
         PlanOptions::default(),
-    );
-    quadgen::apply::apply(&p, &root, None, &mut Recording::default(), 0).expect("apply");
+        &mut Recording::default(),
+        0,
+        |_| {},
+    )
+    .expect("install");
+    assert!(matches!(outcome, quadgen::install::Outcome::Applied { .. }));
     dir
 }
 
 fn names(root: &Path) -> Vec<String> {
-    quadgen::fsio::list_dir(root).expect("list")
+    quadgen::host::fs::list_dir(root).expect("list")
 }
 
 #[test]
@@ -366,5 +373,5 @@ fn manifest_records_files_entries_services_and_inventory() {
     assert_eq!(rec.service, "web.service");
     assert_eq!(m.quadgen_version, env!("CARGO_PKG_VERSION"));
     let text = std::fs::read_to_string(dir.path().join("units/web.container")).expect("read");
-    assert_eq!(rec.sha256, quadgen::render::sha256_hex(text.as_bytes()));
+    assert_eq!(rec.sha256, quadgen::unit::sha256_hex(text.as_bytes()));
 }

@@ -1,5 +1,5 @@
 //! Host integration: the NixOS module (`contrib/nixos/module.nix`), `flake.nix`, and the systemd
-//! units shipped for other hosts (`units/`, `src/host_units.rs`).
+//! units shipped for other hosts (`units/`, `src/host/units.rs`).
 //!
 //! The module is evaluated for real: nixpkgs' `lib.evalModules`, `assertions.nix`, and NixOS's
 //! systemd unit types and unit rendering, from the nixpkgs 22.11 snapshot inside the `nixel`
@@ -19,7 +19,7 @@ mod skip;
 use nix_support::{
     NixEnv, eval_command, eval_hook, nix, nix_env, repo, require_tool, run, stderr, stdout,
 };
-use quadgen::host_units;
+use quadgen::host::units;
 
 use serde_json::{Value, json};
 use std::io::Write as _;
@@ -1213,7 +1213,7 @@ fn nix_files_parse_and_have_no_dead_code() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Units shipped for hosts without NixOS (src/host_units.rs)
+// Units shipped for hosts without NixOS (src/host/units.rs)
 
 /// Exactly what `quadgen host-units install` writes, verified by systemd-analyze in a root
 /// holding this host's systemd units, the binaries the units run, and podman's auto-update units.
@@ -1248,7 +1248,7 @@ fn shipped_units_pass_systemd_analyze_verify() {
 
     let dest = r.join("etc/systemd/system");
     let mut verify = Vec::new();
-    for (name, text) in host_units::host_units() {
+    for (name, text) in units::host_units() {
         let path = dest.join(name);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, text).expect("write");
@@ -1271,7 +1271,7 @@ fn shipped_units_pass_systemd_analyze_verify() {
         stderr(&out)
     );
 
-    for (name, text) in host_units::host_units() {
+    for (name, text) in units::host_units() {
         assert_calendar_specs_parse(name, text);
     }
 }

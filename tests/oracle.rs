@@ -9,10 +9,10 @@ mod skip;
 use std::path::Path;
 
 use oracle::{args_after_image, option_values, oracles, podman_argv};
-use quadgen::version::PodmanVersion;
+use quadgen::compile::version::PodmanVersion;
 
 fn build(inventory: &str, target: PodmanVersion) -> tempfile::TempDir {
-    let compiled = quadgen::build::compile(Path::new("inventory.toml"), inventory, target)
+    let compiled = quadgen::compile::compile(Path::new("inventory.toml"), inventory, target)
         .unwrap_or_else(|r| panic!("inventory rejected:\n{}", r.render(false)));
     let dir = tempfile::tempdir().expect("tempdir");
     for f in &compiled.files {
@@ -198,7 +198,7 @@ fn networks_have_dns_and_predictable_interface_names() {
     }
 }
 
-fn podman_argv_of(unit: &quadgen::unitfile::ParsedUnit) -> Vec<String> {
+fn podman_argv_of(unit: &quadgen::unit::parse::ParsedUnit) -> Vec<String> {
     oracle::systemd_argv(unit.last("Service", "ExecStart").expect("ExecStart"))
 }
 
@@ -206,7 +206,7 @@ fn podman_argv_of(unit: &quadgen::unitfile::ParsedUnit) -> Vec<String> {
 fn newer_targets_use_newer_keys_and_the_newest_quadlet_accepts_them() {
     let inv = "[networks.lan]\n[containers.web]\nimage = \"docker.io/library/nginx:latest\"\nnetworks = [\"lan\"]\n\
                [containers.web.quadlet.Container]\nMemory = \"512m\"\n";
-    let err = quadgen::build::compile(Path::new("i.toml"), inv, PodmanVersion::DEFAULT)
+    let err = quadgen::compile::compile(Path::new("i.toml"), inv, PodmanVersion::DEFAULT)
         .expect_err("5.4 lacks Memory=");
     let text = err.render(false);
     assert!(

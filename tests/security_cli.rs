@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use quadgen::manifest::{MANIFEST_FILE, Manifest};
+use quadgen::install::manifest::{MANIFEST_FILE, Manifest};
 
 const INVENTORY: &str = r#"
 [networks.app]
@@ -131,7 +131,7 @@ impl Host {
                     stack.push(p);
                     "dir".to_string()
                 } else {
-                    quadgen::render::sha256_hex(&std::fs::read(&p).expect("read"))
+                    quadgen::unit::sha256_hex(&std::fs::read(&p).expect("read"))
                 };
                 if !rel.starts_with("systemctl.log") {
                     out.insert(rel, value);
@@ -161,7 +161,7 @@ impl Host {
 }
 
 fn sha(text: &str) -> String {
-    quadgen::render::sha256_hex(text.as_bytes())
+    quadgen::unit::sha256_hex(text.as_bytes())
 }
 
 #[test]
@@ -404,7 +404,7 @@ fn an_empty_inventory_does_not_remove_everything_without_allow_removals() {
         ]
     );
     assert_eq!(
-        quadgen::fsio::list_dir(&host.root()).expect("list"),
+        quadgen::host::fs::list_dir(&host.root()).expect("list"),
         vec![".quadgen.lock"]
     );
 }
@@ -461,7 +461,7 @@ fn uninstall_removes_what_quadgen_installed_and_nothing_else() {
             "systemctl daemon-reload"
         ]
     );
-    let left = quadgen::fsio::list_dir(&root).expect("list");
+    let left = quadgen::host::fs::list_dir(&root).expect("list");
     assert_eq!(left.len(), 4, "{left:?}");
     assert_eq!(&left[..1], [".quadgen.lock"]);
     assert!(

@@ -1,8 +1,8 @@
 //! The checks of [`diagnose`](super::diagnose), one function each: facts in, findings out.
 
 use super::firewall::{self, DnsPacket, IptablesFilter, NftRuleset, Verdict};
-use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, TimerFacts};
-use crate::version::PodmanVersion;
+use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, StorageFacts, TimerFacts};
+use crate::compile::version::PodmanVersion;
 
 const AUTO_UPDATE_TIMER: &str = "podman-auto-update.timer";
 
@@ -135,59 +135,9 @@ fn default_network_fix(nixos: bool, n: &NetworkFacts) -> String {
 
 pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     const ID: &str = "firewall-dns";
-    let bridges: Vec<&NetworkFacts> = match &facts.networks {
-        Ok(n) => n
-            .iter()
-            .filter(|n| n.driver == "bridge" && (n.name == "podman" || n.ours))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    let packets: Vec<DnsPacket> = if bridges.is_empty() {
-        vec![DnsPacket {
-            iface: "podman0".into(),
-            saddr: None,
-            daddr: None,
-        }]
-    } else {
-        bridges
-            .iter()
-            .map(|n| DnsPacket {
-                iface: n.interface.clone(),
-                saddr: n.subnet.as_deref().and_then(firewall::host_in),
-                daddr: n.gateway.as_deref().and_then(|g| g.parse().ok()),
-            })
-            .collect()
-    };
-
-    let nft = match &facts.nft {
-        Some(Ok(json)) => match NftRuleset::parse(json) {
-            Ok(rs) => Some(rs),
-            Err(e) => {
-                out.push(finding(
-                    ID,
-                    Level::Warning,
-                    format!("cannot read the nftables ruleset: {e}"),
-                    "UDP 53 could not be checked",
-                    "nft list ruleset".into(),
-                ));
-                return;
-            }
-        },
-        Some(Err(e)) => {
-            out.push(finding(
-                ID,
-                Level::Warning,
-                format!("`nft -j list ruleset` failed: {e}"),
-                "UDP 53 could not be checked in nftables (run doctor as root)",
-                "sudo quadgen doctor".into(),
-            ));
-            return;
-        }
-        None => None,
-    };
-    let iptables = match &facts.iptables {
-        Some(Ok(text)) => IptablesFilter::parse(text).filter(IptablesFilter::filters_input),
-        _ => None,
+    let packets = dns_packets(facts);
+    let Some((nft, iptables)) = read_firewall(facts, out) else {
+        return;
     };
     let nft_chains = nft
         .as_ref()
@@ -231,25 +181,126 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     let mut unknown = Vec::new();
     let mut open = Vec::new();
     for pkt in &packets {
-        let verdicts = [
-            nft.as_ref().map(|rs| rs.verdict(pkt)),
-            iptables.as_ref().map(|f| f.verdict(pkt)),
-        ];
-        let mut state = Verdict::Accept;
-        for v in verdicts.into_iter().flatten() {
-            match (&state, v) {
-                (Verdict::Drop { .. }, _) => {}
-                (_, v @ Verdict::Drop { .. }) => state = v,
-                (Verdict::Accept, v) => state = v,
-                _ => {}
-            }
-        }
-        match state {
+        match combined_verdict(nft.as_ref(), iptables.as_ref(), pkt) {
             Verdict::Accept => open.push(pkt.iface.clone()),
             Verdict::Drop { chain } => closed.push((pkt.iface.clone(), chain)),
             Verdict::Unknown { chain, why } => unknown.push((pkt.iface.clone(), chain, why)),
         }
     }
+    report_dns_verdicts(
+        facts,
+        out,
+        &closed,
+        &unknown,
+        &open,
+        nft_chains,
+        iptables.is_some(),
+    );
+}
+
+/// One DNS query per bridge (podman's own and quadgen's), from a host in its subnet to its
+/// gateway; `podman0` when there is none.
+fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
+    let bridges: Vec<&NetworkFacts> = match &facts.networks {
+        Ok(n) => n
+            .iter()
+            .filter(|n| n.driver == "bridge" && (n.name == "podman" || n.ours))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if bridges.is_empty() {
+        vec![DnsPacket {
+            iface: "podman0".into(),
+            saddr: None,
+            daddr: None,
+        }]
+    } else {
+        bridges
+            .iter()
+            .map(|n| DnsPacket {
+                iface: n.interface.clone(),
+                saddr: n.subnet.as_deref().and_then(firewall::host_in),
+                daddr: n.gateway.as_deref().and_then(|g| g.parse().ok()),
+            })
+            .collect()
+    }
+}
+
+/// The nftables ruleset and iptables' filter table, when they can be read; `None` (with a
+/// finding) when the check cannot go on.
+#[allow(clippy::type_complexity)]
+fn read_firewall(
+    facts: &HostFacts,
+    out: &mut Vec<Finding>,
+) -> Option<(Option<NftRuleset>, Option<IptablesFilter>)> {
+    const ID: &str = "firewall-dns";
+    let nft = match &facts.nft {
+        Some(Ok(json)) => match NftRuleset::parse(json) {
+            Ok(rs) => Some(rs),
+            Err(e) => {
+                out.push(finding(
+                    ID,
+                    Level::Warning,
+                    format!("cannot read the nftables ruleset: {e}"),
+                    "UDP 53 could not be checked",
+                    "nft list ruleset".into(),
+                ));
+                return None;
+            }
+        },
+        Some(Err(e)) => {
+            out.push(finding(
+                ID,
+                Level::Warning,
+                format!("`nft -j list ruleset` failed: {e}"),
+                "UDP 53 could not be checked in nftables (run doctor as root)",
+                "sudo quadgen doctor".into(),
+            ));
+            return None;
+        }
+        None => None,
+    };
+    let iptables = match &facts.iptables {
+        Some(Ok(text)) => IptablesFilter::parse(text).filter(IptablesFilter::filters_input),
+        _ => None,
+    };
+    Some((nft, iptables))
+}
+
+/// What the query meets: a drop anywhere wins, then an unknown, else accept.
+fn combined_verdict(
+    nft: Option<&NftRuleset>,
+    iptables: Option<&IptablesFilter>,
+    pkt: &DnsPacket,
+) -> Verdict {
+    let verdicts = [
+        nft.map(|rs| rs.verdict(pkt)),
+        iptables.map(|f| f.verdict(pkt)),
+    ];
+    let mut state = Verdict::Accept;
+    for v in verdicts.into_iter().flatten() {
+        match (&state, v) {
+            (Verdict::Drop { .. }, _) => {}
+            (_, v @ Verdict::Drop { .. }) => state = v,
+            (Verdict::Accept, v) => state = v,
+            _ => {}
+        }
+    }
+    state
+}
+
+/// The findings: an error for the bridges where DNS is dropped (with the fix), a warning per
+/// rule quadgen cannot evaluate, ok for the rest.
+fn report_dns_verdicts(
+    facts: &HostFacts,
+    out: &mut Vec<Finding>,
+    closed: &[(String, String)],
+    unknown: &[(String, String, String)],
+    open: &[String],
+    nft_chains: Vec<String>,
+    has_iptables: bool,
+) {
+    const ID: &str = "firewall-dns";
     if !closed.is_empty() {
         let ifaces: Vec<String> = closed.iter().map(|(i, _)| i.clone()).collect();
         let where_: Vec<String> = closed
@@ -265,10 +316,10 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
             ),
             "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
              and a default-deny input chain drops the queries",
-            firewall_fix(facts, &closed, &ifaces),
+            firewall_fix(facts, closed, &ifaces),
         ));
     }
-    for (iface, chain, why) in &unknown {
+    for (iface, chain, why) in unknown {
         out.push(finding(
             ID,
             Level::Warning,
@@ -278,8 +329,8 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
         ));
     }
     if !open.is_empty() {
-        let mut by = nft_chains.clone();
-        if iptables.is_some() {
+        let mut by = nft_chains;
+        if has_iptables {
             by.push("iptables filter INPUT".into());
         }
         out.push(ok(
@@ -417,32 +468,11 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
         if !t.scheduled() && !t.enabled() {
             continue;
         }
-        let disable = format!("systemctl disable --now {}", t.timer);
         let has_safe_prune = facts
             .timers
             .iter()
             .any(|t| t.timer == "quadgen-prune.timer");
-        let fix = |what: &str| {
-            if facts.nixos && t.timer == "podman-prune.timer" {
-                match what {
-                    "volumes" => "remove \"--volumes\" from virtualisation.podman.autoPrune.flags;   # then nixos-rebuild switch".to_string(),
-                    _ => "virtualisation.podman.autoPrune.enable = false;   # it always runs `system prune`; services.quadgen's prune takes images only".to_string(),
-                }
-            } else if facts.nixos {
-                format!(
-                    "systemd.timers.\"{}\".enable = false;   # or fix its service; `systemctl disable` is undone by nixos-rebuild",
-                    t.timer
-                )
-            } else if has_safe_prune {
-                format!(
-                    "{disable} && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
-                )
-            } else {
-                format!(
-                    "{disable}   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
-                )
-            }
-        };
+        let fix = |what: &str| prune_fix(facts, t, what, has_safe_prune);
         for line in prune_lines(t) {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words
@@ -495,6 +525,31 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
             "prune-networks",
             "no scheduled `podman system prune` or `network prune`".into(),
         ));
+    }
+}
+
+/// The fix for a timer that prunes too much: on NixOS the option, elsewhere disable it (and
+/// enable quadgen's images-only prune when it is installed).
+fn prune_fix(facts: &HostFacts, t: &TimerFacts, what: &str, has_safe_prune: bool) -> String {
+    let disable = format!("systemctl disable --now {}", t.timer);
+    if facts.nixos && t.timer == "podman-prune.timer" {
+        match what {
+            "volumes" => "remove \"--volumes\" from virtualisation.podman.autoPrune.flags;   # then nixos-rebuild switch".to_string(),
+            _ => "virtualisation.podman.autoPrune.enable = false;   # it always runs `system prune`; services.quadgen's prune takes images only".to_string(),
+        }
+    } else if facts.nixos {
+        format!(
+            "systemd.timers.\"{}\".enable = false;   # or fix its service; `systemctl disable` is undone by nixos-rebuild",
+            t.timer
+        )
+    } else if has_safe_prune {
+        format!(
+            "{disable} && systemctl enable --now quadgen-prune.timer   # images only: `podman image prune --all --filter until=24h`"
+        )
+    } else {
+        format!(
+            "{disable}   # a safe prune: quadgen-prune.timer from `quadgen host-units install` (images only)"
+        )
     }
 }
 
@@ -575,7 +630,24 @@ pub(super) fn check_storage(facts: &HostFacts, out: &mut Vec<Finding>) {
         )),
     }
 
-    // Impermanence: a tmpfs root, and the graph root not on a mount of its own that persists.
+    check_storage_persisted(facts, s, fs, fstype, out);
+}
+
+/// Impermanence: a tmpfs root, and the graph root not on a mount of its own that persists.
+fn check_storage_persisted(
+    facts: &HostFacts,
+    s: &StorageFacts,
+    fs: Option<&Mount>,
+    fstype: &str,
+    out: &mut Vec<Finding>,
+) {
+    let nix_or = |nix: &str, other: &str| {
+        if facts.nixos {
+            nix.to_string()
+        } else {
+            other.to_string()
+        }
+    };
     let root_tmpfs = mount_of(&facts.mounts, "/").is_some_and(|m| m.fstype == "tmpfs");
     let graph_tmpfs = fs.is_some_and(|m| m.fstype == "tmpfs");
     let containers_dir = s

@@ -742,31 +742,9 @@ impl IptablesFilter {
                     "udp" | "17" | "all" | "0" => M::Yes,
                     _ => M::No,
                 },
-                "-s" | "--source" | "-d" | "--destination" => {
-                    let addr = if opt.starts_with("-s") || opt == "--source" {
-                        pkt.saddr
-                    } else {
-                        pkt.daddr
-                    };
-                    match addr.and_then(|a| {
-                        value
-                            .split(',')
-                            .map(|c| cidr_contains(c, a))
-                            .try_fold(false, |acc, x| x.map(|x| acc || x))
-                    }) {
-                        Some(b) => M::from_bool(b),
-                        None => M::Unknown(format!("`{opt} {value}`")),
-                    }
-                }
+                "-s" | "--source" | "-d" | "--destination" => address_match(opt, value, pkt),
                 "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
-                    M::from_bool(value.split(',').any(|p| match p.split_once(':') {
-                        Some((lo, hi)) => {
-                            let lo = lo.parse::<u32>().unwrap_or(0);
-                            let hi = hi.parse::<u32>().unwrap_or(65535);
-                            (lo..=hi).contains(&53)
-                        }
-                        None => port_is_53(p),
-                    }))
+                    M::from_bool(ports_include_53(value))
                 }
                 "--ctstate" | "--state" => M::from_bool(value.split(',').any(|s| s == "NEW")),
                 // addressed to the host's gateway address
@@ -809,4 +787,35 @@ impl IptablesFilter {
             chain => self.eval_chain(chain, pkt, depth + 1),
         }
     }
+}
+
+/// Whether the packet's source (`-s`) or destination (`-d`) address is in the rule's list of
+/// CIDRs; unknown when the packet has no such address or a CIDR cannot be read.
+fn address_match(opt: &str, value: &str, pkt: &DnsPacket) -> M {
+    let addr = if opt.starts_with("-s") || opt == "--source" {
+        pkt.saddr
+    } else {
+        pkt.daddr
+    };
+    match addr.and_then(|a| {
+        value
+            .split(',')
+            .map(|c| cidr_contains(c, a))
+            .try_fold(false, |acc, x| x.map(|x| acc || x))
+    }) {
+        Some(b) => M::from_bool(b),
+        None => M::Unknown(format!("`{opt} {value}`")),
+    }
+}
+
+/// Whether an iptables port list (`53`, `1:1024`, `53,853`) includes port 53.
+fn ports_include_53(value: &str) -> bool {
+    value.split(',').any(|p| match p.split_once(':') {
+        Some((lo, hi)) => {
+            let lo = lo.parse::<u32>().unwrap_or(0);
+            let hi = hi.parse::<u32>().unwrap_or(65535);
+            (lo..=hi).contains(&53)
+        }
+        None => port_is_53(p),
+    })
 }

@@ -7,8 +7,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::{HostFacts, Mount, NetworkFacts, Probe, RootlessUser, StorageFacts, TimerFacts};
-use crate::manifest::Manifest;
-use crate::quadlet::UnitKind;
+use crate::install::manifest::Manifest;
+use crate::unit::UnitKind;
 
 /// Runs a program: `None` when it is not installed, `Err` with its stderr when it fails.
 fn probe(program: &str, args: &[&str]) -> Probe {

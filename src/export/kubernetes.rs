@@ -8,8 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::objects::*;
-use crate::model::{self, AutoUpdate, HealthOnFailure, Model, Mount, NetworkRef, PullPolicy};
-use crate::model::{Duration, Restart};
+use crate::compile::model::{
+    self, AutoUpdate, HealthOnFailure, Model, Mount, NetworkRef, PullPolicy,
+};
+use crate::compile::model::{Duration, Restart};
 
 /// The Kubernetes release whose OpenAPI schemas the output is checked against in the tests.
 pub const KUBERNETES_VERSION: &str = "1.33";
@@ -344,81 +346,9 @@ fn deployment(
     notes: &mut Vec<Note>,
 ) -> Deployment {
     let name = c.name.as_str();
-    let note = |notes: &mut Vec<Note>, text: String| {
-        notes.push(Note {
-            subject: Subject::Container(name.to_string()),
-            text,
-        })
-    };
-
     let (volumes, volume_mounts, persistent) = volumes(c, notes);
     let host_network = c.networks.contains(&NetworkRef::Host);
-    let env = c
-        .environment
-        .iter()
-        .map(|w| {
-            let (key, value) = w.raw.split_once('=').unwrap_or((w.raw.as_str(), ""));
-            EnvVar {
-                name: key.to_string(),
-                value: kube_expansion_safe(value),
-            }
-        })
-        .collect();
-    let env_from = c
-        .environment_files
-        .iter()
-        .filter_map(|f| secrets.iter().find(|s| s.env_file == f.raw))
-        .map(|s| EnvFromSource {
-            secret_ref: LocalObjectReference {
-                name: s.name.clone(),
-            },
-        })
-        .collect();
-    let security_context = security_context(c, notes);
-    let (startup_probe, readiness_probe, liveness_probe) = probes(c, notes);
-    if c.entrypoint
-        .iter()
-        .map(|e| e.raw.as_str())
-        .chain(c.cmd.iter().map(|w| w.raw.as_str()))
-        .chain(c.environment.iter().map(|w| w.raw.as_str()))
-        .chain(c.health.iter().map(|h| h.cmd.raw.as_str()))
-        .any(|s| s.contains("$(") || s.contains("$$"))
-    {
-        note(
-            notes,
-            "a value holds `$(` or `$$`, which Kubernetes expands: written with `$$` so it means the same there (`podman kube play` does not expand them and would see `$$`)".into(),
-        );
-    }
-
-    let container = Container {
-        name: name.to_string(),
-        image: c.image_written.raw.clone(),
-        image_pull_policy: match c.pull {
-            PullPolicy::Always | PullPolicy::Newer => "Always",
-            PullPolicy::Missing => "IfNotPresent",
-            PullPolicy::Never => "Never",
-        },
-        command: c
-            .entrypoint
-            .iter()
-            .map(|e| kube_expansion_safe(&e.raw))
-            .collect(),
-        args: c.cmd.iter().map(|w| kube_expansion_safe(&w.raw)).collect(),
-        env,
-        env_from,
-        ports: container_ports(c)
-            .into_iter()
-            .map(|(container_port, protocol)| ContainerPort {
-                container_port,
-                protocol,
-            })
-            .collect(),
-        volume_mounts,
-        security_context,
-        startup_probe,
-        readiness_probe,
-        liveness_probe,
-    };
+    let container = container(c, secrets, volume_mounts, notes);
 
     let mut template_meta = meta(name, &None);
     template_meta.name = String::new();
@@ -447,89 +377,112 @@ fn deployment(
     }
 }
 
+/// The Deployment's one container: image, command, environment, ports, the given mounts,
+/// security context and probes (these add their notes, then the `$(`/`$$` one).
+fn container(
+    c: &model::Container,
+    secrets: &[SecretSource],
+    volume_mounts: Vec<VolumeMount>,
+    notes: &mut Vec<Note>,
+) -> Container {
+    let env = env_vars(c);
+    let env_from = env_from_secrets(c, secrets);
+    let security_context = security_context(c, notes);
+    let (startup_probe, readiness_probe, liveness_probe) = probes(c, notes);
+    note_kube_expansion(c, notes);
+
+    Container {
+        name: c.name.as_str().to_string(),
+        image: c.image_written.raw.clone(),
+        image_pull_policy: image_pull_policy(c.pull),
+        command: c
+            .entrypoint
+            .iter()
+            .map(|e| kube_expansion_safe(&e.raw))
+            .collect(),
+        args: c.cmd.iter().map(|w| kube_expansion_safe(&w.raw)).collect(),
+        env,
+        env_from,
+        ports: container_ports(c)
+            .into_iter()
+            .map(|(container_port, protocol)| ContainerPort {
+                container_port,
+                protocol,
+            })
+            .collect(),
+        volume_mounts,
+        security_context,
+        startup_probe,
+        readiness_probe,
+        liveness_probe,
+    }
+}
+
+/// The container's `environment` as `KEY=value` pairs, with `$(` and `$$` kept literal.
+fn env_vars(c: &model::Container) -> Vec<EnvVar> {
+    c.environment
+        .iter()
+        .map(|w| {
+            let (key, value) = w.raw.split_once('=').unwrap_or((w.raw.as_str(), ""));
+            EnvVar {
+                name: key.to_string(),
+                value: kube_expansion_safe(value),
+            }
+        })
+        .collect()
+}
+
+/// An `envFrom` Secret reference for each environment file that has a Secret.
+fn env_from_secrets(c: &model::Container, secrets: &[SecretSource]) -> Vec<EnvFromSource> {
+    c.environment_files
+        .iter()
+        .filter_map(|f| secrets.iter().find(|s| s.env_file == f.raw))
+        .map(|s| EnvFromSource {
+            secret_ref: LocalObjectReference {
+                name: s.name.clone(),
+            },
+        })
+        .collect()
+}
+
+/// Notes that a value holds `$(` or `$$`, which Kubernetes expands and the export escapes.
+fn note_kube_expansion(c: &model::Container, notes: &mut Vec<Note>) {
+    if c.entrypoint
+        .iter()
+        .map(|e| e.raw.as_str())
+        .chain(c.cmd.iter().map(|w| w.raw.as_str()))
+        .chain(c.environment.iter().map(|w| w.raw.as_str()))
+        .chain(c.health.iter().map(|h| h.cmd.raw.as_str()))
+        .any(|s| s.contains("$(") || s.contains("$$"))
+    {
+        notes.push(Note {
+            subject: Subject::Container(c.name.to_string()),
+            text: "a value holds `$(` or `$$`, which Kubernetes expands: written with `$$` so it means the same there (`podman kube play` does not expand them and would see `$$`)".into(),
+        });
+    }
+}
+
+/// The `imagePullPolicy` for podman's pull policy.
+fn image_pull_policy(pull: PullPolicy) -> &'static str {
+    match pull {
+        PullPolicy::Always | PullPolicy::Newer => "Always",
+        PullPolicy::Missing => "IfNotPresent",
+        PullPolicy::Never => "Never",
+    }
+}
+
 /// The pod's volumes and the container's mounts, and whether it writes persistent storage (a
 /// claim or a host path), which makes the Deployment `Recreate` so two pods never share it.
 fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
-    let subject = || Subject::Container(c.name.to_string());
     let mut volumes: Vec<Volume> = Vec::new();
     let mut mounts = Vec::new();
     let mut persistent = false;
     let mut host_paths = Vec::new();
     let mut names = BTreeSet::new();
-    let mut unique = |wanted: String| {
-        let mut name = wanted.clone();
-        let mut n = 2;
-        while !names.insert(name.clone()) {
-            let suffix = format!("-{n}");
-            let keep = 63usize.saturating_sub(suffix.len()).min(wanted.len());
-            name = format!("{}{suffix}", wanted.get(..keep).unwrap_or(&wanted));
-            n += 1;
-        }
-        name
-    };
     for mount in &c.mounts {
-        let (volume, target, options) = match mount {
-            Mount::Named {
-                volume,
-                target,
-                options,
-            } => (
-                Volume {
-                    name: unique(to_dns_label(volume.as_str(), "volume")),
-                    persistent_volume_claim: Some(ClaimSource {
-                        claim_name: volume.to_string(),
-                    }),
-                    host_path: None,
-                    empty_dir: None,
-                },
-                target,
-                options.as_slice(),
-            ),
-            Mount::Bind {
-                source,
-                target,
-                options,
-            } => {
-                host_paths.push(source.raw.as_str());
-                (
-                    Volume {
-                        name: unique(format!("host{}", to_dns_label(&source.raw, ""))),
-                        persistent_volume_claim: None,
-                        host_path: Some(HostPathSource {
-                            path: source.raw.clone(),
-                        }),
-                        empty_dir: None,
-                    },
-                    target,
-                    options.as_slice(),
-                )
-            }
-            Mount::Anonymous { target } => (
-                Volume {
-                    name: unique(format!("anon{}", to_dns_label(target, ""))),
-                    persistent_volume_claim: None,
-                    host_path: None,
-                    empty_dir: Some(EmptyDir {}),
-                },
-                target,
-                &[][..],
-            ),
-        };
+        let (volume, target, options) = mount_volume(mount, &mut names, &mut host_paths);
         let read_only = options.iter().any(|o| o == "ro");
-        let dropped: Vec<&str> = options
-            .iter()
-            .map(String::as_str)
-            .filter(|o| !matches!(*o, "ro" | "rw"))
-            .collect();
-        if !dropped.is_empty() {
-            notes.push(Note {
-                subject: subject(),
-                text: format!(
-                    "mount options {} of `{target}` are not carried (Kubernetes has no such volume mount option)",
-                    list(&dropped)
-                ),
-            });
-        }
+        note_dropped_mount_options(c, target, options, notes);
         if !read_only && volume.empty_dir.is_none() {
             persistent = true;
         }
@@ -542,7 +495,7 @@ fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<Vol
     }
     if !host_paths.is_empty() {
         notes.push(Note {
-            subject: subject(),
+            subject: Subject::Container(c.name.to_string()),
             text: format!(
                 "host paths {} are mounted as hostPath: the pod then depends on the files of the node it lands on; pin it with a nodeSelector, or move the data to a PersistentVolumeClaim",
                 list(&host_paths)
@@ -550,6 +503,102 @@ fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<Vol
         });
     }
     (volumes, mounts, persistent)
+}
+
+/// `wanted`, or `wanted` cut to fit 63 characters with `-2`, `-3`… added, whichever is not in
+/// `names` yet; it is added there.
+fn unique_volume_name(names: &mut BTreeSet<String>, wanted: String) -> String {
+    let mut name = wanted.clone();
+    let mut n = 2;
+    while !names.insert(name.clone()) {
+        let suffix = format!("-{n}");
+        let keep = 63usize.saturating_sub(suffix.len()).min(wanted.len());
+        name = format!("{}{suffix}", wanted.get(..keep).unwrap_or(&wanted));
+        n += 1;
+    }
+    name
+}
+
+/// The pod volume for one mount (a claim, a host path or an empty dir), with the mount's target
+/// and options; a bind mount's source is added to `host_paths`.
+fn mount_volume<'m>(
+    mount: &'m Mount,
+    names: &mut BTreeSet<String>,
+    host_paths: &mut Vec<&'m str>,
+) -> (Volume, &'m String, &'m [String]) {
+    match mount {
+        Mount::Named {
+            volume,
+            target,
+            options,
+        } => (
+            Volume {
+                name: unique_volume_name(names, to_dns_label(volume.as_str(), "volume")),
+                persistent_volume_claim: Some(ClaimSource {
+                    claim_name: volume.to_string(),
+                }),
+                host_path: None,
+                empty_dir: None,
+            },
+            target,
+            options.as_slice(),
+        ),
+        Mount::Bind {
+            source,
+            target,
+            options,
+        } => {
+            host_paths.push(source.raw.as_str());
+            (
+                Volume {
+                    name: unique_volume_name(
+                        names,
+                        format!("host{}", to_dns_label(&source.raw, "")),
+                    ),
+                    persistent_volume_claim: None,
+                    host_path: Some(HostPathSource {
+                        path: source.raw.clone(),
+                    }),
+                    empty_dir: None,
+                },
+                target,
+                options.as_slice(),
+            )
+        }
+        Mount::Anonymous { target } => (
+            Volume {
+                name: unique_volume_name(names, format!("anon{}", to_dns_label(target, ""))),
+                persistent_volume_claim: None,
+                host_path: None,
+                empty_dir: Some(EmptyDir {}),
+            },
+            target,
+            &[][..],
+        ),
+    }
+}
+
+/// Notes the mount options other than `ro` and `rw`, which Kubernetes has no place for.
+fn note_dropped_mount_options(
+    c: &model::Container,
+    target: &str,
+    options: &[String],
+    notes: &mut Vec<Note>,
+) {
+    let dropped: Vec<&str> = options
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !matches!(*o, "ro" | "rw"))
+        .collect();
+    if !dropped.is_empty() {
+        notes.push(Note {
+            subject: Subject::Container(c.name.to_string()),
+            text: format!(
+                "mount options {} of `{target}` are not carried (Kubernetes has no such volume mount option)",
+                list(&dropped)
+            ),
+        });
+    }
 }
 
 fn security_context(c: &model::Container, notes: &mut Vec<Note>) -> Option<SecurityContext> {
@@ -617,8 +666,8 @@ fn probes(
         failure_threshold: failure_threshold.max(1),
     };
     let retries = u64::from(h.retries);
-    let startup = (h.start_period.0 > 0).then(|| {
-        let during_start = h.start_period.0.div_ceil(secs(h.interval) * 1000);
+    let startup = (h.start_period.millis() > 0).then(|| {
+        let during_start = h.start_period.millis().div_ceil(secs(h.interval) * 1000);
         probe(during_start + retries)
     });
     let liveness = match h.on_failure {
@@ -639,6 +688,30 @@ fn probes(
 /// add theirs while they are lowered).
 fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
     let mut texts = Vec::new();
+    network_texts(c, &mut texts);
+    port_texts(c, &mut texts);
+    unreachable_texts(model, c, &mut texts);
+    start_order_texts(c, &mut texts);
+    runtime_texts(c, &mut texts);
+    carried_elsewhere_texts(c, &mut texts);
+    let mut notes: Vec<Note> = texts
+        .into_iter()
+        .map(|text| Note {
+            subject: Subject::Container(c.name.to_string()),
+            text,
+        })
+        .collect();
+    if !c.raw.is_empty() {
+        notes.push(raw_keys_note(
+            Subject::Container(c.name.to_string()),
+            &c.raw,
+        ));
+    }
+    notes
+}
+
+/// The host network and no network, which a Kubernetes pod cannot have the same way.
+fn network_texts(c: &model::Container, texts: &mut Vec<String>) {
     for net in &c.networks {
         match net {
             NetworkRef::Host => texts.push(
@@ -650,6 +723,10 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             NetworkRef::Inventory(_) => {}
         }
     }
+}
+
+/// Port ranges too long to list in a Service, and ports published on the host.
+fn port_texts(c: &model::Container, texts: &mut Vec<String>) {
     let published: Vec<&str> = c
         .ports
         .iter()
@@ -681,6 +758,11 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             c.name
         ));
     }
+}
+
+/// A container without `ports` gets no Service: the containers that depend on it or share a
+/// network with it cannot reach it by name.
+fn unreachable_texts(model: &Model, c: &model::Container, texts: &mut Vec<String>) {
     if c.ports.is_empty() {
         let reached_by: BTreeSet<&str> = model
             .containers
@@ -702,6 +784,10 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             ));
         }
     }
+}
+
+/// The start order after other containers and host systemd units, which Kubernetes lacks.
+fn start_order_texts(c: &model::Container, texts: &mut Vec<String>) {
     if !c.depends_on.is_empty() {
         let deps: Vec<&str> = c.depends_on.iter().map(|d| d.as_str()).collect();
         texts.push(format!(
@@ -722,6 +808,10 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             list(&units.into_iter().collect::<Vec<_>>())
         ));
     }
+}
+
+/// Devices, restart policy, `auto_start` and auto-update, which a Deployment does not carry.
+fn runtime_texts(c: &model::Container, texts: &mut Vec<String>) {
     for device in &c.devices {
         texts.push(format!(
             "device `{}` is not carried: Kubernetes passes devices through a device plugin (or a privileged pod with a hostPath)",
@@ -745,6 +835,10 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             c.auto_update.as_str()
         ));
     }
+}
+
+/// Environment files (Secrets), labels (annotations), and `podman_args` (dropped).
+fn carried_elsewhere_texts(c: &model::Container, texts: &mut Vec<String>) {
     if !c.environment_files.is_empty() {
         texts.push(
             "its environment files come from Secrets (`envFrom`), which you create; see the header"
@@ -761,20 +855,6 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
         let args: Vec<&str> = c.podman_args.iter().map(|w| w.raw.as_str()).collect();
         texts.push(format!("podman_args {} are not carried", list(&args)));
     }
-    let mut notes: Vec<Note> = texts
-        .into_iter()
-        .map(|text| Note {
-            subject: Subject::Container(c.name.to_string()),
-            text,
-        })
-        .collect();
-    if !c.raw.is_empty() {
-        notes.push(raw_keys_note(
-            Subject::Container(c.name.to_string()),
-            &c.raw,
-        ));
-    }
-    notes
 }
 
 fn network_notes(n: &model::Network) -> Vec<Note> {

@@ -62,72 +62,16 @@ pub fn service(
         n.value = Value::Seq(out);
     }
     if let Some(n) = svc.get_mut("depends_on") {
-        list_to_map(n, |loc| {
-            Node::map(
-                vec![
-                    ("condition".into(), Node::str("service_started", loc)),
-                    ("required".into(), Node::new(Value::Bool(true), loc.clone())),
-                ],
-                loc,
-            )
-        })?;
-        for (_, d) in match &mut n.value {
-            Value::Map(e) => e.as_mut_slice(),
-            _ => &mut [],
-        } {
-            if d.get("condition").is_none() {
-                let loc = d.loc.clone();
-                d.set("condition", Node::str("service_started", &loc));
-            }
-            if d.get("required").is_none() {
-                let loc = d.loc.clone();
-                d.set("required", Node::new(Value::Bool(true), loc));
-            }
-        }
+        depends_on(n)?;
     }
     if let Some(n) = svc.get_mut("networks") {
         list_to_map(n, |loc| Node::new(Value::Null, loc.clone()))?;
     }
     if let Some(n) = svc.get_mut("secrets") {
-        let items: Vec<Node> = n.items().to_vec();
-        let mut out = Vec::new();
-        for s in items {
-            out.push(match &s.value {
-                Value::Str(name) => Node::map(
-                    vec![
-                        ("source".into(), Node::str(name.clone(), &s.loc)),
-                        (
-                            "target".into(),
-                            Node::str(format!("/run/secrets/{name}"), &s.loc),
-                        ),
-                    ],
-                    &s.loc,
-                ),
-                _ => s,
-            });
-        }
-        n.value = Value::Seq(out);
+        secrets(n);
     }
     if let Some(h) = svc.get_mut("healthcheck") {
-        if let Some(t) = h.get_mut("test") {
-            if let Value::Str(s) = &t.value {
-                let loc = t.loc.clone();
-                t.value = Value::Seq(vec![
-                    Node::str("CMD-SHELL", &loc),
-                    Node::str(s.clone(), &loc),
-                ]);
-            }
-        }
-        if h.get("disable")
-            .is_some_and(|d| d.value == Value::Bool(true))
-        {
-            let loc = h.loc.clone();
-            h.set(
-                "test",
-                Node::new(Value::Seq(vec![Node::str("NONE", &loc)]), loc.clone()),
-            );
-            h.remove("disable");
-        }
+        healthcheck(h);
     }
     if let Some(b) = svc.get_mut("build") {
         if let Value::Str(context) = &b.value {
@@ -137,6 +81,78 @@ pub fn service(
         }
     }
     Ok(dropped)
+}
+
+/// `depends_on` as a mapping, each entry with its `condition` and `required`.
+fn depends_on(n: &mut Node) -> Result<(), ImportError> {
+    list_to_map(n, |loc| {
+        Node::map(
+            vec![
+                ("condition".into(), Node::str("service_started", loc)),
+                ("required".into(), Node::new(Value::Bool(true), loc.clone())),
+            ],
+            loc,
+        )
+    })?;
+    for (_, d) in match &mut n.value {
+        Value::Map(e) => e.as_mut_slice(),
+        _ => &mut [],
+    } {
+        if d.get("condition").is_none() {
+            let loc = d.loc.clone();
+            d.set("condition", Node::str("service_started", &loc));
+        }
+        if d.get("required").is_none() {
+            let loc = d.loc.clone();
+            d.set("required", Node::new(Value::Bool(true), loc));
+        }
+    }
+    Ok(())
+}
+
+/// `secrets: [NAME]` → `[{source: NAME, target: /run/secrets/NAME}]`.
+fn secrets(n: &mut Node) {
+    let items: Vec<Node> = n.items().to_vec();
+    let mut out = Vec::new();
+    for s in items {
+        out.push(match &s.value {
+            Value::Str(name) => Node::map(
+                vec![
+                    ("source".into(), Node::str(name.clone(), &s.loc)),
+                    (
+                        "target".into(),
+                        Node::str(format!("/run/secrets/{name}"), &s.loc),
+                    ),
+                ],
+                &s.loc,
+            ),
+            _ => s,
+        });
+    }
+    n.value = Value::Seq(out);
+}
+
+/// `healthcheck.test` as a string → `["CMD-SHELL", …]`; `disable: true` → `test: ["NONE"]`.
+fn healthcheck(h: &mut Node) {
+    if let Some(t) = h.get_mut("test") {
+        if let Value::Str(s) = &t.value {
+            let loc = t.loc.clone();
+            t.value = Value::Seq(vec![
+                Node::str("CMD-SHELL", &loc),
+                Node::str(s.clone(), &loc),
+            ]);
+        }
+    }
+    if h.get("disable")
+        .is_some_and(|d| d.value == Value::Bool(true))
+    {
+        let loc = h.loc.clone();
+        h.set(
+            "test",
+            Node::new(Value::Seq(vec![Node::str("NONE", &loc)]), loc.clone()),
+        );
+        h.remove("disable");
+    }
 }
 
 /// `command: "a b"` → `["a", "b"]` as a POSIX shell splits it.
@@ -300,22 +316,7 @@ fn list_to_map(n: &mut Node, default: impl Fn(&Loc) -> Node) -> Result<(), Impor
 fn port(p: &Node) -> Result<Vec<Node>, ImportError> {
     let loc = &p.loc;
     let text = match &p.value {
-        Value::Map(_) => {
-            let mut m = p.clone();
-            if let Some(t) = m.get("target").and_then(Node::scalar_string) {
-                let n: i64 = t
-                    .parse()
-                    .map_err(|_| ImportError::at(loc, format!("`{t}` is not a port")))?;
-                m.set("target", Node::new(Value::Int(n), loc.clone()));
-            }
-            if let Some(pb) = m.get("published").and_then(Node::scalar_string) {
-                m.set("published", Node::str(pb, loc));
-            }
-            if m.get("protocol").is_none() {
-                m.set("protocol", Node::str("tcp", loc));
-            }
-            return Ok(vec![m]);
-        }
+        Value::Map(_) => return Ok(vec![long_port(p)?]),
         Value::Int(i) => i.to_string(),
         Value::Str(s) => s.clone(),
         _ => {
@@ -391,23 +392,7 @@ fn port(p: &Node) -> Result<Vec<Node>, ImportError> {
 fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
     let loc = &v.loc;
     if let Value::Map(_) = &v.value {
-        let mut m = v.clone();
-        if let Some(t) = m.get("target").and_then(Node::as_str) {
-            let t = clean_target(t);
-            m.set("target", Node::str(t, loc));
-        }
-        let kind = m
-            .get("type")
-            .and_then(Node::as_str)
-            .unwrap_or("volume")
-            .to_string();
-        if kind == "bind" {
-            if let Some(src) = m.get("source").and_then(Node::as_str) {
-                let abs = resolve(dir, src);
-                m.set("source", Node::str(abs, loc));
-            }
-        }
-        return Ok(m);
+        return Ok(long_volume(v, dir));
     }
     let Some(text) = v.as_str() else {
         return Err(ImportError::at(loc, "a volume is a string or a mapping"));
@@ -453,21 +438,69 @@ fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
         ));
     }
     options.retain(|o| !matches!(*o, "ro" | "rw"));
+    entries.push(mount_options(kind, &options, loc)?);
+    Ok(Node::map(entries, loc))
+}
+
+/// A `ports` entry in the long syntax: `target` a number, `published` a string, `protocol` set.
+fn long_port(p: &Node) -> Result<Node, ImportError> {
+    let loc = &p.loc;
+    let mut m = p.clone();
+    if let Some(t) = m.get("target").and_then(Node::scalar_string) {
+        let n: i64 = t
+            .parse()
+            .map_err(|_| ImportError::at(loc, format!("`{t}` is not a port")))?;
+        m.set("target", Node::new(Value::Int(n), loc.clone()));
+    }
+    if let Some(pb) = m.get("published").and_then(Node::scalar_string) {
+        m.set("published", Node::str(pb, loc));
+    }
+    if m.get("protocol").is_none() {
+        m.set("protocol", Node::str("tcp", loc));
+    }
+    Ok(m)
+}
+
+/// A `volumes` entry in the long syntax: `target` cleaned, a bind mount's `source` absolute.
+fn long_volume(v: &Node, dir: &Path) -> Node {
+    let loc = &v.loc;
+    let mut m = v.clone();
+    if let Some(t) = m.get("target").and_then(Node::as_str) {
+        let t = clean_target(t);
+        m.set("target", Node::str(t, loc));
+    }
+    let kind = m
+        .get("type")
+        .and_then(Node::as_str)
+        .unwrap_or("volume")
+        .to_string();
+    if kind == "bind" {
+        if let Some(src) = m.get("source").and_then(Node::as_str) {
+            let abs = resolve(dir, src);
+            m.set("source", Node::str(abs, loc));
+        }
+    }
+    m
+}
+
+/// The short syntax's mode options as a `bind` mapping (SELinux label, propagation) or a
+/// `volume` mapping (`nocopy`).
+fn mount_options(kind: &str, options: &[&str], loc: &Loc) -> Result<(String, Node), ImportError> {
     let mut extra = Vec::new();
     if kind == "bind" {
         extra.push((
             "create_host_path".to_string(),
             Node::new(Value::Bool(true), loc.clone()),
         ));
-        for o in &options {
+        for o in options {
             match *o {
                 "z" | "Z" => extra.push(("selinux".into(), Node::str(*o, loc))),
                 other => extra.push(("propagation".into(), Node::str(other, loc))),
             }
         }
-        entries.push(("bind".into(), Node::map(extra, loc)));
+        Ok(("bind".into(), Node::map(extra, loc)))
     } else {
-        for o in &options {
+        for o in options {
             match *o {
                 "nocopy" => {
                     extra.push(("nocopy".into(), Node::new(Value::Bool(true), loc.clone())))
@@ -480,9 +513,8 @@ fn volume(v: &Node, dir: &Path) -> Result<Node, ImportError> {
                 }
             }
         }
-        entries.push(("volume".into(), Node::map(extra, loc)));
+        Ok(("volume".into(), Node::map(extra, loc)))
     }
-    Ok(Node::map(entries, loc))
 }
 
 /// A container path as Compose cleans it: no trailing `/`, no `.` or `//`.

@@ -60,67 +60,7 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             let dir = PathBuf::from("/");
             (root, dir, name.clone())
         }
-        Input::Files(paths) => {
-            let Some(first) = paths.first() else {
-                return Err(ImportError::at(&Loc::default(), "no compose file given").into());
-            };
-            let dir = first.parent().map(Path::to_path_buf).unwrap_or_default();
-            let env_files: Vec<PathBuf> = if options.env_files.is_empty() {
-                vec![dir.join(".env")]
-            } else {
-                options.env_files.clone()
-            };
-            let mut from_files: BTreeMap<String, (String, Source)> = BTreeMap::new();
-            for f in &env_files {
-                let text = match files.read(f) {
-                    Ok(Some(t)) => t,
-                    Ok(None) if options.env_files.is_empty() => continue,
-                    Ok(None) | Err(_) => {
-                        return Err(ImportError::at(
-                            &Loc::file(f),
-                            format!("cannot read the env file `{}`", f.display()),
-                        )
-                        .into());
-                    }
-                };
-                let entries = envfile::parse(&text, &vars).map_err(|(line, m)| {
-                    ImportError::at(
-                        &Loc {
-                            line,
-                            col: 1,
-                            ..Loc::file(f)
-                        },
-                        m,
-                    )
-                })?;
-                for e in entries {
-                    if let Some(v) = e.value {
-                        from_files.insert(e.key, (v, Source::EnvFile(f.display().to_string())));
-                    }
-                }
-            }
-            for (k, (v, s)) in from_files {
-                vars.add_weaker(&k, &v, s);
-            }
-            let mut merged: Option<Node> = None;
-            for path in paths {
-                let root = load_file(
-                    path,
-                    &dir,
-                    &vars,
-                    files,
-                    &mut vec![path.clone()],
-                    &mut warnings,
-                )?;
-                merged = Some(match merged {
-                    None => root,
-                    Some(base) => merge(base, root, &[])
-                        .unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(path))),
-                });
-            }
-            let root = merged.unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(first)));
-            (root, dir, first.clone())
-        }
+        Input::Files(paths) => load_files(paths, options, files, &mut vars, &mut warnings)?,
     };
     if !matches!(root.value, Value::Map(_)) {
         return Err(ImportError::at(&root.loc, "a Compose file is a mapping at the top").into());
@@ -134,6 +74,108 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             warnings.extend(extension_warnings(name, dropped));
         }
     }
+    let name = project_name(options, &vars, &root, &dir)?;
+    check_cycles(&root)?;
+    let profiles = active_profiles(options, &vars);
+    // Compose's JSON holds only the services its profiles selected.
+    if !matches!(input, Input::Normalized { .. }) {
+        select_profiles(&mut root, &profiles, &mut warnings);
+    }
+    Ok(Project {
+        name,
+        dir,
+        root,
+        source,
+        warnings,
+        vars,
+        normalized: matches!(input, Input::Normalized { .. }),
+    })
+}
+
+/// The `-f` files: the env files' variables added to `vars`, then each file loaded and merged
+/// onto the ones before. Returns the merged root, the project directory and the first file.
+fn load_files(
+    paths: &[PathBuf],
+    options: &Options,
+    files: &dyn Files,
+    vars: &mut Vars,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Node, PathBuf, PathBuf), Refused> {
+    let Some(first) = paths.first() else {
+        return Err(ImportError::at(&Loc::default(), "no compose file given").into());
+    };
+    let dir = first.parent().map(Path::to_path_buf).unwrap_or_default();
+    add_env_file_vars(options, &dir, files, vars)?;
+    let mut merged: Option<Node> = None;
+    for path in paths {
+        let root = load_file(path, &dir, vars, files, &mut vec![path.clone()], warnings)?;
+        merged = Some(match merged {
+            None => root,
+            Some(base) => {
+                merge(base, root, &[]).unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(path)))
+            }
+        });
+    }
+    let root = merged.unwrap_or_else(|| Node::map(Vec::new(), &Loc::file(first)));
+    Ok((root, dir, first.clone()))
+}
+
+/// Adds the variables of the env files (`--env-file`, else `.env` in `dir` if it exists) to
+/// `vars`, weaker than those already there.
+fn add_env_file_vars(
+    options: &Options,
+    dir: &Path,
+    files: &dyn Files,
+    vars: &mut Vars,
+) -> Result<(), Refused> {
+    let env_files: Vec<PathBuf> = if options.env_files.is_empty() {
+        vec![dir.join(".env")]
+    } else {
+        options.env_files.clone()
+    };
+    let mut from_files: BTreeMap<String, (String, Source)> = BTreeMap::new();
+    for f in &env_files {
+        let text = match files.read(f) {
+            Ok(Some(t)) => t,
+            Ok(None) if options.env_files.is_empty() => continue,
+            Ok(None) | Err(_) => {
+                return Err(ImportError::at(
+                    &Loc::file(f),
+                    format!("cannot read the env file `{}`", f.display()),
+                )
+                .into());
+            }
+        };
+        let entries = envfile::parse(&text, vars).map_err(|(line, m)| {
+            ImportError::at(
+                &Loc {
+                    line,
+                    col: 1,
+                    ..Loc::file(f)
+                },
+                m,
+            )
+        })?;
+        for e in entries {
+            if let Some(v) = e.value {
+                from_files.insert(e.key, (v, Source::EnvFile(f.display().to_string())));
+            }
+        }
+    }
+    for (k, (v, s)) in from_files {
+        vars.add_weaker(&k, &v, s);
+    }
+    Ok(())
+}
+
+/// The project name: `--project-name`, `COMPOSE_PROJECT_NAME`, `name:` or the directory's name,
+/// lowercased and with only the characters Compose allows.
+fn project_name(
+    options: &Options,
+    vars: &Vars,
+    root: &Node,
+    dir: &Path,
+) -> Result<String, Refused> {
     let name = options
         .project_name
         .clone()
@@ -154,7 +196,11 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
             .help("pass `--project-name NAME`")
             .into());
     }
-    check_cycles(&root)?;
+    Ok(name)
+}
+
+/// The active profiles: `--profile`, then `COMPOSE_PROFILES`.
+fn active_profiles(options: &Options, vars: &Vars) -> Vec<String> {
     let mut profiles: Vec<String> = options.profiles.clone();
     if let Some((p, _)) = vars.get("COMPOSE_PROFILES") {
         profiles.extend(
@@ -164,19 +210,7 @@ pub fn load(input: &Input, options: &Options, files: &dyn Files) -> Result<Proje
                 .map(str::to_string),
         );
     }
-    // Compose's JSON holds only the services its profiles selected.
-    if !matches!(input, Input::Normalized { .. }) {
-        select_profiles(&mut root, &profiles, &mut warnings);
-    }
-    Ok(Project {
-        name,
-        dir,
-        root,
-        source,
-        warnings,
-        vars,
-        normalized: matches!(input, Input::Normalized { .. }),
-    })
+    profiles
 }
 
 /// Services a service depends on: `depends_on`, and what Compose adds for `network_mode`, `ipc`
@@ -346,99 +380,136 @@ fn load_file(
     }
     if let Some(include) = root.remove("include") {
         for entry in include.items() {
-            let (paths, project_dir) = match &entry.value {
-                Value::Str(p) => (vec![(p.clone(), entry.loc.clone())], None),
-                Value::Map(_) => {
-                    let p = entry.get("path").ok_or_else(|| {
-                        ImportError::at(&entry.loc, "an `include` entry needs a `path`")
-                    })?;
-                    let ps = match &p.value {
-                        Value::Str(s) => vec![(s.clone(), p.loc.clone())],
-                        _ => p
-                            .items()
-                            .iter()
-                            .filter_map(|i| i.as_str().map(|s| (s.to_string(), i.loc.clone())))
-                            .collect(),
-                    };
-                    if entry.get("env_file").is_some() {
-                        warnings.push(Warning {
-                            loc: entry.loc.clone(),
-                            service: None,
-                            key: "include.env_file".into(),
-                            message: "not read: the included file is interpolated with the project's variables".into(),
-                        });
-                    }
-                    (
-                        ps,
-                        entry
-                            .get("project_directory")
-                            .and_then(Node::as_str)
-                            .map(|d| canon::resolve(dir, d)),
-                    )
-                }
-                _ => {
-                    return Err(ImportError::at(
-                        &entry.loc,
-                        "an `include` entry is a path or a mapping",
-                    ));
-                }
-            };
-            let mut included: Option<Node> = None;
-            for (p, loc) in &paths {
-                let file = PathBuf::from(canon::resolve(path.parent().unwrap_or(dir), p));
-                if stack.contains(&file) {
-                    return Err(ImportError::at(
-                        loc,
-                        format!(
-                            "`{}` includes itself (through {})",
-                            file.display(),
-                            stack
-                                .iter()
-                                .map(|s| s.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(" → ")
-                        ),
-                    ));
-                }
-                let sub_dir = project_dir
-                    .clone()
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
-                stack.push(file.clone());
-                let sub =
-                    load_file(&file, &sub_dir, vars, files, stack, warnings).map_err(|e| {
-                        if e.loc.line == 0 {
-                            ImportError::at(loc, e.message)
-                        } else {
-                            e
-                        }
-                    })?;
-                stack.pop();
-                included = Some(match included {
-                    None => sub,
-                    Some(b) => merge(b, sub, &[]).unwrap_or_else(|| Node::map(Vec::new(), loc)),
-                });
-            }
-            if let Some(inc) = included {
-                for section in ["services", "networks", "volumes", "secrets", "configs"] {
-                    for (k, v) in inc.get(section).map(Node::entries).unwrap_or_default() {
-                        if root.get(section).and_then(|s| s.get(k)).is_some() {
-                            return Err(ImportError::at(&v.loc, format!("`{section}.{k}` is defined both here and in the file including it"))
-                                .help("rename one of them, or use `extends` to build on the included one"));
-                        }
-                        if root.get(section).is_none() {
-                            root.set(section, Node::map(Vec::new(), &v.loc));
-                        }
-                        if let Some(s) = root.get_mut(section) {
-                            s.set(k, v.clone());
-                        }
-                    }
-                }
+            if let Some(inc) = include_entry(entry, path, dir, vars, files, stack, warnings)? {
+                add_included(&mut root, &inc)?;
             }
         }
     }
     resolve_extends(&mut root, path, dir, vars, files, stack, warnings)?;
     Ok(root)
+}
+
+/// The services, networks, volumes, secrets and configs of an `include` entry (its files
+/// loaded and merged); `None` when it names no file.
+fn include_entry(
+    entry: &Node,
+    path: &Path,
+    dir: &Path,
+    vars: &Vars,
+    files: &dyn Files,
+    stack: &mut Vec<PathBuf>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Node>, ImportError> {
+    let (paths, project_dir) = include_paths(entry, dir, warnings)?;
+    let mut included: Option<Node> = None;
+    for (p, loc) in &paths {
+        let file = PathBuf::from(canon::resolve(path.parent().unwrap_or(dir), p));
+        if stack.contains(&file) {
+            return Err(ImportError::at(
+                loc,
+                format!(
+                    "`{}` includes itself (through {})",
+                    file.display(),
+                    stack
+                        .iter()
+                        .map(|s| s.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                ),
+            ));
+        }
+        let sub_dir = project_dir
+            .clone()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
+        stack.push(file.clone());
+        let sub = load_file(&file, &sub_dir, vars, files, stack, warnings).map_err(|e| {
+            if e.loc.line == 0 {
+                ImportError::at(loc, e.message)
+            } else {
+                e
+            }
+        })?;
+        stack.pop();
+        included = Some(match included {
+            None => sub,
+            Some(b) => merge(b, sub, &[]).unwrap_or_else(|| Node::map(Vec::new(), loc)),
+        });
+    }
+    Ok(included)
+}
+
+/// An `include` entry's files, each with where it is named, and its `project_directory`.
+type IncludePaths = (Vec<(String, Loc)>, Option<String>);
+
+/// An `include` entry's files (with where each is named) and its `project_directory`.
+fn include_paths(
+    entry: &Node,
+    dir: &Path,
+    warnings: &mut Vec<Warning>,
+) -> Result<IncludePaths, ImportError> {
+    let (paths, project_dir) = match &entry.value {
+        Value::Str(p) => (vec![(p.clone(), entry.loc.clone())], None),
+        Value::Map(_) => {
+            let p = entry
+                .get("path")
+                .ok_or_else(|| ImportError::at(&entry.loc, "an `include` entry needs a `path`"))?;
+            let ps = match &p.value {
+                Value::Str(s) => vec![(s.clone(), p.loc.clone())],
+                _ => p
+                    .items()
+                    .iter()
+                    .filter_map(|i| i.as_str().map(|s| (s.to_string(), i.loc.clone())))
+                    .collect(),
+            };
+            if entry.get("env_file").is_some() {
+                warnings.push(Warning {
+                    loc: entry.loc.clone(),
+                    service: None,
+                    key: "include.env_file".into(),
+                    message:
+                        "not read: the included file is interpolated with the project's variables"
+                            .into(),
+                });
+            }
+            (
+                ps,
+                entry
+                    .get("project_directory")
+                    .and_then(Node::as_str)
+                    .map(|d| canon::resolve(dir, d)),
+            )
+        }
+        _ => {
+            return Err(ImportError::at(
+                &entry.loc,
+                "an `include` entry is a path or a mapping",
+            ));
+        }
+    };
+    Ok((paths, project_dir))
+}
+
+/// Adds what an include defines to `root`; a name defined in both is an error.
+fn add_included(root: &mut Node, inc: &Node) -> Result<(), ImportError> {
+    for section in ["services", "networks", "volumes", "secrets", "configs"] {
+        for (k, v) in inc.get(section).map(Node::entries).unwrap_or_default() {
+            if root.get(section).and_then(|s| s.get(k)).is_some() {
+                return Err(ImportError::at(
+                    &v.loc,
+                    format!("`{section}.{k}` is defined both here and in the file including it"),
+                )
+                .help("rename one of them, or use `extends` to build on the included one"));
+            }
+            if root.get(section).is_none() {
+                root.set(section, Node::map(Vec::new(), &v.loc));
+            }
+            if let Some(s) = root.get_mut(section) {
+                s.set(k, v.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn interpolate_tree(
@@ -546,22 +617,7 @@ fn extended(
         ));
     }
     seen.push(key);
-    let (base_name, file) = match &ext.value {
-        Value::Str(s) => (s.clone(), None),
-        Value::Map(_) => (
-            ext.get("service")
-                .and_then(Node::as_str)
-                .ok_or_else(|| ImportError::at(&ext.loc, "`extends` needs a `service`"))?
-                .to_string(),
-            ext.get("file").and_then(Node::as_str).map(str::to_string),
-        ),
-        _ => {
-            return Err(ImportError::at(
-                &ext.loc,
-                "`extends` is a service name or a mapping",
-            ));
-        }
-    };
+    let (base_name, file) = extends_target(&ext)?;
     let base = match file {
         None => extended(
             root, &base_name, path, dir, vars, files, stack, warnings, seen,
@@ -600,6 +656,27 @@ fn extended(
     Ok(merge(base, svc, &["services", name]).unwrap_or_else(|| Node::map(Vec::new(), &ext.loc)))
 }
 
+/// What `extends` names: the base service, and the file it is in (`None`: this file).
+fn extends_target(ext: &Node) -> Result<(String, Option<String>), ImportError> {
+    let target = match &ext.value {
+        Value::Str(s) => (s.clone(), None),
+        Value::Map(_) => (
+            ext.get("service")
+                .and_then(Node::as_str)
+                .ok_or_else(|| ImportError::at(&ext.loc, "`extends` needs a `service`"))?
+                .to_string(),
+            ext.get("file").and_then(Node::as_str).map(str::to_string),
+        ),
+        _ => {
+            return Err(ImportError::at(
+                &ext.loc,
+                "`extends` is a service name or a mapping",
+            ));
+        }
+    };
+    Ok(target)
+}
+
 /// Merges `over` onto `base` by Compose's rules; `path` is where they sit (`services.web.ports`).
 /// `None`: the value was reset.
 pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
@@ -611,30 +688,8 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
     let in_service = path.len() == 2 && path.first() == Some(&"services");
     let last = path.last().copied().unwrap_or_default();
     match (base.value, over.value) {
-        (Value::Map(mut b), Value::Map(o)) => {
-            for (k, v) in o {
-                let mut child: Vec<&str> = path.to_vec();
-                child.push(&k);
-                let replaced_whole = (path.len() == 2
-                    && in_service
-                    && matches!(k.as_str(), "command" | "entrypoint"))
-                    || (path.len() == 3 && path.get(2) == Some(&"healthcheck") && k == "test");
-                match b.iter().position(|(e, _)| *e == k) {
-                    Some(i) => {
-                        let (_, old) = b.remove(i);
-                        let new = if replaced_whole {
-                            Some(v)
-                        } else {
-                            merge(old, v, &child)
-                        };
-                        if let Some(n) = new {
-                            b.insert(i, (k, n));
-                        }
-                    }
-                    None if v.tag == Some(MergeTag::Reset) => {}
-                    None => b.push((k, v)),
-                }
-            }
+        (Value::Map(b), Value::Map(o)) => {
+            let b = merge_maps(b, o, path, in_service);
             Some(Node {
                 value: Value::Map(b),
                 loc: over.loc,
@@ -642,39 +697,8 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
                 tag: None,
             })
         }
-        (Value::Seq(mut b), Value::Seq(o)) => {
-            let unique = path.len() == 3
-                && path.first() == Some(&"services")
-                && matches!(last, "ports" | "volumes" | "secrets" | "configs");
-            for item in o {
-                let key = |n: &Node| -> String {
-                    if last == "ports" {
-                        ["host_ip", "target", "published", "protocol"]
-                            .iter()
-                            .map(|k| n.get(k).and_then(Node::scalar_string).unwrap_or_default())
-                            .collect::<Vec<_>>()
-                            .join("|")
-                    } else {
-                        n.get("target")
-                            .and_then(Node::scalar_string)
-                            .unwrap_or_default()
-                    }
-                };
-                let existing = if unique {
-                    b.iter().position(|e| key(e) == key(&item))
-                } else {
-                    b.iter().position(|e| e.value == item.value)
-                };
-                match existing {
-                    Some(i) if unique => {
-                        if let Some(e) = b.get_mut(i) {
-                            *e = item;
-                        }
-                    }
-                    Some(_) => {}
-                    None => b.push(item),
-                }
-            }
+        (Value::Seq(b), Value::Seq(o)) => {
+            let b = merge_seqs(b, o, path, last);
             Some(Node {
                 value: Value::Seq(b),
                 loc: over.loc,
@@ -689,6 +713,77 @@ pub fn merge(base: Node, over: Node, path: &[&str]) -> Option<Node> {
             tag: None,
         }),
     }
+}
+
+/// Merges mapping entries `o` onto `b`: by key, `command`, `entrypoint` and `healthcheck.test`
+/// replaced whole, a `!reset` entry removed.
+fn merge_maps(
+    mut b: Vec<(String, Node)>,
+    o: Vec<(String, Node)>,
+    path: &[&str],
+    in_service: bool,
+) -> Vec<(String, Node)> {
+    for (k, v) in o {
+        let mut child: Vec<&str> = path.to_vec();
+        child.push(&k);
+        let replaced_whole =
+            (path.len() == 2 && in_service && matches!(k.as_str(), "command" | "entrypoint"))
+                || (path.len() == 3 && path.get(2) == Some(&"healthcheck") && k == "test");
+        match b.iter().position(|(e, _)| *e == k) {
+            Some(i) => {
+                let (_, old) = b.remove(i);
+                let new = if replaced_whole {
+                    Some(v)
+                } else {
+                    merge(old, v, &child)
+                };
+                if let Some(n) = new {
+                    b.insert(i, (k, n));
+                }
+            }
+            None if v.tag == Some(MergeTag::Reset) => {}
+            None => b.push((k, v)),
+        }
+    }
+    b
+}
+
+/// Merges list items `o` onto `b`: appended, except that `ports`, `volumes`, `secrets` and
+/// `configs` of a service are unique by target (a later one replaces), and others not repeated.
+fn merge_seqs(mut b: Vec<Node>, o: Vec<Node>, path: &[&str], last: &str) -> Vec<Node> {
+    let unique = path.len() == 3
+        && path.first() == Some(&"services")
+        && matches!(last, "ports" | "volumes" | "secrets" | "configs");
+    for item in o {
+        let key = |n: &Node| -> String {
+            if last == "ports" {
+                ["host_ip", "target", "published", "protocol"]
+                    .iter()
+                    .map(|k| n.get(k).and_then(Node::scalar_string).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            } else {
+                n.get("target")
+                    .and_then(Node::scalar_string)
+                    .unwrap_or_default()
+            }
+        };
+        let existing = if unique {
+            b.iter().position(|e| key(e) == key(&item))
+        } else {
+            b.iter().position(|e| e.value == item.value)
+        };
+        match existing {
+            Some(i) if unique => {
+                if let Some(e) = b.get_mut(i) {
+                    *e = item;
+                }
+            }
+            Some(_) => {}
+            None => b.push(item),
+        }
+    }
+    b
 }
 
 #[cfg(test)]

@@ -159,23 +159,7 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
     let top_networks = root.get("networks");
     let top_volumes = root.get("volumes");
     let top_secrets = root.get("secrets");
-    // `[defaults]` for what every service shares (two or more): the restart policy.
-    let policies: Vec<Option<&str>> = services
-        .iter()
-        .map(|(_, svc)| {
-            svc.get("restart")
-                .and_then(Node::as_str)
-                .and_then(service::restart_policy)
-        })
-        .collect();
-    let default_restart = match policies.split_first() {
-        Some((Some(first), rest))
-            if !rest.is_empty() && rest.iter().all(|p| p == &Some(*first)) =>
-        {
-            Some(first.to_string())
-        }
-        _ => None,
-    };
+    let default_restart = shared_restart(&services);
     let ctx = service::Ctx {
         project,
         files,
@@ -186,6 +170,75 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
         default_restart: default_restart.clone(),
     };
 
+    let mut header = header_comment(project);
+
+    // Networks and volumes used by the selected services, in first-use order.
+    let mut networks: Vec<(String, String)> = Vec::new(); // (compose key, inventory name)
+    let mut volumes: Vec<(String, String)> = Vec::new();
+    let mut containers = String::new();
+    for (svc_name, svc) in &services {
+        let buf = service::container(&ctx, svc_name, svc, &mut out, &mut networks, &mut volumes);
+        containers.push_str(&buf);
+        containers.push('\n');
+    }
+    // Top-level networks and volumes
+    let mut objects = String::new();
+    network_sections(&mut out, &mut objects, &networks, top_networks);
+    for (k, name) in &volumes {
+        volume_section(
+            &mut out,
+            &mut objects,
+            k,
+            name,
+            top_volumes.and_then(|t| t.get(k)),
+        );
+    }
+    unused_configs_and_secrets(root, &services, &mut out, &mut header);
+    unknown_top_level_keys(root, &mut out, &mut header);
+    if !out.errors.is_empty() {
+        return Err(Refused(out.errors));
+    }
+    let defaults = match &default_restart {
+        Some(r) => format!(
+            "[defaults]\nrestart = {}   # every service sets it\n\n",
+            string(r)
+        ),
+        None => String::new(),
+    };
+    out.text = format!("{header}{defaults}{objects}{containers}");
+    while out.text.ends_with("\n\n") {
+        out.text.pop();
+    }
+    Ok(Imported {
+        toml: out.text,
+        warnings: out.warnings,
+        moved_secrets: out.moved,
+        project: project.name.clone(),
+    })
+}
+
+/// `[defaults]` for what every service shares (two or more): the restart policy.
+fn shared_restart(services: &[(String, Node)]) -> Option<String> {
+    let policies: Vec<Option<&str>> = services
+        .iter()
+        .map(|(_, svc)| {
+            svc.get("restart")
+                .and_then(Node::as_str)
+                .and_then(service::restart_policy)
+        })
+        .collect();
+    match policies.split_first() {
+        Some((Some(first), rest))
+            if !rest.is_empty() && rest.iter().all(|p| p == &Some(*first)) =>
+        {
+            Some(first.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The comment at the top of the output: where it came from and what to read before installing.
+fn header_comment(project: &Project) -> String {
     let mut header = String::new();
     let _ = write!(
         header,
@@ -199,19 +252,17 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
         ))
     );
     header.push('\n');
+    header
+}
 
-    // Networks and volumes used by the selected services, in first-use order.
-    let mut networks: Vec<(String, String)> = Vec::new(); // (compose key, inventory name)
-    let mut volumes: Vec<(String, String)> = Vec::new();
-    let mut containers = String::new();
-    for (svc_name, svc) in &services {
-        let buf = service::container(&ctx, svc_name, svc, &mut out, &mut networks, &mut volumes);
-        containers.push_str(&buf);
-        containers.push('\n');
-    }
-    // Top-level networks and volumes
-    let mut objects = String::new();
-    for (k, name) in &networks {
+/// One `[networks.*]` table per network the services use, in first-use order.
+fn network_sections(
+    out: &mut Out,
+    objects: &mut String,
+    networks: &[(String, String)],
+    top_networks: Option<&Node>,
+) {
+    for (k, name) in networks {
         let def = top_networks.and_then(|t| t.get(k));
         let _ = writeln!(objects, "[networks.{}]", key(name));
         if k == "default" && def.is_none() {
@@ -223,47 +274,67 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
         } else if *name != *k {
             let _ = write!(objects, "{}", comment(&format!("Compose network `{k}`")));
         }
-        network_fields(&mut out, &mut objects, def, k);
+        network_fields(out, objects, def, k);
         objects.push('\n');
     }
-    for (k, name) in &volumes {
-        let def = top_volumes.and_then(|t| t.get(k));
-        let _ = writeln!(objects, "[volumes.{}]", key(name));
-        if *name != *k {
-            let _ = write!(objects, "{}", comment(&format!("Compose volume `{k}`")));
-        }
-        for (f, n) in def.map(Node::entries).unwrap_or_default() {
-            match f.as_str() {
-                "name" => {}
-                "external" => out.note(&mut objects, &n.loc, None, &format!("volumes.{k}.external"), "external in Compose: podman creates it if it is missing, and keeps its data either way"),
-                "driver" => {
-                    if let Some(d) = n.as_str() {
-                        let _ = writeln!(objects, "driver = {}", string(d));
-                    }
+}
+
+/// The `[volumes.*]` table for Compose volume `k` (inventory name `name`), from its definition.
+fn volume_section(out: &mut Out, objects: &mut String, k: &str, name: &str, def: Option<&Node>) {
+    let _ = writeln!(objects, "[volumes.{}]", key(name));
+    if name != k {
+        let _ = write!(objects, "{}", comment(&format!("Compose volume `{k}`")));
+    }
+    for (f, n) in def.map(Node::entries).unwrap_or_default() {
+        match f.as_str() {
+            "name" => {}
+            "external" => out.note(objects, &n.loc, None, &format!("volumes.{k}.external"), "external in Compose: podman creates it if it is missing, and keeps its data either way"),
+            "driver" => {
+                if let Some(d) = n.as_str() {
+                    let _ = writeln!(objects, "driver = {}", string(d));
                 }
-                "driver_opts" => {
-                    let mut opts = Vec::new();
-                    for (ok, ov) in n.entries() {
-                        match (ok.as_str(), ov.scalar_string()) {
-                            ("type" | "device" | "o", Some(v)) => opts.push((ok.as_str(), string(&v))),
-                            _ => out.not_carried(&mut objects, &ov.loc, None, &format!("volumes.{k}.driver_opts.{ok}"), "only type, device and o are volume options"),
-                        }
-                    }
-                    if !opts.is_empty() {
-                        let _ = writeln!(objects, "options = {}", inline(&opts));
-                    }
-                }
-                "labels" => {
-                    let labels: Vec<(&str, String)> = n.entries().iter().filter_map(|(lk, lv)| lv.scalar_string().map(|v| (lk.as_str(), string(&v)))).collect();
-                    if !labels.is_empty() {
-                        let _ = writeln!(objects, "labels = {}", inline(&labels));
-                    }
-                }
-                other => out.not_carried(&mut objects, &n.loc, None, &format!("volumes.{k}.{other}"), "no inventory field yet"),
             }
+            "driver_opts" => volume_driver_opts(out, objects, k, n),
+            "labels" => {
+                let labels: Vec<(&str, String)> = n.entries().iter().filter_map(|(lk, lv)| lv.scalar_string().map(|v| (lk.as_str(), string(&v)))).collect();
+                if !labels.is_empty() {
+                    let _ = writeln!(objects, "labels = {}", inline(&labels));
+                }
+            }
+            other => out.not_carried(objects, &n.loc, None, &format!("volumes.{k}.{other}"), "no inventory field yet"),
         }
-        objects.push('\n');
     }
+    objects.push('\n');
+}
+
+/// A volume's `driver_opts` as `options`: only type, device and o are carried.
+fn volume_driver_opts(out: &mut Out, objects: &mut String, k: &str, n: &Node) {
+    let mut opts = Vec::new();
+    for (ok, ov) in n.entries() {
+        match (ok.as_str(), ov.scalar_string()) {
+            ("type" | "device" | "o", Some(v)) => opts.push((ok.as_str(), string(&v))),
+            _ => out.not_carried(
+                objects,
+                &ov.loc,
+                None,
+                &format!("volumes.{k}.driver_opts.{ok}"),
+                "only type, device and o are volume options",
+            ),
+        }
+    }
+    if !opts.is_empty() {
+        let _ = writeln!(objects, "options = {}", inline(&opts));
+    }
+}
+
+/// Warns (and comments in the header) about every top-level config, and every secret no
+/// imported service uses.
+fn unused_configs_and_secrets(
+    root: &Node,
+    services: &[(String, Node)],
+    out: &mut Out,
+    header: &mut String,
+) {
     for section in ["configs", "secrets"] {
         if let Some(s) = root.get(section) {
             for (k, n) in s.entries() {
@@ -295,6 +366,10 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
             }
         }
     }
+}
+
+/// Warns (and comments in the header) about top-level keys the importer does not know.
+fn unknown_top_level_keys(root: &Node, out: &mut Out, header: &mut String) {
     for (k, n) in root.entries() {
         if !matches!(
             k.as_str(),
@@ -314,26 +389,6 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
             );
         }
     }
-    if !out.errors.is_empty() {
-        return Err(Refused(out.errors));
-    }
-    let defaults = match &default_restart {
-        Some(r) => format!(
-            "[defaults]\nrestart = {}   # every service sets it\n\n",
-            string(r)
-        ),
-        None => String::new(),
-    };
-    out.text = format!("{header}{defaults}{objects}{containers}");
-    while out.text.ends_with("\n\n") {
-        out.text.pop();
-    }
-    Ok(Imported {
-        toml: out.text,
-        warnings: out.warnings,
-        moved_secrets: out.moved,
-        project: project.name.clone(),
-    })
 }
 
 fn mount(source: &str, target: &str, opts: &[String]) -> String {
@@ -392,48 +447,7 @@ fn network_fields(out: &mut Out, buf: &mut String, def: Option<&Node>, k: &str) 
                     let _ = writeln!(buf, "options = {}", inline(&opts));
                 }
             }
-            "ipam" => {
-                let configs = n.get("config").map(Node::items).unwrap_or_default();
-                if let Some(c) = configs.first() {
-                    for (ck, cv) in c.entries() {
-                        match (ck.as_str(), cv.as_str()) {
-                            ("subnet", Some(s)) => {
-                                let _ = writeln!(buf, "subnet = {}", string(s));
-                            }
-                            ("gateway", Some(g)) => {
-                                let _ = writeln!(buf, "gateway = {}", string(g));
-                            }
-                            _ => out.not_carried(
-                                buf,
-                                &cv.loc,
-                                None,
-                                &format!("networks.{k}.ipam.config.{ck}"),
-                                "no inventory field yet",
-                            ),
-                        }
-                    }
-                }
-                for extra in configs.iter().skip(1) {
-                    out.not_carried(
-                        buf,
-                        &extra.loc,
-                        None,
-                        &format!("networks.{k}.ipam.config"),
-                        "a second subnet: the inventory has one per network",
-                    );
-                }
-                for (ik, iv) in n.entries() {
-                    if ik != "config" {
-                        out.not_carried(
-                            buf,
-                            &iv.loc,
-                            None,
-                            &format!("networks.{k}.ipam.{ik}"),
-                            "no inventory field yet",
-                        );
-                    }
-                }
-            }
+            "ipam" => network_ipam(out, buf, n, k),
             other => out.not_carried(
                 buf,
                 &n.loc,
@@ -441,6 +455,50 @@ fn network_fields(out: &mut Out, buf: &mut String, def: Option<&Node>, k: &str) 
                 &format!("networks.{k}.{other}"),
                 "no inventory field yet",
             ),
+        }
+    }
+}
+
+/// A network's `ipam`: the first config's subnet and gateway; the rest is not carried.
+fn network_ipam(out: &mut Out, buf: &mut String, n: &Node, k: &str) {
+    let configs = n.get("config").map(Node::items).unwrap_or_default();
+    if let Some(c) = configs.first() {
+        for (ck, cv) in c.entries() {
+            match (ck.as_str(), cv.as_str()) {
+                ("subnet", Some(s)) => {
+                    let _ = writeln!(buf, "subnet = {}", string(s));
+                }
+                ("gateway", Some(g)) => {
+                    let _ = writeln!(buf, "gateway = {}", string(g));
+                }
+                _ => out.not_carried(
+                    buf,
+                    &cv.loc,
+                    None,
+                    &format!("networks.{k}.ipam.config.{ck}"),
+                    "no inventory field yet",
+                ),
+            }
+        }
+    }
+    for extra in configs.iter().skip(1) {
+        out.not_carried(
+            buf,
+            &extra.loc,
+            None,
+            &format!("networks.{k}.ipam.config"),
+            "a second subnet: the inventory has one per network",
+        );
+    }
+    for (ik, iv) in n.entries() {
+        if ik != "config" {
+            out.not_carried(
+                buf,
+                &iv.loc,
+                None,
+                &format!("networks.{k}.ipam.{ik}"),
+                "no inventory field yet",
+            );
         }
     }
 }

@@ -250,17 +250,8 @@ fn convert(file: &Arc<PathBuf>, y: &MarkedYaml<'_>) -> Result<Node, YamlError> {
             let mut entries: Vec<(String, Node)> = Vec::new();
             let mut merged: Vec<Node> = Vec::new();
             for (k, v) in map {
-                let key = match &k.data {
-                    YamlData::Value(s) => match scalar(s) {
-                        Value::Str(s) => s,
-                        Value::Int(i) => i.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Null => "null".into(),
-                        _ => return Err(err("a mapping key must be a scalar".into())),
-                    },
-                    YamlData::Representation(text, _, _) => text.to_string(),
-                    _ => return Err(err("a mapping key must be a scalar".into())),
+                let Some(key) = mapping_key(k) else {
+                    return Err(err("a mapping key must be a scalar".into()));
                 };
                 let node = convert(file, v)?;
                 if key == "<<" {
@@ -275,27 +266,7 @@ fn convert(file: &Arc<PathBuf>, y: &MarkedYaml<'_>) -> Result<Node, YamlError> {
                 }
                 entries.push((key, node));
             }
-            // `<<: *a` or `<<: [*a, *b]`: keys not set here come from the anchors, first wins.
-            for m in merged {
-                let sources = match m.value {
-                    Value::Seq(items) => items,
-                    _ => vec![m],
-                };
-                for source in sources {
-                    let Value::Map(src) = source.value else {
-                        return Err(YamlError {
-                            loc: source.loc,
-                            message: "a merge key `<<` takes a mapping or a list of mappings"
-                                .into(),
-                        });
-                    };
-                    for (k, v) in src {
-                        if !entries.iter().any(|(e, _)| *e == k) {
-                            entries.push((k, v));
-                        }
-                    }
-                }
-            }
+            apply_merge_keys(&mut entries, merged)?;
             Value::Map(entries)
         }
         YamlData::Alias(_) | YamlData::BadValue => {
@@ -303,6 +274,48 @@ fn convert(file: &Arc<PathBuf>, y: &MarkedYaml<'_>) -> Result<Node, YamlError> {
         }
     };
     Ok(Node::new(value, loc))
+}
+
+/// A mapping key as a string; `None` when it is not a scalar.
+fn mapping_key(k: &MarkedYaml<'_>) -> Option<String> {
+    let key = match &k.data {
+        YamlData::Value(s) => match scalar(s) {
+            Value::Str(s) => s,
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => "null".into(),
+            _ => return None,
+        },
+        YamlData::Representation(text, _, _) => text.to_string(),
+        _ => return None,
+    };
+    Some(key)
+}
+
+/// `<<: *a` or `<<: [*a, *b]`: adds the anchors' keys not set in `entries`, first wins.
+fn apply_merge_keys(entries: &mut Vec<(String, Node)>, merged: Vec<Node>) -> Result<(), YamlError> {
+    // `<<: *a` or `<<: [*a, *b]`: keys not set here come from the anchors, first wins.
+    for m in merged {
+        let sources = match m.value {
+            Value::Seq(items) => items,
+            _ => vec![m],
+        };
+        for source in sources {
+            let Value::Map(src) = source.value else {
+                return Err(YamlError {
+                    loc: source.loc,
+                    message: "a merge key `<<` takes a mapping or a list of mappings".into(),
+                });
+            };
+            for (k, v) in src {
+                if !entries.iter().any(|(e, _)| *e == k) {
+                    entries.push((k, v));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn scalar(s: &Scalar<'_>) -> Value {

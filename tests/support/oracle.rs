@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use quadgen::unitfile::ParsedUnit;
+use quadgen::unit::parse::ParsedUnit;
 
 /// One real quadlet binary.
 #[derive(Debug, Clone)]

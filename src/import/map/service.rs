@@ -7,12 +7,12 @@ use super::{
     AS_PODMAN_ARGS, CARRIED, Out, SECRET_ENV_DIR, env_file_for_podman, mount, object_name,
     secret_looking, show,
 };
+use crate::compile::model::{Duration, Image};
 use crate::import::interpolate::Source;
 use crate::import::load::Project;
 use crate::import::toml_out::{array, comment, inline, key, one_line, string};
 use crate::import::yaml::{Loc, Node, Value};
 use crate::import::{Files, ImportError, MovedSecret, Warning};
-use crate::model::{Duration, Image};
 
 /// What mapping one service needs to know about the whole project.
 pub(super) struct Ctx<'a> {
@@ -113,7 +113,7 @@ fn image_and_command(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
                     let qualified = if raw.contains(':') || raw.contains('@') { img.qualified.clone() } else { format!("{}:latest", img.qualified.trim_end_matches(":latest")) };
                     let _ = writeln!(buf, "image = {}   # Compose: {} (a short name, qualified as Docker resolves it)", string(&qualified), one_line(raw));
                 }
-                Err(e) => out.errors.push(ImportError::at(&svc.get("image").map_or(svc.loc.clone(), |i| i.loc.clone()), e)),
+                Err(e) => out.errors.push(ImportError::at(&svc.get("image").map_or(svc.loc.clone(), |i| i.loc.clone()), e.to_string())),
             }
         }
     }
@@ -143,64 +143,12 @@ fn image_and_command(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
 
 /// `env_file` and `environment`; returns the `[…environment]` lines (secret-looking values from .env moved out).
 fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
-    let project = s.ctx.project;
-    let files = s.ctx.files;
-    let svc_name = s.name;
     let svc = s.svc;
-    let cname = s.cname.clone();
-    let sref = Some(s.name.as_str());
     // env files, then environment (with secrets moved out)
     let mut env_files: Vec<String> = Vec::new();
     let mut inlined: Vec<(String, String, String)> = Vec::new(); // key, value, from file
     for f in svc.get("env_file").map(Node::items).unwrap_or_default() {
-        let path = f
-            .get("path")
-            .and_then(Node::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let required = f
-            .get("required")
-            .is_none_or(|r| r.value != Value::Bool(false));
-        match files.read(std::path::Path::new(&path)) {
-            Ok(Some(text)) => match env_file_for_podman(&text, &project.vars) {
-                Ok(None) => env_files.push(path),
-                Ok(Some(entries)) => {
-                    let secret = entries.iter().any(|(k, _)| secret_looking(k));
-                    if secret {
-                        env_files.push(path.clone());
-                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
-                    } else {
-                        out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
-                        for (k, v) in entries {
-                            inlined.push((k, v, path.clone()));
-                        }
-                    }
-                }
-                Err((line, m)) => out.errors.push(ImportError::at(
-                    &Loc {
-                        line,
-                        col: 1,
-                        ..Loc::file(std::path::Path::new(&path))
-                    },
-                    m,
-                )),
-            },
-            Ok(None) if !required => out.note(
-                buf,
-                &f.loc,
-                sref,
-                "env_file",
-                &format!("`{path}` does not exist and is optional: left out"),
-            ),
-            Ok(None) => out.errors.push(
-                ImportError::at(&f.loc, format!("the env file `{path}` does not exist"))
-                    .help("create it, or mark it `required: false`"),
-            ),
-            Err(e) => out.errors.push(ImportError::at(
-                &f.loc,
-                format!("cannot read `{path}`: {e}"),
-            )),
-        }
+        env_file(s, f, buf, out, &mut env_files, &mut inlined);
     }
     let mut env_lines = String::new();
     for (k, v, from) in &inlined {
@@ -218,82 +166,7 @@ fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
         .map(Node::entries)
         .unwrap_or_default()
     {
-        let Some(value) = v.scalar_string() else {
-            let _ = write!(
-                env_lines,
-                "{}",
-                comment(&format!(
-                    "{k}: unset in Compose's environment too, so not set"
-                ))
-            );
-            continue;
-        };
-        let from_env_file: Vec<&str> = v
-            .used
-            .iter()
-            .filter(|u| matches!(u.source, Some(Source::EnvFile(_))))
-            .map(|u| u.name.as_str())
-            .collect();
-        let secret = if project.normalized {
-            secret_looking(k)
-        } else {
-            !from_env_file.is_empty()
-                && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)))
-        };
-        if secret {
-            let origin = if project.normalized {
-                "Compose's JSON does not say whether it came from .env".to_string()
-            } else {
-                format!("from .env: {}", from_env_file.join(", "))
-            };
-            let file = secret_file
-                .get_or_insert_with(|| format!("{SECRET_ENV_DIR}/{cname}.env"))
-                .clone();
-            let _ = write!(
-                env_lines,
-                "{}",
-                comment(&format!(
-                    "{k}: secret-looking ({origin}): not written here; put it in {file}"
-                ))
-            );
-            out.warnings.push(Warning {
-                loc: v.loc.clone(),
-                service: Some(svc_name.clone()),
-                key: format!("environment.{k}"),
-                message: format!("its value looks secret ({origin}), so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`"),
-            });
-            out.moved.push(MovedSecret {
-                container: cname.clone(),
-                key: k.clone(),
-                env_file: file,
-            });
-            continue;
-        }
-        let vars: Vec<String> = v
-            .used
-            .iter()
-            .map(|u| match &u.source {
-                Some(Source::EnvFile(f)) => {
-                    let shown = std::path::Path::new(f)
-                        .strip_prefix(&project.dir)
-                        .map_or_else(|_| f.clone(), |p| p.display().to_string());
-                    format!("{} from {}", u.name, one_line(&shown))
-                }
-                Some(Source::Shell) => format!("{} from the environment", u.name),
-                None => format!("{} unset", u.name),
-            })
-            .collect();
-        if vars.is_empty() {
-            let _ = writeln!(env_lines, "{} = {}", key(k), string(&value));
-        } else {
-            let _ = writeln!(
-                env_lines,
-                "{} = {}   # {}",
-                key(k),
-                string(&value),
-                vars.join(", ")
-            );
-        }
+        environment_entry(s, k, v, &mut env_lines, &mut secret_file, out);
     }
     if let Some(f) = &secret_file {
         env_files.push(f.clone());
@@ -302,6 +175,177 @@ fn environment(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> String {
         let _ = writeln!(buf, "environment_files = {}", array(&env_files));
     }
     env_lines
+}
+
+/// One `env_file` item: kept as an env file, or (where podman reads it differently and it holds
+/// nothing secret-looking) its entries inlined; a missing or unreadable file is an error.
+fn env_file(
+    s: &Svc<'_>,
+    f: &Node,
+    buf: &mut String,
+    out: &mut Out,
+    env_files: &mut Vec<String>,
+    inlined: &mut Vec<(String, String, String)>,
+) {
+    let project = s.ctx.project;
+    let files = s.ctx.files;
+    let sref = Some(s.name.as_str());
+    let path = f
+        .get("path")
+        .and_then(Node::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let required = f
+        .get("required")
+        .is_none_or(|r| r.value != Value::Bool(false));
+    match files.read(std::path::Path::new(&path)) {
+        Ok(Some(text)) => match env_file_for_podman(&text, &project.vars) {
+            Ok(None) => env_files.push(path),
+            Ok(Some(entries)) => {
+                let secret = entries.iter().any(|(k, _)| secret_looking(k));
+                if secret {
+                    env_files.push(path.clone());
+                    out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which Compose reads and podman does not; it holds secret-looking keys, so it stays an env file: rewrite it as plain KEY=VALUE lines"));
+                } else {
+                    out.note(buf, &f.loc, sref, "env_file", &format!("`{path}` uses quotes, `export` or `${{VAR}}`, which podman reads differently: its values are written below as Compose reads them"));
+                    for (k, v) in entries {
+                        inlined.push((k, v, path.clone()));
+                    }
+                }
+            }
+            Err((line, m)) => out.errors.push(ImportError::at(
+                &Loc {
+                    line,
+                    col: 1,
+                    ..Loc::file(std::path::Path::new(&path))
+                },
+                m,
+            )),
+        },
+        Ok(None) if !required => out.note(
+            buf,
+            &f.loc,
+            sref,
+            "env_file",
+            &format!("`{path}` does not exist and is optional: left out"),
+        ),
+        Ok(None) => out.errors.push(
+            ImportError::at(&f.loc, format!("the env file `{path}` does not exist"))
+                .help("create it, or mark it `required: false`"),
+        ),
+        Err(e) => out.errors.push(ImportError::at(
+            &f.loc,
+            format!("cannot read `{path}`: {e}"),
+        )),
+    }
+}
+
+/// One `environment` entry: its line (with where its variables came from), a comment for an
+/// unset one, or (secret-looking) moved out to the service's secret env file.
+fn environment_entry(
+    s: &Svc<'_>,
+    k: &String,
+    v: &Node,
+    env_lines: &mut String,
+    secret_file: &mut Option<String>,
+    out: &mut Out,
+) {
+    let project = s.ctx.project;
+    let Some(value) = v.scalar_string() else {
+        let _ = write!(
+            env_lines,
+            "{}",
+            comment(&format!(
+                "{k}: unset in Compose's environment too, so not set"
+            ))
+        );
+        return;
+    };
+    let from_env_file: Vec<&str> = v
+        .used
+        .iter()
+        .filter(|u| matches!(u.source, Some(Source::EnvFile(_))))
+        .map(|u| u.name.as_str())
+        .collect();
+    let secret = if project.normalized {
+        secret_looking(k)
+    } else {
+        !from_env_file.is_empty()
+            && (secret_looking(k) || from_env_file.iter().any(|n| secret_looking(n)))
+    };
+    if secret {
+        move_secret(s, k, v, &from_env_file, env_lines, secret_file, out);
+        return;
+    }
+    let vars = variable_sources(project, v);
+    if vars.is_empty() {
+        let _ = writeln!(env_lines, "{} = {}", key(k), string(&value));
+    } else {
+        let _ = writeln!(
+            env_lines,
+            "{} = {}   # {}",
+            key(k),
+            string(&value),
+            vars.join(", ")
+        );
+    }
+}
+
+/// A secret-looking `environment` entry: a comment where it would be, a warning, and a note that
+/// it belongs in the service's secret env file.
+fn move_secret(
+    s: &Svc<'_>,
+    k: &String,
+    v: &Node,
+    from_env_file: &[&str],
+    env_lines: &mut String,
+    secret_file: &mut Option<String>,
+    out: &mut Out,
+) {
+    let cname = &s.cname;
+    let origin = if s.ctx.project.normalized {
+        "Compose's JSON does not say whether it came from .env".to_string()
+    } else {
+        format!("from .env: {}", from_env_file.join(", "))
+    };
+    let file = secret_file
+        .get_or_insert_with(|| format!("{SECRET_ENV_DIR}/{cname}.env"))
+        .clone();
+    let _ = write!(
+        env_lines,
+        "{}",
+        comment(&format!(
+            "{k}: secret-looking ({origin}): not written here; put it in {file}"
+        ))
+    );
+    out.warnings.push(Warning {
+        loc: v.loc.clone(),
+        service: Some(s.name.clone()),
+        key: format!("environment.{k}"),
+        message: format!("its value looks secret ({origin}), so it is not written into the inventory: put the line `{k}=…` into `{file}` (mode 0600); the inventory lists that file in `environment_files`"),
+    });
+    out.moved.push(MovedSecret {
+        container: cname.clone(),
+        key: k.clone(),
+        env_file: file,
+    });
+}
+
+/// Where each variable interpolated into `v` came from, for the comment after its line.
+fn variable_sources(project: &Project, v: &Node) -> Vec<String> {
+    v.used
+        .iter()
+        .map(|u| match &u.source {
+            Some(Source::EnvFile(f)) => {
+                let shown = std::path::Path::new(f)
+                    .strip_prefix(&project.dir)
+                    .map_or_else(|_| f.clone(), |p| p.display().to_string());
+                format!("{} from {}", u.name, one_line(&shown))
+            }
+            Some(Source::Shell) => format!("{} from the environment", u.name),
+            None => format!("{} unset", u.name),
+        })
+        .collect()
 }
 
 /// `ports` and `expose`.
@@ -360,131 +404,215 @@ fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
 
 /// `volumes`, and file secrets as read-only bind mounts.
 fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, volumes: &mut Vec<(String, String)>) {
-    let project = s.ctx.project;
-    let top_volumes = s.ctx.top_volumes;
-    let top_secrets = s.ctx.top_secrets;
-    let svc_name = s.name;
     let svc = s.svc;
-    let sref = Some(s.name.as_str());
     // volumes, and file secrets as read-only bind mounts
     let mut mounts = Vec::new();
     for v in svc.get("volumes").map(Node::items).unwrap_or_default() {
-        let kind = v.get("type").and_then(Node::as_str).unwrap_or("volume");
-        let target = v.get("target").and_then(Node::as_str).unwrap_or_default();
-        let source = v.get("source").and_then(Node::as_str);
-        let mut opts: Vec<String> = Vec::new();
-        if v.get("read_only")
-            .is_some_and(|r| r.value == Value::Bool(true))
-        {
-            opts.push("ro".into());
+        if let Some(m) = volume_mount(s, v, buf, out, volumes) {
+            mounts.push(m);
         }
-        for (k, n) in v.entries() {
-            if matches!(
-                k.as_str(),
-                "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
-            ) {
-                continue;
+    }
+    for sec in svc.get("secrets").map(Node::items).unwrap_or_default() {
+        if let Some(m) = secret_mount(s, sec, buf, out) {
+            mounts.push(m);
+        }
+    }
+    if !mounts.is_empty() {
+        let _ = writeln!(buf, "volumes = {}", array(&mounts));
+    }
+}
+
+/// One `volumes` item as a mount; `None` when it is refused or not carried.
+fn volume_mount(
+    s: &Svc<'_>,
+    v: &Node,
+    buf: &mut String,
+    out: &mut Out,
+    volumes: &mut Vec<(String, String)>,
+) -> Option<String> {
+    let project = s.ctx.project;
+    let top_volumes = s.ctx.top_volumes;
+    let svc_name = s.name;
+    let sref = Some(s.name.as_str());
+    let kind = v.get("type").and_then(Node::as_str).unwrap_or("volume");
+    let target = v.get("target").and_then(Node::as_str).unwrap_or_default();
+    let source = v.get("source").and_then(Node::as_str);
+    let mut opts: Vec<String> = Vec::new();
+    if v.get("read_only")
+        .is_some_and(|r| r.value == Value::Bool(true))
+    {
+        opts.push("ro".into());
+    }
+    mount_keys_not_carried(v, target, sref, buf, out);
+    match (kind, source) {
+        ("bind", Some(src)) => {
+            bind_options(v, sref, buf, out, &mut opts);
+            if src
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, ':' | '$' | '"' | '\'' | '\\' | '%'))
+            {
+                out.errors.push(ImportError::at(&v.loc, format!("the host path `{src}` has a character quadgen refuses in host paths (whitespace, `:`, quotes, `$`, `%` or `\\`)")).help("move or link the directory to a plain path and use that"));
+                return None;
             }
+            Some(mount(src, target, &opts))
+        }
+        ("volume", Some(src)) => {
+            volume_options(v, sref, buf, out, &mut opts);
+            let (name, _) = object_name(&project.name, top_volumes, src);
+            if top_volumes.and_then(|t| t.get(src)).is_none() {
+                out.errors.push(ImportError::at(&v.loc, format!("service `{svc_name}` uses the volume `{src}`, which the top-level `volumes` does not declare")));
+                return None;
+            }
+            if !volumes.iter().any(|(k, _)| k == src) {
+                volumes.push((src.to_string(), name.clone()));
+            }
+            Some(mount(&name, target, &opts))
+        }
+        ("volume", None) => Some(mount("", target, &opts)),
+        (other, _) => {
+            out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)"));
+            None
+        }
+    }
+}
+
+/// Notes the keys of a `volumes` item that have no inventory form.
+fn mount_keys_not_carried(
+    v: &Node,
+    target: &str,
+    sref: Option<&str>,
+    buf: &mut String,
+    out: &mut Out,
+) {
+    for (k, n) in v.entries() {
+        if matches!(
+            k.as_str(),
+            "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
+        ) {
+            continue;
+        }
+        out.not_carried(
+            buf,
+            &n.loc,
+            sref,
+            &format!("volumes.{k}"),
+            &format!(
+                "`{k}: {}` of the mount at `{target}` has no inventory form yet",
+                show(n)
+            ),
+        );
+    }
+}
+
+/// A bind mount's `bind` settings as mount options (`selinux`, `propagation`).
+fn bind_options(
+    v: &Node,
+    sref: Option<&str>,
+    buf: &mut String,
+    out: &mut Out,
+    opts: &mut Vec<String>,
+) {
+    if let Some(b) = v.get("bind") {
+        for (k, n) in b.entries() {
+            match (k.as_str(), &n.value) {
+                ("create_host_path", _) => {}
+                ("selinux", Value::Str(s)) => opts.push(s.clone()),
+                ("propagation", Value::Str(s)) => opts.push(s.clone()),
+                _ => out.not_carried(
+                    buf,
+                    &n.loc,
+                    sref,
+                    &format!("volumes.bind.{k}"),
+                    &format!("`{k}: {}` has no inventory form yet", show(n)),
+                ),
+            }
+        }
+    }
+}
+
+/// A volume mount's `volume` settings as mount options (`nocopy`).
+fn volume_options(
+    v: &Node,
+    sref: Option<&str>,
+    buf: &mut String,
+    out: &mut Out,
+    opts: &mut Vec<String>,
+) {
+    if let Some(vo) = v.get("volume") {
+        for (k, n) in vo.entries() {
+            match (k.as_str(), &n.value) {
+                ("nocopy", Value::Bool(true)) => opts.push("nocopy".into()),
+                ("nocopy", _) => {}
+                _ => out.not_carried(
+                    buf,
+                    &n.loc,
+                    sref,
+                    &format!("volumes.volume.{k}"),
+                    &format!("`{k}: {}` has no inventory form yet", show(n)),
+                ),
+            }
+        }
+    }
+}
+
+/// One `secrets` item as a read-only bind mount of its file; `None` when it is not a file.
+fn secret_mount(sv: &Svc<'_>, s: &Node, buf: &mut String, out: &mut Out) -> Option<String> {
+    let project = sv.ctx.project;
+    let top_secrets = sv.ctx.top_secrets;
+    let sref = Some(sv.name.as_str());
+    let source = s.get("source").and_then(Node::as_str).unwrap_or_default();
+    let target = s
+        .get("target")
+        .and_then(Node::as_str)
+        .map_or_else(|| format!("/run/secrets/{source}"), str::to_string);
+    let target = if target.starts_with('/') {
+        target
+    } else {
+        format!("/run/secrets/{target}")
+    };
+    let file = top_secrets
+        .and_then(|t| t.get(source))
+        .and_then(|d| d.get("file"))
+        .and_then(Node::as_str);
+    for k in ["uid", "gid", "mode"] {
+        if let Some(n) = s.get(k) {
             out.not_carried(
                 buf,
                 &n.loc,
                 sref,
-                &format!("volumes.{k}"),
+                &format!("secrets.{k}"),
                 &format!(
-                    "`{k}: {}` of the mount at `{target}` has no inventory form yet",
-                    show(n)
+                    "`{k}` of secret `{source}`: the file is mounted with its own owner and mode"
                 ),
             );
         }
-        match (kind, source) {
-            ("bind", Some(src)) => {
-                if let Some(b) = v.get("bind") {
-                    for (k, n) in b.entries() {
-                        match (k.as_str(), &n.value) {
-                            ("create_host_path", _) => {}
-                            ("selinux", Value::Str(s)) => opts.push(s.clone()),
-                            ("propagation", Value::Str(s)) => opts.push(s.clone()),
-                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.bind.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
-                        }
-                    }
-                }
-                if src.chars().any(|c| c.is_whitespace() || matches!(c, ':' | '$' | '"' | '\'' | '\\' | '%')) {
-                    out.errors.push(ImportError::at(&v.loc, format!("the host path `{src}` has a character quadgen refuses in host paths (whitespace, `:`, quotes, `$`, `%` or `\\`)")).help("move or link the directory to a plain path and use that"));
-                    continue;
-                }
-                mounts.push(mount(src, target, &opts));
-            }
-            ("volume", Some(src)) => {
-                if let Some(vo) = v.get("volume") {
-                    for (k, n) in vo.entries() {
-                        match (k.as_str(), &n.value) {
-                            ("nocopy", Value::Bool(true)) => opts.push("nocopy".into()),
-                            ("nocopy", _) => {}
-                            _ => out.not_carried(buf, &n.loc, sref, &format!("volumes.volume.{k}"), &format!("`{k}: {}` has no inventory form yet", show(n))),
-                        }
-                    }
-                }
-                let (name, _) = object_name(&project.name, top_volumes, src);
-                if top_volumes.and_then(|t| t.get(src)).is_none() {
-                    out.errors.push(ImportError::at(&v.loc, format!("service `{svc_name}` uses the volume `{src}`, which the top-level `volumes` does not declare")));
-                    continue;
-                }
-                if !volumes.iter().any(|(k, _)| k == src) {
-                    volumes.push((src.to_string(), name.clone()));
-                }
-                mounts.push(mount(&name, target, &opts));
-            }
-            ("volume", None) => mounts.push(mount("", target, &opts)),
-            (other, _) => out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)")),
-        }
     }
-    for s in svc.get("secrets").map(Node::items).unwrap_or_default() {
-        let source = s.get("source").and_then(Node::as_str).unwrap_or_default();
-        let target = s
-            .get("target")
-            .and_then(Node::as_str)
-            .map_or_else(|| format!("/run/secrets/{source}"), str::to_string);
-        let target = if target.starts_with('/') {
-            target
-        } else {
-            format!("/run/secrets/{target}")
-        };
-        let file = top_secrets
-            .and_then(|t| t.get(source))
-            .and_then(|d| d.get("file"))
-            .and_then(Node::as_str);
-        for k in ["uid", "gid", "mode"] {
-            if let Some(n) = s.get(k) {
-                out.not_carried(buf, &n.loc, sref, &format!("secrets.{k}"), &format!("`{k}` of secret `{source}`: the file is mounted with its own owner and mode"));
-            }
+    match file {
+        Some(f) => {
+            let abs = if f.starts_with('/') {
+                f.to_string()
+            } else {
+                crate::import::canon::resolve(&project.dir, f)
+            };
+            let _ = write!(
+                buf,
+                "{}",
+                comment(&format!(
+                    "secret `{source}` (a file): mounted read-only at {target}, as Compose does"
+                ))
+            );
+            Some(mount(&abs, &target, &["ro".to_string()]))
         }
-        match file {
-            Some(f) => {
-                let abs = if f.starts_with('/') {
-                    f.to_string()
-                } else {
-                    crate::import::canon::resolve(&project.dir, f)
-                };
-                let _ = write!(
-                    buf,
-                    "{}",
-                    comment(&format!(
-                        "secret `{source}` (a file): mounted read-only at {target}, as Compose does"
-                    ))
-                );
-                mounts.push(mount(&abs, &target, &["ro".to_string()]));
-            }
-            None => out.not_carried(
+        None => {
+            out.not_carried(
                 buf,
                 &s.loc,
                 sref,
                 "secrets",
                 &format!("secret `{source}` is not a file; the inventory has no secrets yet"),
-            ),
+            );
+            None
         }
-    }
-    if !mounts.is_empty() {
-        let _ = writeln!(buf, "volumes = {}", array(&mounts));
     }
 }
 
@@ -496,9 +624,6 @@ fn networks_and_user(
     networks: &mut Vec<(String, String)>,
 ) -> Vec<String> {
     let mut aliases: Vec<String> = Vec::new();
-    let project = s.ctx.project;
-    let top_networks = s.ctx.top_networks;
-    let svc_name = s.name;
     let svc = s.svc;
     let sref = Some(s.name.as_str());
     // networks
@@ -524,46 +649,7 @@ fn networks_and_user(
                 &format!("`{other}` has no inventory form yet (issue 7)"),
             );
         }
-        None => {
-            let declared: Vec<(String, Node)> = match svc.get("networks") {
-                Some(n) => n.entries().to_vec(),
-                None => vec![(
-                    "default".to_string(),
-                    Node::new(Value::Null, svc.loc.clone()),
-                )],
-            };
-            for (k, settings) in declared {
-                if k != "default" && top_networks.and_then(|t| t.get(&k)).is_none() {
-                    out.errors.push(ImportError::at(&settings.loc, format!("service `{svc_name}` uses the network `{k}`, which the top-level `networks` does not declare")));
-                    continue;
-                }
-                let (name, _) = object_name(&project.name, top_networks, &k);
-                for (sk, sv) in settings.entries() {
-                    if sk == "aliases" {
-                        for a in sv.items().iter().filter_map(Node::scalar_string) {
-                            if !aliases.contains(&a) {
-                                aliases.push(a);
-                            }
-                        }
-                        continue;
-                    }
-                    out.not_carried(
-                        buf,
-                        &sv.loc,
-                        sref,
-                        &format!("networks.{k}.{sk}"),
-                        &format!(
-                            "`{sk}: {}` on network `{k}` has no inventory field yet (issue 7)",
-                            show(sv)
-                        ),
-                    );
-                }
-                if !networks.iter().any(|(c, _)| *c == k) {
-                    networks.push((k.clone(), name.clone()));
-                }
-                nets.push(name);
-            }
-        }
+        None => declared_networks(s, buf, out, networks, &mut nets, &mut aliases),
     }
     if !nets.is_empty() {
         let _ = writeln!(buf, "networks = {}", array(&nets));
@@ -572,6 +658,61 @@ fn networks_and_user(
         let _ = writeln!(buf, "user = {}", string(&u));
     }
     aliases
+}
+
+/// The service's `networks` (Compose's implicit `default` when none): their inventory names in
+/// `nets`, their aliases in `aliases`, and first uses added to `networks`.
+fn declared_networks(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    networks: &mut Vec<(String, String)>,
+    nets: &mut Vec<String>,
+    aliases: &mut Vec<String>,
+) {
+    let project = s.ctx.project;
+    let top_networks = s.ctx.top_networks;
+    let svc_name = s.name;
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
+    let declared: Vec<(String, Node)> = match svc.get("networks") {
+        Some(n) => n.entries().to_vec(),
+        None => vec![(
+            "default".to_string(),
+            Node::new(Value::Null, svc.loc.clone()),
+        )],
+    };
+    for (k, settings) in declared {
+        if k != "default" && top_networks.and_then(|t| t.get(&k)).is_none() {
+            out.errors.push(ImportError::at(&settings.loc, format!("service `{svc_name}` uses the network `{k}`, which the top-level `networks` does not declare")));
+            continue;
+        }
+        let (name, _) = object_name(&project.name, top_networks, &k);
+        for (sk, sv) in settings.entries() {
+            if sk == "aliases" {
+                for a in sv.items().iter().filter_map(Node::scalar_string) {
+                    if !aliases.contains(&a) {
+                        aliases.push(a);
+                    }
+                }
+                continue;
+            }
+            out.not_carried(
+                buf,
+                &sv.loc,
+                sref,
+                &format!("networks.{k}.{sk}"),
+                &format!(
+                    "`{sk}: {}` on network `{k}` has no inventory field yet (issue 7)",
+                    show(sv)
+                ),
+            );
+        }
+        if !networks.iter().any(|(c, _)| *c == k) {
+            networks.push((k.clone(), name.clone()));
+        }
+        nets.push(name);
+    }
 }
 
 /// `depends_on`, and the dependencies Compose implies.
@@ -690,9 +831,13 @@ fn health(s: &Svc<'_>, buf: &mut String, out: &mut Out) -> bool {
                 if let Some(v) = h.get(k).and_then(Node::scalar_string) {
                     match Duration::parse(&v) {
                         Ok(_) => fields.push((k, string(&v))),
-                        Err(e) => {
-                            out.not_carried(buf, &h.loc, sref, &format!("healthcheck.{k}"), &e)
-                        }
+                        Err(e) => out.not_carried(
+                            buf,
+                            &h.loc,
+                            sref,
+                            &format!("healthcheck.{k}"),
+                            &e.to_string(),
+                        ),
                     }
                 }
             }
@@ -777,7 +922,7 @@ fn restart_stop_devices(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
                 let loc = svc
                     .get("stop_grace_period")
                     .map_or(svc.loc.clone(), |n| n.loc.clone());
-                out.not_carried(buf, &loc, sref, "stop_grace_period", &e);
+                out.not_carried(buf, &loc, sref, "stop_grace_period", &e.to_string());
             }
         }
     }
@@ -819,6 +964,43 @@ fn podman_args(
     if no_healthcheck {
         arg_keys.push("healthcheck (disabled)");
     }
+    alias_args(s, buf, out, aliases, &mut args, &mut arg_keys);
+    for (k, flag) in AS_PODMAN_ARGS {
+        let Some(n) = svc.get(k) else { continue };
+        let Some(values) = flag_values(k, flag, n) else {
+            continue;
+        };
+        if values.iter().any(|v| v.chars().any(char::is_control)) {
+            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
+            continue;
+        }
+        arg_keys.push(k);
+        args.extend(values);
+    }
+    if !args.is_empty() {
+        let _ = write!(
+            buf,
+            "{}",
+            comment(&format!(
+                "{} → podman_args until the inventory has fields for them (issue 7)",
+                arg_keys.join(", ")
+            ))
+        );
+        let _ = writeln!(buf, "podman_args = {}", array(&args));
+    }
+}
+
+/// Network aliases (`networks.*.aliases`, and `container_name` as one) as `--network-alias` words.
+fn alias_args(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    aliases: &[String],
+    args: &mut Vec<String>,
+    arg_keys: &mut Vec<&str>,
+) {
+    let svc = s.svc;
+    let sref = Some(s.name.as_str());
     // network aliases: podman sets them on every network the container joins
     if !aliases.is_empty() {
         let joined = svc.get("networks").map_or(0, |n| n.entries().len());
@@ -859,70 +1041,55 @@ fn podman_args(
             );
         }
     }
-    for (k, flag) in AS_PODMAN_ARGS {
-        let Some(n) = svc.get(k) else { continue };
-        let values: Vec<String> = match &n.value {
-            Value::Bool(true) => vec![flag.to_string()],
-            Value::Bool(false) => continue,
-            Value::Seq(items) => items
-                .iter()
-                .filter_map(Node::scalar_string)
-                .map(|v| format!("{flag}={v}"))
-                .collect(),
-            Value::Map(entries) if *k == "extra_hosts" => entries
-                .iter()
-                .flat_map(|(h, ip)| {
-                    let ips: Vec<String> = match &ip.value {
-                        Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
-                        _ => ip.scalar_string().into_iter().collect(),
-                    };
-                    ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
-                })
-                .collect(),
-            Value::Map(entries) => entries
-                .iter()
-                .filter_map(|(sk, sv)| sv.scalar_string().map(|v| format!("{flag}={sk}={v}")))
-                .collect(),
-            _ => n
-                .scalar_string()
-                .map(|v| vec![format!("{flag}={v}")])
-                .unwrap_or_default(),
-        };
-        // `host=ip` (Compose's newer form) is `host:ip` for podman.
-        let values: Vec<String> = if *k == "extra_hosts" {
-            values
-                .into_iter()
-                .map(|v| {
-                    match v
-                        .strip_prefix("--add-host=")
-                        .and_then(|h| h.split_once('='))
-                    {
-                        Some((host, ip)) => format!("--add-host={host}:{ip}"),
-                        None => v,
-                    }
-                })
-                .collect()
-        } else {
-            values
-        };
-        if values.iter().any(|v| v.chars().any(char::is_control)) {
-            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
-            continue;
-        }
-        arg_keys.push(k);
-        args.extend(values);
-    }
-    if !args.is_empty() {
-        let _ = write!(
-            buf,
-            "{}",
-            comment(&format!(
-                "{} → podman_args until the inventory has fields for them (issue 7)",
-                arg_keys.join(", ")
-            ))
-        );
-        let _ = writeln!(buf, "podman_args = {}", array(&args));
-    }
+}
+
+/// The `podman_args` words for Compose key `k` set to `n`; `None` when it is `false`.
+fn flag_values(k: &str, flag: &str, n: &Node) -> Option<Vec<String>> {
+    let values: Vec<String> = match &n.value {
+        Value::Bool(true) => vec![flag.to_string()],
+        Value::Bool(false) => return None,
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(Node::scalar_string)
+            .map(|v| format!("{flag}={v}"))
+            .collect(),
+        Value::Map(entries) if k == "extra_hosts" => entries
+            .iter()
+            .flat_map(|(h, ip)| {
+                let ips: Vec<String> = match &ip.value {
+                    Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
+                    _ => ip.scalar_string().into_iter().collect(),
+                };
+                ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
+            })
+            .collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(sk, sv)| sv.scalar_string().map(|v| format!("{flag}={sk}={v}")))
+            .collect(),
+        _ => n
+            .scalar_string()
+            .map(|v| vec![format!("{flag}={v}")])
+            .unwrap_or_default(),
+    };
+    // `host=ip` (Compose's newer form) is `host:ip` for podman.
+    let values: Vec<String> = if k == "extra_hosts" {
+        values
+            .into_iter()
+            .map(|v| {
+                match v
+                    .strip_prefix("--add-host=")
+                    .and_then(|h| h.split_once('='))
+                {
+                    Some((host, ip)) => format!("--add-host={host}:{ip}"),
+                    None => v,
+                }
+            })
+            .collect()
+    } else {
+        values
+    };
+    Some(values)
 }
 
 /// Every other key: a warning and a comment.

@@ -1,0 +1,365 @@
+//! The `plan`, `install`, `uninstall`, `status` and `doctor` commands: compile, run the library's
+//! install sequence ([`crate::install::run`]), print, and choose the exit code.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::cli::{InstallArgs, compile_and_report, exit};
+use crate::compile::render::RenderedFile;
+use crate::doctor;
+use crate::host::fs;
+use crate::host::systemd::{Offline, Systemctl, Systemd};
+use crate::install::manifest::Manifest;
+use crate::install::plan::{self, Plan, PlanOptions};
+use crate::install::{self, InstallError, Outcome};
+
+/// The inventory path recorded in the manifest: absolute, so `status` can find it from anywhere.
+fn inventory_label(inventory: &Path) -> String {
+    std::path::absolute(inventory)
+        .unwrap_or_else(|_| inventory.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Reads the manifest and the files that matter, and plans. `inventory` is the label recorded
+/// in the manifest.
+fn load_and_plan(
+    inventory: &str,
+    desired: &[RenderedFile],
+    root: &Path,
+    options: PlanOptions,
+) -> anyhow::Result<Plan> {
+    let (_, plan) = install::load_and_plan(root, desired, inventory, options)?;
+    Ok(plan)
+}
+
+fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyhow::Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+    } else {
+        print!("{}", plan.to_text(verbose));
+        if args.no_systemd && !plan.steps.is_empty() {
+            println!("{NO_SYSTEMD_NOTE}");
+        }
+    }
+    Ok(())
+}
+
+const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts and restarts above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
+
+/// `quadgen plan` and `install --dry-run`: exit 0, or 3 when install would refuse.
+pub fn plan_command(
+    inventory: &Path,
+    args: &InstallArgs,
+    options: PlanOptions,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
+        return Ok(ExitCode::from(exit::FAILURE));
+    };
+    let label = inventory_label(inventory);
+    let plan = load_and_plan(&label, &compiled.files, &args.root, options)?;
+    print_plan(&plan, args, verbose)?;
+    if plan.is_refused() {
+        Ok(ExitCode::from(exit::REFUSED))
+    } else {
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// `quadgen install`.
+pub fn install_command(
+    inventory: &Path,
+    args: &InstallArgs,
+    options: PlanOptions,
+) -> anyhow::Result<ExitCode> {
+    let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
+        return Ok(ExitCode::from(exit::FAILURE));
+    };
+    let root = &args.root;
+    fs::create_root(root)?;
+    let _lock = lock(root)?;
+    let label = inventory_label(inventory);
+    run_install(&label, &compiled.files, options, args, Command::Install)
+}
+
+/// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
+pub fn uninstall_command(
+    args: &InstallArgs,
+    force: bool,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let root = &args.root;
+    let label = match Manifest::load(root)? {
+        Some(m) => m.inventory,
+        None => {
+            eprintln!(
+                "nothing to do: `{}` has no quadgen manifest, so quadgen installed nothing there",
+                root.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let options = PlanOptions {
+        force,
+        adopt: false,
+        allow_removals: true,
+    };
+    if dry_run {
+        let plan = load_and_plan(&label, &[], root, options)?;
+        print_plan(&plan, args, false)?;
+        return Ok(ExitCode::from(if plan.is_refused() {
+            exit::REFUSED
+        } else {
+            0
+        }));
+    }
+    let _lock = lock(root)?;
+    run_install(&label, &[], options, args, Command::Uninstall)
+}
+
+fn lock(root: &Path) -> anyhow::Result<fs::Lock> {
+    Ok(fs::lock(root, |path| {
+        eprintln!(
+            "waiting for another quadgen install to finish (lock `{}`)",
+            path.display()
+        );
+    })?)
+}
+
+/// Which command applies a plan, for its messages.
+#[derive(Clone, Copy)]
+enum Command {
+    Install,
+    Uninstall,
+}
+
+/// Runs the install sequence (under the lock the caller holds) and reports: the plan, then what
+/// was done, or why nothing was.
+fn run_install(
+    inventory: &str,
+    desired: &[RenderedFile],
+    options: PlanOptions,
+    args: &InstallArgs,
+    command: Command,
+) -> anyhow::Result<ExitCode> {
+    let root = &args.root;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let show = |plan: &Plan| {
+        if !args.json {
+            // A closed stdout must not stop the install half-way: printing is best effort.
+            let _ = print_plan(plan, args, false);
+        }
+    };
+    let outcome = if args.no_systemd {
+        install::run(root, desired, inventory, options, &mut Offline, now, show)
+    } else {
+        install::run(root, desired, inventory, options, &mut Systemctl, now, show)
+    };
+    let outcome = outcome.map_err(|e| match e {
+        InstallError::Apply(e) => {
+            anyhow::Error::from(e).context(format!("install into `{}` stopped", root.display()))
+        }
+        other => other.into(),
+    })?;
+    match outcome {
+        Outcome::Refused(plan) => report_refusal(&plan, args, command),
+        Outcome::UpToDate(plan) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+            } else {
+                eprintln!("nothing to do: `{}` is up to date", root.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Applied { plan, report } => report_applied(&plan, &report, args, command),
+    }
+}
+
+/// Prints a refused plan and why: exit 3.
+fn report_refusal(plan: &Plan, args: &InstallArgs, command: Command) -> anyhow::Result<ExitCode> {
+    let verb = match command {
+        Command::Install => "install",
+        Command::Uninstall => "uninstall",
+    };
+    let root = &args.root;
+    print_plan(plan, args, false)?;
+    if let Some(m) = &plan.mass_removal {
+        eprintln!(
+            "error: refusing to remove {} of the {} units quadgen manages in `{}` ({}); nothing was changed. If that is intended, run again with `--allow-removals`; to remove everything quadgen installed, run `quadgen uninstall`",
+            m.leaving.len(),
+            m.managed,
+            root.display(),
+            m.leaving
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    if !plan.conflicts.is_empty() {
+        let names: Vec<&str> = plan
+            .conflicts
+            .iter()
+            .map(|c| c.file_name.as_str())
+            .collect();
+        let adoptable = plan.conflicts.iter().any(|c| {
+            c.kind == plan::ConflictKind::Foreign && c.ours.as_deref() == Some(&c.on_disk)
+        });
+        eprintln!(
+            "error: refusing to {verb}: {} in `{}` {} not as quadgen wrote {}; nothing was changed{}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            root.display(),
+            if names.len() == 1 { "is" } else { "are" },
+            if names.len() == 1 { "it" } else { "them" },
+            if adoptable {
+                ". Files not in the manifest that are exactly what quadgen would write are taken over with `--adopt`"
+            } else {
+                ""
+            },
+        );
+    }
+    Ok(ExitCode::from(exit::REFUSED))
+}
+
+/// Prints what an applied install did: exit 0, or 4 when units failed.
+fn report_applied(
+    plan: &Plan,
+    report: &install::apply::Report,
+    args: &InstallArgs,
+    command: Command,
+) -> anyhow::Result<ExitCode> {
+    let done = match command {
+        Command::Install => "installed into",
+        Command::Uninstall => "uninstalled from",
+    };
+    let root = &args.root;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "plan": plan.to_json(),
+                "report": report,
+            }))?
+        );
+    }
+    for (file, backup) in &report.backups {
+        eprintln!("kept the hand edit of `{file}` as `{backup}`");
+    }
+    eprintln!(
+        "{done} `{}`: {} written, {} removed{}",
+        root.display(),
+        report.written.len(),
+        report.removed.len(),
+        if args.no_systemd {
+            "; systemd not touched (--no-systemd)"
+        } else {
+            ""
+        }
+    );
+    if report.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &report.failed {
+            eprintln!(
+                "error: {} `{}` failed: {}\n  see: {}",
+                f.step, f.unit, f.error, f.hint
+            );
+        }
+        Ok(ExitCode::from(exit::UNITS_FAILED))
+    }
+}
+
+/// `quadgen status`.
+pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::Result<ExitCode> {
+    let compiled = match inventory {
+        Some(inv) => match compile_and_report(inv, args.target.podman)? {
+            Some(c) => Some(c),
+            None => return Ok(ExitCode::from(exit::FAILURE)),
+        },
+        None => None,
+    };
+    let root = &args.root;
+    let manifest = Manifest::load(root)?;
+    let mut names: Vec<&String> = Vec::new();
+    if let Some(m) = &manifest {
+        names.extend(m.files.keys());
+    }
+    if let Some(c) = &compiled {
+        names.extend(c.files.iter().map(|f| &f.file_name));
+    }
+    names.sort();
+    names.dedup();
+    let observed = fs::observe(root, names)?;
+    let listing = fs::list_dir(root)?;
+    let services: Vec<String> = manifest
+        .iter()
+        .flat_map(|m| m.files.values().map(|r| r.service.clone()))
+        .collect();
+    // No systemd (a container, a CI box, `--no-systemd`): states stay unknown rather than
+    // failing the command.
+    let states: BTreeMap<String, crate::host::systemd::UnitState> = if args.no_systemd {
+        BTreeMap::new()
+    } else {
+        Systemctl
+            .show(&services)
+            .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
+            .unwrap_or_default()
+    };
+    let status = crate::install::status::status(
+        manifest.as_ref(),
+        &observed,
+        &listing,
+        compiled.as_ref().map(|c| c.files.as_slice()),
+        &states,
+        &crate::host::journal::read_last_results(),
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", status.to_text());
+    }
+    let problems = status.not_as_installed();
+    if problems.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("not as installed: {}", problems.join("; "));
+        Ok(ExitCode::from(exit::UNHEALTHY))
+    }
+}
+
+/// `quadgen doctor`: gathers, diagnoses, prints; exit 5 on any error-level finding.
+pub fn doctor_command(args: &InstallArgs) -> anyhow::Result<ExitCode> {
+    let facts = doctor::gather::gather(&args.root);
+    let findings = doctor::diagnose(
+        &facts,
+        &doctor::Options {
+            target: args.target.podman,
+        },
+    );
+    if args.json {
+        let count = |l: doctor::Level| findings.iter().filter(|f| f.level == l).count();
+        let report = doctor::Report {
+            errors: count(doctor::Level::Error),
+            warnings: count(doctor::Level::Warning),
+            findings: &findings,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", doctor::render_text(&findings));
+    }
+    Ok(if doctor::has_errors(&findings) {
+        ExitCode::from(exit::UNHEALTHY)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

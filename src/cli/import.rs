@@ -1,0 +1,145 @@
+//! The I/O edge of `quadgen import compose`: command-line arguments, reading standard input and
+//! the environment, writing the inventory (atomically, never over an existing file without
+//! `--force`), printing warnings. Everything else is the pure core in [`super`].
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::compile::version::PodmanVersion;
+use crate::import::{Disk, Input, Options};
+
+/// `quadgen import compose` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComposeArgs {
+    /// Compose files, merged in order like `docker compose -f A -f B` (default: `compose.yaml`,
+    /// `compose.yml`, `docker-compose.yaml` or `docker-compose.yml` here). `-` reads Compose's
+    /// own normalized model from standard input: `docker compose config --format json | quadgen
+    /// import compose -`.
+    pub files: Vec<PathBuf>,
+    /// A compose file, as with `docker compose -f` (repeatable; these come before FILES).
+    #[arg(long = "file", short = 'f', value_name = "FILE")]
+    pub file_flags: Vec<PathBuf>,
+    /// Env files for interpolation, in order (default: `.env` beside the first compose file).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Profiles to activate (added to `COMPOSE_PROFILES`).
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// The project name (default: `COMPOSE_PROJECT_NAME`, the top-level `name`, or the directory).
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Write the inventory here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// Runs `quadgen import compose`.
+pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let input = compose_input(args, &cwd)?;
+    let options = Options {
+        env_files: args.env_files.iter().map(|f| cwd.join(f)).collect(),
+        profiles: args.profiles.clone(),
+        project_name: args.project_name.clone(),
+        environment: std::env::vars().collect(),
+    };
+    let imported = match crate::import::compose(&input, &options, &Disk) {
+        Ok(i) => i,
+        Err(refused) => {
+            eprintln!("{refused}");
+            eprintln!(
+                "error: the import was refused ({} problem{}); nothing was written",
+                refused.0.len(),
+                if refused.0.len() == 1 { "" } else { "s" }
+            );
+            return Ok(ExitCode::from(crate::cli::exit::FAILURE));
+        }
+    };
+    for w in &imported.warnings {
+        eprintln!("{w}");
+    }
+    // The result must build: a failure here is a bug in the importer, said as such.
+    let name = args.output.as_deref().unwrap_or(Path::new("imported.toml"));
+    if let Err(rejected) = crate::compile::compile(name, &imported.toml, PodmanVersion::DEFAULT) {
+        eprintln!("{}", rejected.render(false));
+        bail!(
+            "the imported inventory does not build (an importer bug; please report it); nothing was written"
+        );
+    }
+    match &args.output {
+        None => std::io::stdout().write_all(imported.toml.as_bytes())?,
+        Some(path) => write_output(path, args.force, &imported.toml, imported.warnings.len())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What to import: Compose's normalized JSON on stdin (`-`), the files named, or the default
+/// compose file of the current directory.
+fn compose_input(args: &ComposeArgs, cwd: &Path) -> anyhow::Result<Input> {
+    let files: Vec<PathBuf> = args.file_flags.iter().chain(&args.files).cloned().collect();
+    if files.iter().any(|f| f.as_os_str() == "-") {
+        if files.len() > 1 {
+            bail!(
+                "`-` (Compose's normalized JSON on standard input) cannot be merged with other files"
+            );
+        }
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        return Ok(Input::Normalized {
+            name: PathBuf::from("<stdin>"),
+            text,
+        });
+    }
+    if !files.is_empty() {
+        return Ok(Input::Files(files.iter().map(|f| cwd.join(f)).collect()));
+    }
+    let found = DEFAULT_FILES
+        .iter()
+        .map(|f| cwd.join(f))
+        .find(|p| p.is_file());
+    match found {
+        Some(f) => Ok(Input::Files(vec![f])),
+        None => bail!(
+            "no compose file here (looked for {}); name one: `quadgen import compose FILE`",
+            DEFAULT_FILES.join(", ")
+        ),
+    }
+}
+
+/// Writes the inventory to `path` atomically; an existing file only with `--force`.
+fn write_output(path: &Path, force: bool, toml: &str, warnings: usize) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!("`{}` exists; pass --force to replace it", path.display());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file = path
+        .file_name()
+        .context("the output names no file")?
+        .to_string_lossy()
+        .into_owned();
+    crate::host::fs::write_atomic(&dir, &file, toml.as_bytes())?;
+    eprintln!(
+        "wrote `{}` ({warnings} warning{}; check each `not carried` comment)",
+        path.display(),
+        if warnings == 1 { "" } else { "s" }
+    );
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Stage 1, compile: inventory text → rendered Quadlet units, pure (reading the inventory file is
+//! its only I/O). In pipeline order: [`diagnostic`] (errors with places), [`inventory`] (TOML →
+//! serde types with spans), [`version`] (the target Podman's keys), [`model`] (validated, checked
+//! types), [`quadlet`] (one unit per container, network, volume), [`render`] (text and sha256).
+//! [`compile`] runs them all. A module here imports only [`crate::unit`] and the modules before it.
+
+pub mod diagnostic;
+pub mod inventory;
+pub mod model;
+pub mod quadlet;
+pub mod render;
+pub mod version;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use diagnostic::Diagnostic;
+use render::RenderedFile;
+use version::PodmanVersion;
+
+/// A compiled inventory: its rendered files and any warnings, with the source they point into.
+#[derive(Debug)]
+pub struct Compiled {
+    pub files: Vec<RenderedFile>,
+    pub warnings: Vec<Diagnostic>,
+    /// The inventory text the model and warnings come from.
+    pub source: String,
+}
+
+/// An inventory that failed to compile: the problems, with the source to point into.
+#[derive(Debug)]
+pub struct Rejected {
+    pub path: String,
+    pub source: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Rejected {
+    /// The report a person reads: every problem with its place in the file.
+    pub fn render(&self, color: bool) -> String {
+        crate::compile::diagnostic::render(&self.diagnostics, &self.path, &self.source, color)
+    }
+}
+
+/// Compiles inventory text. `path` names the file in headers and messages.
+pub fn compile(
+    path: &Path,
+    source: &str,
+    target: PodmanVersion,
+) -> Result<Compiled, Box<Rejected>> {
+    compile_owned(path, source.to_string(), target)
+}
+
+/// [`compile`] keeping `source` without a copy. Each stage's input is dropped as soon as the next
+/// stage has what it needs, so the peak memory is about the largest two stages, not all of them.
+fn compile_owned(
+    path: &Path,
+    source: String,
+    target: PodmanVersion,
+) -> Result<Compiled, Box<Rejected>> {
+    let reject = |source: String, diagnostics: Vec<Diagnostic>| {
+        Box::new(Rejected {
+            path: path.display().to_string(),
+            source,
+            diagnostics,
+        })
+    };
+    let inventory = match inventory::parse(&source) {
+        Ok(inventory) => inventory,
+        Err(d) => return Err(reject(source, vec![d])),
+    };
+    let validated = model::validate(inventory, target);
+    let (model, warnings) = match validated {
+        Ok(checked) => checked,
+        Err(d) => return Err(reject(source, d.sorted())),
+    };
+    let files = render::render_each(quadlet::lower_each(&model));
+    drop(model);
+    Ok(Compiled {
+        files,
+        warnings: warnings.sorted(),
+        source,
+    })
+}
+
+/// Parses and validates inventory text into the model [`compile_file`] lowers, for the exporters
+/// (`quadgen export`) that read the same model; warnings sorted.
+pub fn validate_source(
+    path: &Path,
+    source: &str,
+    target: PodmanVersion,
+) -> Result<(model::Model, Vec<Diagnostic>), Box<Rejected>> {
+    let reject = |diagnostics: Vec<Diagnostic>| {
+        Box::new(Rejected {
+            path: path.display().to_string(),
+            source: source.to_string(),
+            diagnostics,
+        })
+    };
+    let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
+    let (model, warnings) = model::validate(inventory, target).map_err(|d| reject(d.sorted()))?;
+    Ok((model, warnings.sorted()))
+}
+
+/// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers
+/// take about 50 MiB), and a bound on the memory a wrong path like `/dev/zero` can take.
+pub const MAX_INVENTORY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why an inventory file could not be read. Every variant names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Opening or reading failed (`fs_err` names the path).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(
+        "`{}` is larger than {} MiB, the most quadgen reads as an inventory: is it the right file?",
+        path.display(),
+        MAX_INVENTORY_BYTES / (1024 * 1024)
+    )]
+    TooLarge { path: PathBuf },
+    #[error("failed to read from file `{}`", path.display())]
+    NotUtf8 {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads and compiles an inventory file.
+pub fn compile_file(
+    path: &Path,
+    target: PodmanVersion,
+) -> Result<Result<Compiled, Box<Rejected>>, ReadError> {
+    let source = read_inventory(path)?;
+    Ok(compile_owned(path, source, target))
+}
+
+/// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.
+pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
+    let file = fs_err::File::open(path)?;
+    let expected = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_INVENTORY_BYTES);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
+    file.take(MAX_INVENTORY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INVENTORY_BYTES {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8 {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ),
+    })
+}

@@ -1,0 +1,188 @@
+//! The validated model: what the inventory means, with every rule checked. Nothing past
+//! [`validate`] can hold an invalid name, path, image or unescapable string.
+
+mod choice;
+mod image;
+mod port;
+mod validate;
+pub mod values;
+
+pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy, Restart};
+pub use image::Image;
+pub use port::parse_port;
+pub use validate::validate;
+pub use values::{Duration, DurationError, HostPath, HostPathError, Name, NameError, Single, Word};
+
+use crate::compile::version::PodmanVersion;
+use crate::unit::Section;
+
+/// Time allowed for pulling an image on start, before health checks count.
+pub const PULL_ALLOWANCE: Duration = Duration::secs(300);
+/// Extra time systemd gives `podman stop` beyond the container's own stop timeout.
+pub const STOP_HEADROOM: Duration = Duration::secs(30);
+/// Pause before systemd restarts a failed container: long enough that the default start limit
+/// (5 starts in 10 s) is never hit, so a container whose NFS share is briefly away keeps retrying.
+pub const RESTART_SEC: Duration = Duration::secs(10);
+
+/// A whole inventory, checked, for one target Podman version.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub target: PodmanVersion,
+    pub networks: Vec<Network>,
+    pub volumes: Vec<Volume>,
+    pub containers: Vec<Container>,
+}
+
+/// `[containers.NAME]` after defaults and checks.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub name: Name,
+    pub description: Single,
+    /// The image reference, checked, as written after `Image=`.
+    pub image_written: Single,
+    pub cmd: Vec<Word>,
+    pub entrypoint: Option<Single>,
+    /// `KEY=VALUE` words.
+    pub environment: Vec<Word>,
+    pub environment_files: Vec<HostPath>,
+    pub ports: Vec<String>,
+    pub mounts: Vec<Mount>,
+    pub networks: Vec<NetworkRef>,
+    pub user: Option<Single>,
+    pub group: Option<Single>,
+    pub depends_on: Vec<Name>,
+    pub after: Vec<String>,
+    pub requires: Vec<String>,
+    pub wants: Vec<String>,
+    pub health: Option<Health>,
+    pub restart: Restart,
+    pub stop_timeout: Duration,
+    pub start_timeout: Duration,
+    /// `KEY=VALUE` words.
+    pub labels: Vec<Word>,
+    pub devices: Vec<Device>,
+    pub pull: PullPolicy,
+    pub auto_update: AutoUpdate,
+    pub auto_start: bool,
+    pub podman_args: Vec<Word>,
+    pub raw: Vec<RawKey>,
+}
+
+/// A volume mount of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// A host directory or file.
+    Bind {
+        source: HostPath,
+        target: String,
+        options: Vec<String>,
+    },
+    /// A named volume from `[volumes]`.
+    Named {
+        volume: Name,
+        target: String,
+        options: Vec<String>,
+    },
+    /// An anonymous volume at a container path.
+    Anonymous { target: String },
+}
+
+/// A network a container joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkRef {
+    Inventory(Name),
+    Host,
+    None,
+}
+
+/// A device passed into a container: `HOST[:CONTAINER[:PERMISSIONS]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub host: HostPath,
+    /// The text written after `AddDevice=`.
+    pub written: String,
+}
+
+/// A health check.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub cmd: Single,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub start_period: Duration,
+    pub on_failure: HealthOnFailure,
+}
+
+/// A raw key from the inventory's `quadlet` escape hatch, checked against the target version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawKey {
+    pub section: Section,
+    pub key: String,
+    /// One line per value, already protected from `%`/`$` expansion.
+    pub values: Vec<String>,
+}
+
+/// `[networks.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: Name,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub internal: bool,
+    pub ipv6: bool,
+    pub dns: Vec<String>,
+    pub driver: NetworkDriver,
+    /// `KEY=VALUE` words for `Options=`.
+    pub options: Vec<Word>,
+    pub labels: Vec<Word>,
+    /// The host's bridge interface name (bridge driver only).
+    pub interface_name: Option<String>,
+    pub raw: Vec<RawKey>,
+}
+
+/// `[volumes.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub name: Name,
+    pub driver: Option<String>,
+    pub mount_type: Option<Single>,
+    pub device: Option<Single>,
+    pub mount_options: Option<Single>,
+    pub labels: Vec<Word>,
+    pub raw: Vec<RawKey>,
+}
+
+impl Container {
+    /// Every host path the container needs mounted before it starts.
+    pub fn host_paths(&self) -> Vec<&HostPath> {
+        let mut paths: Vec<&HostPath> = self
+            .mounts
+            .iter()
+            .filter_map(|m| match m {
+                Mount::Bind { source, .. } => Some(source),
+                _ => None,
+            })
+            .chain(self.environment_files.iter())
+            .chain(self.devices.iter().map(|d| &d.host))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// The systemd service quadlet makes from a container.
+pub fn container_service(name: &Name) -> String {
+    format!("{name}.service")
+}
+
+/// The systemd service quadlet makes from a network.
+pub fn network_service(name: &Name) -> String {
+    format!("{name}-network.service")
+}
+
+/// The systemd service quadlet makes from a volume.
+pub fn volume_service(name: &Name) -> String {
+    format!("{name}-volume.service")
+}

@@ -1,0 +1,556 @@
+//! Inventory → [`Model`]: applies defaults and checks every rule, collecting all problems.
+//!
+//! This file holds the entry point, the [`Checker`] helpers every check shares, the merge of
+//! `[defaults]` and the checks across entities; the per-concept checks live in the submodules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::*;
+use crate::compile::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::compile::inventory::{self, Inventory, RawSections, Str, StrMap};
+use crate::unit::escape::Target;
+
+mod container;
+mod mount;
+mod network;
+mod raw;
+mod volume;
+
+#[cfg(test)]
+use network::default_interface_name;
+
+/// Checks an inventory for `target`. Returns the model and any warnings, or every problem found.
+///
+/// Takes the inventory so each container's inventory entry is freed once its model is built: the
+/// two never exist whole at the same time, which halves the peak memory of a large inventory.
+pub fn validate(
+    inventory: Inventory,
+    target: PodmanVersion,
+) -> Result<(Model, Diagnostics), Diagnostics> {
+    let Inventory {
+        defaults,
+        networks: inventory_networks,
+        volumes: inventory_volumes,
+        containers: inventory_containers,
+    } = inventory;
+    // The container names stay (with their spans) for the checks across containers.
+    let container_keys: Vec<Str> = inventory_containers.keys().cloned().collect();
+    let mut c = Checker {
+        diags: Diagnostics::default(),
+        target,
+    };
+    let names = Names {
+        networks: key_set(inventory_networks.keys()),
+        volumes: key_set(inventory_volumes.keys()),
+        containers: key_set(container_keys.iter()),
+    };
+
+    let networks: Vec<Network> = inventory_networks
+        .iter()
+        .filter_map(|(name, net)| c.network(name, net))
+        .collect();
+    c.check_interface_names(&networks, &inventory_networks);
+    let volumes: Vec<Volume> = inventory_volumes
+        .iter()
+        .filter_map(|(name, vol)| c.volume(name, vol))
+        .collect();
+    let defaults = defaults.as_ref().map(Spanned::get_ref);
+    let containers: Vec<Container> = inventory_containers
+        .into_iter()
+        .filter_map(|(name, raw)| {
+            let mut merged = merge(defaults, raw.get_ref());
+            // A `[defaults]` dependency on a container does not apply to that container itself.
+            if raw.get_ref().depends_on.is_none() {
+                if let Some(deps) = merged.depends_on.as_mut() {
+                    deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+                }
+            }
+            c.container(&name, raw.span(), &merged, &names)
+        })
+        .collect();
+
+    c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
+    c.check_cycles(&container_keys, &containers);
+
+    if c.diags.has_errors() {
+        return Err(c.diags);
+    }
+    Ok((
+        Model {
+            target,
+            networks,
+            volumes,
+            containers,
+        },
+        c.diags,
+    ))
+}
+
+impl Checker {
+    /// Two networks must not share a bridge interface name.
+    fn check_interface_names<N>(&mut self, networks: &[Network], keys: &BTreeMap<Str, N>) {
+        let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
+        for n in networks {
+            let clash = n
+                .interface_name
+                .as_ref()
+                .and_then(|i| interfaces.insert(i, &n.name).map(|other| (i, other)));
+            if let Some((i, other)) = clash {
+                let at = keys
+                    .keys()
+                    .find(|k| k.get_ref() == n.name.as_str())
+                    .and_then(span);
+                self.diags.push(
+                    Diagnostic::error(
+                        at,
+                        format!(
+                            "networks `{other}` and `{}` would both use the interface `{i}`",
+                            n.name
+                        ),
+                    )
+                    .with_help("set a distinct `interface_name` on one of them"),
+                );
+            }
+        }
+    }
+}
+
+/// The names of one kind of inventory entry.
+fn key_set<'a>(keys: impl Iterator<Item = &'a Str>) -> BTreeSet<&'a str> {
+    keys.map(|k| k.get_ref().as_str()).collect()
+}
+
+/// The names defined in the inventory, for references to them (sorted, like the inventory).
+struct Names<'a> {
+    networks: BTreeSet<&'a str>,
+    volumes: BTreeSet<&'a str>,
+    containers: BTreeSet<&'a str>,
+}
+
+struct Checker {
+    diags: Diagnostics,
+    target: PodmanVersion,
+}
+
+/// Applies `[defaults]`: the container's own value wins; maps merge key by key.
+fn merge(
+    defaults: Option<&inventory::Container>,
+    own: &inventory::Container,
+) -> inventory::Container {
+    let Some(d) = defaults else {
+        return own.clone();
+    };
+    // Only the values that are used are cloned: most of `[defaults]` is replaced by the
+    // container's own values.
+    let merge_map = |d: Option<StrMap>, o: Option<StrMap>| match (d, o) {
+        (Some(mut d), Some(o)) => {
+            for (k, v) in o {
+                d.remove(&k);
+                d.insert(k, v);
+            }
+            Some(d)
+        }
+        (d, o) => o.or(d),
+    };
+    let merge_raw = |d: Option<RawSections>, o: Option<RawSections>| match (d, o) {
+        (Some(mut d), Some(o)) => {
+            for (section, keys) in o {
+                let entry = d.entry(section).or_default();
+                for (k, v) in keys {
+                    entry.remove(&k);
+                    entry.insert(k, v);
+                }
+            }
+            Some(d)
+        }
+        (d, o) => o.or(d),
+    };
+    inventory::Container {
+        image: own.image.clone().or_else(|| d.image.clone()),
+        description: own.description.clone().or_else(|| d.description.clone()),
+        cmd: own.cmd.clone().or_else(|| d.cmd.clone()),
+        entrypoint: own.entrypoint.clone().or_else(|| d.entrypoint.clone()),
+        environment: merge_map(d.environment.clone(), own.environment.clone()),
+        environment_files: own
+            .environment_files
+            .clone()
+            .or_else(|| d.environment_files.clone()),
+        ports: own.ports.clone().or_else(|| d.ports.clone()),
+        volumes: own.volumes.clone().or_else(|| d.volumes.clone()),
+        networks: own.networks.clone().or_else(|| d.networks.clone()),
+        user: own.user.clone().or_else(|| d.user.clone()),
+        depends_on: own.depends_on.clone().or_else(|| d.depends_on.clone()),
+        after: own.after.clone().or_else(|| d.after.clone()),
+        requires: own.requires.clone().or_else(|| d.requires.clone()),
+        wants: own.wants.clone().or_else(|| d.wants.clone()),
+        health: own.health.clone().or_else(|| d.health.clone()),
+        restart: own.restart.clone().or_else(|| d.restart.clone()),
+        stop_timeout: own.stop_timeout.clone().or_else(|| d.stop_timeout.clone()),
+        start_timeout: own
+            .start_timeout
+            .clone()
+            .or_else(|| d.start_timeout.clone()),
+        labels: merge_map(d.labels.clone(), own.labels.clone()),
+        devices: own.devices.clone().or_else(|| d.devices.clone()),
+        pull: own.pull.clone().or_else(|| d.pull.clone()),
+        auto_update: own.auto_update.clone().or_else(|| d.auto_update.clone()),
+        auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
+        podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
+        quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
+    }
+}
+
+fn span<T>(s: &Spanned<T>) -> Option<Range<usize>> {
+    Some(s.span())
+}
+
+impl Checker {
+    fn err(&mut self, at: Option<Range<usize>>, message: impl ToString) {
+        self.diags.push(Diagnostic::error(at, message.to_string()));
+    }
+
+    fn err_help(
+        &mut self,
+        at: Option<Range<usize>>,
+        message: impl ToString,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(at, message.to_string()).with_help(help));
+    }
+
+    fn name(&mut self, name: &Str, what: &str) -> Option<Name> {
+        Name::parse(name.get_ref())
+            .map_err(|e| self.err(span(name), format!("invalid {what} name: {e}")))
+            .ok()
+    }
+
+    fn word(&mut self, value: &Str, what: &str) -> Option<Word> {
+        Word::parse(value.get_ref())
+            .map_err(|e| {
+                self.err(
+                    span(value),
+                    format!("{what} `{}` {e}", value.get_ref().escape_debug()),
+                )
+            })
+            .ok()
+    }
+
+    fn words(&mut self, values: Option<&Spanned<Vec<Str>>>, what: &str) -> Vec<Word> {
+        values
+            .map(|vs| {
+                vs.get_ref()
+                    .iter()
+                    .filter_map(|v| self.word(v, what))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn single(&mut self, value: &Str, what: &str, target: Target) -> Option<Single> {
+        Single::parse(value.get_ref(), target)
+            .map_err(|e| {
+                self.err_help(
+                    span(value),
+                    format!("{what} `{}` {e}", value.get_ref().escape_debug()),
+                    "remove the character, or pass the value through a file the container reads",
+                )
+            })
+            .ok()
+    }
+
+    /// `KEY=VALUE` words from a map (environment, labels, options).
+    fn pairs(&mut self, map: Option<&StrMap>, what: &str) -> Vec<Word> {
+        let mut out = Vec::new();
+        for (k, v) in map.into_iter().flatten() {
+            let key = k.get_ref();
+            if key.is_empty()
+                || key.contains('=')
+                || key.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                self.err(
+                    span(k),
+                    format!(
+                        "{what} key `{}` must be non-empty, without `=` or whitespace",
+                        key.escape_debug()
+                    ),
+                );
+                continue;
+            }
+            match Word::parse(&format!("{key}={}", v.get_ref())) {
+                Ok(w) => out.push(w),
+                Err(e) => self.err(span(v), format!("{what} `{key}` {e}")),
+            }
+        }
+        out
+    }
+
+    fn duration(&mut self, value: Option<&Str>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(v) => Duration::parse(v.get_ref()).unwrap_or_else(|e| {
+                self.err(span(v), e);
+                default
+            }),
+        }
+    }
+
+    /// The [`Choice`] written in `value`, or `default` when it is unset or not one of them.
+    fn one_of<T: Choice>(&mut self, value: Option<&Str>, default: T, what: &str) -> T {
+        let Some(v) = value else {
+            return default;
+        };
+        if let Some(choice) = T::parse(v.get_ref()) {
+            return choice;
+        }
+        let allowed: Vec<&str> = T::ALL.iter().map(|c| c.as_str()).collect();
+        let mut d = Diagnostic::error(
+            span(v),
+            format!("`{}` is not a valid {what}", v.get_ref().escape_debug()),
+        )
+        .with_help(format!("use one of: {}", allowed.join(", ")));
+        if let Some(s) = did_you_mean(v.get_ref(), allowed.iter().copied()) {
+            d = d.with_label(format!("did you mean `{s}`?"));
+        }
+        self.diags.push(d);
+        default
+    }
+
+    fn paths(&mut self, values: Option<&Spanned<Vec<Str>>>, what: &str) -> Vec<HostPath> {
+        values
+            .map(|vs| {
+                vs.get_ref()
+                    .iter()
+                    .filter_map(|v| {
+                        HostPath::parse(v.get_ref())
+                            .map_err(|e| self.err(span(v), format!("{what}: {e}")))
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn reference(&mut self, value: &Str, known: &BTreeSet<&str>, what: &str) -> Option<Name> {
+        self.reference_str(value.get_ref(), span(value), known, what)
+    }
+
+    fn reference_str(
+        &mut self,
+        value: &str,
+        at: Option<Range<usize>>,
+        known: &BTreeSet<&str>,
+        what: &str,
+    ) -> Option<Name> {
+        if known.contains(value) {
+            return Name::parse(value).ok();
+        }
+        let value = value.escape_debug().to_string();
+        let value = value.as_str();
+        let mut d = Diagnostic::error(
+            at,
+            format!("there is no {what} named `{value}` in the inventory"),
+        );
+        d = match did_you_mean(value, known.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("define it under `[{what}s.{value}]`")),
+        };
+        self.diags.push(d);
+        None
+    }
+
+    /// Services quadlet will make must not collide.
+    fn check_service_names<N, V>(
+        &mut self,
+        containers: &[Str],
+        networks: &BTreeMap<Str, N>,
+        volumes: &BTreeMap<Str, V>,
+    ) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut claim =
+            |service: String, what: String, at: Option<Range<usize>>, diags: &mut Diagnostics| {
+                if let Some(other) = seen.get(&service) {
+                    diags.push(
+                        Diagnostic::error(
+                            at,
+                            format!("{what} would run as `{service}`, which {other} already uses"),
+                        )
+                        .with_help("rename one of them"),
+                    );
+                } else {
+                    seen.insert(service, what);
+                }
+            };
+        for k in containers {
+            if let Ok(n) = Name::parse(k.get_ref()) {
+                claim(
+                    container_service(&n),
+                    format!("container `{n}`"),
+                    span(k),
+                    &mut self.diags,
+                );
+            }
+        }
+        for k in networks.keys() {
+            if let Ok(n) = Name::parse(k.get_ref()) {
+                claim(
+                    network_service(&n),
+                    format!("network `{n}`"),
+                    span(k),
+                    &mut self.diags,
+                );
+            }
+        }
+        for k in volumes.keys() {
+            if let Ok(n) = Name::parse(k.get_ref()) {
+                claim(
+                    volume_service(&n),
+                    format!("volume `{n}`"),
+                    span(k),
+                    &mut self.diags,
+                );
+            }
+        }
+    }
+
+    /// `depends_on` must not loop: systemd would break the cycle at an arbitrary unit.
+    fn check_cycles(&mut self, container_keys: &[Str], containers: &[Container]) {
+        let edges: BTreeMap<&str, Vec<&str>> = containers
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.depends_on.iter().map(Name::as_str).collect(),
+                )
+            })
+            .collect();
+        let mut reported: BTreeSet<Vec<&str>> = BTreeSet::new();
+        // Searching every container for a cycle through it is quadratic on a long chain; only
+        // the containers that are on some cycle can have one.
+        let on_cycle = nodes_on_cycles(&edges);
+        for start in edges.keys().filter(|n| on_cycle.contains(*n)) {
+            if let Some(cycle) = find_cycle(start, &edges) {
+                let mut key = cycle.clone();
+                key.sort();
+                if reported.insert(key) {
+                    let at = container_keys
+                        .iter()
+                        .find(|k| k.get_ref() == start)
+                        .and_then(span);
+                    self.err_help(
+                        at,
+                        format!(
+                            "dependency cycle: {}",
+                            cycle
+                                .iter()
+                                .chain(cycle.first())
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(" -> ")
+                        ),
+                        "remove one of these `depends_on` entries",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The nodes that lie on some cycle: those of a strongly connected component with more than
+/// one node, or with an edge to itself (Tarjan's algorithm, iterative so a long chain cannot
+/// overflow the stack).
+fn nodes_on_cycles<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> BTreeSet<&'a str> {
+    let names: Vec<&str> = edges.keys().copied().collect();
+    let index_of = |n: &str| names.binary_search(&n).ok();
+    let successors: Vec<Vec<usize>> = edges
+        .values()
+        .map(|next| next.iter().filter_map(|n| index_of(n)).collect())
+        .collect();
+    const UNVISITED: usize = usize::MAX;
+    let mut index = vec![UNVISITED; names.len()];
+    let mut low = vec![0; names.len()];
+    let mut on_stack = vec![false; names.len()];
+    let mut stack = Vec::new();
+    let mut next_index = 0;
+    let mut on_cycle = BTreeSet::new();
+    for root in 0..names.len() {
+        if index[root] != UNVISITED {
+            continue;
+        }
+        // (node, position of the next successor to look at)
+        let mut call = vec![(root, 0)];
+        index[root] = next_index;
+        low[root] = next_index;
+        next_index += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (node, ref mut pos)) = call.last_mut() {
+            if let Some(&next) = successors[node].get(*pos) {
+                *pos += 1;
+                if index[next] == UNVISITED {
+                    index[next] = next_index;
+                    low[next] = next_index;
+                    next_index += 1;
+                    stack.push(next);
+                    on_stack[next] = true;
+                    call.push((next, 0));
+                } else if on_stack[next] {
+                    low[node] = low[node].min(index[next]);
+                }
+                continue;
+            }
+            call.pop();
+            if let Some(&(parent, _)) = call.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == index[node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                if component.len() > 1 || successors[node].contains(&node) {
+                    on_cycle.extend(component.iter().map(|&m| names[m]));
+                }
+            }
+        }
+    }
+    on_cycle
+}
+
+/// A cycle through `start`, if there is one (names in order, `start` first).
+fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
+    fn walk<'a>(
+        node: &'a str,
+        start: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        path: &mut Vec<&'a str>,
+        seen: &mut BTreeSet<&'a str>,
+    ) -> bool {
+        for next in edges.get(node).into_iter().flatten() {
+            if *next == start {
+                return true;
+            }
+            if seen.insert(next) {
+                path.push(next);
+                if walk(next, start, edges, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start];
+    let mut seen = BTreeSet::from([start]);
+    walk(start, start, edges, &mut path, &mut seen).then_some(path)
+}
+
+#[cfg(test)]
+mod tests;

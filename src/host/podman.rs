@@ -1,0 +1,72 @@
+//! The podman commands install runs, with podman's documented exit codes turned into types.
+
+use crate::host::process::{SystemdError, run};
+
+/// Why `podman network rm` did not remove a network, from its exit status
+/// (podman-network-rm(1): 1 no such network, 2 in use by a container or pod, 125 anything else).
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkRmError {
+    /// Exit 1: the network does not exist (an interrupted install already removed it).
+    #[error("podman network `{name}` does not exist")]
+    NotFound { name: String },
+    /// Exit 2: a container or pod still uses it.
+    #[error(transparent)]
+    InUse(SystemdError),
+    /// Podman could not run, or failed another way (exit 125).
+    #[error(transparent)]
+    Failed(SystemdError),
+}
+
+impl NetworkRmError {
+    /// Classifies a failed `podman network rm NAME` by its exit code.
+    pub fn from_failure(name: &str, error: SystemdError) -> Self {
+        match &error {
+            SystemdError::Failed { code: Some(1), .. } => NetworkRmError::NotFound {
+                name: name.to_string(),
+            },
+            SystemdError::Failed { code: Some(2), .. } => NetworkRmError::InUse(error),
+            _ => NetworkRmError::Failed(error),
+        }
+    }
+}
+
+/// `podman network rm NAME`.
+pub fn network_rm(name: &str) -> Result<(), NetworkRmError> {
+    run("podman", &["network", "rm", name])
+        .map(|_| ())
+        .map_err(|e| NetworkRmError::from_failure(name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: Option<i32>) -> SystemdError {
+        SystemdError::Failed {
+            command: "podman network rm web".into(),
+            status: format!("exit status: {code:?}"),
+            code,
+            stderr: String::new(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_decide_the_kind_of_failure() {
+        assert!(matches!(
+            NetworkRmError::from_failure("web", failed(Some(1))),
+            NetworkRmError::NotFound { .. }
+        ));
+        assert!(matches!(
+            NetworkRmError::from_failure("web", failed(Some(2))),
+            NetworkRmError::InUse(_)
+        ));
+        assert!(matches!(
+            NetworkRmError::from_failure("web", failed(Some(125))),
+            NetworkRmError::Failed(_)
+        ));
+        assert!(matches!(
+            NetworkRmError::from_failure("web", failed(None)),
+            NetworkRmError::Failed(_)
+        ));
+    }
+}
