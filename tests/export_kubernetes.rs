@@ -36,14 +36,7 @@ const INVENTORIES: [&str; 2] = ["examples/homelab.toml", "tests/export/rich.toml
 mod skip;
 
 fn validator() -> Option<PathBuf> {
-    let cache = std::env::var_os("QUADGEN_CACHE")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-                .join(".cache/quadgen-test")
-        });
-    let bin = cache.join("kubernetes-validate/bin/kubernetes-validate");
+    let bin = skip::cache_dir().join("kubernetes-validate/bin/kubernetes-validate");
     if bin.is_file() {
         return Some(bin);
     }

@@ -7,7 +7,7 @@
 //! test fails and says how to provision it; `QUADGEN_SKIP_RUST185=1` skips it locally, loudly.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 #[path = "support/skip.rs"]
@@ -21,17 +21,9 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("QUADGEN_CACHE") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-            .join(".cache/quadgen-test"),
-    }
-}
-
 /// Why the chroot build cannot run here, if it cannot.
 fn missing_environment() -> Option<String> {
-    let stamp = cache_dir().join("rust185-root/.quadgen-rust185-root");
+    let stamp = crate::skip::cache_dir().join("rust185-root/.quadgen-rust185-root");
     if !stamp.is_file() {
         return Some(format!("no Rust 1.85 root (no `{}`)", stamp.display()));
     }

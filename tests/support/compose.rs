@@ -17,20 +17,11 @@ pub struct Compose {
     pub version: String,
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("QUADGEN_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-                .join(".cache/quadgen-test")
-        })
-}
-
 /// Both docker-compose binaries (trixie first), or none after a loud skip notice.
 pub fn composes() -> Vec<Compose> {
     let mut found = Vec::new();
     for suite in ["trixie", "sid"] {
-        let bin = cache_dir()
+        let bin = crate::skip::cache_dir()
             .join("compose")
             .join(suite)
             .join("usr/libexec/docker/cli-plugins/docker-compose");

@@ -17,14 +17,6 @@ pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn cache_dir() -> PathBuf {
-    match std::env::var_os("QUADGEN_CACHE") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-            .join(".cache/quadgen-test"),
-    }
-}
-
 /// What the Nix tests need, found once per test binary.
 pub struct NixEnv {
     pub snapshot: PathBuf,
@@ -37,7 +29,7 @@ pub struct NixEnv {
 pub fn nix_env(_test: &str) -> Option<&'static NixEnv> {
     static ENV: OnceLock<Result<NixEnv, String>> = OnceLock::new();
     let env = ENV.get_or_init(|| {
-        let cache = cache_dir();
+        let cache = crate::skip::cache_dir();
         if !tool_runs("nix-instantiate") {
             return Err("`nix-instantiate` not found".into());
         }

@@ -103,14 +103,7 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// The cached root that every machine boots from.
 pub fn root_dir() -> PathBuf {
-    let cache = match std::env::var_os("QUADGEN_CACHE") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => {
-            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-            PathBuf::from(home).join(".cache/quadgen-test")
-        }
-    };
-    cache.join("e2e-root")
+    crate::skip::cache_dir().join("e2e-root")
 }
 
 /// A booted machine. All methods panic with a readable message (command, exit status, stdout,

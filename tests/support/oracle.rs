@@ -20,21 +20,12 @@ pub struct Oracle {
     pub version: String,
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("QUADGEN_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-                .join(".cache/quadgen-test")
-        })
-}
-
 /// Both oracles, or an empty list after a loud `SKIPPED` line when they are missing and
 /// `QUADGEN_SKIP_ORACLE=1` (see tests/support/skip.rs).
 pub fn oracles() -> Vec<Oracle> {
     let mut found = Vec::new();
     for suite in ["trixie", "sid"] {
-        let bin = cache_dir()
+        let bin = crate::skip::cache_dir()
             .join("quadlet")
             .join(suite)
             .join("usr/libexec/podman/quadlet");

@@ -18,6 +18,17 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::sync::{Mutex, Once};
 
+/// Where `tests/provision.sh` puts the real components (oracles, machine roots, Nix, …):
+/// `$QUADGEN_CACHE` when set and not empty, else `~/.cache/quadgen-test`, as the provision
+/// scripts' `${QUADGEN_CACHE:-$HOME/.cache/quadgen-test}`.
+pub fn cache_dir() -> std::path::PathBuf {
+    match std::env::var_os("QUADGEN_CACHE") {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+            .join(".cache/quadgen-test"),
+    }
+}
+
 /// The prefix of every skip variable.
 pub const PREFIX: &str = "QUADGEN_SKIP_";
 
