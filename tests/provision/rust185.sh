@@ -31,15 +31,9 @@ die() { printf '[rust185] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (it debootstraps a root)"
 
-# The Debian mirror this machine already uses (deb822 `URIs:` or one-line `deb` entries); only
-# comment lines are ignored. Falls back to deb.debian.org.
-mirror() {
-  local uri
-  uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | grep -v '^[[:space:]]*#' \
-    | grep -oE 'https?://[^ ]+/debian/?([[:space:]]|$)' | head -n1 | tr -d '[:space:]' || true)
-  echo "${uri:-http://deb.debian.org/debian}"
-}
+# mirror(): the Debian mirror this machine already uses.
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
 
 # ---------------------------------------------------------------------------------------------
 # host packages (unshare and chroot come with util-linux and coreutils, both essential)
