@@ -9,6 +9,8 @@
 
 #[path = "support/compose.rs"]
 mod compose;
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/oracle.rs"]
 mod oracle;
 #[path = "support/skip.rs"]
@@ -23,27 +25,8 @@ use quadgen::import::{self, Disk, Imported, Input, Options, Refused};
 use quadgen::unit::parse::ParsedUnit;
 use serde_json::Value as Json;
 
-/// The shared corpus: `QUADGEN_CORPUS`, or `shared/corpus` beside the repository (CI lays it
-/// there), or beside the directory holding a git worktree. Missing, the test fails.
 fn corpus() -> PathBuf {
-    if let Some(dir) = std::env::var_os("QUADGEN_CORPUS") {
-        return PathBuf::from(dir).join("compose");
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        repo.join("../shared/corpus"),
-        repo.join("../../shared/corpus"),
-    ];
-    candidates
-        .iter()
-        .find(|c| c.join("compose").is_dir())
-        .map(|c| c.join("compose"))
-        .unwrap_or_else(|| {
-            panic!(
-                "the compose corpus is missing (looked in {candidates:?}); set QUADGEN_CORPUS to \
-                 the shared corpus directory"
-            )
-        })
+    corpus::compose()
 }
 
 /// Every awesome-compose stack: (project directory, compose file), sorted.

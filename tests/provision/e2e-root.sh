@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision the end-to-end test bed: a Debian trixie root (systemd 257, podman 5.4.2, crun,
-# netavark, aardvark-dns, docker-registry) that tests/support/nspawn.rs boots with systemd-nspawn.
+# netavark, aardvark-dns, docker-registry, podman-compose as the peer to compare with) that
+# tests/support/nspawn.rs boots with systemd-nspawn.
 #
 # Run as root. Idempotent:
 #   - host packages are installed only when a command is missing;
@@ -12,12 +13,12 @@
 # every boot gets a volatile overlay on top.
 set -euo pipefail
 
-ROOT_VERSION=1 # bump when PACKAGES or the debootstrap invocation changes
+ROOT_VERSION=2 # bump when PACKAGES or the debootstrap invocation changes
 SUITE=trixie
 PACKAGES=(
   systemd systemd-sysv dbus
   podman crun conmon netavark aardvark-dns catatonit
-  busybox-static docker-registry
+  busybox-static docker-registry podman-compose
   iptables nftables iproute2 procps
 )
 
