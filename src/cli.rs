@@ -397,28 +397,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 commands::install_command(&inventory, &install, options, keep_generations)
             }
         }
-        Command::Edit { name, install } => hold::edit_command(&name, &install),
-        Command::Hold { name, install } => hold::hold_command(&name, &install),
-        Command::Release {
-            name,
-            inventory,
-            install,
-            keep_generations,
-        } => hold::release_command(&name, inventory.as_deref(), &install, keep_generations),
-        Command::Generations { install } => generations::generations_command(&install),
-        Command::Rollback {
-            generation,
-            install,
-            dry_run,
-            allow_removals,
-            keep_generations,
-        } => generations::rollback_command(
-            generation,
-            &install,
-            dry_run,
-            allow_removals,
-            keep_generations,
-        ),
+        command @ (Command::Edit { .. }
+        | Command::Hold { .. }
+        | Command::Release { .. }
+        | Command::Generations { .. }
+        | Command::Rollback { .. }) => dispatch_held_and_generations(command),
         Command::Uninstall {
             install,
             dry_run,
@@ -450,6 +433,35 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             from: ImportFrom::Compose(args),
         } => import::compose_command(&args),
         Command::Check { inventory, target } => check_command(&inventory, target),
+    }
+}
+
+/// `edit`, `hold`, `release`, `generations` and `rollback`.
+fn dispatch_held_and_generations(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Edit { name, install } => hold::edit_command(&name, &install),
+        Command::Hold { name, install } => hold::hold_command(&name, &install),
+        Command::Release {
+            name,
+            inventory,
+            install,
+            keep_generations,
+        } => hold::release_command(&name, inventory.as_deref(), &install, keep_generations),
+        Command::Generations { install } => generations::generations_command(&install),
+        Command::Rollback {
+            generation,
+            install,
+            dry_run,
+            allow_removals,
+            keep_generations,
+        } => generations::rollback_command(
+            generation,
+            &install,
+            dry_run,
+            allow_removals,
+            keep_generations,
+        ),
+        _ => unreachable!("dispatch sends only these commands here"),
     }
 }
 

@@ -191,7 +191,11 @@ fn nixos_hook_installs_the_inventory_and_a_switch_restarts_exactly_what_changed(
         web_id,
         "the held web was restarted by the switch"
     );
-    assert_eq!(greeting(&m, "web"), "switched", "the held web kept its file");
+    assert_eq!(
+        greeting(&m, "web"),
+        "switched",
+        "the held web kept its file"
+    );
     assert!(m.container_env("web").contains(&"DEBUG=held".to_string()));
     let journal = m.journal("quadgen-install.service");
     assert!(journal.contains("= held web.container"), "{journal}");
