@@ -217,8 +217,8 @@ pub enum Command {
     ///
     /// With an inventory, also the files install would add, change or remove.
     ///
-    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a missing file, a failed
-    /// unit, an interrupted install), listed on stderr; 1 error.
+    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a held unit, a missing
+    /// file, a failed unit, an interrupted install), listed on stderr; 1 error.
     Status {
         /// The inventory file (TOML); default: compare with the manifest only.
         inventory: Option<PathBuf>,
@@ -335,7 +335,7 @@ pub mod exit {
     /// Installed, but some units failed to stop, start or restart.
     pub const UNITS_FAILED: u8 = 4;
     /// `doctor` found an error-level problem; `status` found something not as installed (a hand
-    /// edit, a missing file, a failed unit).
+    /// edit, a held unit, a missing file, a failed unit).
     pub const UNHEALTHY: u8 = 5;
 }
 
