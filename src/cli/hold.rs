@@ -61,7 +61,10 @@ fn apply_plan(
     args: &InstallArgs,
     command: Command,
 ) -> anyhow::Result<ExitCode> {
-    print_plan(plan, args, false)?;
+    if !args.json {
+        // With --json, the plan comes once, with the report.
+        print_plan(plan, args, false)?;
+    }
     let root = &args.root;
     let report = if args.no_systemd {
         apply::apply(plan, root, Some(old), &mut Offline, unix_now())
