@@ -321,3 +321,26 @@ fn rollback_across_three_generations_restarts_exactly_what_differs() {
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("unmanaged"), "{out}");
 }
+
+#[test]
+fn edit_without_systemd_leaves_the_restart_owed_to_the_next_install() {
+    let h = Host::new();
+    h.write_inventory(&inventory("1", "1", false));
+    assert_eq!(h.install().0, 0);
+    h.take_calls();
+    let (code, out, err) = h.run_with(ADD_DEBUG, &["edit", "web", "--no-systemd"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(h.take_calls().is_empty(), "no systemctl call");
+    // A second edit waits for the owed work; the next install does it, web still held.
+    let (code, _, err) = h.run_with(ADD_DEBUG, &["edit", "web"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("still owes systemd work"), "{err}");
+    let (code, out, err) = h.install();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        h.take_calls(),
+        ["systemctl daemon-reload", "systemctl restart web.service"]
+    );
+    assert!(h.unit("web.container").contains("Environment=DEBUG=1"));
+    assert!(out.contains("= held web.container"), "{out}");
+}
