@@ -5,6 +5,8 @@
 //!
 //! [`run`] is the install sequence (load manifest → observe → plan → apply) that the CLI, the
 //! tests and the benches all call; [`load`] is its first half, which `status` shares.
+//! [`release`] is the same sequence taking held files back; [`generations`] keeps what each
+//! install installed, for `quadgen rollback`.
 
 pub mod apply;
 pub mod generations;

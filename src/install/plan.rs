@@ -36,6 +36,8 @@
 //! - **Mass removal.** Removing every managed unit, or more than half and more than
 //!   [`MASS_REMOVAL_MIN`], is what an empty or truncated inventory does: refused unless
 //!   `allow_removals` (`quadgen uninstall` plans an empty inventory with it).
+//! - **Held** files (`quadgen edit`/`hold`) are left as they are, desired or leaving, and listed
+//!   with their diff; [`plan_releasing`] takes named ones back (see [`hold`]).
 
 pub mod hold;
 pub mod show;
