@@ -4,6 +4,8 @@
 
 pub mod commands;
 pub mod export;
+pub mod generations;
+pub mod hold;
 pub mod import;
 
 use std::io::{IsTerminal, Write};
@@ -131,6 +133,70 @@ pub enum Command {
         /// same.
         #[arg(long)]
         allow_removals: bool,
+        /// How many generations to keep (`quadgen generations`, `quadgen rollback`): each
+        /// install that changes a file records one.
+        #[arg(long, value_name = "N", default_value_t = crate::install::generations::DEFAULT_KEEP)]
+        keep_generations: usize,
+    },
+    /// Edit an installed unit by hand, like `systemctl edit`, and hold it.
+    ///
+    /// Opens `$EDITOR` (then `$VISUAL`, then editor, nano, vim or vi; `code -w` works) on a copy
+    /// of the unit file. If it changed, writes it back atomically, runs `systemctl
+    /// daemon-reload` and restarts the unit. The unit is then **held**: installs leave it as it
+    /// is (and say so) until `quadgen release NAME`; `status` shows it, with the diff, and exits 5.
+    Edit {
+        /// The unit: `web`, `web.container` or `web.service`.
+        name: String,
+        #[command(flatten)]
+        install: InstallArgs,
+    },
+    /// Hold a unit edited by hand earlier, as it is on disk: installs leave it alone until
+    /// `quadgen release NAME`. Touches no file and no unit.
+    Hold {
+        /// The unit: `web`, `web.container` or `web.service`.
+        name: String,
+        #[command(flatten)]
+        install: InstallArgs,
+    },
+    /// Put the inventory's version of a held unit back: an install of the inventory in which the
+    /// held file is written (its edit kept beside it as a backup), reloaded and restarted.
+    ///
+    /// Shows the diff and the inventory keys that would keep the edit. Same exit codes as `install`.
+    Release {
+        /// The unit: `web`, `web.container` or `web.service`.
+        name: String,
+        /// The inventory file (TOML); default: the one the manifest records.
+        #[arg(long, value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        #[command(flatten)]
+        install: InstallArgs,
+        /// How many generations to keep.
+        #[arg(long, value_name = "N", default_value_t = crate::install::generations::DEFAULT_KEEP)]
+        keep_generations: usize,
+    },
+    /// List the generations: each install that changed a file, with its time and changed units.
+    Generations {
+        #[command(flatten)]
+        install: InstallArgs,
+    },
+    /// Install an earlier generation again, through the same plan and apply as `install`; the
+    /// result is a new generation. Held units stay held.
+    ///
+    /// Same exit codes as `install`.
+    Rollback {
+        /// The generation; default: the one before the newest.
+        generation: Option<u64>,
+        #[command(flatten)]
+        install: InstallArgs,
+        /// Print the plan and do nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow removing all or most of the managed units (see `install --allow-removals`).
+        #[arg(long)]
+        allow_removals: bool,
+        /// How many generations to keep.
+        #[arg(long, value_name = "N", default_value_t = crate::install::generations::DEFAULT_KEEP)]
+        keep_generations: usize,
     },
     /// Remove everything quadgen installed in the Quadlet directory: stop its units, delete its
     /// files and its manifest. Files quadgen did not write are never touched; a file edited by
@@ -151,8 +217,8 @@ pub enum Command {
     ///
     /// With an inventory, also the files install would add, change or remove.
     ///
-    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a missing file, a failed
-    /// unit, an interrupted install), listed on stderr; 1 error.
+    /// Exit codes: 0 as installed; 5 something is not (a hand edit, a held unit, a missing
+    /// file, a failed unit, an interrupted install), listed on stderr; 1 error.
     Status {
         /// The inventory file (TOML); default: compare with the manifest only.
         inventory: Option<PathBuf>,
@@ -269,7 +335,7 @@ pub mod exit {
     /// Installed, but some units failed to stop, start or restart.
     pub const UNITS_FAILED: u8 = 4;
     /// `doctor` found an error-level problem; `status` found something not as installed (a hand
-    /// edit, a missing file, a failed unit).
+    /// edit, a held unit, a missing file, a failed unit).
     pub const UNHEALTHY: u8 = 5;
 }
 
@@ -318,6 +384,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             force,
             adopt,
             allow_removals,
+            keep_generations,
         } => {
             let options = PlanOptions {
                 force,
@@ -327,9 +394,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if dry_run {
                 commands::plan_command(&inventory, &install, options, false)
             } else {
-                commands::install_command(&inventory, &install, options)
+                commands::install_command(&inventory, &install, options, keep_generations)
             }
         }
+        command @ (Command::Edit { .. }
+        | Command::Hold { .. }
+        | Command::Release { .. }
+        | Command::Generations { .. }
+        | Command::Rollback { .. }) => dispatch_held_and_generations(command),
         Command::Uninstall {
             install,
             dry_run,
@@ -361,6 +433,35 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             from: ImportFrom::Compose(args),
         } => import::compose_command(&args),
         Command::Check { inventory, target } => check_command(&inventory, target),
+    }
+}
+
+/// `edit`, `hold`, `release`, `generations` and `rollback`.
+fn dispatch_held_and_generations(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Edit { name, install } => hold::edit_command(&name, &install),
+        Command::Hold { name, install } => hold::hold_command(&name, &install),
+        Command::Release {
+            name,
+            inventory,
+            install,
+            keep_generations,
+        } => hold::release_command(&name, inventory.as_deref(), &install, keep_generations),
+        Command::Generations { install } => generations::generations_command(&install),
+        Command::Rollback {
+            generation,
+            install,
+            dry_run,
+            allow_removals,
+            keep_generations,
+        } => generations::rollback_command(
+            generation,
+            &install,
+            dry_run,
+            allow_removals,
+            keep_generations,
+        ),
+        _ => unreachable!("dispatch sends only these commands here"),
     }
 }
 

@@ -5,6 +5,7 @@
 //! behind the [`systemd::Systemd`] trait), [`podman`] (podman's commands and their exit codes), [`journal`] (podman auto-update's last
 //! results), [`units`] (the units that run quadgen on other hosts).
 
+pub mod editor;
 pub mod fs;
 pub mod journal;
 pub mod podman;

@@ -5,8 +5,11 @@
 //!
 //! [`run`] is the install sequence (load manifest → observe → plan → apply) that the CLI, the
 //! tests and the benches all call; [`load`] is its first half, which `status` shares.
+//! [`release`] is the same sequence taking held files back; [`generations`] keeps what each
+//! install installed, for `quadgen rollback`.
 
 pub mod apply;
+pub mod generations;
 pub mod manifest;
 pub mod out_dir;
 pub mod plan;
@@ -101,6 +104,43 @@ pub fn run(
     before_apply: impl FnOnce(&Plan),
 ) -> Result<Outcome, InstallError> {
     let (found, plan) = load_and_plan(root, desired, inventory, options)?;
+    carry_out(root, found, plan, systemd, now, before_apply)
+}
+
+/// `quadgen release`: the install sequence of `desired`, with the held files in `release` taken
+/// back to the inventory's version ([`plan::plan_releasing`]); every other file as [`run`]
+/// plans it.
+pub fn release(
+    root: &Path,
+    desired: &[RenderedFile],
+    inventory: &str,
+    release: &std::collections::BTreeSet<String>,
+    systemd: &mut impl Systemd,
+    now: u64,
+    before_apply: impl FnOnce(&Plan),
+) -> Result<Outcome, InstallError> {
+    let found = load(root, desired.iter().map(|d| &d.file_name))?;
+    let plan = plan::plan_releasing(
+        desired,
+        found.manifest.as_ref(),
+        &found.observed,
+        inventory,
+        PlanOptions::default(),
+        release,
+    );
+    carry_out(root, found, plan, systemd, now, before_apply)
+}
+
+/// The second half of the install sequence: a refused plan or one with nothing to do is
+/// returned as it is; otherwise `before_apply` sees it and [`apply::apply`] carries it out.
+pub fn carry_out(
+    root: &Path,
+    found: Found,
+    plan: Plan,
+    systemd: &mut impl Systemd,
+    now: u64,
+    before_apply: impl FnOnce(&Plan),
+) -> Result<Outcome, InstallError> {
     if plan.is_refused() {
         return Ok(Outcome::Refused(plan));
     }

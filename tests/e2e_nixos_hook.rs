@@ -7,7 +7,9 @@
 //!   inventory: every container runs and serves;
 //! * a `nixos-rebuild switch` to a changed inventory (a new store path, so a changed unit, which
 //!   switch-to-configuration restarts because of `stopIfChanged = false`) restarts exactly the
-//!   changed container, with its new settings, and leaves the other one running.
+//!   changed container, with its new settings, and leaves the other one running;
+//! * with web held by `quadgen edit`, a switch that changes web does not fail: the hook succeeds
+//!   and web keeps running as edited.
 //!
 //! Needs root, the provisioned machine root and Nix (`sudo bash tests/provision.sh`).
 //! `QUADGEN_SKIP_E2E=1` / `QUADGEN_SKIP_NIX=1` turn "cannot run here" into a loud SKIPPED line.
@@ -170,5 +172,32 @@ fn nixos_hook_installs_the_inventory_and_a_switch_restarts_exactly_what_changed(
     );
     let journal = m.journal("quadgen-install.service");
     assert!(journal.contains("restart  web.service"), "{journal}");
+
+    // Debugging on the host: `quadgen edit web` holds web. A switch back to the first inventory
+    // (which changes web) must not fail: the hook installs, leaves the held web as it is, and
+    // says so.
+    m.write_file(
+        "/root/edit.sh",
+        "#!/bin/sh\nsed -i -e '/^\\[Container\\]/a Environment=DEBUG=held' \"$1\"\n",
+    );
+    m.run_ok(["chmod", "755", "/root/edit.sh"]);
+    m.run_ok(["env", "EDITOR=/root/edit.sh", "quadgen", "edit", "web"]);
+    let web_id = m.invocation_id("web.service");
+    assert!(m.container_env("web").contains(&"DEBUG=held".to_string()));
+    activate(&m, &first, "restart");
+    steps.step("switch with web held");
+    assert_eq!(
+        m.invocation_id("web.service"),
+        web_id,
+        "the held web was restarted by the switch"
+    );
+    assert_eq!(
+        greeting(&m, "web"),
+        "switched",
+        "the held web kept its file"
+    );
+    assert!(m.container_env("web").contains(&"DEBUG=held".to_string()));
+    let journal = m.journal("quadgen-install.service");
+    assert!(journal.contains("= held web.container"), "{journal}");
     steps.finish();
 }

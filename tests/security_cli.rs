@@ -403,9 +403,20 @@ fn an_empty_inventory_does_not_remove_everything_without_allow_removals() {
             "systemctl daemon-reload"
         ]
     );
+    // The generations stay: `quadgen rollback` brings the units back (an install of an empty
+    // inventory is still an install; `quadgen uninstall` removes them too).
     assert_eq!(
         quadgen::host::fs::list_dir(&host.root()).expect("list"),
-        vec![".quadgen.lock"]
+        vec![".quadgen-generations", ".quadgen.lock"]
+    );
+    let (code, _, stderr) = host.run(&["rollback", "--root", "units"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        host.take_calls(),
+        vec![
+            "systemctl daemon-reload",
+            "systemctl start db.service web.service"
+        ]
     );
 }
 

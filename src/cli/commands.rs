@@ -16,7 +16,7 @@ use crate::install::plan::{self, Plan, PlanOptions};
 use crate::install::{self, InstallError, Outcome};
 
 /// The inventory path recorded in the manifest: absolute, so `status` can find it from anywhere.
-fn inventory_label(inventory: &Path) -> String {
+pub(crate) fn inventory_label(inventory: &Path) -> String {
     std::path::absolute(inventory)
         .unwrap_or_else(|_| inventory.to_path_buf())
         .display()
@@ -35,7 +35,7 @@ fn load_and_plan(
     Ok(plan)
 }
 
-fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyhow::Result<()> {
+pub(crate) fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
     } else {
@@ -74,6 +74,7 @@ pub fn install_command(
     inventory: &Path,
     args: &InstallArgs,
     options: PlanOptions,
+    keep_generations: usize,
 ) -> anyhow::Result<ExitCode> {
     let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
@@ -82,7 +83,17 @@ pub fn install_command(
     fs::create_root(root)?;
     let _lock = lock(root)?;
     let label = inventory_label(inventory);
-    run_install(&label, &compiled.files, options, args, Command::Install)
+    let record = Record {
+        source: &compiled.source,
+        keep: keep_generations,
+    };
+    run_install(
+        &label,
+        &compiled.files,
+        options,
+        args,
+        Command::Install(record),
+    )
 }
 
 /// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
@@ -117,10 +128,15 @@ pub fn uninstall_command(
         }));
     }
     let _lock = lock(root)?;
-    run_install(&label, &[], options, args, Command::Uninstall)
+    let code = run_install(&label, &[], options, args, Command::Uninstall)?;
+    if Manifest::load(root)?.is_none() {
+        // Everything quadgen installed is gone: its generations go too.
+        crate::install::generations::remove_all(root)?;
+    }
+    Ok(code)
 }
 
-fn lock(root: &Path) -> anyhow::Result<fs::Lock> {
+pub(crate) fn lock(root: &Path) -> anyhow::Result<fs::Lock> {
     Ok(fs::lock(root, |path| {
         eprintln!(
             "waiting for another quadgen install to finish (lock `{}`)",
@@ -131,14 +147,52 @@ fn lock(root: &Path) -> anyhow::Result<fs::Lock> {
 
 /// Which command applies a plan, for its messages.
 #[derive(Clone, Copy)]
-enum Command {
-    Install,
+pub(crate) enum Command<'a> {
+    /// An install of an inventory, recorded as a generation when it changes a file.
+    Install(Record<'a>),
     Uninstall,
+    /// `quadgen release` of these files, recorded like an install.
+    Release(Record<'a>, &'a std::collections::BTreeSet<String>),
+    /// `quadgen edit`: one file, not a generation.
+    Edit,
+}
+
+/// What a generation keeps of an install: the inventory text, and how many generations to keep.
+#[derive(Clone, Copy)]
+pub(crate) struct Record<'a> {
+    pub source: &'a str,
+    pub keep: usize,
+}
+
+impl<'a> Command<'a> {
+    pub(crate) fn verb(self) -> &'static str {
+        match self {
+            Command::Install(_) => "install",
+            Command::Uninstall => "uninstall",
+            Command::Release(..) => "release",
+            Command::Edit => "edit",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Command::Install(_) | Command::Release(..) => "installed into",
+            Command::Uninstall => "uninstalled from",
+            Command::Edit => "edited in",
+        }
+    }
+
+    fn record(self) -> Option<Record<'a>> {
+        match self {
+            Command::Install(r) | Command::Release(r, _) => Some(r),
+            Command::Uninstall | Command::Edit => None,
+        }
+    }
 }
 
 /// Runs the install sequence (under the lock the caller holds) and reports: the plan, then what
 /// was done, or why nothing was.
-fn run_install(
+pub(crate) fn run_install(
     inventory: &str,
     desired: &[RenderedFile],
     options: PlanOptions,
@@ -146,20 +200,27 @@ fn run_install(
     command: Command,
 ) -> anyhow::Result<ExitCode> {
     let root = &args.root;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let now = unix_now();
     let show = |plan: &Plan| {
         if !args.json {
             // A closed stdout must not stop the install half-way: printing is best effort.
             let _ = print_plan(plan, args, false);
+            if let Command::Release(_, names) = command {
+                print_fold_hints(plan, names);
+            }
         }
     };
+    let sequence = Sequence {
+        root,
+        desired,
+        inventory,
+        options,
+        command,
+    };
     let outcome = if args.no_systemd {
-        install::run(root, desired, inventory, options, &mut Offline, now, show)
+        sequence.run(&mut Offline, now, show)
     } else {
-        install::run(root, desired, inventory, options, &mut Systemctl, now, show)
+        sequence.run(&mut Systemctl, now, show)
     };
     let outcome = outcome.map_err(|e| match e {
         InstallError::Apply(e) => {
@@ -177,16 +238,95 @@ fn run_install(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Outcome::Applied { plan, report } => report_applied(&plan, &report, args, command),
+        Outcome::Applied { plan, report } => {
+            if let Some(record) = command.record() {
+                record_generation(inventory, &plan, args, record, now);
+            }
+            report_applied(&plan, &report, args, command)
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The install sequence a command runs: [`install::run`], or [`install::release`].
+struct Sequence<'a> {
+    root: &'a Path,
+    desired: &'a [RenderedFile],
+    inventory: &'a str,
+    options: PlanOptions,
+    command: Command<'a>,
+}
+
+impl Sequence<'_> {
+    fn run(
+        &self,
+        systemd: &mut impl Systemd,
+        now: u64,
+        show: impl FnOnce(&Plan),
+    ) -> Result<Outcome, InstallError> {
+        let (root, desired, inventory) = (self.root, self.desired, self.inventory);
+        match self.command {
+            Command::Release(_, names) => {
+                install::release(root, desired, inventory, names, systemd, now, show)
+            }
+            _ => install::run(root, desired, inventory, self.options, systemd, now, show),
+        }
+    }
+}
+
+/// For each released file: the inventory keys that would keep its held edit.
+fn print_fold_hints(plan: &Plan, names: &std::collections::BTreeSet<String>) {
+    for f in plan.files.iter().filter(|f| names.contains(&f.file_name)) {
+        let (Some(old), Some(new)) = (&f.old_text, &f.new_text) else {
+            continue;
+        };
+        if let Some(hint) = plan::show::fold_hint(&f.file_name, old, new) {
+            println!("{}: {hint}", f.file_name);
+        }
+    }
+}
+
+/// Keeps what an applied install installed as a new generation, when it changed a file. A
+/// failure is a warning: the install itself is done.
+fn record_generation(inventory: &str, plan: &Plan, args: &InstallArgs, record: Record, now: u64) {
+    use crate::install::generations::{self, Generation};
+    if plan.files.is_empty() {
+        return;
+    }
+    let root = &args.root;
+    let result = generations::list(root).and_then(|numbers| {
+        let generation = Generation {
+            format: generations::FORMAT,
+            number: numbers.last().map_or(1, |n| n + 1),
+            time: now,
+            inventory_label: inventory.to_string(),
+            podman: args.target.podman.to_string(),
+            inventory: record.source.to_string(),
+            changed: plan.files.iter().map(|f| f.file_name.clone()).collect(),
+            // What apply wrote (a unit it could not stop keeps its record), else what it planned.
+            manifest: Manifest::load(root)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| plan.manifest.clone()),
+        };
+        generations::record(root, &generation, record.keep).map(|()| generation.number)
+    });
+    match result {
+        Ok(n) => eprintln!("recorded as generation {n}"),
+        Err(e) => eprintln!("warning: the install is done, but no generation was recorded: {e}"),
     }
 }
 
 /// Prints a refused plan and why: exit 3.
 fn report_refusal(plan: &Plan, args: &InstallArgs, command: Command) -> anyhow::Result<ExitCode> {
-    let verb = match command {
-        Command::Install => "install",
-        Command::Uninstall => "uninstall",
-    };
+    let verb = command.verb();
     let root = &args.root;
     print_plan(plan, args, false)?;
     if let Some(m) = &plan.mass_removal {
@@ -232,16 +372,13 @@ fn report_refusal(plan: &Plan, args: &InstallArgs, command: Command) -> anyhow::
 }
 
 /// Prints what an applied install did: exit 0, or 4 when units failed.
-fn report_applied(
+pub(crate) fn report_applied(
     plan: &Plan,
     report: &install::apply::Report,
     args: &InstallArgs,
     command: Command,
 ) -> anyhow::Result<ExitCode> {
-    let done = match command {
-        Command::Install => "installed into",
-        Command::Uninstall => "uninstalled from",
-    };
+    let done = command.done();
     let root = &args.root;
     if args.json {
         println!(
@@ -315,7 +452,7 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
             .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
             .unwrap_or_default()
     };
-    let status = crate::install::status::status(
+    let mut status = crate::install::status::status(
         manifest.as_ref(),
         &observed,
         &listing,
@@ -323,6 +460,9 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
         &states,
         &crate::host::journal::read_last_results(),
     );
+    if compiled.is_none() {
+        status.held = held_against_recorded(manifest.as_ref(), &observed, args);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -335,6 +475,26 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
         eprintln!("not as installed: {}", problems.join("; "));
         Ok(ExitCode::from(exit::UNHEALTHY))
     }
+}
+
+/// The held files with the diff to the inventory the manifest records (read quietly: without
+/// it, or when it no longer compiles, the held files show without a diff).
+fn held_against_recorded(
+    manifest: Option<&Manifest>,
+    observed: &fs::Observed,
+    args: &InstallArgs,
+) -> Vec<crate::install::plan::HeldFile> {
+    let recorded = manifest
+        .filter(|m| !m.held.is_empty())
+        .and_then(|m| {
+            crate::compile::compile_file(Path::new(&m.inventory), args.target.podman).ok()
+        })
+        .and_then(Result::ok);
+    crate::install::status::held_files(
+        manifest,
+        observed,
+        recorded.as_ref().map(|c| c.files.as_slice()),
+    )
 }
 
 /// `quadgen doctor`: gathers, diagnoses, prints; exit 5 on any error-level finding.

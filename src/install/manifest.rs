@@ -7,7 +7,7 @@
 //! record once the work is done. A crash between the two leaves the intent, from which the next
 //! install converges.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,11 @@ pub struct Manifest {
     /// Systemd work an interrupted install still owes; `None` after a complete install.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+    /// Files held by `quadgen edit` or `quadgen hold`: installs leave them as they are on disk
+    /// (and their unit running as it is) until `quadgen release`. Each must be in `files`; a
+    /// manifest without the key (older quadgen) holds nothing.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub held: BTreeSet<String>,
 }
 
 /// One owned file.
@@ -197,6 +202,7 @@ impl Manifest {
             inventory: inventory.to_string(),
             files: BTreeMap::new(),
             pending: None,
+            held: BTreeSet::new(),
         }
     }
 
@@ -271,6 +277,13 @@ impl Manifest {
                     "is not a sha256 in hex".into(),
                 ));
             }
+        }
+        if let Some(name) = self.held.iter().find(|n| !self.files.contains_key(*n)) {
+            return Err(bad(
+                "held file",
+                name,
+                "is not a file the manifest lists".into(),
+            ));
         }
         if let Some(p) = &self.pending {
             for s in p.restart.iter().chain(&p.try_restart).chain(&p.start) {

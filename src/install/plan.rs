@@ -36,7 +36,10 @@
 //! - **Mass removal.** Removing every managed unit, or more than half and more than
 //!   [`MASS_REMOVAL_MIN`], is what an empty or truncated inventory does: refused unless
 //!   `allow_removals` (`quadgen uninstall` plans an empty inventory with it).
+//! - **Held** files (`quadgen edit`/`hold`) are left as they are, desired or leaving, and listed
+//!   with their diff; [`plan_releasing`] takes named ones back (see [`hold`]).
 
+pub mod hold;
 pub mod show;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +52,7 @@ use crate::install::manifest::{FileRecord, Manifest, Pending};
 use crate::unit::UnitKind;
 use crate::unit::change::{INSTALL_SECTION, UnitChange, compare_units, reload_only_changes};
 use crate::unit::parse::ParsedUnit;
+pub use hold::HeldFile;
 
 /// Options that change the plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -229,6 +233,9 @@ pub struct Plan {
     pub manifest: Manifest,
     /// Whether the manifest on disk must be (re)written.
     pub manifest_changed: bool,
+    /// Files held by `quadgen edit`/`hold`: left as they are, with the inventory's version for
+    /// the diff. Sorted by name.
+    pub held: Vec<HeldFile>,
 }
 
 impl Plan {
@@ -432,6 +439,8 @@ struct Draft<'a> {
     work: Builder,
     /// Desired files whose content changes (their unit needs a restart, or a recreation).
     changed: Vec<&'a RenderedFile>,
+    /// Held files, and those `quadgen release` takes back (see [`hold`]).
+    holding: hold::Holding<'a>,
 }
 
 /// Computes the plan. `inventory` is recorded in the manifest.
@@ -442,8 +451,30 @@ pub fn plan(
     inventory: &str,
     options: PlanOptions,
 ) -> Plan {
+    plan_releasing(
+        desired,
+        manifest,
+        observed,
+        inventory,
+        options,
+        &BTreeSet::new(),
+    )
+}
+
+/// [`plan`], with the held files named in `release` taken back to the inventory's version
+/// (`quadgen release`): written like a forced hand edit (the held edit kept as a backup beside
+/// it) and their unit restarted. Every other held file is left as it is.
+pub fn plan_releasing(
+    desired: &[RenderedFile],
+    manifest: Option<&Manifest>,
+    observed: &Observed,
+    inventory: &str,
+    options: PlanOptions,
+    release: &BTreeSet<String>,
+) -> Plan {
     let empty = BTreeMap::new();
     let mut draft = Draft {
+        holding: hold::Holding::new(manifest, release),
         desired,
         old_files: manifest.map_or(&empty, |m| &m.files),
         observed,
@@ -458,9 +489,14 @@ pub fn plan(
         new_manifest
             .files
             .insert(wanted.file_name.clone(), record(wanted));
-        draft.plan_desired_file(wanted);
+        if draft.holding.holds(&wanted.file_name) {
+            draft.plan_held(wanted);
+        } else {
+            draft.plan_desired_file(wanted);
+        }
     }
     draft.plan_changed_units();
+    draft.keep_held(&mut new_manifest);
     draft.plan_leaving_files(&new_manifest);
     if let Some(owed) = manifest.and_then(|m| m.pending.as_ref()) {
         draft.plan_owed_work(owed);
@@ -469,9 +505,15 @@ pub fn plan(
     let units = draft.finish_steps();
     let manifest_changed = match manifest {
         None => !new_manifest.files.is_empty(),
-        Some(m) => m.files != new_manifest.files || m.pending.is_some() || m.inventory != inventory,
+        Some(m) => {
+            m.files != new_manifest.files
+                || m.pending.is_some()
+                || m.inventory != inventory
+                || m.held != new_manifest.held
+        }
     };
     let notes = std::mem::take(&mut draft.work.notes);
+    let held = std::mem::take(&mut draft.holding.files);
     Plan {
         files: draft.files,
         conflicts: draft.conflicts,
@@ -481,6 +523,7 @@ pub fn plan(
         notes,
         manifest: new_manifest,
         manifest_changed,
+        held,
     }
 }
 
@@ -541,7 +584,7 @@ impl<'a> Draft<'a> {
             (Some(f), None) => self.conflicts.push(conflict(ConflictKind::Foreign, f)),
             (Some(f), Some(r)) => {
                 let edited = !r.is_ours(&f.sha256);
-                if edited && !self.options.force {
+                if edited && !self.forced(&wanted.file_name) {
                     self.conflicts.push(conflict(ConflictKind::Edited, f));
                 } else {
                     self.files.push(change(FileOp::Change, edited));
@@ -632,7 +675,7 @@ impl<'a> Draft<'a> {
             let op = match on_disk {
                 None => FileOp::Forget,
                 Some(f) if r.is_ours(&f.sha256) => FileOp::Remove,
-                Some(_) if self.options.force => FileOp::Remove,
+                Some(_) if self.forced(name) => FileOp::Remove,
                 Some(f) => {
                     self.conflicts.push(Conflict {
                         file_name: name.clone(),

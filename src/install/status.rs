@@ -18,6 +18,7 @@ use crate::host::fs::{Observed, ObservedFile};
 use crate::host::journal::AutoUpdateResult;
 use crate::host::systemd::UnitState;
 use crate::install::manifest::{FileRecord, LOCK_FILE, MANIFEST_FILE, Manifest};
+use crate::install::plan::HeldFile;
 use crate::unit::UnitKind;
 use crate::unit::parse::ParsedUnit;
 
@@ -37,6 +38,8 @@ pub enum FileState {
     NotInstalled,
     /// Installed, but no longer in the inventory: install removes it.
     Leaving,
+    /// Held by `quadgen edit`/`hold`: installs leave it as it is until `quadgen release`.
+    Held,
 }
 
 /// One file.
@@ -96,6 +99,9 @@ pub struct Status {
     pub owed: bool,
     /// Whether systemd could be asked about the units.
     pub units_known: bool,
+    /// Held files with the diff to the inventory's version (see [`held_files`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldFile>,
 }
 
 /// Builds the status. `listing` is every name in the directory; `desired` the rendered inventory,
@@ -125,7 +131,11 @@ pub fn status(
             file: name.clone(),
             entry: r.entry.clone(),
             kind: r.kind,
-            state: file_state(r, on_disk, want, desired.is_some()),
+            state: if manifest.is_some_and(|m| m.held.contains(name)) {
+                FileState::Held
+            } else {
+                file_state(r, on_disk, want, desired.is_some())
+            },
         });
         let state = states.get(&r.service).cloned().unwrap_or_default();
         let last_auto_update = auto_updates.get(&r.service).cloned();
@@ -153,7 +163,36 @@ pub fn status(
         units,
         owed: manifest.is_some_and(|m| m.pending.is_some()),
         units_known: !states.is_empty(),
+        held: held_files(manifest, observed, desired),
     }
+}
+
+/// The held files of `manifest`, each with its content on disk and what `desired` (the
+/// inventory, when known) renders there.
+pub fn held_files(
+    manifest: Option<&Manifest>,
+    observed: &Observed,
+    desired: Option<&[RenderedFile]>,
+) -> Vec<HeldFile> {
+    let Some(m) = manifest else {
+        return Vec::new();
+    };
+    m.held
+        .iter()
+        .filter_map(|name| {
+            let record = m.files.get(name)?;
+            Some(HeldFile {
+                file_name: name.clone(),
+                service: record.service.clone(),
+                on_disk: observed.files.get(name).map(|f| f.text.clone()),
+                ours: desired
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|d| d.file_name == *name)
+                    .map(|d| d.text.clone()),
+            })
+        })
+        .collect()
 }
 
 /// How a managed file is found: missing, edited by hand, leaving the inventory, outdated, ok.
@@ -224,7 +263,11 @@ fn unmanaged_and_backups(
     let mut unmanaged = Vec::new();
     let mut backups = Vec::new();
     for name in listing {
-        if name == MANIFEST_FILE || name == LOCK_FILE || owned.contains_key(name) {
+        if name == MANIFEST_FILE
+            || name == LOCK_FILE
+            || name == crate::install::generations::GENERATIONS_DIR
+            || owned.contains_key(name)
+        {
             continue;
         }
         if is_backup(name) {
@@ -254,6 +297,9 @@ impl Status {
             // which must count here and show as held) has to be decided in this match.
             let problem = match f.state {
                 FileState::Edited => Some("edited by hand"),
+                FileState::Held => Some(
+                    "held by `quadgen edit` (`quadgen release NAME` puts the inventory's version back)",
+                ),
                 FileState::Missing => Some("missing"),
                 FileState::Ok
                 | FileState::Outdated
@@ -305,10 +351,12 @@ impl Status {
                     FileState::Outdated => "outdated (install changes it)",
                     FileState::NotInstalled => "not installed (install adds it)",
                     FileState::Leaving => "left the inventory (install removes it)",
+                    FileState::Held => "held by `quadgen edit` (installs leave it alone)",
                 };
                 let _ = writeln!(out, "  {}: {word}", f.file);
             }
         }
+        crate::install::plan::show::write_held(&self.held, &mut out);
         for name in &self.unmanaged {
             let _ = writeln!(out, "unmanaged (not quadgen's, left alone): {name}");
         }

@@ -60,6 +60,7 @@ impl Plan {
         let mut out = String::new();
         self.write_mass_removal(&mut out);
         self.write_conflicts(&mut out);
+        write_held(&self.held, &mut out);
         self.write_files(&mut out, verbose);
         self.write_units(&mut out, verbose);
         self.write_steps(&mut out);
@@ -264,8 +265,64 @@ impl Plan {
             "units": self.units,
             "steps": self.steps,
             "notes": self.notes,
+            "held": held_json(&self.held),
         })
     }
+}
+
+/// Held files (`quadgen edit`/`hold`): left as they are, each with the diff from the held
+/// version on disk to the inventory's. Shared by the plan and `status`.
+pub fn write_held(held: &[super::HeldFile], out: &mut String) {
+    if held.is_empty() {
+        return;
+    }
+    out.push_str(
+        "held (left as they are; `quadgen release NAME` puts the inventory's version back):\n",
+    );
+    for h in held {
+        let what = match (&h.on_disk, &h.ours) {
+            (None, _) => "held, but deleted by hand since",
+            (Some(_), None) => "held; no longer in the inventory (release removes it)",
+            (Some(d), Some(o)) if d == o => "held; the same as the inventory's version",
+            (Some(_), Some(_)) => "held; differs from the inventory's version",
+        };
+        let _ = writeln!(out, "  = held {} ({what})", h.file_name);
+        if let (Some(d), Some(o)) = (&h.on_disk, &h.ours) {
+            if d != o {
+                indent(&held_diff(h, d, o), out);
+            }
+        }
+    }
+}
+
+fn held_diff(h: &super::HeldFile, on_disk: &str, ours: &str) -> String {
+    unified_diff(
+        on_disk,
+        ours,
+        &format!("{} (held)", h.file_name),
+        &format!("{} (inventory)", h.file_name),
+    )
+}
+
+/// Held files as JSON: `file`, `service`, `in_inventory`, `diff` (held → inventory).
+pub fn held_json(held: &[super::HeldFile]) -> Value {
+    Value::Array(
+        held.iter()
+            .map(|h| {
+                let diff = match (&h.on_disk, &h.ours) {
+                    (Some(d), Some(o)) => Value::String(held_diff(h, d, o)),
+                    _ => Value::Null,
+                };
+                json!({
+                    "file": h.file_name,
+                    "service": h.service,
+                    "in_inventory": h.ours.is_some(),
+                    "on_disk": h.on_disk.is_some(),
+                    "diff": diff,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// How to keep a hand edit by putting it into the inventory: the keys the edit added or changed,

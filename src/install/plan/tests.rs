@@ -838,3 +838,124 @@ fn a_change_the_service_does_not_see_reloads_and_never_restarts() {
     assert_eq!(p.steps.restart, strings(&["a.service"]));
     assert_eq!(p.steps.network_rm, strings(&["n"]));
 }
+
+#[test]
+fn a_held_file_is_left_alone_and_a_release_takes_it_back() {
+    let a1 = unit("a.container", "1", true, &[]);
+    let a2 = unit("a.container", "2", true, &[]);
+    let b1 = unit("b.container", "1", true, &[]);
+    let b2 = unit("b.container", "2", true, &[]);
+    let c1 = unit("c.container", "1", true, &[]);
+    let held_a = "# a.container\n[Container]\nImage=docker.io/library/a:1\nEnvironment=DEBUG=1\n";
+    let mut m = manifest_of(&[&a1, &b1, &c1]);
+    m.held.insert("a.container".into());
+    m.held.insert("c.container".into());
+    let disk = disk(&[
+        ("a.container", held_a),
+        ("b.container", &b1.text),
+        ("c.container", &c1.text),
+    ]);
+    // a changes in the inventory and c leaves it: both held, neither touched; b changes.
+    let p = plan(
+        &[a2.clone(), b2.clone()],
+        Some(&m),
+        &disk,
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(!p.is_refused(), "{:?}", p.conflicts);
+    assert_eq!(ops(&p), vec![("b.container", FileOp::Change, false)]);
+    assert_eq!(p.steps.restart, strings(&["b.service"]));
+    assert!(
+        p.steps.stop.is_empty(),
+        "a held unit that left is not stopped"
+    );
+    let held: Vec<(&str, Option<&str>)> = p
+        .held
+        .iter()
+        .map(|h| (h.file_name.as_str(), h.ours.as_deref()))
+        .collect();
+    assert_eq!(
+        held,
+        vec![
+            ("a.container", Some(a2.text.as_str())),
+            ("c.container", None)
+        ]
+    );
+    assert_eq!(p.manifest.files["a.container"], m.files["a.container"]);
+    assert_eq!(p.manifest.files["c.container"], m.files["c.container"]);
+    assert_eq!(p.manifest.held, m.held);
+    assert!(p.to_text(false).contains("= held a.container"));
+
+    // The release of a: written over the held edit (kept as a backup), restarted; c stays held.
+    let release = BTreeSet::from(["a.container".to_string()]);
+    let p = plan_releasing(
+        &[a2.clone(), b1.clone()],
+        Some(&m),
+        &disk,
+        "/inv.toml",
+        PlanOptions::default(),
+        &release,
+    );
+    assert_eq!(ops(&p), vec![("a.container", FileOp::Change, true)]);
+    assert_eq!(p.steps.restart, strings(&["a.service"]));
+    assert_eq!(p.manifest.held, BTreeSet::from(["c.container".to_string()]));
+    assert_eq!(p.manifest.files["a.container"].sha256, a2.sha256);
+
+    // Without the hold, the same edit is refused as before.
+    m.held.clear();
+    let p = plan(
+        &[a1.clone(), b1.clone(), c1.clone()],
+        Some(&m),
+        &disk,
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(p.conflicts.len(), 1);
+    assert_eq!(p.conflicts[0].kind, ConflictKind::Edited);
+}
+
+#[test]
+fn edit_writes_reloads_restarts_and_holds() {
+    let a1 = unit("a.container", "1", true, &[]);
+    let m = manifest_of(&[&a1]);
+    let edited = a1
+        .text
+        .replace("[Container]\n", "[Container]\nEnvironment=DEBUG=1\n");
+    let p = hold::edit(&m, "a.container", &a1.text, &edited).expect("managed");
+    assert_eq!(ops(&p), vec![("a.container", FileOp::Change, false)]);
+    assert!(p.steps.reload);
+    assert_eq!(p.steps.restart, strings(&["a.service"]));
+    assert!(p.manifest.held.contains("a.container"));
+    assert_eq!(
+        p.manifest.files, m.files,
+        "the record of quadgen's version is kept"
+    );
+    // The intent already holds it: a crash after the write leaves a held file, not an edit.
+    assert!(p.intent(Some(&m)).held.contains("a.container"));
+    assert!(hold::edit(&m, "b.container", "", "").is_none());
+    let h = hold::hold(&m, "a.container").expect("managed");
+    assert!(h.manifest_changed && h.steps.is_empty() && h.files.is_empty());
+}
+
+#[test]
+fn names_resolve_to_files_with_a_did_you_mean() {
+    let m = manifest_of(&[
+        &unit("web.container", "1", true, &[]),
+        &unit("app.network", "1", true, &[]),
+    ]);
+    for (name, file) in [
+        ("web", "web.container"),
+        ("web.service", "web.container"),
+        ("web.container", "web.container"),
+        ("app", "app.network"),
+        ("app-network.service", "app.network"),
+    ] {
+        assert_eq!(hold::resolve(Some(&m), name).as_deref(), Ok(file), "{name}");
+    }
+    let err = hold::resolve(Some(&m), "wbe").expect_err("unknown");
+    assert_eq!(
+        err.to_string(),
+        "`wbe` is not a unit quadgen manages here (did you mean `web`?); give a file name, a service or an inventory name (app.network, web.container)"
+    );
+}
