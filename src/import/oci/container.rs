@@ -388,7 +388,13 @@ fn no_new_privileges(v: &str) -> bool {
 }
 
 /// A flag into the field it names.
-fn field(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, flag: &Flag<Origin>, f: Field) {
+pub(super) fn field(
+    ctr: &mut Ctr<'_>,
+    notes: &mut Notes,
+    at: &Origin,
+    flag: &Flag<Origin>,
+    f: Field,
+) {
     let value = flag.value.clone();
     let v = value.clone().unwrap_or_default();
     match f {
