@@ -5,8 +5,9 @@
 #   containers: config.virtualisation.oci-containers.containers, exactly what
 #               `nix eval --json .#nixosConfigurations.HOST.config.virtualisation.oci-containers.containers`
 #               prints (every option, defaults included);
-#   services:   for each generated podman-NAME.service, the start script (the `podman run` line)
-#               and its ordering, as the module renders them.
+#   services:   for each generated podman-NAME.service, the start script (the `podman run` line),
+#               the stop scripts, the service settings and the ordering, as the module renders
+#               them (the pre-start script is a writeShellApplication: stood in for, so not here).
 #
 #   nix-instantiate --eval --strict --json --read-write-mode --store "$TMP/store" \
 #     tests/nixos/oci-containers-eval.nix --arg nixpkgs "$SNAPSHOT" \
@@ -81,7 +82,11 @@ in
   services = lib.mapAttrs (name: c:
     let s = config.systemd.services.${c.serviceName}; in {
       inherit (c) serviceName;
-      inherit (s) script after requires wants wantedBy;
+      inherit (s) script preStop postStop after requires wants wantedBy;
       restart = s.serviceConfig.Restart;
+      serviceConfig = {
+        inherit (s.serviceConfig) Type NotifyAccess TimeoutStartSec TimeoutStopSec Environment
+          RuntimeDirectory;
+      };
     }) cfg.containers;
 }
