@@ -66,7 +66,7 @@ pub enum Command {
         #[command(subcommand)]
         action: HostUnitsAction,
     },
-    /// Write an inventory from another tool's configuration (Docker Compose).
+    /// Write an inventory from another tool's configuration (Docker Compose, NixOS oci-containers).
     Import {
         #[command(subcommand)]
         from: ImportFrom,
@@ -268,6 +268,12 @@ pub enum ImportFrom {
     /// naming the service and the key, and a comment at that place in the output; secret-looking
     /// values from `.env` are never written into it. Nothing is written when the import is refused.
     Compose(import::ComposeArgs),
+    /// NixOS `virtualisation.oci-containers`, from the JSON `nix eval --json
+    /// .#nixosConfigurations.HOST.config.virtualisation.oci-containers.containers` prints (a file,
+    /// or `-` for standard input). Options and `extraOptions` flags become inventory fields where
+    /// the inventory has one; the rest is a warning and a comment. Container names stay;
+    /// `podman-NAME.service` becomes `NAME.service`.
+    OciContainers(import::OciArgs),
 }
 
 /// Where `quadgen export` writes for.
@@ -432,6 +438,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             from: ImportFrom::Compose(args),
         } => import::compose_command(&args),
+        Command::Import {
+            from: ImportFrom::OciContainers(args),
+        } => import::oci_command(&args),
         Command::Check { inventory, target } => check_command(&inventory, target),
     }
 }

@@ -12,6 +12,7 @@ pub mod envfile;
 pub mod interpolate;
 pub mod load;
 pub mod map;
+pub mod oci;
 
 pub mod toml_out;
 pub mod yaml;
@@ -163,6 +164,12 @@ impl From<ImportError> for Refused {
     fn from(e: ImportError) -> Self {
         Self(vec![e])
     }
+}
+
+/// Imports NixOS oci-containers JSON (`nix eval --json …oci-containers.containers`); `name`
+/// is shown in messages. See [`oci`].
+pub fn oci_containers(name: &Path, text: &str) -> Result<Imported, Refused> {
+    oci::oci_containers(name, text)
 }
 
 /// Imports a Compose project: loads it like Compose, then maps it onto the inventory.

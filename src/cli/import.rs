@@ -56,7 +56,55 @@ pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
         project_name: args.project_name.clone(),
         environment: std::env::vars().collect(),
     };
-    let imported = match crate::import::compose(&input, &options, &Disk) {
+    finish(
+        crate::import::compose(&input, &options, &Disk),
+        args.output.as_deref(),
+        args.force,
+    )
+}
+
+/// `quadgen import oci-containers` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OciArgs {
+    /// The JSON of `nix eval --json
+    /// .#nixosConfigurations.HOST.config.virtualisation.oci-containers.containers`, or `-` to
+    /// read it from standard input.
+    pub file: PathBuf,
+    /// Write the inventory here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `quadgen import oci-containers`.
+pub fn oci_command(args: &OciArgs) -> anyhow::Result<ExitCode> {
+    let (name, text) = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        (PathBuf::from("<stdin>"), text)
+    } else {
+        let text = std::fs::read_to_string(&args.file)
+            .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+        (args.file.clone(), text)
+    };
+    finish(
+        crate::import::oci_containers(&name, &text),
+        args.output.as_deref(),
+        args.force,
+    )
+}
+
+/// The end of every import: the refusal, or the warnings, the build check and the output.
+fn finish(
+    result: Result<crate::import::Imported, crate::import::Refused>,
+    output: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let imported = match result {
         Ok(i) => i,
         Err(refused) => {
             eprintln!("{refused}");
@@ -72,16 +120,16 @@ pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     // The result must build: a failure here is a bug in the importer, said as such.
-    let name = args.output.as_deref().unwrap_or(Path::new("imported.toml"));
+    let name = output.unwrap_or(Path::new("imported.toml"));
     if let Err(rejected) = crate::compile::compile(name, &imported.toml, PodmanVersion::DEFAULT) {
         eprintln!("{}", rejected.render(false));
         bail!(
             "the imported inventory does not build (an importer bug; please report it); nothing was written"
         );
     }
-    match &args.output {
+    match output {
         None => std::io::stdout().write_all(imported.toml.as_bytes())?,
-        Some(path) => write_output(path, args.force, &imported.toml, imported.warnings.len())?,
+        Some(path) => write_output(path, force, &imported.toml, imported.warnings.len())?,
     }
     Ok(ExitCode::SUCCESS)
 }

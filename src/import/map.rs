@@ -59,6 +59,20 @@ const AS_PODMAN_ARGS: &[(&str, &str)] = &[
     ("stdin_open", "--interactive"),
 ];
 
+/// A short image name (`nginx`, `jlesage/jdownloader-2`) fully qualified as Docker resolves it
+/// (`docker.io/library/nginx:latest`); `Ok(None)` when it already names its registry.
+pub fn qualified_image(raw: &str) -> Result<Option<String>, String> {
+    let img = crate::compile::model::Image::parse(raw).map_err(|e| e.to_string())?;
+    if img.fully_qualified {
+        return Ok(None);
+    }
+    Ok(Some(if raw.contains(':') || raw.contains('@') {
+        img.qualified.clone()
+    } else {
+        format!("{}:latest", img.qualified.trim_end_matches(":latest"))
+    }))
+}
+
 /// Whether a variable or key name looks like it holds a secret.
 pub fn secret_looking(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();

@@ -7,7 +7,7 @@ use super::{
     AS_PODMAN_ARGS, CARRIED, Out, SECRET_ENV_DIR, env_file_for_podman, mount, object_name,
     secret_looking, show,
 };
-use crate::compile::model::{Duration, Image};
+use crate::compile::model::Duration;
 use crate::import::interpolate::Source;
 use crate::import::load::Project;
 use crate::import::toml_out::{array, comment, inline, key, one_line, string};
@@ -105,15 +105,14 @@ fn image_and_command(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
             if let Some(b) = build {
                 out.not_carried(buf, &b.loc, sref, "build", &format!("the image `{raw}` is pulled as it is; quadgen does not build images (build and push it yourself)"));
             }
-            match Image::parse(raw) {
-                Ok(img) if img.fully_qualified => {
+            match super::qualified_image(raw) {
+                Ok(None) => {
                     let _ = writeln!(buf, "image = {}", string(raw));
                 }
-                Ok(img) => {
-                    let qualified = if raw.contains(':') || raw.contains('@') { img.qualified.clone() } else { format!("{}:latest", img.qualified.trim_end_matches(":latest")) };
+                Ok(Some(qualified)) => {
                     let _ = writeln!(buf, "image = {}   # Compose: {} (a short name, qualified as Docker resolves it)", string(&qualified), one_line(raw));
                 }
-                Err(e) => out.errors.push(ImportError::at(&svc.get("image").map_or(svc.loc.clone(), |i| i.loc.clone()), e.to_string())),
+                Err(e) => out.errors.push(ImportError::at(&svc.get("image").map_or(svc.loc.clone(), |i| i.loc.clone()), e)),
             }
         }
     }
