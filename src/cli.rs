@@ -435,12 +435,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => completions_command(shell),
         Command::Man => man_command(),
         Command::HostUnits { action } => host_units_command(action),
-        Command::Import {
-            from: ImportFrom::Compose(args),
-        } => import::compose_command(&args),
-        Command::Import {
-            from: ImportFrom::OciContainers(args),
-        } => import::oci_command(&args),
+        Command::Import { from } => import::import_command(&from),
         Command::Check { inventory, target } => check_command(&inventory, target),
     }
 }

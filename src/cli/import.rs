@@ -46,6 +46,14 @@ const DEFAULT_FILES: &[&str] = &[
     "docker-compose.yml",
 ];
 
+/// Runs `quadgen import FORMAT`.
+pub fn import_command(from: &super::ImportFrom) -> anyhow::Result<ExitCode> {
+    match from {
+        super::ImportFrom::Compose(args) => compose_command(args),
+        super::ImportFrom::OciContainers(args) => oci_command(args),
+    }
+}
+
 /// Runs `quadgen import compose`.
 pub fn compose_command(args: &ComposeArgs) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
