@@ -16,9 +16,9 @@ use crate::unit::escape::Target;
 mod container;
 mod mount;
 mod network;
+mod quadlet_rules;
 mod raw;
 mod volume;
-mod volume_device;
 
 #[cfg(test)]
 use network::default_interface_name;

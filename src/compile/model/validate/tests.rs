@@ -382,3 +382,16 @@ fn volume_type_or_options_without_a_device_are_refused() {
     let image = "[volumes.v]\ndriver = \"image\"\n";
     assert!(helps(image)[0].0.contains("needs an image"));
 }
+
+#[test]
+fn network_ranges_and_gateways_need_a_subnet_even_as_raw_keys() {
+    let src = "[networks.n.quadlet.Network]\nIPRange = \"10.250.0.0/28\"\n";
+    let found = helps(src);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].0.contains("1 `IPRange=` but 0 `Subnet=`"),
+        "{found:?}"
+    );
+    let ok = "[networks.n]\nsubnet = \"10.250.0.0/24\"\n[networks.n.quadlet.Network]\nIPRange = \"10.250.0.0/28\"\n";
+    assert!(check(ok).is_ok());
+}

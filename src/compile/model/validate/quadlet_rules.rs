@@ -1,9 +1,13 @@
-//! `[volumes.NAME]`: the combinations of `options` quadlet refuses.
+//! Combinations of values each valid alone that quadlet refuses, dropping the whole unit.
 //!
-//! quadlet (ConvertVolume, 5.4 and newer) drops the whole unit when a volume has `Type=` or
-//! `Options=` but no `Device=` ("key Type can't be used without Device"), and when the `image`
-//! driver has no `Image=`. Raw `quadlet.Volume` keys replace generated ones, so the check looks at
-//! what the unit will finally say.
+//! From quadlet's ConvertVolume and ConvertNetwork (5.4 and newer):
+//! - a volume with `Type=` or `Options=` but no `Device=` ("key Type can't be used without
+//!   Device"), or the `image` driver without `Image=`;
+//! - a network with `Gateway=` or `IPRange=` but no `Subnet=` ("cannot set gateway or range
+//!   without subnet"), or more of them than subnets.
+//!
+//! Raw `quadlet` keys replace generated ones, so each check looks at what the unit will finally
+//! say.
 
 use std::ops::Range;
 
@@ -12,13 +16,18 @@ use crate::compile::inventory;
 use crate::compile::model::RawKey;
 use crate::unit::Section;
 
-/// The last non-empty value of raw `[Volume] key`, as quadlet reads it.
-fn raw_value<'a>(raw: &'a [RawKey], key: &str) -> Option<&'a str> {
+/// The values of raw `[section] key`.
+fn raw_values<'a>(raw: &'a [RawKey], section: Section, key: &str) -> Vec<&'a str> {
     raw.iter()
-        .filter(|r| r.section == Section::Volume && r.key == key)
+        .filter(|r| r.section == section && r.key == key)
         .flat_map(|r| r.values.iter())
-        .next_back()
         .map(String::as_str)
+        .collect()
+}
+
+/// The last value of raw `[Volume] key`, as quadlet reads it.
+fn raw_value<'a>(raw: &'a [RawKey], key: &str) -> Option<&'a str> {
+    raw_values(raw, Section::Volume, key).last().copied()
 }
 
 /// The span and value of `options.KEY`.
@@ -72,6 +81,37 @@ impl Checker {
                     "add the device: for a tmpfs, `options = { type = \"tmpfs\", device = \"tmpfs\", \
                      o = \"size=1g\" }`; for a host directory, `{ type = \"none\", device = \
                      \"/srv/data\", o = \"bind\" }`",
+                );
+            }
+        }
+    }
+}
+
+impl Checker {
+    /// Refuses gateways or ranges without a subnet for each. `subnets` and `gateways` count the
+    /// generated `Subnet=` and `Gateway=` lines (a raw key of the same name replaces them).
+    pub(super) fn network_ranges(
+        &mut self,
+        at: Range<usize>,
+        subnets: usize,
+        gateways: usize,
+        raw: &[RawKey],
+    ) {
+        let count = |key: &str, generated: usize| {
+            let raw = raw_values(raw, Section::Network, key).len();
+            if raw > 0 { raw } else { generated }
+        };
+        let subnets = count("Subnet", subnets);
+        for (key, generated) in [("Gateway", gateways), ("IPRange", 0)] {
+            let n = count(key, generated);
+            if n > subnets {
+                self.err_help(
+                    Some(at.clone()),
+                    format!(
+                        "{n} `{key}=` but {subnets} `Subnet=`: quadlet refuses the network \
+                         (\"cannot set gateway or range without subnet\")"
+                    ),
+                    "give the network a `subnet` for each gateway and range",
                 );
             }
         }
