@@ -70,9 +70,7 @@ fn table(pairs: Vec<(String, String)>) -> String {
 
 fn one_of(values: &[&'static str]) -> BoxedStrategy<String> {
     let values: Vec<&'static str> = values.to_vec();
-    proptest::sample::select(values)
-        .prop_map(quoted)
-        .boxed()
+    proptest::sample::select(values).prop_map(quoted).boxed()
 }
 
 fn words() -> BoxedStrategy<Vec<String>> {
