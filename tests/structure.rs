@@ -154,6 +154,9 @@ fn container_fields() -> Vec<Field> {
                 "{ Unit = { Documentation = \"https://example.org\" } }",
             ])
         }),
+        ("quadlet", Maybe, |_| {
+            one_of_raw(&["{ Container = { Group = \"100\" } }"])
+        }),
     ]
 }
 
@@ -461,6 +464,13 @@ fn check(inventories: &[(String, Must)], os: &[Oracle]) -> Result<(), TestCaseEr
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let containers = build(inventories, target, dir.path())?;
+        if std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .next()
+            .is_none()
+        {
+            continue; // every inventory refused: nothing to convert
+        }
         for o in os.iter().filter(|o| suites.contains(&o.suite)) {
             converts(dir.path(), &containers, o)?;
         }

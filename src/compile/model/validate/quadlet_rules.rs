@@ -4,7 +4,8 @@
 //! - a volume with `Type=` or `Options=` but no `Device=` ("key Type can't be used without
 //!   Device"), or the `image` driver without `Image=`;
 //! - a network with `Gateway=` or `IPRange=` but no `Subnet=` ("cannot set gateway or range
-//!   without subnet"), or more of them than subnets.
+//!   without subnet"), or more of them than subnets;
+//! - a container with `Group=` but no `User=` ("invalid Group set without User").
 //!
 //! Raw `quadlet` keys replace generated ones, so each check looks at what the unit will finally
 //! say.
@@ -114,6 +115,31 @@ impl Checker {
                     "give the network a `subnet` for each gateway and range",
                 );
             }
+        }
+    }
+}
+
+impl Checker {
+    /// Refuses a raw `Group=` when the container has no user (`user` sets both).
+    pub(super) fn group_needs_user(&mut self, at: Range<usize>, has_user: bool, raw: &[RawKey]) {
+        let non_empty = |key: &str| {
+            raw_values(raw, Section::Container, key)
+                .last()
+                .is_some_and(|v| !v.is_empty())
+        };
+        let raw_user = raw_values(raw, Section::Container, "User");
+        let user = if raw_user.is_empty() {
+            has_user
+        } else {
+            non_empty("User")
+        };
+        if non_empty("Group") && !user {
+            self.err_help(
+                Some(at),
+                "a raw `Group=` without a user: quadlet refuses the container (\"invalid Group \
+                 set without User\")",
+                "set both with `user = \"USER:GROUP\"`",
+            );
         }
     }
 }

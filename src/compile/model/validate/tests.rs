@@ -395,3 +395,19 @@ fn network_ranges_and_gateways_need_a_subnet_even_as_raw_keys() {
     let ok = "[networks.n]\nsubnet = \"10.250.0.0/24\"\n[networks.n.quadlet.Network]\nIPRange = \"10.250.0.0/28\"\n";
     assert!(check(ok).is_ok());
 }
+
+#[test]
+fn a_raw_group_needs_a_user() {
+    let src =
+        format!("[containers.app]\n{IMG}[containers.app.quadlet.Container]\nGroup = \"100\"\n");
+    let found = helps(&src);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].0.contains("invalid Group set without User"),
+        "{found:?}"
+    );
+    let ok = format!(
+        "[containers.app]\n{IMG}user = \"1000\"\n[containers.app.quadlet.Container]\nGroup = \"100\"\n"
+    );
+    assert!(check(&ok).is_ok());
+}
