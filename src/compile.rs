@@ -67,7 +67,7 @@ fn compile_owned(
     };
     let inventory = match inventory::parse(&source) {
         Ok(inventory) => inventory,
-        Err(d) => return Err(reject(source, vec![d])),
+        Err(d) => return Err(reject(source, d)),
     };
     let validated = model::validate(inventory, target);
     let (model, warnings) = match validated {
@@ -97,7 +97,7 @@ pub fn validate_source(
             diagnostics,
         })
     };
-    let inventory = inventory::parse(source).map_err(|d| reject(vec![d]))?;
+    let inventory = inventory::parse(source).map_err(reject)?;
     let (model, warnings) = model::validate(inventory, target).map_err(|d| reject(d.sorted()))?;
     Ok((model, warnings.sorted()))
 }

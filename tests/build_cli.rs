@@ -126,6 +126,69 @@ fn toml_errors_point_at_the_field() {
     );
 }
 
+/// Unknown keys and type errors in every kind of table, all reported in one run.
+#[test]
+fn every_unknown_key_and_type_error_is_printed_at_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = write(
+        tmp.path(),
+        "inv.toml",
+        r#"[defaults]
+restrat = "always"
+
+[networks.media]
+subnet = 10
+
+[volumes.data]
+lables = { a = "b" }
+
+[containers.web]
+image = "docker.io/library/nginx:latest"
+environment_file = ["/etc/web.env"]
+ports = ["80:80", 443]
+stop_timeout = 60
+health = { cmd = "true", retries = "3" }
+"#,
+    );
+    let path = inv.display().to_string();
+    let expected = [
+        format!("{path}:2:1"),
+        "unknown field `restrat` in `defaults`".into(),
+        "help: did you mean `restart`?".into(),
+        format!("{path}:5:10"),
+        "`networks.media.subnet` must be a string, not a whole number".into(),
+        format!("{path}:8:1"),
+        "help: did you mean `labels`?".into(),
+        format!("{path}:12:1"),
+        "help: did you mean `environment_files`?".into(),
+        format!("{path}:13:19"),
+        "`containers.web.ports[1]` must be a string, not a whole number".into(),
+        format!("{path}:14:16"),
+        "`containers.web.stop_timeout` must be a duration like \"60s\", not a whole number".into(),
+        format!("{path}:15:36"),
+        "`containers.web.health.retries` must be a whole number, not a string".into(),
+        format!("error: `{path}` has 7 problems; nothing was written"),
+    ];
+    let stderr = fails(quadgen().arg("check").arg(&inv), 1);
+    for expected in &expected {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("expected one of"),
+        "no list of every field: {stderr}"
+    );
+    let out = tmp.path().join("out");
+    let stderr = fails(quadgen().arg("build").arg(&inv).arg("--out").arg(&out), 1);
+    assert!(stderr.contains(&expected[15]), "{stderr}");
+    assert!(
+        !out.exists(),
+        "nothing written, not even the --out directory"
+    );
+}
+
 #[test]
 fn injection_attempts_are_refused_not_written() {
     let tmp = tempfile::tempdir().expect("tmp");

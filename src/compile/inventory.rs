@@ -11,7 +11,9 @@ use toml::Spanned;
 
 use crate::compile::diagnostic::Diagnostic;
 
+mod check;
 mod chunked;
+pub mod shape;
 
 /// A spanned string, the most common inventory value.
 pub type Str = Spanned<String>;
@@ -55,7 +57,9 @@ pub struct Container {
     pub wants: Option<Spanned<Vec<Str>>>,
     pub health: Option<Spanned<Health>>,
     pub restart: Option<Str>,
+    #[serde(default, deserialize_with = "duration")]
     pub stop_timeout: Option<Str>,
+    #[serde(default, deserialize_with = "duration")]
     pub start_timeout: Option<Str>,
     pub labels: Option<StrMap>,
     pub devices: Option<Spanned<Vec<Str>>>,
@@ -72,9 +76,12 @@ pub struct Container {
 #[serde(deny_unknown_fields)]
 pub struct Health {
     pub cmd: Str,
+    #[serde(default, deserialize_with = "duration")]
     pub interval: Option<Str>,
+    #[serde(default, deserialize_with = "duration")]
     pub timeout: Option<Str>,
     pub retries: Option<Spanned<i64>>,
+    #[serde(default, deserialize_with = "duration")]
     pub start_period: Option<Str>,
     /// What podman does when the check fails: none | kill | restart | stop.
     pub on_failure: Option<Str>,
@@ -112,7 +119,7 @@ pub type RawSections = BTreeMap<Str, BTreeMap<Str, Spanned<RawValue>>>;
 
 /// A raw key's value: one line or several lines of the same key.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a string or a list of strings")]
 pub enum RawValue {
     One(String),
     Many(Vec<String>),
@@ -127,37 +134,65 @@ impl RawValue {
     }
 }
 
-/// Parses inventory text. A TOML or type error becomes one diagnostic pointing at the problem.
+/// A duration's text (`"60s"`, `"5min"`), checked later by the model. Its own type only so that
+/// a wrong value is reported as "a duration like \"60s\"" (see [`shape::Shape::words`]).
+struct DurationText(String);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> serde::de::Visitor<'de> for Text {
+            type Value = DurationText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration like \"60s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<DurationText, E> {
+                Ok(DurationText(text.to_string()))
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                deserializer: D,
+            ) -> Result<DurationText, D::Error> {
+                deserializer.deserialize_str(self)
+            }
+        }
+        deserializer.deserialize_newtype_struct("Duration", Text)
+    }
+}
+
+/// Deserializes an optional duration field (`stop_timeout`, `health.interval`, …).
+fn duration<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Str>, D::Error> {
+    let text: Option<Spanned<DurationText>> = Option::deserialize(deserializer)?;
+    Ok(text.map(|t| {
+        let span = t.span();
+        Spanned::new(span, t.into_inner().0)
+    }))
+}
+
+/// Parses inventory text. TOML syntax stops at its first error; otherwise every unknown key and
+/// every value of the wrong type is reported at once, in words, each at its place.
 ///
 /// A large inventory is parsed in batches of container tables, which takes a fraction of the
 /// memory; whenever that could differ from parsing the whole file, the whole file is parsed.
-pub fn parse(source: &str) -> Result<Inventory, Diagnostic> {
+pub fn parse(source: &str) -> Result<Inventory, Vec<Diagnostic>> {
     if source.len() > 2 * chunked::BATCH_BYTES {
         if let Some(inventory) = chunked::parse(source, chunked::BATCH_BYTES) {
             return Ok(inventory);
         }
     }
-    toml::from_str(source).map_err(|e| {
-        let message = e.message().trim_end_matches('\n').to_string();
-        let help = toml_error_help(&message);
-        let d = Diagnostic::error(e.span(), message);
-        match help {
-            Some(h) => d.with_help(h),
-            None => d,
-        }
-    })
+    toml::from_str(source).map_err(|first| every_problem(source, &first))
 }
 
-fn toml_error_help(message: &str) -> Option<String> {
-    if message.starts_with("unknown field") {
-        Some(
-            "remove the field, or check its spelling against the inventory reference in the README"
-                .into(),
-        )
-    } else if message.contains("invalid type") {
-        Some("check the value's type: strings are quoted, lists use [ ], tables use { }".into())
+/// The error path: the TOML tree checked against the shape of the serde types (see [`check`]).
+fn every_problem(source: &str, first: &toml::de::Error) -> Vec<Diagnostic> {
+    let Ok(root) = toml::de::DeTable::parse(source) else {
+        return vec![check::from_toml_error(first)];
+    };
+    let problems = check::every_problem(root, shape::shape_of::<Inventory>().as_ref());
+    if problems.is_empty() {
+        vec![check::from_toml_error(first)]
     } else {
-        None
+        problems
     }
 }
 
@@ -168,13 +203,14 @@ mod tests {
     #[test]
     fn unknown_field_is_reported_with_span() {
         let src = "[containers.web]\nimage = \"docker.io/library/nginx\"\nimgae = 1\n";
-        let err = parse(src).expect_err("must fail");
+        let errs = parse(src).expect_err("must fail");
+        let err = &errs[0];
         assert!(
             err.message.contains("unknown field `imgae`"),
             "{}",
             err.message
         );
-        let span = err.span.expect("span");
+        let span = err.span.clone().expect("span");
         assert_eq!(&src[span], "imgae");
     }
 

@@ -16,6 +16,7 @@ use crate::unit::escape::Target;
 mod container;
 mod mount;
 mod network;
+mod quadlet_rules;
 mod raw;
 mod volume;
 
@@ -354,9 +355,16 @@ impl Checker {
             at,
             format!("there is no {what} named `{value}` in the inventory"),
         );
-        d = match did_you_mean(value, known.iter().copied()) {
+        // Help never suggests a name that is not valid itself.
+        let valid = known.iter().copied().filter(|k| Name::parse(k).is_ok());
+        d = match did_you_mean(value, valid) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => d.with_help(format!("define it under `[{what}s.{value}]`")),
+            None if Name::parse(value).is_ok() => {
+                d.with_help(format!("define it under `[{what}s.{value}]`"))
+            }
+            None => d.with_help(format!(
+                "a {what} name is letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+            )),
         };
         self.diags.push(d);
         None

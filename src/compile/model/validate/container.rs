@@ -68,7 +68,7 @@ impl Checker {
         let devices = self.each(c.devices.as_ref(), |this, d| this.device(d));
         let pull = self.pull_policy(c, auto_update);
         let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
-        let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
+        let raw = self.container_raw(name, c, user.is_some());
         self.warn_without_health_check(
             name,
             auto_update,
@@ -149,6 +149,18 @@ impl Checker {
     /// The image: required, a valid reference (checked against the auto-update policy), and
     /// writable as `Image=`. `None` when it is missing or bad; `Some(None)` when the reference
     /// is valid but cannot be written.
+    /// The raw `quadlet` keys, checked, and refused where quadlet would refuse the container.
+    fn container_raw(
+        &mut self,
+        name: &Str,
+        c: &inventory::Container,
+        has_user: bool,
+    ) -> Vec<crate::compile::model::RawKey> {
+        let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
+        self.group_needs_user(span(name).unwrap_or_default(), has_user, &raw);
+        raw
+    }
+
     fn container_image(
         &mut self,
         name: &Str,

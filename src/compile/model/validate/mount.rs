@@ -97,6 +97,15 @@ impl Checker {
                 );
                 None
             }
+            // A volume name has no `/`: `srv/app` is a host path without its leading `/`.
+            Some(s) if s.contains('/') => {
+                self.err_help(
+                    span(value),
+                    format!("`{s}` looks like a relative host path"),
+                    format!("bind mounts need an absolute host path: write `/{s}`"),
+                );
+                None
+            }
             Some(s) => {
                 let volume = self.reference_str(s, span(value), &names.volumes, "volume")?;
                 Some(Mount::Named {

@@ -54,6 +54,12 @@ impl Checker {
         let options = self.pairs(n.options.as_ref(), "network option");
         let labels = self.pairs(n.labels.as_ref(), "label");
         let raw = self.raw_keys(n.quadlet.as_ref(), &NETWORK_SECTIONS);
+        self.network_ranges(
+            span(name).unwrap_or_default(),
+            usize::from(subnet.is_some()),
+            usize::from(gateway.is_some()),
+            &raw,
+        );
         let name = name_checked?;
         let interface_name = self.interface_name(n, driver, &name);
         Some(Network {

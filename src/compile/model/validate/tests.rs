@@ -326,3 +326,88 @@ proptest::proptest! {
         proptest::prop_assert_eq!(super::nodes_on_cycles(&edges), brute);
     }
 }
+
+/// The help of each error of `src`, by message.
+fn helps(src: &str) -> Vec<(String, String)> {
+    match check(src) {
+        Ok(_) => panic!("expected errors"),
+        Err(d) => d
+            .errors()
+            .map(|d| (d.message.clone(), d.help.clone().unwrap_or_default()))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_host_path_without_its_slash_is_not_taken_for_a_volume_name() {
+    let src = format!("[containers.app]\n{IMG}volumes = [\"srv/app:/data\"]\n");
+    let found = helps(&src);
+    assert_eq!(
+        found,
+        [(
+            "`srv/app` looks like a relative host path".to_string(),
+            "bind mounts need an absolute host path: write `/srv/app`".to_string()
+        )]
+    );
+}
+
+#[test]
+fn help_never_suggests_an_invalid_name() {
+    let src =
+        format!("[containers.app]\n{IMG}volumes = [\"my data:/data\"]\nnetworks = [\"@lan\"]\n");
+    for (message, help) in helps(&src) {
+        assert!(!help.contains("define it"), "{message}: {help}");
+        assert!(help.contains("letters, digits"), "{message}: {help}");
+    }
+    // An invalid inventory name is never offered as a did-you-mean.
+    let src = format!("[volumes.\"dat a\"]\n[containers.app]\n{IMG}volumes = [\"data:/data\"]\n");
+    for (message, help) in helps(&src) {
+        assert!(!help.contains("dat a"), "{message}: {help}");
+    }
+}
+
+#[test]
+fn volume_type_or_options_without_a_device_are_refused() {
+    for options in ["{ type = \"tmpfs\" }", "{ o = \"size=1g\" }"] {
+        let src = format!("[volumes.v]\noptions = {options}\n");
+        let found = helps(&src);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.contains("needs a `device`"), "{found:?}");
+        assert!(found[0].1.contains("device = \"tmpfs\""), "{found:?}");
+    }
+    let ok = "[volumes.v]\noptions = { type = \"tmpfs\", device = \"tmpfs\", o = \"size=1g\" }\n";
+    assert!(check(ok).is_ok());
+    let raw_type = "[volumes.v.quadlet.Volume]\nType = \"tmpfs\"\n";
+    assert_eq!(helps(raw_type).len(), 1);
+    let image = "[volumes.v]\ndriver = \"image\"\n";
+    assert!(helps(image)[0].0.contains("needs an image"));
+}
+
+#[test]
+fn network_ranges_and_gateways_need_a_subnet_even_as_raw_keys() {
+    let src = "[networks.n.quadlet.Network]\nIPRange = \"10.250.0.0/28\"\n";
+    let found = helps(src);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].0.contains("1 `IPRange=` but 0 `Subnet=`"),
+        "{found:?}"
+    );
+    let ok = "[networks.n]\nsubnet = \"10.250.0.0/24\"\n[networks.n.quadlet.Network]\nIPRange = \"10.250.0.0/28\"\n";
+    assert!(check(ok).is_ok());
+}
+
+#[test]
+fn a_raw_group_needs_a_user() {
+    let src =
+        format!("[containers.app]\n{IMG}[containers.app.quadlet.Container]\nGroup = \"100\"\n");
+    let found = helps(&src);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].0.contains("invalid Group set without User"),
+        "{found:?}"
+    );
+    let ok = format!(
+        "[containers.app]\n{IMG}user = \"1000\"\n[containers.app.quadlet.Container]\nGroup = \"100\"\n"
+    );
+    assert!(check(&ok).is_ok());
+}

@@ -48,6 +48,7 @@ impl Checker {
                 Section::Install,
             ],
         );
+        self.volume_device(v, span(name).unwrap_or_default(), &raw);
         Some(Volume {
             name: name_checked?,
             driver,
