@@ -815,7 +815,7 @@ fn runtime_texts(c: &model::Container, texts: &mut Vec<String>) {
     for device in &c.devices {
         texts.push(format!(
             "device `{}` is not carried: Kubernetes passes devices through a device plugin (or a privileged pod with a hostPath)",
-            device.host.raw
+            device.raw
         ));
     }
     if c.restart != Restart::Always {
