@@ -88,7 +88,11 @@ fn every_container_option_reaches_podman_as_written_on_both_quadlets() {
         (PodmanVersion::new(5, 8), "sid"),
     ] {
         let (dir, compiled) = build(target);
-        let warnings: Vec<&str> = compiled.warnings.iter().map(|w| w.message.as_str()).collect();
+        let warnings: Vec<&str> = compiled
+            .warnings
+            .iter()
+            .map(|w| w.message.as_str())
+            .collect();
         assert_eq!(warnings.len(), 1, "only `privileged` warns: {warnings:?}");
         assert!(warnings[0].contains("every capability"), "{warnings:?}");
         for o in oracles().into_iter().filter(|o| o.suite == suite) {
@@ -155,11 +159,7 @@ fn every_container_option_reaches_podman_as_written_on_both_quadlets() {
             );
             assert_eq!(
                 option_values(&argv, "--add-host"),
-                [
-                    "host.lan:10.0.0.2",
-                    "v6.lan:fd00::2",
-                    "gw.lan:host-gateway"
-                ],
+                ["host.lan:10.0.0.2", "v6.lan:fd00::2", "gw.lan:host-gateway"],
                 "{v}"
             );
             assert_eq!(
@@ -204,7 +204,11 @@ fn every_container_option_reaches_podman_as_written_on_both_quadlets() {
                 "{v}: {admin:?}"
             );
             assert_eq!(option_values(&admin, "--cap-drop"), ["all"], "[defaults]");
-            assert_eq!(option_values(&admin, "--ulimit"), ["nproc=4096"], "[defaults]");
+            assert_eq!(
+                option_values(&admin, "--ulimit"),
+                ["nproc=4096"],
+                "[defaults]"
+            );
             let admin_mounts = run
                 .service("admin.service")
                 .all("Unit", "RequiresMountsFor")

@@ -178,10 +178,15 @@ impl Container {
             })
             .chain(self.environment_files.iter())
             .chain(self.devices.iter().filter_map(|d| d.host.as_ref()))
-            .chain(self.security.seccomp_profile.iter().filter_map(|s| match s {
-                Seccomp::Profile(path) => Some(path),
-                Seccomp::Unconfined => None,
-            }))
+            .chain(
+                self.security
+                    .seccomp_profile
+                    .iter()
+                    .filter_map(|s| match s {
+                        Seccomp::Profile(path) => Some(path),
+                        Seccomp::Unconfined => None,
+                    }),
+            )
             .collect();
         paths.sort();
         paths.dedup();

@@ -625,3 +625,6 @@ fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Op
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fields_tests;

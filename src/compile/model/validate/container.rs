@@ -61,8 +61,7 @@ impl Checker {
         let devices = self.each(c.devices.as_ref(), |this, d| this.device(d));
         let pull = self.pull_policy(c, auto_update);
         let podman_args = self.podman_args(c);
-        let (security, resources, runtime) =
-            (self.security(c), self.resources(c), self.runtime(c));
+        let (security, resources, runtime) = (self.security(c), self.resources(c), self.runtime(c));
         let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
         self.warn_without_health_check(
             name,
@@ -539,7 +538,9 @@ fn cdi_part(part: &str, extra: &str) -> bool {
     let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     edge_ok(part.chars().next())
         && edge_ok(part.chars().last())
-        && part.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
 /// The pull policy when the inventory sets none. With registry auto-update, images are brought

@@ -9,16 +9,46 @@ use crate::compile::inventory::Str;
 
 /// Options that would break what quadgen promises, with what to use instead.
 const REFUSED: &[(&[&str], &str)] = &[
-    (&["--name"], "the container is named after its table; rename `[containers.NAME]`"),
+    (
+        &["--name"],
+        "the container is named after its table; rename `[containers.NAME]`",
+    ),
     (&["--pull"], "use `pull`"),
     (&["--network", "--net"], "use `networks`"),
     (&["--pod"], "use `networks` (pods are not supported yet)"),
-    (&["--replace", "--rm", "--detach", "-d", "--sdnotify", "--cidfile", "--conmon-pidfile", "--cgroups"],
-        "quadlet sets it so that systemd can run and stop the container; remove it"),
-    (&["--restart"], "use `restart`: systemd restarts the container, podman's own restart policy would fight it"),
-    (&["--stop-timeout"], "use `stop_timeout`: systemd's stop timeout is derived from it"),
-    (&["--health-cmd", "--no-healthcheck", "--health-on-failure", "--health-interval", "--health-retries", "--health-timeout", "--health-start-period"],
-        "use `health`: the start gate (`Notify=healthy`) and the rollback depend on it"),
+    (
+        &[
+            "--replace",
+            "--rm",
+            "--detach",
+            "-d",
+            "--sdnotify",
+            "--cidfile",
+            "--conmon-pidfile",
+            "--cgroups",
+        ],
+        "quadlet sets it so that systemd can run and stop the container; remove it",
+    ),
+    (
+        &["--restart"],
+        "use `restart`: systemd restarts the container, podman's own restart policy would fight it",
+    ),
+    (
+        &["--stop-timeout"],
+        "use `stop_timeout`: systemd's stop timeout is derived from it",
+    ),
+    (
+        &[
+            "--health-cmd",
+            "--no-healthcheck",
+            "--health-on-failure",
+            "--health-interval",
+            "--health-retries",
+            "--health-timeout",
+            "--health-start-period",
+        ],
+        "use `health`: the start gate (`Notify=healthy`) and the rollback depend on it",
+    ),
     (&["--rootfs"], "use `image`"),
 ];
 
@@ -27,7 +57,10 @@ const COVERED: &[(&[&str], &str)] = &[
     (&["--cap-add"], "cap_add"),
     (&["--cap-drop"], "cap_drop"),
     (&["--privileged"], "privileged"),
-    (&["--security-opt"], "no_new_privileges, seccomp_profile, security_label_disable or security_label_type"),
+    (
+        &["--security-opt"],
+        "no_new_privileges, seccomp_profile, security_label_disable or security_label_type",
+    ),
     (&["--read-only"], "read_only"),
     (&["--read-only-tmpfs"], "read_only_tmpfs"),
     (&["--tmpfs"], "tmpfs"),
@@ -69,10 +102,7 @@ impl Checker {
     pub(super) fn check_podman_args(&mut self, args: &[Str]) {
         for (i, arg) in args.iter().enumerate() {
             let a = arg.get_ref();
-            let (option, inline) = match a.split_once('=') {
-                Some((o, v)) if o.starts_with('-') => (o, Some(v)),
-                _ => (a.as_str(), None),
-            };
+            let (option, inline) = split_option(a);
             if !option.starts_with('-') {
                 continue;
             }
@@ -105,5 +135,23 @@ impl Checker {
                 );
             }
         }
+    }
+}
+
+/// `--opt=value` → (`--opt`, `value`); `-lvalue` or `-l=value` → (`-l`, `value`); anything else
+/// is the option alone (its value, if any, is the next argument).
+fn split_option(arg: &str) -> (&str, Option<&str>) {
+    if let Some(long) = arg.strip_prefix("--") {
+        return match long.split_once('=') {
+            Some((o, v)) => (&arg[..o.len() + 2], Some(v)),
+            None => (arg, None),
+        };
+    }
+    match arg.char_indices().nth(2) {
+        Some((i, _)) if arg.starts_with('-') => {
+            let (o, rest) = arg.split_at(i);
+            (o, Some(rest.strip_prefix('=').unwrap_or(rest)))
+        }
+        _ => (arg, None),
     }
 }

@@ -34,7 +34,8 @@ impl Checker {
                 continue;
             };
             for (key, value) in keys {
-                if !self.raw_key_allowed(section, key) || !self.raw_value_allowed(section, key, value)
+                if !self.raw_key_allowed(section, key)
+                    || !self.raw_value_allowed(section, key, value)
                 {
                     continue;
                 }
@@ -200,7 +201,12 @@ fn key_with_field(key: &str) -> Option<&'static str> {
 
 impl Checker {
     /// A raw `Label=` must not set the auto-update label, which quadgen sets from `auto_update`.
-    fn raw_value_allowed(&mut self, section: Section, key: &Str, value: &Spanned<RawValue>) -> bool {
+    fn raw_value_allowed(
+        &mut self,
+        section: Section,
+        key: &Str,
+        value: &Spanned<RawValue>,
+    ) -> bool {
         let sets_auto_update = section == Section::Container
             && key.get_ref() == "Label"
             && value

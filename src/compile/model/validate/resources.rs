@@ -120,7 +120,10 @@ impl Checker {
         if item.is_none() {
             self.err(
                 span(at),
-                format!("`{}` cannot be written on a command line", text.escape_debug()),
+                format!(
+                    "`{}` cannot be written on a command line",
+                    text.escape_debug()
+                ),
             );
         }
         item
@@ -143,19 +146,17 @@ impl Checker {
         }
         for option in options.into_iter().flat_map(|o| o.split(',')) {
             if let Err(why) = tmpfs_option(option) {
-                let mut d = Diagnostic::error(
-                    span(value),
-                    format!("tmpfs `{}`: {why}", v.escape_debug()),
-                )
-                .with_help(format!(
-                    "options are {} and {}",
-                    TMPFS_KEYS
-                        .iter()
-                        .map(|k| format!("`{k}=`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    TMPFS_FLAGS.join(", ")
-                ));
+                let mut d =
+                    Diagnostic::error(span(value), format!("tmpfs `{}`: {why}", v.escape_debug()))
+                        .with_help(format!(
+                            "options are {} and {}",
+                            TMPFS_KEYS
+                                .iter()
+                                .map(|k| format!("`{k}=`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            TMPFS_FLAGS.join(", ")
+                        ));
                 let name = option.split('=').next().unwrap_or_default();
                 let known = TMPFS_FLAGS.iter().chain(TMPFS_KEYS).copied();
                 if let Some(s) = did_you_mean(name, known) {
@@ -279,9 +280,10 @@ pub(super) fn container_path(path: &str) -> Result<(), String> {
     if path.split('/').any(|c| c == "." || c == "..") {
         return Err(format!("`{path}` contains `.` or `..`"));
     }
-    if let Some(c) = path.chars().find(|c| {
-        c.is_whitespace() || c.is_control() || matches!(c, ':' | ',' | '"' | '\'' | '\\')
-    }) {
+    if let Some(c) = path
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, ':' | ',' | '"' | '\'' | '\\'))
+    {
         return Err(format!("the path contains {c:?}"));
     }
     Ok(())
@@ -322,8 +324,22 @@ pub(super) fn is_size(v: &str) -> bool {
     let (number, unit) = lower.split_at(number_end);
     let unit_ok = matches!(
         unit,
-        "" | "b" | "k" | "m" | "g" | "t" | "p" | "kb" | "mb" | "gb" | "tb" | "pb" | "kib" | "mib"
-            | "gib" | "tib" | "pib"
+        "" | "b"
+            | "k"
+            | "m"
+            | "g"
+            | "t"
+            | "p"
+            | "kb"
+            | "mb"
+            | "gb"
+            | "tb"
+            | "pb"
+            | "kib"
+            | "mib"
+            | "gib"
+            | "tib"
+            | "pib"
     );
     unit_ok && decimal(number) && number.chars().any(|c| c.is_ascii_digit() && c != '0')
 }

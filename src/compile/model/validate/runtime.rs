@@ -17,7 +17,13 @@ const SIGNALS: &[&str] = &[
 ];
 
 /// Podman's log drivers.
-const LOG_DRIVERS: &[&str] = &["journald", "k8s-file", "none", "passthrough", "passthrough-tty"];
+const LOG_DRIVERS: &[&str] = &[
+    "journald",
+    "k8s-file",
+    "none",
+    "passthrough",
+    "passthrough-tty",
+];
 
 /// The user namespace modes of `--userns`.
 const USERNS_MODES: &[&str] = &["auto", "host", "keep-id", "nomap", "ns", "private"];
@@ -90,13 +96,19 @@ impl Checker {
             Some((n, a)) => (n, Some(a)),
             None => (v.as_str(), None),
         };
-        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        let name_ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
         if name_ok && arg.is_none_or(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_digit())) {
             return Some(v.clone());
         }
         self.err_help(
             span(value),
-            format!("dns_options `{}` is not a resolver option", v.escape_debug()),
+            format!(
+                "dns_options `{}` is not a resolver option",
+                v.escape_debug()
+            ),
             "write an option of resolv.conf(5), like `ndots:2`, `timeout:1` or `edns0`",
         );
         None
@@ -131,7 +143,8 @@ impl Checker {
         let v = value.get_ref();
         let ok = !v.is_empty()
             && !v.starts_with('-')
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if ok {
             return Some(v.clone());
         }
@@ -167,8 +180,11 @@ impl Checker {
         let upper = v.to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
         let realtime = |base: &str| {
-            bare.strip_prefix(base)
-                .is_some_and(|n| n.is_empty() || n.strip_prefix(['+', '-']).is_some_and(|d| d.parse::<u8>().is_ok_and(|d| d <= 15)))
+            bare.strip_prefix(base).is_some_and(|n| {
+                n.is_empty()
+                    || n.strip_prefix(['+', '-'])
+                        .is_some_and(|d| d.parse::<u8>().is_ok_and(|d| d <= 15))
+            })
         };
         if SIGNALS.contains(&bare) || realtime("RTMIN") || realtime("RTMAX") {
             return Some(format!("SIG{bare}"));
@@ -245,7 +261,9 @@ impl Checker {
 
     fn log_option(&mut self, key: &Str, value: &Str) -> Option<String> {
         let k = key.get_ref();
-        let ok = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let ok = !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !ok {
             self.err(
                 span(key),
