@@ -40,7 +40,6 @@ const REFUSED: &[(&[&str], &str)] = &[
     (
         &[
             "--health-cmd",
-            "--no-healthcheck",
             "--health-on-failure",
             "--health-interval",
             "--health-retries",
