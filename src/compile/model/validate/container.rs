@@ -62,6 +62,7 @@ impl Checker {
         let pull = self.pull_policy(c, auto_update);
         let podman_args = self.podman_args(c);
         let (security, resources, runtime) = (self.security(c), self.resources(c), self.runtime(c));
+        self.check_options_with_networks(c, &networks);
         let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
         self.warn_without_health_check(
             name,

@@ -69,6 +69,8 @@ fn bad_ulimits_are_located() {
         text.contains("the soft limit is above the hard limit"),
         "{text}"
     );
+    let text = refused("ulimits = { nofile = \"-1\" }\n");
+    assert!(text.contains("`nofile` cannot be unlimited"), "{text}");
     let text = refused("ulimits = { nproc = \"unlimited\" }\n");
     assert!(text.contains("-1 is unlimited"), "{text}");
 }
@@ -234,4 +236,24 @@ fn defaults_carry_the_new_fields_and_merge_their_maps() {
         text.contains("Sysctl=net.core.somaxconn=4096\nSysctl=net.ipv4.ip_forward=1\n"),
         "{text}"
     );
+}
+
+#[test]
+fn options_podman_refuses_with_the_host_or_no_network_are_refused() {
+    let text = refused(
+        "networks = [\"host\"]\nsysctls = { \"net.ipv4.ip_forward\" = \"1\", \"kernel.shmmax\" = \"1\" }\n",
+    );
+    assert!(
+        text.contains("podman refuses the sysctl `net.ipv4.ip_forward`"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("podman refuses the sysctl").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("inv.toml:5:13"), "{text}");
+    let text = refused("networks = [\"none\"]\ndns = [\"9.9.9.9\"]\n");
+    assert!(text.contains("podman refuses DNS settings"), "{text}");
+    assert!(text.contains("inv.toml:5:7"), "{text}");
 }

@@ -230,6 +230,14 @@ impl Checker {
             return None;
         }
         let v = value.get_ref();
+        if n == "nofile" && v.split(':').any(|l| l == "-1") {
+            self.err_help(
+                span(value),
+                "`nofile` cannot be unlimited: the kernel caps open files at `fs.nr_open`, and the container does not start (crun: setrlimit `RLIMIT_NOFILE`: Operation not permitted)",
+                "write a number, like `65535:65535`",
+            );
+            return None;
+        }
         if let Err(why) = ulimit_value(v) {
             self.err_help(
                 span(value),

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::{Checker, span};
 use crate::compile::diagnostic::{Diagnostic, did_you_mean};
 use crate::compile::inventory::{self, Str};
-use crate::compile::model::{Runtime, Single};
+use crate::compile::model::{NetworkRef, Runtime, Single};
 use crate::unit::escape::Target;
 
 /// Signal names podman's `--stop-signal` knows on Linux, without `SIG`.
@@ -47,6 +47,37 @@ impl Checker {
             log_options: self.map_items(c.log_options.as_ref(), "--log-opt", |this, k, v| {
                 this.log_option(k, v)
             }),
+        }
+    }
+
+    /// What podman 5.4.2 refuses with the host's or no network (seen on the rig): `net.*`
+    /// sysctls with `host` ("can't be set since Network Namespace set to host"), DNS settings
+    /// with `none` ("conflicting options: dns and the network mode: none").
+    pub(super) fn check_options_with_networks(
+        &mut self,
+        c: &inventory::Container,
+        networks: &[NetworkRef],
+    ) {
+        if networks.contains(&NetworkRef::Host) {
+            for (k, _) in c.sysctls.iter().flatten() {
+                if k.get_ref().starts_with("net.") {
+                    self.err_help(
+                        span(k),
+                        format!("podman refuses the sysctl `{}` with `networks = [\"host\"]`: it would change the host's network", k.get_ref()),
+                        "set it in the host's sysctl configuration, or give the container its own network",
+                    );
+                }
+            }
+        }
+        if networks.contains(&NetworkRef::None) {
+            let dns = [&c.dns, &c.dns_search, &c.dns_options];
+            for list in dns.into_iter().flatten() {
+                self.err_help(
+                    span(list),
+                    "podman refuses DNS settings with `networks = [\"none\"]`",
+                    "remove `dns`, `dns_search` and `dns_options`, or give the container a network",
+                );
+            }
         }
     }
 
