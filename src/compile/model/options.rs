@@ -100,3 +100,59 @@ impl ListItem {
         (!self.value.quoted.starts_with('"')).then_some(self.value.quoted.as_str())
     }
 }
+
+impl Security {
+    /// The inventory names of the fields that are set (differ from podman's defaults).
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("cap_add", !self.cap_add.is_empty()),
+            ("cap_drop", !self.cap_drop.is_empty()),
+            ("privileged", self.privileged),
+            ("no_new_privileges", self.no_new_privileges),
+            ("read_only", self.read_only.is_some()),
+            ("read_only_tmpfs", self.read_only_tmpfs.is_some()),
+            ("seccomp_profile", self.seccomp_profile.is_some()),
+            ("security_label_disable", self.security_label_disable),
+            ("security_label_type", self.security_label_type.is_some()),
+        ];
+        set.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect()
+    }
+}
+
+impl Resources {
+    /// The inventory names of the fields that are set.
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("tmpfs", !self.tmpfs.is_empty()),
+            ("shm_size", self.shm_size.is_some()),
+            ("sysctls", !self.sysctls.is_empty()),
+            ("ulimits", !self.ulimits.is_empty()),
+            ("memory", self.memory.is_some()),
+            ("cpus", self.cpus.is_some()),
+            ("pids_limit", self.pids_limit.is_some()),
+        ];
+        set.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect()
+    }
+}
+
+impl Runtime {
+    /// The inventory names of the fields that are set.
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("hostname", self.hostname.is_some()),
+            ("dns", !self.dns.is_empty()),
+            ("dns_search", !self.dns_search.is_empty()),
+            ("dns_options", !self.dns_options.is_empty()),
+            ("extra_hosts", !self.extra_hosts.is_empty()),
+            ("group_add", !self.group_add.is_empty()),
+            ("working_dir", self.working_dir.is_some()),
+            ("init", self.init.is_some()),
+            ("stop_signal", self.stop_signal.is_some()),
+            ("userns", self.userns.is_some()),
+            ("timezone", self.timezone.is_some()),
+            ("log_driver", self.log_driver.is_some()),
+            ("log_options", !self.log_options.is_empty()),
+        ];
+        set.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect()
+    }
+}
