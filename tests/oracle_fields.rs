@@ -30,7 +30,7 @@ read_only_tmpfs = false
 seccomp_profile = "/etc/containers/seccomp-100%.json"
 security_label_disable = true
 security_label_type = "spc_t"
-tmpfs = ["/run:size=64m,mode=1777", "/tmp"]
+tmpfs = ["/run:size=64m,mode=1777", "/srv/100%$x"]
 shm_size = "1g"
 sysctls = { "net.ipv4.conf.all.src_valid_mark" = "1", "net.ipv4.ip_local_port_range" = "1024 65000" }
 ulimits = { nofile = "65535:65535" }
@@ -124,7 +124,7 @@ fn every_container_option_reaches_podman_as_written_on_both_quadlets() {
             // resources
             assert_eq!(
                 option_values(&argv, "--tmpfs"),
-                ["/run:size=64m,mode=1777", "/tmp"],
+                ["/run:size=64m,mode=1777", "/srv/100%$x"],
                 "{v}"
             );
             assert_eq!(option_values(&argv, "--shm-size"), ["1g"], "{v}");

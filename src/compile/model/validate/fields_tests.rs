@@ -221,6 +221,8 @@ fn raw_keys_that_override_quadgen_are_refused() {
     assert!(text.contains("inv.toml:5:9"), "{text}");
     assert!(text.contains("`Pull=` is set by quadgen"), "{text}");
     assert!(text.contains("use the inventory's `podman_args`"), "{text}");
+    let text = refused("[containers.web.quadlet.Service]\nExecStart = \"/bin/true\"\n");
+    assert!(text.contains("`ExecStart=` is set by quadgen"), "{text}");
     let text = warnings("[containers.web.quadlet.Container]\nShmSize = \"1g\"\n");
     assert!(text.contains("use `shm_size` instead"), "{text}");
 }

@@ -161,6 +161,8 @@ fn modelled_key(section: Section, key: &str) -> Option<&'static str> {
         (Section::Container, "AutoUpdate") => Some("auto_update"),
         (Section::Container, "Rootfs") => Some("image"),
         (Section::Container, "PodmanArgs") => Some("podman_args"),
+        // Would replace quadlet's `podman run`, and with it everything above.
+        (Section::Service, "ExecStart") => Some("cmd"),
         _ => None,
     }
 }
