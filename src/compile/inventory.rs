@@ -69,6 +69,42 @@ pub struct Container {
     pub podman_args: Option<Spanned<Vec<Str>>>,
     /// Escape hatch: raw Quadlet keys per section (`Unit`, `Container`, `Service`, `Install`).
     pub quadlet: Option<RawSections>,
+
+    // Security (issue 7): capabilities, privileges, seccomp, SELinux labels, read-only root.
+    pub cap_add: Option<Spanned<Vec<Str>>>,
+    pub cap_drop: Option<Spanned<Vec<Str>>>,
+    pub privileged: Option<Spanned<bool>>,
+    pub no_new_privileges: Option<Spanned<bool>>,
+    pub read_only: Option<Spanned<bool>>,
+    pub read_only_tmpfs: Option<Spanned<bool>>,
+    /// A host path to a seccomp profile (JSON), or `unconfined`.
+    pub seccomp_profile: Option<Str>,
+    pub security_label_disable: Option<Spanned<bool>>,
+    pub security_label_type: Option<Str>,
+
+    // Resources (issue 7): memory, CPU, processes, tmpfs mounts, shared memory, sysctls, ulimits.
+    pub tmpfs: Option<Spanned<Vec<Str>>>,
+    pub shm_size: Option<Str>,
+    pub sysctls: Option<StrMap>,
+    pub ulimits: Option<StrMap>,
+    pub memory: Option<Str>,
+    pub cpus: Option<Str>,
+    pub pids_limit: Option<Spanned<i64>>,
+
+    // Runtime (issue 7): names, DNS, hosts, groups, working directory, init, signals, logging.
+    pub hostname: Option<Str>,
+    pub dns: Option<Spanned<Vec<Str>>>,
+    pub dns_search: Option<Spanned<Vec<Str>>>,
+    pub dns_options: Option<Spanned<Vec<Str>>>,
+    pub extra_hosts: Option<Spanned<Vec<Str>>>,
+    pub group_add: Option<Spanned<Vec<Str>>>,
+    pub working_dir: Option<Str>,
+    pub init: Option<Spanned<bool>>,
+    pub stop_signal: Option<Str>,
+    pub userns: Option<Str>,
+    pub timezone: Option<Str>,
+    pub log_driver: Option<Str>,
+    pub log_options: Option<StrMap>,
 }
 
 /// `health = { cmd = "...", interval = "30s", ... }`.

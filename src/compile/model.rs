@@ -3,12 +3,14 @@
 
 mod choice;
 mod image;
+mod options;
 mod port;
 mod validate;
 pub mod values;
 
 pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy, Restart};
 pub use image::Image;
+pub use options::{ListItem, Resources, Runtime, Seccomp, Security};
 pub use port::parse_port;
 pub use validate::validate;
 pub use values::{Duration, DurationError, HostPath, HostPathError, Name, NameError, Single, Word};
@@ -66,6 +68,13 @@ pub struct Container {
     pub auto_start: bool,
     pub podman_args: Vec<Word>,
     pub raw: Vec<RawKey>,
+    /// Capabilities, privileges and confinement.
+    pub security: Security,
+    /// Limits, tmpfs mounts, shared memory, sysctls and ulimits.
+    pub resources: Resources,
+    /// Hostname, DNS, hosts, groups, working directory, init, stop signal, user namespace,
+    /// timezone and logging.
+    pub runtime: Runtime,
 }
 
 /// A volume mount of a container.
@@ -95,10 +104,14 @@ pub enum NetworkRef {
     None,
 }
 
-/// A device passed into a container: `HOST[:CONTAINER[:PERMISSIONS]]`.
+/// A device passed into a container: `HOST[:CONTAINER[:PERMISSIONS]]`, or a CDI device name
+/// (`vendor.com/class=name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
-    pub host: HostPath,
+    /// As the inventory wrote it.
+    pub raw: String,
+    /// The host path; `None` for a CDI device, which is no path on the host.
+    pub host: Option<HostPath>,
     /// The text written after `AddDevice=`.
     pub written: String,
 }
@@ -164,7 +177,16 @@ impl Container {
                 _ => None,
             })
             .chain(self.environment_files.iter())
-            .chain(self.devices.iter().map(|d| &d.host))
+            .chain(self.devices.iter().filter_map(|d| d.host.as_ref()))
+            .chain(
+                self.security
+                    .seccomp_profile
+                    .iter()
+                    .filter_map(|s| match s {
+                        Seccomp::Profile(path) => Some(path),
+                        Seccomp::Unconfined => None,
+                    }),
+            )
             .collect();
         paths.sort();
         paths.dedup();

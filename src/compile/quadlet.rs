@@ -3,6 +3,7 @@
 
 mod container;
 mod network;
+mod options;
 mod volume;
 
 use crate::compile::model::{Model, Name, RawKey};
@@ -109,7 +110,10 @@ pub fn lower_each(model: &Model) -> impl Iterator<Item = Unit> + '_ {
         .iter()
         .map(|n| network::lower(n, model.target));
     let volumes = model.volumes.iter().map(volume::lower);
-    let containers = model.containers.iter().map(container::lower);
+    let containers = model
+        .containers
+        .iter()
+        .map(|c| container::lower(c, model.target));
     networks.chain(volumes).chain(containers)
 }
 

@@ -815,7 +815,7 @@ fn runtime_texts(c: &model::Container, texts: &mut Vec<String>) {
     for device in &c.devices {
         texts.push(format!(
             "device `{}` is not carried: Kubernetes passes devices through a device plugin (or a privileged pod with a hostPath)",
-            device.host.raw
+            device.host.as_ref().map_or(&device.raw, |h| &h.raw)
         ));
     }
     if c.restart != Restart::Always {
@@ -854,6 +854,18 @@ fn carried_elsewhere_texts(c: &model::Container, texts: &mut Vec<String>) {
     if !c.podman_args.is_empty() {
         let args: Vec<&str> = c.podman_args.iter().map(|w| w.raw.as_str()).collect();
         texts.push(format!("podman_args {} are not carried", list(&args)));
+    }
+    let options: Vec<&str> = [
+        c.security.fields_set(),
+        c.resources.fields_set(),
+        c.runtime.fields_set(),
+    ]
+    .concat();
+    if !options.is_empty() {
+        texts.push(format!(
+            "{} not carried yet: set the pod's securityContext, resources, hostname or dnsConfig by hand",
+            list(&options)
+        ));
     }
 }
 

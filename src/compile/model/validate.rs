@@ -16,8 +16,12 @@ use crate::unit::escape::Target;
 mod container;
 mod mount;
 mod network;
+mod podman_args;
 mod quadlet_rules;
 mod raw;
+mod resources;
+mod runtime;
+mod security;
 mod volume;
 
 #[cfg(test)]
@@ -201,6 +205,73 @@ fn merge(
         auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
         podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
         quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
+        ..merge_options(d, own)
+    }
+}
+
+/// [`merge`] for the security, resources and runtime fields: maps merge key by key, anything
+/// else is replaced whole by the container's own value.
+fn merge_options(d: &inventory::Container, own: &inventory::Container) -> inventory::Container {
+    inventory::Container {
+        cap_add: own.cap_add.clone().or_else(|| d.cap_add.clone()),
+        cap_drop: own.cap_drop.clone().or_else(|| d.cap_drop.clone()),
+        privileged: own.privileged.clone().or_else(|| d.privileged.clone()),
+        no_new_privileges: own
+            .no_new_privileges
+            .clone()
+            .or_else(|| d.no_new_privileges.clone()),
+        read_only: own.read_only.clone().or_else(|| d.read_only.clone()),
+        read_only_tmpfs: own
+            .read_only_tmpfs
+            .clone()
+            .or_else(|| d.read_only_tmpfs.clone()),
+        seccomp_profile: own
+            .seccomp_profile
+            .clone()
+            .or_else(|| d.seccomp_profile.clone()),
+        security_label_disable: own
+            .security_label_disable
+            .clone()
+            .or_else(|| d.security_label_disable.clone()),
+        security_label_type: own
+            .security_label_type
+            .clone()
+            .or_else(|| d.security_label_type.clone()),
+        tmpfs: own.tmpfs.clone().or_else(|| d.tmpfs.clone()),
+        shm_size: own.shm_size.clone().or_else(|| d.shm_size.clone()),
+        sysctls: merge_str_map(d.sysctls.clone(), own.sysctls.clone()),
+        ulimits: merge_str_map(d.ulimits.clone(), own.ulimits.clone()),
+        memory: own.memory.clone().or_else(|| d.memory.clone()),
+        cpus: own.cpus.clone().or_else(|| d.cpus.clone()),
+        pids_limit: own.pids_limit.clone().or_else(|| d.pids_limit.clone()),
+        hostname: own.hostname.clone().or_else(|| d.hostname.clone()),
+        dns: own.dns.clone().or_else(|| d.dns.clone()),
+        dns_search: own.dns_search.clone().or_else(|| d.dns_search.clone()),
+        dns_options: own.dns_options.clone().or_else(|| d.dns_options.clone()),
+        extra_hosts: own.extra_hosts.clone().or_else(|| d.extra_hosts.clone()),
+        group_add: own.group_add.clone().or_else(|| d.group_add.clone()),
+        working_dir: own.working_dir.clone().or_else(|| d.working_dir.clone()),
+        init: own.init.clone().or_else(|| d.init.clone()),
+        stop_signal: own.stop_signal.clone().or_else(|| d.stop_signal.clone()),
+        userns: own.userns.clone().or_else(|| d.userns.clone()),
+        timezone: own.timezone.clone().or_else(|| d.timezone.clone()),
+        log_driver: own.log_driver.clone().or_else(|| d.log_driver.clone()),
+        log_options: merge_str_map(d.log_options.clone(), own.log_options.clone()),
+        ..inventory::Container::default()
+    }
+}
+
+/// A map of `[defaults]` with the container's own entries over it.
+fn merge_str_map(d: Option<StrMap>, own: Option<StrMap>) -> Option<StrMap> {
+    match (d, own) {
+        (Some(mut d), Some(o)) => {
+            for (k, v) in o {
+                d.remove(&k);
+                d.insert(k, v);
+            }
+            Some(d)
+        }
+        (d, o) => o.or(d),
     }
 }
 
@@ -562,3 +633,6 @@ fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Op
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fields_tests;

@@ -1,15 +1,17 @@
 //! `[containers.NAME]` → `NAME.container`.
 
-use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
+use super::{Unit, UnitBuilder, UnitKind, options, starts_at_boot};
 use crate::compile::model::{
     AutoUpdate, Container, Mount, NetworkRef, network_service, volume_service,
 };
 use crate::compile::model::{RESTART_SEC, STOP_HEADROOM};
+use crate::compile::version::PodmanVersion;
 use crate::unit::Section::{Container as C, Install, Service, Unit as U};
 
 /// Lowers a container: `[Unit]` (dependencies, mounts it needs), `[Container]` (what podman
-/// runs), `[Service]` (restart and timeouts), `[Install]`, then the raw keys.
-pub fn lower(c: &Container) -> Unit {
+/// runs), `[Service]` (restart and timeouts), `[Install]`, then the raw keys. `target` decides
+/// whether an option has a Quadlet key or goes to `PodmanArgs=`.
+pub fn lower(c: &Container, target: PodmanVersion) -> Unit {
     let mut b = UnitBuilder::default();
     let mut uses = Vec::new();
     unit_section(&mut b, c, &mut uses);
@@ -21,6 +23,9 @@ pub fn lower(c: &Container) -> Unit {
     b.push(C, "Pull", c.pull.as_str());
     attachments(&mut b, c, &mut uses);
     process(&mut b, c);
+    options::security(&mut b, &c.security);
+    options::resources(&mut b, &c.resources, target);
+    options::runtime(&mut b, &c.runtime);
     health_check(&mut b, c);
     b.push(
         C,

@@ -42,17 +42,10 @@ impl Checker {
         let image_written = self.container_image(name, at, c, auto_update);
         let description = self.description(name, c);
         let cmd = self.words(c.cmd.as_ref(), "cmd argument");
-        let entrypoint = c
-            .entrypoint
-            .as_ref()
-            .and_then(|e| self.single(e, "entrypoint", Target::ExecStart));
+        let entrypoint = self.entrypoint(c);
         let environment = self.pairs(c.environment.as_ref(), "environment variable");
         let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
-        let ports = self.each(c.ports.as_ref(), |this, p| {
-            parse_port(p.get_ref())
-                .map_err(|e| this.err(span(p), e))
-                .ok()
-        });
+        let ports = self.ports(c);
         let mounts = self.each(c.volumes.as_ref(), |this, v| this.mount(v, names));
         let networks = self.container_networks(c, names);
         let (user, group) = c.user.as_ref().map_or((None, None), |u| self.user(u));
@@ -67,7 +60,9 @@ impl Checker {
         let labels = self.container_labels(c);
         let devices = self.each(c.devices.as_ref(), |this, d| this.device(d));
         let pull = self.pull_policy(c, auto_update);
-        let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
+        let podman_args = self.podman_args(c);
+        let (security, resources, runtime) = (self.security(c), self.resources(c), self.runtime(c));
+        self.check_options_with_networks(c, &networks);
         let raw = self.container_raw(name, c, user.is_some());
         self.warn_without_health_check(
             name,
@@ -104,7 +99,32 @@ impl Checker {
             auto_start: c.auto_start.as_ref().is_none_or(|b| *b.get_ref()),
             podman_args,
             raw,
+            security,
+            resources,
+            runtime,
         })
+    }
+
+    fn entrypoint(&mut self, c: &inventory::Container) -> Option<Single> {
+        c.entrypoint
+            .as_ref()
+            .and_then(|e| self.single(e, "entrypoint", Target::ExecStart))
+    }
+
+    fn ports(&mut self, c: &inventory::Container) -> Vec<String> {
+        self.each(c.ports.as_ref(), |this, p| {
+            parse_port(p.get_ref())
+                .map_err(|e| this.err(span(p), e))
+                .ok()
+        })
+    }
+
+    /// `podman_args`, each one word, none overriding what quadgen generates.
+    fn podman_args(&mut self, c: &inventory::Container) -> Vec<Word> {
+        if let Some(args) = &c.podman_args {
+            self.check_podman_args(args.get_ref());
+        }
+        self.words(c.podman_args.as_ref(), "podman argument")
     }
 
     /// `description`, by default the name.
@@ -447,14 +467,24 @@ impl Checker {
         })
     }
 
+    /// `HOST[:CONTAINER[:PERMISSIONS]]`, or a CDI device name (`vendor.com/class=name`).
     fn device(&mut self, value: &Str) -> Option<Device> {
         let v = value.get_ref();
+        if !v.starts_with('/') && v.contains('/') {
+            return self.cdi_device(value);
+        }
         let mut parts = v.splitn(3, ':');
         let host = parts.next().unwrap_or_default();
         let container = parts.next();
         let perms = parts.next();
         let host = HostPath::parse(host)
-            .map_err(|e| self.err(span(value), format!("device: {e}")))
+            .map_err(|e| {
+                self.err_help(
+                    span(value),
+                    format!("device: {e}"),
+                    "write a host device path like `/dev/ttyUSB0[:/dev/ttyUSB0[:rwm]]`, or a CDI device like `nvidia.com/gpu=all`",
+                )
+            })
             .ok()?;
         let container = match container.map(HostPath::parse) {
             Some(Err(e)) => {
@@ -464,13 +494,11 @@ impl Checker {
             Some(Ok(c)) => Some(c.written),
             None => None,
         };
-        if let Some(p) =
-            perms.filter(|p| p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')))
-        {
+        if let Some(p) = perms.filter(|p| !device_permissions(p)) {
             self.err_help(
                 span(value),
                 format!("device: `{p}` are not device permissions"),
-                "use a combination of `r`, `w` and `m`",
+                "use each of `r` (read), `w` (write) and `m` (mknod) at most once, like `rw` or `rwm`",
             );
             return None;
         }
@@ -479,8 +507,53 @@ impl Checker {
             (Some(c), None) => format!("{}:{c}", host.written),
             (Some(c), Some(p)) => format!("{}:{c}:{p}", host.written),
         };
-        Some(Device { written, host })
+        Some(Device {
+            raw: v.clone(),
+            written,
+            host: Some(host),
+        })
     }
+
+    /// A CDI device name, `VENDOR/CLASS=NAME` (CDI specification: the vendor a domain-like
+    /// name, the class letters, digits, `-` and `_`, the device name also `.` and `:`).
+    fn cdi_device(&mut self, value: &Str) -> Option<Device> {
+        let v = value.get_ref();
+        let ok = v.split_once('/').is_some_and(|(vendor, rest)| {
+            rest.split_once('=').is_some_and(|(class, name)| {
+                cdi_part(vendor, ".-_") && cdi_part(class, "-_") && cdi_part(name, "-_.:")
+            })
+        });
+        if !ok {
+            self.err_help(
+                span(value),
+                format!("device `{}` is not a CDI device name", v.escape_debug()),
+                "write a CDI device as `VENDOR/CLASS=NAME`, like `nvidia.com/gpu=all` (see `nvidia-ctk cdi list`), or a host path starting with `/`",
+            );
+            return None;
+        }
+        Some(Device {
+            raw: v.clone(),
+            written: v.clone(),
+            host: None,
+        })
+    }
+}
+
+/// `r`, `w` and `m`, each at most once.
+fn device_permissions(p: &str) -> bool {
+    !p.is_empty()
+        && p.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+        && ['r', 'w', 'm'].iter().all(|x| p.matches(*x).count() <= 1)
+}
+
+/// A part of a CDI name: starts and ends with a letter or digit, otherwise also `extra`.
+fn cdi_part(part: &str, extra: &str) -> bool {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    edge_ok(part.chars().next())
+        && edge_ok(part.chars().last())
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
 /// The pull policy when the inventory sets none. With registry auto-update, images are brought

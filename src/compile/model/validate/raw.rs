@@ -34,9 +34,12 @@ impl Checker {
                 continue;
             };
             for (key, value) in keys {
-                if !self.raw_key_allowed(section, key) {
+                if !self.raw_key_allowed(section, key)
+                    || !self.raw_value_allowed(section, key, value)
+                {
                     continue;
                 }
+                self.warn_raw_key_with_field(section, key);
                 let values = self.raw_values(section, key.get_ref(), value);
                 out.push(RawKey {
                     section,
@@ -154,6 +157,91 @@ fn modelled_key(section: Section, key: &str) -> Option<&'static str> {
         (Section::Container, "Pod") => Some("networks"),
         (Section::Container, "Notify") => Some("health"),
         (Section::Network, "InterfaceName") => Some("interface_name"),
+        (Section::Container, "Pull") => Some("pull"),
+        (Section::Container, "AutoUpdate") => Some("auto_update"),
+        (Section::Container, "Rootfs") => Some("image"),
+        (Section::Container, "PodmanArgs") => Some("podman_args"),
+        // Would replace quadlet's `podman run`, and with it everything above.
+        (Section::Service, "ExecStart") => Some("cmd"),
         _ => None,
+    }
+}
+
+/// `[Container]` keys an inventory field now writes, with the field.
+fn key_with_field(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "AddCapability" => "cap_add",
+        "DropCapability" => "cap_drop",
+        "NoNewPrivileges" => "no_new_privileges",
+        "ReadOnly" => "read_only",
+        "ReadOnlyTmpfs" => "read_only_tmpfs",
+        "SeccompProfile" => "seccomp_profile",
+        "SecurityLabelDisable" => "security_label_disable",
+        "SecurityLabelType" => "security_label_type",
+        "Tmpfs" => "tmpfs",
+        "ShmSize" => "shm_size",
+        "Sysctl" => "sysctls",
+        "Ulimit" => "ulimits",
+        "Memory" => "memory",
+        "PidsLimit" => "pids_limit",
+        "HostName" => "hostname",
+        "DNS" => "dns",
+        "DNSSearch" => "dns_search",
+        "DNSOption" => "dns_options",
+        "AddHost" => "extra_hosts",
+        "GroupAdd" => "group_add",
+        "WorkingDir" => "working_dir",
+        "RunInit" => "init",
+        "StopSignal" => "stop_signal",
+        "UserNS" => "userns",
+        "Timezone" => "timezone",
+        "LogDriver" => "log_driver",
+        "LogOpt" => "log_options",
+        _ => return None,
+    })
+}
+
+impl Checker {
+    /// A raw `Label=` must not set the auto-update label, which quadgen sets from `auto_update`.
+    fn raw_value_allowed(
+        &mut self,
+        section: Section,
+        key: &Str,
+        value: &Spanned<RawValue>,
+    ) -> bool {
+        let sets_auto_update = section == Section::Container
+            && key.get_ref() == "Label"
+            && value
+                .get_ref()
+                .values()
+                .iter()
+                .any(|v| v.contains("io.containers.autoupdate"));
+        if sets_auto_update {
+            self.err_help(
+                span(value),
+                "the `io.containers.autoupdate` label is set by quadgen from `auto_update`",
+                "use `auto_update = \"registry\"`, `\"local\"` or `\"none\"`",
+            );
+        }
+        !sets_auto_update
+    }
+
+    /// A raw key an inventory field covers: it works, but quadgen does not check its value.
+    fn warn_raw_key_with_field(&mut self, section: Section, key: &Str) {
+        if section != Section::Container {
+            return;
+        }
+        if let Some(field) = key_with_field(key.get_ref()) {
+            self.diags.push(
+                Diagnostic::warning(
+                    span(key),
+                    format!(
+                        "raw key `{}=` has an inventory field: quadgen does not check its value here",
+                        key.get_ref()
+                    ),
+                )
+                .with_help(format!("use `{field}` instead")),
+            );
+        }
     }
 }
