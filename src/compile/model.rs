@@ -4,12 +4,14 @@
 mod choice;
 mod image;
 mod port;
+mod secret;
 mod validate;
 pub mod values;
 
 pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy, Restart};
 pub use image::Image;
 pub use port::parse_port;
+pub use secret::{Secret, SecretKind, SecretUse, is_env_name, mount_target_problem};
 pub use validate::validate;
 pub use values::{Duration, DurationError, HostPath, HostPathError, Name, NameError, Single, Word};
 
@@ -31,6 +33,8 @@ pub struct Model {
     pub networks: Vec<Network>,
     pub volumes: Vec<Volume>,
     pub containers: Vec<Container>,
+    /// The `[secrets]` some container uses (an unused one is a warning and left out).
+    pub secrets: Vec<Secret>,
 }
 
 /// `[containers.NAME]` after defaults and checks.
@@ -65,6 +69,8 @@ pub struct Container {
     pub auto_update: AutoUpdate,
     pub auto_start: bool,
     pub podman_args: Vec<Word>,
+    /// `Secret=` lines.
+    pub secrets: Vec<SecretUse>,
     pub raw: Vec<RawKey>,
 }
 

@@ -69,6 +69,7 @@ impl Checker {
         let pull = self.pull_policy(c, auto_update);
         let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
         let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
+        let secrets = self.container_secrets(c.secrets.as_ref(), names);
         self.warn_without_health_check(
             name,
             auto_update,
@@ -103,6 +104,7 @@ impl Checker {
             auto_update,
             auto_start: c.auto_start.as_ref().is_none_or(|b| *b.get_ref()),
             podman_args,
+            secrets,
             raw,
         })
     }
