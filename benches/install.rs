@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use quadgen::compile::render::RenderedFile;
 use quadgen::compile::version::PodmanVersion;
-use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use quadgen::host::systemd::{NetworkRmError, SecretOwner, Systemd, SystemdError, UnitState};
 use quadgen::install::Outcome;
 use quadgen::install::apply::Report;
 use quadgen::install::plan::PlanOptions;

@@ -14,11 +14,13 @@ pub mod status;
 
 use std::path::Path;
 
-use crate::compile::render::RenderedFile;
+use crate::compile::render::{RenderedFile, WantedSecret};
 use crate::host::fs::{self, IoError, Observed};
-use crate::host::systemd::Systemd;
-use apply::{ApplyError, Report};
+use crate::host::secrets::{SecretIoError, SecretKey, SecretOwner};
+use crate::host::systemd::{Systemd, SystemdError};
+use apply::{ApplyError, Report, SecretValues};
 use manifest::{Manifest, ManifestError};
+use plan::secrets::SecretState;
 use plan::{Plan, PlanOptions};
 
 /// A unit directory as install finds it.
@@ -39,6 +41,89 @@ pub enum InstallError {
     Io(#[from] IoError),
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// Secret files that cannot be read: nothing was changed.
+    #[error("{}; nothing was changed", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    SecretFiles(Vec<SecretFileError>),
+    #[error(transparent)]
+    SecretKey(#[from] SecretIoError),
+    #[error("cannot store the secret key in `{path}`: {source}")]
+    StoreKey {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot ask podman about secret `{name}`: {source}")]
+    SecretOwner {
+        name: String,
+        #[source]
+        source: SystemdError,
+    },
+}
+
+/// A secret file install cannot read, and the containers that need it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read secret file `{file}` for secret `{name}`, needed by container{} {}: {source}", if containers.len() == 1 { "" } else { "s" }, containers.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))]
+pub struct SecretFileError {
+    pub name: String,
+    pub file: String,
+    /// The containers that use it (names, not services).
+    pub containers: Vec<String>,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The wanted secrets as install finds them: each file read (every unreadable one is an error,
+/// before anything changes), fingerprinted under the host-local key, and who owns the podman
+/// secret of its name. Returns the states, the values for apply, and the key (to store when new).
+pub fn observe_secrets(
+    root: &Path,
+    wanted: &[WantedSecret],
+    systemd: &mut impl Systemd,
+) -> Result<(Vec<SecretState>, SecretValues, SecretKey), InstallError> {
+    let key = SecretKey::load_or_generate(root)?;
+    let mut values = SecretValues::new();
+    let mut problems = Vec::new();
+    for w in wanted {
+        match crate::host::secrets::read_secret_file(Path::new(&w.file)) {
+            Ok(v) => {
+                values.insert(w.name.clone(), v);
+            }
+            Err(source) => problems.push(SecretFileError {
+                name: w.name.clone(),
+                file: w.file.clone(),
+                containers: w
+                    .consumers
+                    .iter()
+                    .map(|s| s.trim_end_matches(".service").to_string())
+                    .collect(),
+                source,
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(InstallError::SecretFiles(problems));
+    }
+    let mut states = Vec::new();
+    for w in wanted {
+        let owner = if systemd.is_offline() {
+            SecretOwner::Unknown
+        } else {
+            systemd
+                .podman_secret_owner(&w.name)
+                .map_err(|source| InstallError::SecretOwner {
+                    name: w.name.clone(),
+                    source,
+                })?
+        };
+        states.push(SecretState {
+            name: w.name.clone(),
+            file: w.file.clone(),
+            consumers: w.consumers.clone(),
+            hmac_sha256: key.fingerprint(values.get(&w.name).map_or(&[][..], Vec::as_slice)),
+            owner,
+        });
+    }
+    Ok((states, values, key))
 }
 
 /// What [`run`] did.
@@ -85,6 +170,64 @@ pub fn load_and_plan(
         options,
     );
     Ok((found, plan))
+}
+
+/// [`load_and_plan`] with the inventory's secrets: reads their files first (an unreadable one is
+/// an error), then plans files and secrets together. Asks podman who owns each secret unless
+/// `systemd` is offline.
+pub fn load_and_plan_with_secrets(
+    root: &Path,
+    desired: &[RenderedFile],
+    secrets: &[WantedSecret],
+    inventory: &str,
+    options: PlanOptions,
+    systemd: &mut impl Systemd,
+) -> Result<(Found, Plan, SecretValues, SecretKey), InstallError> {
+    let (states, values, key) = observe_secrets(root, secrets, systemd)?;
+    let found = load(root, desired.iter().map(|d| &d.file_name))?;
+    let plan = plan::plan_with_secrets(
+        desired,
+        &states,
+        found.manifest.as_ref(),
+        &found.observed,
+        inventory,
+        options,
+    );
+    Ok((found, plan, values, key))
+}
+
+/// The install sequence with secrets: like [`run`], reading every secret file before anything
+/// changes, storing a new fingerprint key before the manifest that uses it, and giving podman the
+/// secrets before any unit starts.
+#[allow(clippy::too_many_arguments)]
+pub fn run_with_secrets(
+    root: &Path,
+    desired: &[RenderedFile],
+    secrets: &[WantedSecret],
+    inventory: &str,
+    options: PlanOptions,
+    systemd: &mut impl Systemd,
+    now: u64,
+    before_apply: impl FnOnce(&Plan),
+) -> Result<Outcome, InstallError> {
+    let (found, plan, values, key) =
+        load_and_plan_with_secrets(root, desired, secrets, inventory, options, systemd)?;
+    if plan.is_refused() {
+        return Ok(Outcome::Refused(plan));
+    }
+    if plan.is_noop() {
+        return Ok(Outcome::UpToDate(plan));
+    }
+    before_apply(&plan);
+    if key.is_new && !plan.manifest.secrets.is_empty() {
+        key.store(root).map_err(|source| InstallError::StoreKey {
+            path: root.display().to_string(),
+            source,
+        })?;
+    }
+    let report =
+        apply::apply_with_secrets(&plan, &values, root, found.manifest.as_ref(), systemd, now)?;
+    Ok(Outcome::Applied { plan, report })
 }
 
 /// The install sequence: load manifest → observe → plan → apply. A refused plan or one with

@@ -7,7 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use quadgen::compile::version::PodmanVersion;
-use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use quadgen::host::systemd::{NetworkRmError, SecretOwner, Systemd, SystemdError, UnitState};
 use quadgen::install::manifest::{MANIFEST_FILE, Manifest};
 use quadgen::install::plan::PlanOptions;
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{InstallArgs, compile_and_report, exit};
-use crate::compile::render::RenderedFile;
+use crate::compile::render::{RenderedFile, WantedSecret};
 use crate::doctor;
 use crate::host::fs;
 use crate::host::systemd::{Offline, Systemctl, Systemd};
@@ -60,7 +60,14 @@ pub fn plan_command(
         return Ok(ExitCode::from(exit::FAILURE));
     };
     let label = inventory_label(inventory);
-    let plan = load_and_plan(&label, &compiled.files, &args.root, options)?;
+    let secrets = &compiled.secrets;
+    let files = &compiled.files;
+    let root = &args.root;
+    let (_, plan, _, _) = if args.no_systemd {
+        install::load_and_plan_with_secrets(root, files, secrets, &label, options, &mut Offline)?
+    } else {
+        install::load_and_plan_with_secrets(root, files, secrets, &label, options, &mut Systemctl)?
+    };
     print_plan(&plan, args, verbose)?;
     if plan.is_refused() {
         Ok(ExitCode::from(exit::REFUSED))
@@ -82,7 +89,8 @@ pub fn install_command(
     fs::create_root(root)?;
     let _lock = lock(root)?;
     let label = inventory_label(inventory);
-    run_install(&label, &compiled.files, options, args, Command::Install)
+    let desired = (&compiled.files[..], &compiled.secrets[..]);
+    run_install(&label, desired, options, args, Command::Install)
 }
 
 /// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
@@ -117,7 +125,7 @@ pub fn uninstall_command(
         }));
     }
     let _lock = lock(root)?;
-    run_install(&label, &[], options, args, Command::Uninstall)
+    run_install(&label, (&[], &[]), options, args, Command::Uninstall)
 }
 
 fn lock(root: &Path) -> anyhow::Result<fs::Lock> {
@@ -140,7 +148,7 @@ enum Command {
 /// was done, or why nothing was.
 fn run_install(
     inventory: &str,
-    desired: &[RenderedFile],
+    (desired, secrets): (&[RenderedFile], &[WantedSecret]),
     options: PlanOptions,
     args: &InstallArgs,
     command: Command,
@@ -157,9 +165,27 @@ fn run_install(
         }
     };
     let outcome = if args.no_systemd {
-        install::run(root, desired, inventory, options, &mut Offline, now, show)
+        install::run_with_secrets(
+            root,
+            desired,
+            secrets,
+            inventory,
+            options,
+            &mut Offline,
+            now,
+            show,
+        )
     } else {
-        install::run(root, desired, inventory, options, &mut Systemctl, now, show)
+        install::run_with_secrets(
+            root,
+            desired,
+            secrets,
+            inventory,
+            options,
+            &mut Systemctl,
+            now,
+            show,
+        )
     };
     let outcome = outcome.map_err(|e| match e {
         InstallError::Apply(e) => {
@@ -200,6 +226,15 @@ fn report_refusal(plan: &Plan, args: &InstallArgs, command: Command) -> anyhow::
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
+        );
+    }
+    for c in &plan.secrets.conflicts {
+        eprintln!(
+            "error: refusing to {verb}: podman secret `{}` exists and quadgen did not create it (it has no `{}=true` label), so quadgen will not replace it with `{}`; nothing was changed. Remove it (`podman secret rm {}`) if it may go, or rename the secret in the inventory",
+            c.name,
+            crate::host::secrets::OWNER_LABEL,
+            c.file,
+            c.name
         );
     }
     if !plan.conflicts.is_empty() {

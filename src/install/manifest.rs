@@ -34,6 +34,18 @@ pub struct Manifest {
     /// Systemd work an interrupted install still owes; `None` after a complete install.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+    /// The podman secrets quadgen created and owns, by name: only these are ever replaced or
+    /// removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, SecretRecord>,
+}
+
+/// One podman secret quadgen owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRecord {
+    /// HMAC-SHA256 of the content given to podman, keyed with the host-local key beside the
+    /// manifest (see `crate::host::secrets`): tells a change, gives nothing away.
+    pub hmac_sha256: String,
 }
 
 /// One owned file.
@@ -76,6 +88,12 @@ pub struct Pending {
     /// Podman networks to remove so they are created again.
     #[serde(default)]
     pub network_rm: Vec<String>,
+    /// Podman secrets to create or replace from their file (`--no-systemd`, or interrupted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_sync: Vec<String>,
+    /// Podman secrets of quadgen's to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_rm: Vec<String>,
 }
 
 impl Pending {
@@ -86,6 +104,8 @@ impl Pending {
             && self.try_restart.is_empty()
             && self.start.is_empty()
             && self.network_rm.is_empty()
+            && self.secret_sync.is_empty()
+            && self.secret_rm.is_empty()
     }
 }
 
@@ -197,6 +217,7 @@ impl Manifest {
             inventory: inventory.to_string(),
             files: BTreeMap::new(),
             pending: None,
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -291,6 +312,41 @@ impl Manifest {
                     ));
                 }
             }
+            for n in p.secret_sync.iter().chain(&p.secret_rm) {
+                if crate::compile::model::Name::parse(n).is_err() {
+                    return Err(bad(
+                        "pending secret",
+                        n,
+                        "is not a secret name quadgen accepts".into(),
+                    ));
+                }
+            }
+        }
+        self.validate_secrets()
+    }
+
+    /// Every secret record: a name quadgen accepts (so never an option) and an HMAC in hex.
+    fn validate_secrets(&self) -> Result<(), InvalidEntry> {
+        for (name, r) in &self.secrets {
+            let bad = |what: String, entry: &str, problem: &str| InvalidEntry {
+                what,
+                entry: entry.escape_debug().to_string(),
+                problem: problem.to_string(),
+            };
+            if crate::compile::model::Name::parse(name).is_err() {
+                return Err(bad(
+                    "secret".into(),
+                    name,
+                    "is not a secret name quadgen accepts",
+                ));
+            }
+            if !is_sha256(&r.hmac_sha256) {
+                return Err(bad(
+                    format!("fingerprint of secret `{name}`"),
+                    &r.hmac_sha256,
+                    "is not an HMAC-SHA256 in hex",
+                ));
+            }
         }
         Ok(())
     }
@@ -365,8 +421,15 @@ mod tests {
             reload: true,
             restart: vec!["a.service".into()],
             network_rm: vec!["app".into()],
+            secret_sync: vec!["db".into()],
             ..Pending::default()
         });
+        m.secrets.insert(
+            "db".into(),
+            SecretRecord {
+                hmac_sha256: "2".repeat(64),
+            },
+        );
         let mut v: serde_json::Value =
             serde_json::from_str(&m.to_json().expect("json")).expect("json");
         edit(&mut v);
@@ -449,6 +512,24 @@ mod tests {
                 "pending network",
                 Box::new(|v| v["pending"]["network_rm"] = serde_json::json!(["--force"])),
                 "pending network `--force`",
+            ),
+            (
+                "secret name",
+                Box::new(|v| {
+                    let rec = v["secrets"]["db"].clone();
+                    v["secrets"]["--all"] = rec;
+                }),
+                "secret `--all`",
+            ),
+            (
+                "secret fingerprint",
+                Box::new(|v| v["secrets"]["db"]["hmac_sha256"] = "hunter2".into()),
+                "fingerprint of secret `db`",
+            ),
+            (
+                "pending secret",
+                Box::new(|v| v["pending"]["secret_rm"] = serde_json::json!(["--all"])),
+                "pending secret `--all`",
             ),
             (
                 "inventory with escapes",

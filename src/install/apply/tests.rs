@@ -418,6 +418,24 @@ impl Systemd for CrashAt {
     ) -> Result<Vec<crate::host::systemd::UnitState>, crate::host::systemd::SystemdError> {
         self.inner.watch(units)
     }
+    fn podman_secret_owner(
+        &mut self,
+        name: &str,
+    ) -> Result<crate::host::systemd::SecretOwner, crate::host::systemd::SystemdError> {
+        self.inner.podman_secret_owner(name)
+    }
+    fn podman_secret_create(
+        &mut self,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), crate::host::systemd::SystemdError> {
+        self.tick();
+        self.inner.podman_secret_create(name, value)
+    }
+    fn podman_secret_rm(&mut self, name: &str) -> Result<(), crate::host::systemd::SystemdError> {
+        self.tick();
+        self.inner.podman_secret_rm(name)
+    }
     fn pause(&mut self, duration: Duration) {
         self.inner.pause(duration);
     }

@@ -62,6 +62,7 @@ impl Plan {
         self.write_conflicts(&mut out);
         self.write_files(&mut out, verbose);
         self.write_units(&mut out, verbose);
+        self.write_secrets(&mut out);
         self.write_steps(&mut out);
         for n in &self.notes {
             let _ = writeln!(out, "note: {n}");
@@ -184,6 +185,36 @@ impl Plan {
         }
     }
 
+    /// Each podman secret created, replaced or removed, and the restarts a change causes (never
+    /// a value or a fingerprint).
+    fn write_secrets(&self, out: &mut String) {
+        if self.secrets.changes.is_empty() {
+            return;
+        }
+        out.push_str("secrets:\n");
+        for c in &self.secrets.changes {
+            let what = match c.op {
+                super::secrets::SecretOp::Create => "create",
+                super::secrets::SecretOp::Replace => "replace",
+                super::secrets::SecretOp::Resync => "resync",
+                super::secrets::SecretOp::Remove => "remove",
+                super::secrets::SecretOp::Forget => "forget",
+            };
+            let _ = write!(out, "  {what:<8} {}", c.name);
+            if c.op == super::secrets::SecretOp::Replace {
+                out.push_str(" (content changed");
+            } else if !c.restarts.is_empty() {
+                out.push_str(" (content unknown");
+            }
+            if !c.restarts.is_empty() {
+                let _ = write!(out, "; restarts {})", c.restarts.join(", "));
+            } else if c.op == super::secrets::SecretOp::Replace {
+                out.push(')');
+            }
+            out.push('\n');
+        }
+    }
+
     /// The systemd and podman calls, in the order install makes them.
     fn write_steps(&self, out: &mut String) {
         let s = &self.steps;
@@ -199,6 +230,12 @@ impl Plan {
             step("systemctl stop", &s.stop);
             for n in &s.network_rm {
                 let _ = writeln!(out, "  podman network rm {n}");
+            }
+            for n in &s.secret_rm {
+                let _ = writeln!(out, "  podman secret rm {n}");
+            }
+            for n in &s.secret_sync {
+                let _ = writeln!(out, "  podman secret create --replace {n}");
             }
             if s.reload {
                 out.push_str("  systemctl daemon-reload\n");
@@ -263,6 +300,8 @@ impl Plan {
             "conflicts": conflicts,
             "units": self.units,
             "steps": self.steps,
+            "secrets": self.secrets.changes,
+            "secret_conflicts": self.secrets.conflicts,
             "notes": self.notes,
         })
     }

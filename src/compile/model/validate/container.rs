@@ -48,11 +48,7 @@ impl Checker {
             .and_then(|e| self.single(e, "entrypoint", Target::ExecStart));
         let environment = self.pairs(c.environment.as_ref(), "environment variable");
         let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
-        let ports = self.each(c.ports.as_ref(), |this, p| {
-            parse_port(p.get_ref())
-                .map_err(|e| this.err(span(p), e))
-                .ok()
-        });
+        let ports = self.container_ports(c);
         let mounts = self.each(c.volumes.as_ref(), |this, v| this.mount(v, names));
         let networks = self.container_networks(c, names);
         let (user, group) = c.user.as_ref().map_or((None, None), |u| self.user(u));
@@ -106,6 +102,15 @@ impl Checker {
             podman_args,
             secrets,
             raw,
+        })
+    }
+
+    /// The published ports, each checked.
+    fn container_ports(&mut self, c: &inventory::Container) -> Vec<String> {
+        self.each(c.ports.as_ref(), |this, p| {
+            parse_port(p.get_ref())
+                .map_err(|e| this.err(span(p), e))
+                .ok()
         })
     }
 
