@@ -254,3 +254,7 @@ pub fn run(
     let report = apply::apply(&plan, root, found.manifest.as_ref(), systemd, now)?;
     Ok(Outcome::Applied { plan, report })
 }
+
+#[cfg(test)]
+#[path = "install/secrets_tests.rs"]
+mod secrets_tests;

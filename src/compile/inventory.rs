@@ -47,11 +47,35 @@ pub struct Secret {
 }
 
 /// One entry of a container's `secrets`: a name (mounted at `/run/secrets/NAME`), or a table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum SecretRef {
     Name(String),
     Table(SecretTable),
+}
+
+/// A string or a table, with the table's own errors (`unknown field `nam``) rather than serde's
+/// "did not match any variant".
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SecretRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a secret name, or a table like { name = \"api\", type = \"env\", target = \"API_TOKEN\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretRef, E> {
+                Ok(SecretRef::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<SecretRef, A::Error> {
+                SecretTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(SecretRef::Table)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `{ name = "api", type = "env", target = "API_TOKEN" }` or

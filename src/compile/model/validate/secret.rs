@@ -70,7 +70,10 @@ impl Checker {
                 if uses.iter().any(|u| same_target(u, &used)) {
                     self.err(
                         at,
-                        format!("`{}` is given twice the same way", used.written()),
+                        format!(
+                            "`{}` is given twice: another entry already puts a secret there",
+                            used.written()
+                        ),
                     );
                 } else {
                     uses.push(used);
