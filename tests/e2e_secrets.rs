@@ -203,5 +203,53 @@ fn secrets_reach_their_consumers_and_a_rotation_restarts_exactly_them() {
         files_before
     );
     assert_eq!(ids(&m), before, "nothing restarted");
+
+    // A podman secret someone else made is never replaced: refused, exit 3, nothing changed.
+    m.write_file(SECRET_FILE, "third-Value-73");
+    let made = m.run_stdin(
+        ["podman", "secret", "create", "theirs", "-"],
+        b"their-value",
+    );
+    assert!(made.status.success(), "{made:?}");
+    let theirs = format!(
+        "{}\n[secrets.theirs]\nfile = \"{SECRET_FILE}\"\n",
+        inventory("1").replace(
+            "[containers.plain]\n",
+            "[containers.plain]\nsecrets = [\"theirs\"]\n",
+        )
+    );
+    m.write_file(INVENTORY, &theirs);
+    let (code, out) = install(&m);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("podman secret `theirs` exists and quadgen did not create it"),
+        "{out}"
+    );
+    assert_eq!(ids(&m), before, "nothing restarted");
+    let exists = m.run(["podman", "secret", "exists", "theirs"]);
+    assert!(exists.status.success(), "their secret is still there");
+
+    // No container uses `db` any more: its consumers restart without it, then it is removed.
+    m.write_file(
+        INVENTORY,
+        inventory("1")
+            .replace("secrets = [{ name = \"db\", type = \"env\", target = \"API_TOKEN\" }]\n", "")
+            .replace("secrets = [\"db\", { name = \"db\", target = \"/etc/app/db\", mode = \"0400\" }]\n", ""),
+    );
+    let out = install_ok(&m);
+    m.wait_active("envc.service", START);
+    m.wait_active("filec.service", START);
+    assert!(!main_env(&m, "envc").contains("API_TOKEN"), "{out}");
+    let gone = m.run(["podman", "secret", "exists", "db"]);
+    assert_eq!(
+        gone.status.code(),
+        Some(1),
+        "quadgen's secret removed:\n{out}"
+    );
+    assert!(
+        m.run(["podman", "secret", "exists", "theirs"])
+            .status
+            .success()
+    );
     m.halt().expect("halt");
 }
