@@ -47,7 +47,7 @@ fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyhow::Result<
     Ok(())
 }
 
-const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts and restarts above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
+const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts, restarts and podman secrets above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
 
 /// `quadgen plan` and `install --dry-run`: exit 0, or 3 when install would refuse.
 pub fn plan_command(

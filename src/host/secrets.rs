@@ -107,7 +107,7 @@ impl SecretKey {
         }
         // tempfile creates the file with mode 0600.
         let mut tmp = tempfile::Builder::new()
-            .prefix(".quadgen-secret-key.")
+            .prefix(".quadgen-tmp-secret-key.")
             .tempfile_in(root)?;
         tmp.write_all(&self.bytes)?;
         tmp.as_file().sync_all()?;
@@ -170,11 +170,13 @@ pub enum SecretOwner {
     Unknown,
 }
 
-/// Asks podman who owns secret `name` (`podman secret exists`, then its label).
+/// Asks podman who owns secret `name` (`podman secret exists`, then its label). Without a
+/// podman to run, [`SecretOwner::Unknown`]: nothing can be replaced either.
 pub fn owner(name: &str) -> Result<SecretOwner, SystemdError> {
     match run("podman", &["secret", "exists", name]) {
         Ok(_) => {}
         Err(SystemdError::Failed { code: Some(1), .. }) => return Ok(SecretOwner::Absent),
+        Err(SystemdError::Spawn { .. }) => return Ok(SecretOwner::Unknown),
         Err(e) => return Err(e),
     }
     let format = format!("{{{{index .Spec.Labels \"{OWNER_LABEL}\"}}}}");

@@ -224,7 +224,11 @@ fn unmanaged_and_backups(
     let mut unmanaged = Vec::new();
     let mut backups = Vec::new();
     for name in listing {
-        if name == MANIFEST_FILE || name == LOCK_FILE || owned.contains_key(name) {
+        if name == MANIFEST_FILE
+            || name == LOCK_FILE
+            || name == crate::host::secrets::KEY_FILE
+            || owned.contains_key(name)
+        {
             continue;
         }
         if is_backup(name) {
@@ -399,6 +403,7 @@ mod tests {
         let listing: Vec<String> = [
             MANIFEST_FILE,
             LOCK_FILE,
+            crate::host::secrets::KEY_FILE,
             "a.container",
             "b.container",
             "mine.container",
