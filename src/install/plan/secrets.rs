@@ -9,8 +9,9 @@
 //!   running container keeps the value it was created with until then.
 //! - **New** (no record): created; consumers restart only when a podman secret of quadgen's
 //!   was already there (a lost manifest), since its content is then unknown.
-//! - **Owed** (`--no-systemd` or an interrupted install): created or replaced again; the
-//!   restarts it owed are in the pending restarts.
+//! - **Owed** (`--no-systemd`, an interrupted install, or a failed `podman secret create`):
+//!   created or replaced again, and its consumers restart: what they run with is not known to be
+//!   the current value.
 //! - **Gone from podman** (quadgen's record, podman has none): created again, nothing restarts.
 //! - **Someone else's**: a podman secret of the name without quadgen's label is never replaced or
 //!   removed: the plan is refused ([`SecretConflict`]).
@@ -48,9 +49,9 @@ pub enum SecretOp {
     Replace,
     /// Same content, given to podman again (owed, or gone from podman).
     Resync,
+    /// No container uses it any more: removed if podman still has it with quadgen's label,
+    /// otherwise only forgotten.
     Remove,
-    /// Left the inventory; podman has it no more, or it is not quadgen's: only forgotten.
-    Forget,
 }
 
 /// One secret's change, for the plan's output (no value, no fingerprint).
@@ -104,15 +105,19 @@ pub(super) fn plan_secrets(
             });
             continue;
         }
+        let owed = owed_sync(&s.name);
         let op = match old_records.get(&s.name) {
             None => SecretOp::Create,
             Some(r) if r.hmac_sha256 != s.hmac_sha256 => SecretOp::Replace,
-            Some(_) if owed_sync(&s.name) || s.owner == SecretOwner::Absent => SecretOp::Resync,
+            Some(_) if owed || s.owner == SecretOwner::Absent => SecretOp::Resync,
             Some(_) => continue,
         };
         work.secret_sync.insert(s.name.clone());
-        let restart =
-            op == SecretOp::Replace || (op == SecretOp::Create && s.owner == SecretOwner::Quadgen);
+        // Owed: an earlier install may have restarted the consumers before podman had the new
+        // value (a failed create), so they restart once it has.
+        let restart = op == SecretOp::Replace
+            || (op == SecretOp::Create && s.owner == SecretOwner::Quadgen)
+            || (op == SecretOp::Resync && owed);
         let restarts = if restart {
             restart_consumers(s, desired, work)
         } else {

@@ -188,28 +188,31 @@ impl Plan {
     /// Each podman secret created, replaced or removed, and the restarts a change causes (never
     /// a value or a fingerprint).
     fn write_secrets(&self, out: &mut String) {
+        use super::secrets::SecretOp;
         if self.secrets.changes.is_empty() {
             return;
         }
         out.push_str("secrets:\n");
         for c in &self.secrets.changes {
-            let what = match c.op {
-                super::secrets::SecretOp::Create => "create",
-                super::secrets::SecretOp::Replace => "replace",
-                super::secrets::SecretOp::Resync => "resync",
-                super::secrets::SecretOp::Remove => "remove",
-                super::secrets::SecretOp::Forget => "forget",
+            let (what, why) = match (c.op, c.restarts.is_empty()) {
+                (SecretOp::Create, true) => ("create", None),
+                (SecretOp::Create, false) => {
+                    ("create", Some("a podman secret of quadgen's was there"))
+                }
+                (SecretOp::Replace, _) => ("replace", Some("content changed")),
+                (SecretOp::Resync, true) => ("resync", Some("gone from podman")),
+                (SecretOp::Resync, false) => ("resync", Some("owed by an earlier install")),
+                (SecretOp::Remove, _) => ("remove", Some("no container uses it")),
             };
             let _ = write!(out, "  {what:<8} {}", c.name);
-            if c.op == super::secrets::SecretOp::Replace {
-                out.push_str(" (content changed");
-            } else if !c.restarts.is_empty() {
-                out.push_str(" (content unknown");
-            }
-            if !c.restarts.is_empty() {
-                let _ = write!(out, "; restarts {})", c.restarts.join(", "));
-            } else if c.op == super::secrets::SecretOp::Replace {
-                out.push(')');
+            match (why, c.restarts.is_empty()) {
+                (Some(why), true) => {
+                    let _ = write!(out, " ({why})");
+                }
+                (Some(why), false) => {
+                    let _ = write!(out, " ({why}; restarts {})", c.restarts.join(", "));
+                }
+                (None, _) => {}
             }
             out.push('\n');
         }

@@ -962,13 +962,16 @@ mod secret_plans {
         assert!(p.steps.restart.is_empty());
         m.pending = Some(Pending {
             secret_sync: strings(&["db"]),
-            restart: strings(&["a.service"]),
             ..Pending::default()
         });
         let db = state("db", 'a', &["a.service"], SecretOwner::Unknown);
         let p = plan_of(&files, &m, &[db]);
         assert_eq!(p.steps.secret_sync, strings(&["db"]));
-        assert_eq!(p.steps.restart, strings(&["a.service"]), "the owed restart");
+        assert_eq!(
+            p.steps.restart,
+            strings(&["a.service"]),
+            "an owed secret restarts its consumers once podman has it"
+        );
         assert_eq!(p.secrets.changes[0].op, SecretOp::Resync);
     }
 
