@@ -253,3 +253,55 @@ fn secrets_reach_their_consumers_and_a_rotation_restarts_exactly_them() {
     );
     m.halt().expect("halt");
 }
+
+#[test]
+fn a_no_systemd_install_owes_the_secret_until_an_install_with_systemd() {
+    let Some(m) = boot() else { return };
+    m.build_image(&format!("{REGISTRY}/web:latest"), &[]);
+    m.push_image(&format!("{REGISTRY}/web:latest"));
+    m.sh_ok("mkdir -p /root/keys && chmod 700 /root/keys");
+    m.write_file(SECRET_FILE, "offline-Value-81");
+    m.write_file(INVENTORY, inventory("1"));
+
+    let out = m.run(["quadgen", "install", INVENTORY, "--no-systemd"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("podman secret create --replace db"), "{text}");
+    assert_eq!(
+        m.run(["podman", "secret", "exists", "db"]).status.code(),
+        Some(1),
+        "no podman call with --no-systemd"
+    );
+    let status = m.run(["quadgen", "status", INVENTORY, "--no-systemd"]);
+    let status_text = String::from_utf8_lossy(&status.stdout).into_owned()
+        + &String::from_utf8_lossy(&status.stderr);
+    assert!(status.status.success(), "{status_text}");
+    assert!(
+        status_text.contains("systemd work is owed"),
+        "{status_text}"
+    );
+    assert!(!status_text.contains("unmanaged"), "{status_text}");
+
+    let out = install_ok(&m);
+    for u in ["envc.service", "filec.service", "plain.service"] {
+        m.wait_active(u, START);
+    }
+    assert!(
+        main_env(&m, "envc")
+            .lines()
+            .any(|l| l == "API_TOKEN=offline-Value-81"),
+        "{out}"
+    );
+    assert_eq!(
+        main_file(&m, "filec", "/run/secrets/db"),
+        "offline-Value-81"
+    );
+    assert_value_nowhere(&m, "offline-Value-81", &(out + &text + &status_text));
+    let manifest = m.read_file(&format!("{UNITS}/.quadgen-manifest.json"));
+    assert!(
+        !manifest.contains("pending"),
+        "nothing owed any more:\n{manifest}"
+    );
+    m.halt().expect("halt");
+}
