@@ -189,6 +189,15 @@ impl Plan {
     /// a value or a fingerprint).
     fn write_secrets(&self, out: &mut String) {
         use super::secrets::SecretOp;
+        for c in &self.secrets.conflicts {
+            let _ = writeln!(
+                out,
+                "refused: podman secret `{}` exists and quadgen did not create it (no `{}=true` label); quadgen never replaces it with `{}`",
+                c.name,
+                crate::host::secrets::OWNER_LABEL,
+                c.file
+            );
+        }
         if self.secrets.changes.is_empty() {
             return;
         }

@@ -950,6 +950,12 @@ mod secret_plans {
         let p = plan_of(&files, &m, &[db]);
         assert!(p.is_refused());
         assert_eq!(p.secrets.conflicts[0].name, "db");
+        assert!(
+            p.to_text(false)
+                .contains("refused: podman secret `db` exists and quadgen did not create it"),
+            "{}",
+            p.to_text(false)
+        );
         assert!(p.steps.secret_sync.is_empty());
     }
 
