@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use quadgen::compile::render::RenderedFile;
 use quadgen::compile::version::PodmanVersion;
-use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use quadgen::host::systemd::{NetworkRmError, SecretOwner, Systemd, SystemdError, UnitState};
 use quadgen::install::Outcome;
 use quadgen::install::apply::Report;
 use quadgen::install::plan::PlanOptions;
@@ -54,7 +54,7 @@ fn compile(changed: Option<usize>) -> Vec<RenderedFile> {
 fn install(root: &Path, desired: &[RenderedFile], systemd: &mut Recording) -> Report {
     let outcome = quadgen::install::run(
         root,
-        desired,
+        quadgen::install::Wanted::files(desired),
         "/bench.toml",
         PlanOptions::default(),
         systemd,

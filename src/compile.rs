@@ -22,6 +22,8 @@ use version::PodmanVersion;
 #[derive(Debug)]
 pub struct Compiled {
     pub files: Vec<RenderedFile>,
+    /// The podman secrets install creates, with the containers that use each.
+    pub secrets: Vec<render::WantedSecret>,
     pub warnings: Vec<Diagnostic>,
     /// The inventory text the model and warnings come from.
     pub source: String,
@@ -74,10 +76,12 @@ fn compile_owned(
         Ok(checked) => checked,
         Err(d) => return Err(reject(source, d.sorted())),
     };
+    let secrets = render::wanted_secrets(&model);
     let files = render::render_each(quadlet::lower_each(&model));
     drop(model);
     Ok(Compiled {
         files,
+        secrets,
         warnings: warnings.sorted(),
         source,
     })

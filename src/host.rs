@@ -10,5 +10,6 @@ pub mod fs;
 pub mod journal;
 pub mod podman;
 pub mod process;
+pub mod secrets;
 pub mod systemd;
 pub mod units;

@@ -7,7 +7,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use quadgen::compile::version::PodmanVersion;
-use quadgen::host::systemd::{NetworkRmError, Systemd, SystemdError, UnitState};
+use quadgen::host::systemd::{NetworkRmError, SecretOwner, Systemd, SystemdError, UnitState};
 use quadgen::install::manifest::{MANIFEST_FILE, Manifest};
 use quadgen::install::plan::PlanOptions;
 
@@ -51,7 +51,7 @@ fn installed(inventory: &str) -> tempfile::TempDir {
         .unwrap_or_else(|r| panic!("{}", r.render(false)));
     let outcome = quadgen::install::run(
         &root,
-        &compiled.files,
+        quadgen::install::Wanted::new(&compiled.files, &compiled.secrets),
         &inv.display().to_string(),
         PlanOptions::default(),
         &mut Recording::default(),

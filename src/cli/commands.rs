@@ -7,13 +7,12 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{InstallArgs, compile_and_report, exit};
-use crate::compile::render::RenderedFile;
 use crate::doctor;
 use crate::host::fs;
 use crate::host::systemd::{Offline, Systemctl, Systemd};
 use crate::install::manifest::Manifest;
 use crate::install::plan::{self, Plan, PlanOptions};
-use crate::install::{self, InstallError, Outcome};
+use crate::install::{self, InstallError, Outcome, Wanted};
 
 /// The inventory path recorded in the manifest: absolute, so `status` can find it from anywhere.
 pub(crate) fn inventory_label(inventory: &Path) -> String {
@@ -23,15 +22,21 @@ pub(crate) fn inventory_label(inventory: &Path) -> String {
         .to_string()
 }
 
-/// Reads the manifest and the files that matter, and plans. `inventory` is the label recorded
-/// in the manifest.
-fn load_and_plan(
+/// The first half of the install sequence, for `plan` and `--dry-run`: reads the secret files,
+/// the manifest and the files that matter, and plans. Asks podman who owns each secret unless
+/// `--no-systemd`. `inventory` is the label recorded in the manifest.
+pub(crate) fn plan_only(
+    wanted: Wanted<'_>,
     inventory: &str,
-    desired: &[RenderedFile],
-    root: &Path,
     options: PlanOptions,
+    args: &InstallArgs,
 ) -> anyhow::Result<Plan> {
-    let (_, plan) = install::load_and_plan(root, desired, inventory, options)?;
+    let root = &args.root;
+    let (_, plan, _, _) = if args.no_systemd {
+        install::load_and_plan(root, wanted, inventory, options, &mut Offline)?
+    } else {
+        install::load_and_plan(root, wanted, inventory, options, &mut Systemctl)?
+    };
     Ok(plan)
 }
 
@@ -47,7 +52,7 @@ pub(crate) fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyh
     Ok(())
 }
 
-const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts and restarts above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
+const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts, restarts and podman secrets above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
 
 /// `quadgen plan` and `install --dry-run`: exit 0, or 3 when install would refuse.
 pub fn plan_command(
@@ -60,7 +65,8 @@ pub fn plan_command(
         return Ok(ExitCode::from(exit::FAILURE));
     };
     let label = inventory_label(inventory);
-    let plan = load_and_plan(&label, &compiled.files, &args.root, options)?;
+    let wanted = Wanted::new(&compiled.files, &compiled.secrets);
+    let plan = plan_only(wanted, &label, options, args)?;
     print_plan(&plan, args, verbose)?;
     if plan.is_refused() {
         Ok(ExitCode::from(exit::REFUSED))
@@ -87,13 +93,8 @@ pub fn install_command(
         source: &compiled.source,
         keep: keep_generations,
     };
-    run_install(
-        &label,
-        &compiled.files,
-        options,
-        args,
-        Command::Install(record),
-    )
+    let wanted = Wanted::new(&compiled.files, &compiled.secrets);
+    run_install(&label, wanted, options, args, Command::Install(record))
 }
 
 /// `quadgen uninstall`: the plan of an empty inventory, removals allowed, through the same apply.
@@ -119,7 +120,7 @@ pub fn uninstall_command(
         allow_removals: true,
     };
     if dry_run {
-        let plan = load_and_plan(&label, &[], root, options)?;
+        let plan = plan_only(Wanted::files(&[]), &label, options, args)?;
         print_plan(&plan, args, false)?;
         return Ok(ExitCode::from(if plan.is_refused() {
             exit::REFUSED
@@ -128,7 +129,13 @@ pub fn uninstall_command(
         }));
     }
     let _lock = lock(root)?;
-    let code = run_install(&label, &[], options, args, Command::Uninstall)?;
+    let code = run_install(
+        &label,
+        Wanted::files(&[]),
+        options,
+        args,
+        Command::Uninstall,
+    )?;
     if Manifest::load(root)?.is_none() {
         // Everything quadgen installed is gone: its generations go too.
         crate::install::generations::remove_all(root)?;
@@ -194,7 +201,7 @@ impl<'a> Command<'a> {
 /// was done, or why nothing was.
 pub(crate) fn run_install(
     inventory: &str,
-    desired: &[RenderedFile],
+    wanted: Wanted<'_>,
     options: PlanOptions,
     args: &InstallArgs,
     command: Command,
@@ -210,17 +217,17 @@ pub(crate) fn run_install(
             }
         }
     };
-    let sequence = Sequence {
-        root,
-        desired,
-        inventory,
-        options,
-        command,
+    let wanted = match command {
+        Command::Release(_, names) => Wanted {
+            release: names,
+            ..wanted
+        },
+        _ => wanted,
     };
     let outcome = if args.no_systemd {
-        sequence.run(&mut Offline, now, show)
+        install::run(root, wanted, inventory, options, &mut Offline, now, show)
     } else {
-        sequence.run(&mut Systemctl, now, show)
+        install::run(root, wanted, inventory, options, &mut Systemctl, now, show)
     };
     let outcome = outcome.map_err(|e| match e {
         InstallError::Apply(e) => {
@@ -253,32 +260,6 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
-}
-
-/// The install sequence a command runs: [`install::run`], or [`install::release`].
-struct Sequence<'a> {
-    root: &'a Path,
-    desired: &'a [RenderedFile],
-    inventory: &'a str,
-    options: PlanOptions,
-    command: Command<'a>,
-}
-
-impl Sequence<'_> {
-    fn run(
-        &self,
-        systemd: &mut impl Systemd,
-        now: u64,
-        show: impl FnOnce(&Plan),
-    ) -> Result<Outcome, InstallError> {
-        let (root, desired, inventory) = (self.root, self.desired, self.inventory);
-        match self.command {
-            Command::Release(_, names) => {
-                install::release(root, desired, inventory, names, systemd, now, show)
-            }
-            _ => install::run(root, desired, inventory, self.options, systemd, now, show),
-        }
-    }
 }
 
 /// For each released file: the inventory keys that would keep its held edit.
@@ -340,6 +321,15 @@ fn report_refusal(plan: &Plan, args: &InstallArgs, command: Command) -> anyhow::
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
+        );
+    }
+    for c in &plan.secrets.conflicts {
+        eprintln!(
+            "error: refusing to {verb}: podman secret `{}` exists and quadgen did not create it (it has no `{}=true` label), so quadgen will not replace it with `{}`; nothing was changed. Remove it (`podman secret rm {}`) if it may go, or rename the secret in the inventory",
+            c.name,
+            crate::host::secrets::OWNER_LABEL,
+            c.file,
+            c.name
         );
     }
     if !plan.conflicts.is_empty() {

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::commands::{Command, Record, lock, print_plan, run_install};
+use crate::cli::commands::{Command, Record, lock, plan_only, print_plan, run_install};
 use crate::cli::{InstallArgs, exit};
 use crate::compile::version::PodmanVersion;
+use crate::install::Wanted;
 use crate::install::generations::{self, Generation, format_time};
 use crate::install::plan::PlanOptions;
 
@@ -94,8 +95,8 @@ pub fn rollback_command(
         ..PlanOptions::default()
     };
     if dry_run {
-        let (_, plan) =
-            crate::install::load_and_plan(root, &compiled.files, &g.inventory_label, options)?;
+        let wanted = Wanted::new(&compiled.files, &compiled.secrets);
+        let plan = plan_only(wanted, &g.inventory_label, options, args)?;
         print_plan(&plan, args, false)?;
         return Ok(ExitCode::from(if plan.is_refused() {
             exit::REFUSED
@@ -111,7 +112,7 @@ pub fn rollback_command(
     };
     run_install(
         &g.inventory_label,
-        &compiled.files,
+        Wanted::new(&compiled.files, &compiled.secrets),
         options,
         args,
         Command::Install(record),

@@ -182,7 +182,7 @@ pub fn release_command(
     };
     run_install(
         &label,
-        &compiled.files,
+        crate::install::Wanted::new(&compiled.files, &compiled.secrets),
         PlanOptions::default(),
         args,
         Command::Release(record, &names),

@@ -34,6 +34,67 @@ pub struct Inventory {
     pub volumes: BTreeMap<Str, Spanned<Volume>>,
     #[serde(default)]
     pub containers: BTreeMap<Str, Spanned<Container>>,
+    /// `[secrets.NAME]`: files whose content becomes a podman secret at install.
+    #[serde(default)]
+    pub secrets: BTreeMap<Str, Spanned<Secret>>,
+}
+
+/// `[secrets.NAME] file = "/run/secrets/NAME"`: where install reads the secret's value (for
+/// example a file sops-nix or agenix decrypts at boot). The value itself is never in the
+/// inventory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secret {
+    pub file: Str,
+}
+
+/// One entry of a container's `secrets`: a name (mounted at `/run/secrets/NAME`), or a table.
+#[derive(Debug, Clone)]
+pub enum SecretRef {
+    Name(String),
+    Table(SecretTable),
+}
+
+/// A string or a table, with the table's own errors (`unknown field `nam``) rather than serde's
+/// "did not match any variant".
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SecretRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a secret name, or a table like { name = \"api\", type = \"env\", target = \"API_TOKEN\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SecretRef, E> {
+                Ok(SecretRef::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<SecretRef, A::Error> {
+                SecretTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(SecretRef::Table)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `{ name = "api", type = "env", target = "API_TOKEN" }` or
+/// `{ name = "cert", type = "mount", target = "/etc/app/cert.pem", uid = 0, gid = 0, mode = "0400" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretTable {
+    pub name: String,
+    /// `mount` (default) or `env`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The variable (env) or the path in the container (mount; relative: under `/run/secrets`).
+    pub target: Option<String>,
+    pub uid: Option<i64>,
+    pub gid: Option<i64>,
+    /// Octal file mode, as a string: `"0400"`.
+    pub mode: Option<String>,
 }
 
 /// `[containers.NAME]` (and `[defaults]`): every field optional here; `image` is required after
@@ -67,6 +128,8 @@ pub struct Container {
     pub auto_update: Option<Str>,
     pub auto_start: Option<Spanned<bool>>,
     pub podman_args: Option<Spanned<Vec<Str>>>,
+    /// Secrets from `[secrets]` the container gets (`Secret=`).
+    pub secrets: Option<Spanned<Vec<Spanned<SecretRef>>>>,
     /// Escape hatch: raw Quadlet keys per section (`Unit`, `Container`, `Service`, `Install`).
     pub quadlet: Option<RawSections>,
 

@@ -5,6 +5,7 @@ mod choice;
 mod image;
 mod options;
 mod port;
+mod secret;
 mod validate;
 pub mod values;
 
@@ -12,6 +13,7 @@ pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy,
 pub use image::Image;
 pub use options::{ListItem, Resources, Runtime, Seccomp, Security};
 pub use port::parse_port;
+pub use secret::{Secret, SecretKind, SecretUse, is_env_name, mount_target_problem};
 pub use validate::validate;
 pub use values::{Duration, DurationError, HostPath, HostPathError, Name, NameError, Single, Word};
 
@@ -33,6 +35,8 @@ pub struct Model {
     pub networks: Vec<Network>,
     pub volumes: Vec<Volume>,
     pub containers: Vec<Container>,
+    /// The `[secrets]` some container uses (an unused one is a warning and left out).
+    pub secrets: Vec<Secret>,
 }
 
 /// `[containers.NAME]` after defaults and checks.
@@ -67,6 +71,8 @@ pub struct Container {
     pub auto_update: AutoUpdate,
     pub auto_start: bool,
     pub podman_args: Vec<Word>,
+    /// `Secret=` lines.
+    pub secrets: Vec<SecretUse>,
     pub raw: Vec<RawKey>,
     /// Capabilities, privileges and confinement.
     pub security: Security,

@@ -1,5 +1,6 @@
 //! Units → file text and content hashes. The text is deterministic: same inventory, same bytes.
 
+use crate::compile::model::{Model, container_service};
 use crate::compile::quadlet::Unit;
 use crate::unit::{UnitKind, sha256_hex};
 
@@ -71,4 +72,39 @@ pub fn render_each(units: impl IntoIterator<Item = Unit>) -> Vec<RenderedFile> {
 fn sorted(mut files: Vec<RenderedFile>) -> Vec<RenderedFile> {
     files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     files
+}
+
+/// A podman secret install creates from a file: what install needs, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedSecret {
+    /// The podman secret's name.
+    pub name: String,
+    /// The host file its value is read from, at install.
+    pub file: String,
+    /// The services of the containers that use it, sorted.
+    pub consumers: Vec<String>,
+}
+
+/// The secrets some container uses, sorted by name, each with its consumers.
+pub fn wanted_secrets(model: &Model) -> Vec<WantedSecret> {
+    let mut wanted: Vec<WantedSecret> = model
+        .secrets
+        .iter()
+        .map(|s| {
+            let mut consumers: Vec<String> = model
+                .containers
+                .iter()
+                .filter(|c| c.secrets.iter().any(|u| u.secret == s.name))
+                .map(|c| container_service(&c.name))
+                .collect();
+            consumers.sort();
+            WantedSecret {
+                name: s.name.to_string(),
+                file: s.file.raw.clone(),
+                consumers,
+            }
+        })
+        .collect();
+    wanted.sort_by(|a, b| a.name.cmp(&b.name));
+    wanted
 }

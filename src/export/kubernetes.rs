@@ -867,6 +867,14 @@ fn carried_elsewhere_texts(c: &model::Container, texts: &mut Vec<String>) {
             list(&options)
         ));
     }
+    if !c.secrets.is_empty() {
+        let uses: Vec<String> = c.secrets.iter().map(|u| u.written()).collect();
+        let uses: Vec<&str> = uses.iter().map(String::as_str).collect();
+        texts.push(format!(
+            "secrets {} are not carried: create Kubernetes Secrets from the same files and use them (`secretKeyRef`, or a `secret` volume)",
+            list(&uses)
+        ));
+    }
 }
 
 fn network_notes(n: &model::Network) -> Vec<Note> {

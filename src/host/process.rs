@@ -51,3 +51,34 @@ pub fn run(program: &str, args: &[&str]) -> Result<String, SystemdError> {
         })
     }
 }
+
+/// [`run`] with `input` on the program's stdin (a secret's value, never in its argv).
+pub fn run_with_input(program: &str, args: &[&str], input: &[u8]) -> Result<String, SystemdError> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let spawn_error = |source| SystemdError::Spawn {
+        program: program.to_string(),
+        source,
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn_error)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A program that exits early closes the pipe: its exit status says why.
+        let _ = stdin.write_all(input);
+    }
+    let output = child.wait_with_output().map_err(spawn_error)?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    Err(SystemdError::Failed {
+        command: format!("{program} {}", args.join(" ")),
+        status: output.status.to_string(),
+        code: output.status.code(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
+}

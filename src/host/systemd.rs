@@ -9,6 +9,7 @@
 pub use crate::host::podman::NetworkRmError;
 pub use crate::host::process::SystemdError;
 use crate::host::process::run;
+pub use crate::host::secrets::SecretOwner;
 
 /// The `systemctl show` properties [`UnitState`] is made of.
 pub const SHOW_PROPERTIES: &str =
@@ -246,6 +247,12 @@ pub trait Systemd {
     fn clock(&mut self) -> std::time::Duration;
     /// `podman network rm NAME`, so the network is created again from its new definition.
     fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError>;
+    /// Who owns podman secret `name` (quadgen marks its own with a label).
+    fn podman_secret_owner(&mut self, name: &str) -> Result<SecretOwner, SystemdError>;
+    /// Creates podman secret `name` with `value`, or replaces quadgen's own one of that name.
+    fn podman_secret_create(&mut self, name: &str, value: &[u8]) -> Result<(), SystemdError>;
+    /// `podman secret rm NAME`.
+    fn podman_secret_rm(&mut self, name: &str) -> Result<(), SystemdError>;
     /// Whether this is [`Offline`]: calls do nothing, and the work is left owed.
     fn is_offline(&self) -> bool {
         false
@@ -281,6 +288,15 @@ impl Systemd for Offline {
         std::time::Duration::ZERO
     }
     fn podman_network_rm(&mut self, _: &str) -> Result<(), NetworkRmError> {
+        Ok(())
+    }
+    fn podman_secret_owner(&mut self, _: &str) -> Result<SecretOwner, SystemdError> {
+        Ok(SecretOwner::Unknown)
+    }
+    fn podman_secret_create(&mut self, _: &str, _: &[u8]) -> Result<(), SystemdError> {
+        Ok(())
+    }
+    fn podman_secret_rm(&mut self, _: &str) -> Result<(), SystemdError> {
         Ok(())
     }
     fn is_offline(&self) -> bool {
@@ -343,6 +359,18 @@ impl Systemd for Systemctl {
 
     fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError> {
         crate::host::podman::network_rm(name)
+    }
+
+    fn podman_secret_owner(&mut self, name: &str) -> Result<SecretOwner, SystemdError> {
+        crate::host::secrets::owner(name)
+    }
+
+    fn podman_secret_create(&mut self, name: &str, value: &[u8]) -> Result<(), SystemdError> {
+        crate::host::secrets::create_or_replace(name, value)
+    }
+
+    fn podman_secret_rm(&mut self, name: &str) -> Result<(), SystemdError> {
+        crate::host::secrets::remove(name)
     }
 }
 

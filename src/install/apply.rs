@@ -5,7 +5,8 @@
 //! 2. stop units that leave, and containers on a network that is recreated (systemd still has
 //!    their old definitions), then `podman network rm`;
 //! 3. back up forced-over hand edits, write changed files (temp + fsync + rename), remove files
-//!    that left, fsync the directory;
+//!    that left, fsync the directory; then create or replace the podman secrets
+//!    (`podman secret create --replace`, the value on stdin), before anything starts;
 //! 4. one `daemon-reload`;
 //! 5. one `restart`, one `try-restart`, one `start` (each one systemd transaction), then the
 //!    settle watch: the units just (re)started are watched for [`SETTLE_WINDOW`], all at once (one
@@ -14,7 +15,9 @@
 //!    (`Notify=healthy`) also proved it serves, but any other may die right after (issue 14: one
 //!    killed by podman at a sibling's start), so the window is skipped only when every unit
 //!    started is health-gated;
-//! 6. the final manifest, last (removed instead when nothing is quadgen's any more: uninstall).
+//! 6. the podman secrets of quadgen's no container uses any more removed (after the restarts,
+//!    so none is still in use); then the final manifest, last (removed instead when nothing is
+//!    quadgen's any more: uninstall).
 //!
 //! With [`crate::host::systemd::Offline`] (`--no-systemd`) no call runs: files are written and removed,
 //! and the final manifest keeps all the systemd work as owed, for the next install with systemd.
@@ -61,6 +64,10 @@ pub enum Step {
     TryRestart,
     #[serde(rename = "start")]
     Start,
+    #[serde(rename = "secret create")]
+    SecretCreate,
+    #[serde(rename = "secret rm")]
+    SecretRm,
 }
 
 impl Step {
@@ -72,6 +79,8 @@ impl Step {
             Step::Restart => "restart",
             Step::TryRestart => "try-restart",
             Step::Start => "start",
+            Step::SecretCreate => "secret create",
+            Step::SecretRm => "secret rm",
         }
     }
 }
@@ -242,6 +251,29 @@ pub fn apply(
     systemd: &mut impl Systemd,
     now_unix_secs: u64,
 ) -> Result<Report, ApplyError> {
+    apply_with_secrets(
+        plan,
+        &SecretValues::new(),
+        root,
+        old,
+        systemd,
+        now_unix_secs,
+    )
+}
+
+/// The content of each secret the plan creates or replaces, by name: read once, before the plan,
+/// so podman gets exactly what was fingerprinted.
+pub type SecretValues = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// [`apply`] with the values of the secrets the plan gives podman.
+pub fn apply_with_secrets(
+    plan: &Plan,
+    values: &SecretValues,
+    root: &Path,
+    old: Option<&Manifest>,
+    systemd: &mut impl Systemd,
+    now_unix_secs: u64,
+) -> Result<Report, ApplyError> {
     let mut report = Report::default();
     if plan.is_noop() {
         return Ok(report);
@@ -256,6 +288,7 @@ pub fn apply(
     let still_up = stop_units(&steps.stop, systemd, &mut report);
     let network_rm_owed = remove_networks(&steps.network_rm, systemd, &mut report);
     write_files(plan, root, &still_up, now_unix_secs, &mut report)?;
+    let secret_sync_owed = secrets::sync(&steps.secret_sync, values, systemd, &mut report);
     if steps.reload {
         systemd.daemon_reload().map_err(ApplyError::Reload)?;
     }
@@ -263,15 +296,13 @@ pub fn apply(
     if !started.is_empty() {
         settle(&started, &health_gated(plan), systemd, &mut report);
     }
-    write_final_manifest(
-        plan,
-        root,
-        old,
-        &still_up,
-        network_rm_owed,
-        systemd,
-        &mut report,
-    )?;
+    // Last: a container that stops using a secret has been restarted without it by now.
+    let owed = Pending {
+        network_rm: network_rm_owed,
+        secret_sync: secret_sync_owed,
+        ..secrets::remove(&steps.secret_rm, systemd, &mut report)
+    };
+    write_final_manifest(plan, root, old, &still_up, owed, systemd, &mut report)?;
     Ok(report)
 }
 
@@ -437,7 +468,7 @@ fn write_final_manifest(
     root: &Path,
     old: Option<&Manifest>,
     still_up: &[String],
-    network_rm_owed: Vec<String>,
+    owed: Pending,
     systemd: &impl Systemd,
     report: &mut Report,
 ) -> Result<(), ApplyError> {
@@ -451,17 +482,14 @@ fn write_final_manifest(
             done.files.insert(f.file_name.clone(), record.clone());
         }
     }
-    if !network_rm_owed.is_empty() {
-        done.pending = Some(Pending {
-            network_rm: network_rm_owed,
-            ..Default::default()
-        });
+    if !owed.is_empty() {
+        done.pending = Some(owed);
     }
     if systemd.is_offline() {
         let owed = plan.steps.pending();
         done.pending = (!owed.is_empty()).then_some(owed);
     }
-    if done.files.is_empty() && done.pending.is_none() {
+    if done.files.is_empty() && done.pending.is_none() && done.secrets.is_empty() {
         fs::remove(root, MANIFEST_FILE)?;
     } else {
         fs::write_atomic(root, MANIFEST_FILE, done.to_json()?.as_bytes())?;
@@ -470,6 +498,8 @@ fn write_final_manifest(
     fs::sync_dir(root)?;
     Ok(())
 }
+
+mod secrets;
 
 #[cfg(test)]
 mod tests;

@@ -39,6 +39,18 @@ pub struct Manifest {
     /// manifest without the key (older quadgen) holds nothing.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub held: BTreeSet<String>,
+    /// The podman secrets quadgen created and owns, by name: only these are ever replaced or
+    /// removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, SecretRecord>,
+}
+
+/// One podman secret quadgen owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRecord {
+    /// HMAC-SHA256 of the content given to podman, keyed with the host-local key beside the
+    /// manifest (see `crate::host::secrets`): tells a change, gives nothing away.
+    pub hmac_sha256: String,
 }
 
 /// One owned file.
@@ -81,6 +93,12 @@ pub struct Pending {
     /// Podman networks to remove so they are created again.
     #[serde(default)]
     pub network_rm: Vec<String>,
+    /// Podman secrets to create or replace from their file (`--no-systemd`, or interrupted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_sync: Vec<String>,
+    /// Podman secrets of quadgen's to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_rm: Vec<String>,
 }
 
 impl Pending {
@@ -91,6 +109,47 @@ impl Pending {
             && self.try_restart.is_empty()
             && self.start.is_empty()
             && self.network_rm.is_empty()
+            && self.secret_sync.is_empty()
+            && self.secret_rm.is_empty()
+    }
+
+    /// Every pending service a generated service name, every pending network a podman network
+    /// name, every pending secret a name quadgen accepts.
+    fn validate(&self) -> Result<(), InvalidEntry> {
+        let p = self;
+        let bad = |what: &str, entry: &str, problem: String| InvalidEntry {
+            what: what.to_string(),
+            entry: entry.escape_debug().to_string(),
+            problem,
+        };
+        for s in p.restart.iter().chain(&p.try_restart).chain(&p.start) {
+            if !is_generated_service(s) {
+                return Err(bad(
+                    "pending service",
+                    s,
+                    "is not a service name quadgen generates".into(),
+                ));
+            }
+        }
+        for n in &p.network_rm {
+            if !is_network_name(n) {
+                return Err(bad(
+                    "pending network",
+                    n,
+                    "is not a podman network name".into(),
+                ));
+            }
+        }
+        for n in p.secret_sync.iter().chain(&p.secret_rm) {
+            if crate::compile::model::Name::parse(n).is_err() {
+                return Err(bad(
+                    "pending secret",
+                    n,
+                    "is not a secret name quadgen accepts".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -203,6 +262,7 @@ impl Manifest {
             files: BTreeMap::new(),
             pending: None,
             held: BTreeSet::new(),
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -286,23 +346,32 @@ impl Manifest {
             ));
         }
         if let Some(p) = &self.pending {
-            for s in p.restart.iter().chain(&p.try_restart).chain(&p.start) {
-                if !is_generated_service(s) {
-                    return Err(bad(
-                        "pending service",
-                        s,
-                        "is not a service name quadgen generates".into(),
-                    ));
-                }
+            p.validate()?;
+        }
+        self.validate_secrets()
+    }
+
+    /// Every secret record: a name quadgen accepts (so never an option) and an HMAC in hex.
+    fn validate_secrets(&self) -> Result<(), InvalidEntry> {
+        for (name, r) in &self.secrets {
+            let bad = |what: String, entry: &str, problem: &str| InvalidEntry {
+                what,
+                entry: entry.escape_debug().to_string(),
+                problem: problem.to_string(),
+            };
+            if crate::compile::model::Name::parse(name).is_err() {
+                return Err(bad(
+                    "secret".into(),
+                    name,
+                    "is not a secret name quadgen accepts",
+                ));
             }
-            for n in &p.network_rm {
-                if !is_network_name(n) {
-                    return Err(bad(
-                        "pending network",
-                        n,
-                        "is not a podman network name".into(),
-                    ));
-                }
+            if !is_sha256(&r.hmac_sha256) {
+                return Err(bad(
+                    format!("fingerprint of secret `{name}`"),
+                    &r.hmac_sha256,
+                    "is not an HMAC-SHA256 in hex",
+                ));
             }
         }
         Ok(())
@@ -378,8 +447,15 @@ mod tests {
             reload: true,
             restart: vec!["a.service".into()],
             network_rm: vec!["app".into()],
+            secret_sync: vec!["db".into()],
             ..Pending::default()
         });
+        m.secrets.insert(
+            "db".into(),
+            SecretRecord {
+                hmac_sha256: "2".repeat(64),
+            },
+        );
         let mut v: serde_json::Value =
             serde_json::from_str(&m.to_json().expect("json")).expect("json");
         edit(&mut v);
@@ -462,6 +538,24 @@ mod tests {
                 "pending network",
                 Box::new(|v| v["pending"]["network_rm"] = serde_json::json!(["--force"])),
                 "pending network `--force`",
+            ),
+            (
+                "secret name",
+                Box::new(|v| {
+                    let rec = v["secrets"]["db"].clone();
+                    v["secrets"]["--all"] = rec;
+                }),
+                "secret `--all`",
+            ),
+            (
+                "secret fingerprint",
+                Box::new(|v| v["secrets"]["db"]["hmac_sha256"] = "hunter2".into()),
+                "fingerprint of secret `db`",
+            ),
+            (
+                "pending secret",
+                Box::new(|v| v["pending"]["secret_rm"] = serde_json::json!(["--all"])),
+                "pending secret `--all`",
             ),
             (
                 "inventory with escapes",

@@ -40,6 +40,7 @@
 //!   with their diff; [`plan_releasing`] takes named ones back (see [`hold`]).
 
 pub mod hold;
+pub mod secrets;
 pub mod show;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -190,6 +191,10 @@ pub struct Steps {
     pub restart: Vec<String>,
     pub try_restart: Vec<String>,
     pub start: Vec<String>,
+    /// Podman secrets created or replaced from their file, after the files are written.
+    pub secret_sync: Vec<String>,
+    /// Podman secrets of quadgen's removed, after the stop.
+    pub secret_rm: Vec<String>,
 }
 
 impl Steps {
@@ -201,6 +206,8 @@ impl Steps {
             && self.restart.is_empty()
             && self.try_restart.is_empty()
             && self.start.is_empty()
+            && self.secret_sync.is_empty()
+            && self.secret_rm.is_empty()
     }
 
     /// The part an interrupted install must still do.
@@ -211,6 +218,8 @@ impl Steps {
             try_restart: self.try_restart.clone(),
             start: self.start.clone(),
             network_rm: self.network_rm.clone(),
+            secret_sync: self.secret_sync.clone(),
+            secret_rm: self.secret_rm.clone(),
         }
     }
 }
@@ -236,12 +245,14 @@ pub struct Plan {
     /// Files held by `quadgen edit`/`hold`: left as they are, with the inventory's version for
     /// the diff. Sorted by name.
     pub held: Vec<HeldFile>,
+    /// Podman secrets created, replaced or removed, and the ones refused.
+    pub secrets: secrets::SecretPlan,
 }
 
 impl Plan {
     /// Whether install refuses this plan (conflicts, or a mass removal not allowed).
     pub fn is_refused(&self) -> bool {
-        !self.conflicts.is_empty() || self.mass_removal.is_some()
+        !self.conflicts.is_empty() || self.mass_removal.is_some() || self.has_secret_conflicts()
     }
 
     /// Whether install has nothing at all to do: no write, no systemd call.
@@ -392,6 +403,8 @@ struct Builder {
     restart: BTreeSet<String>,
     try_restart: BTreeSet<String>,
     start: BTreeSet<String>,
+    secret_sync: BTreeSet<String>,
+    secret_rm: BTreeSet<String>,
     reasons: BTreeMap<String, String>,
     notes: Vec<String>,
 }
@@ -424,6 +437,8 @@ impl Builder {
             restart: self.restart.into_iter().collect(),
             try_restart: self.try_restart.into_iter().collect(),
             start: self.start.into_iter().collect(),
+            secret_sync: self.secret_sync.into_iter().collect(),
+            secret_rm: self.secret_rm.into_iter().collect(),
         }
     }
 }
@@ -443,7 +458,7 @@ struct Draft<'a> {
     holding: hold::Holding<'a>,
 }
 
-/// Computes the plan. `inventory` is recorded in the manifest.
+/// Computes the plan of an inventory without secrets. `inventory` is recorded in the manifest.
 pub fn plan(
     desired: &[RenderedFile],
     manifest: Option<&Manifest>,
@@ -466,6 +481,28 @@ pub fn plan(
 /// it) and their unit restarted. Every other held file is left as it is.
 pub fn plan_releasing(
     desired: &[RenderedFile],
+    manifest: Option<&Manifest>,
+    observed: &Observed,
+    inventory: &str,
+    options: PlanOptions,
+    release: &BTreeSet<String>,
+) -> Plan {
+    plan_with_secrets(
+        desired,
+        &[],
+        manifest,
+        observed,
+        inventory,
+        options,
+        release,
+    )
+}
+
+/// Computes the plan: unit files and the podman secrets `wanted_secrets` (see [`secrets`]),
+/// with the held files named in `release` taken back (see [`plan_releasing`]).
+pub fn plan_with_secrets(
+    desired: &[RenderedFile],
+    wanted_secrets: &[secrets::SecretState],
     manifest: Option<&Manifest>,
     observed: &Observed,
     inventory: &str,
@@ -501,15 +538,18 @@ pub fn plan_releasing(
     if let Some(owed) = manifest.and_then(|m| m.pending.as_ref()) {
         draft.plan_owed_work(owed);
     }
+    let secret_plan = secrets::plan_secrets(wanted_secrets, manifest, desired, &mut draft.work);
+    new_manifest.secrets = secret_plan.records.clone();
     let mass_removal = draft.mass_removal(&new_manifest);
     let units = draft.finish_steps();
     let manifest_changed = match manifest {
-        None => !new_manifest.files.is_empty(),
+        None => !new_manifest.files.is_empty() || !new_manifest.secrets.is_empty(),
         Some(m) => {
             m.files != new_manifest.files
                 || m.pending.is_some()
                 || m.inventory != inventory
                 || m.held != new_manifest.held
+                || m.secrets != new_manifest.secrets
         }
     };
     let notes = std::mem::take(&mut draft.work.notes);
@@ -524,6 +564,7 @@ pub fn plan_releasing(
         manifest: new_manifest,
         manifest_changed,
         held,
+        secrets: secret_plan,
     }
 }
 

@@ -266,6 +266,7 @@ fn unmanaged_and_backups(
         if name == MANIFEST_FILE
             || name == LOCK_FILE
             || name == crate::install::generations::GENERATIONS_DIR
+            || name == crate::host::secrets::KEY_FILE
             || owned.contains_key(name)
         {
             continue;
@@ -447,6 +448,7 @@ mod tests {
         let listing: Vec<String> = [
             MANIFEST_FILE,
             LOCK_FILE,
+            crate::host::secrets::KEY_FILE,
             "a.container",
             "b.container",
             "mine.container",

@@ -2,7 +2,7 @@
 //! it under `cfg(test)`), `tests/install_cli.rs` and `benches/install.rs` (each with `#[path]`).
 //! Its parent module brings the `quadgen::host::systemd` types into scope.
 
-use super::{NetworkRmError, Systemd, SystemdError, UnitState};
+use super::{NetworkRmError, SecretOwner, Systemd, SystemdError, UnitState};
 
 /// A recording [`Systemd`] for tests and benchmarks: does nothing, remembers every call as a
 /// line (`restart a.service b.service`), and fails starts and restarts of the units in `failing`.
@@ -30,6 +30,9 @@ pub struct Recording {
     pub stopped: std::collections::BTreeSet<String>,
     /// `show` fails (systemd not answering).
     pub show_fails: bool,
+    /// Podman secrets: owner and value (`podman secret create` records only the name in
+    /// [`Recording::calls`]).
+    pub podman_secrets: std::collections::BTreeMap<String, (SecretOwner, Vec<u8>)>,
 }
 
 impl Recording {
@@ -130,6 +133,26 @@ impl Systemd for Recording {
                 stderr: format!("Error: \"{name}\" has associated containers with it"),
             }));
         }
+        Ok(())
+    }
+
+    fn podman_secret_owner(&mut self, name: &str) -> Result<SecretOwner, SystemdError> {
+        Ok(self
+            .podman_secrets
+            .get(name)
+            .map_or(SecretOwner::Absent, |(owner, _)| *owner))
+    }
+
+    fn podman_secret_create(&mut self, name: &str, value: &[u8]) -> Result<(), SystemdError> {
+        self.calls.push(format!("podman secret create {name}"));
+        self.podman_secrets
+            .insert(name.to_string(), (SecretOwner::Quadgen, value.to_vec()));
+        Ok(())
+    }
+
+    fn podman_secret_rm(&mut self, name: &str) -> Result<(), SystemdError> {
+        self.calls.push(format!("podman secret rm {name}"));
+        self.podman_secrets.remove(name);
         Ok(())
     }
 }

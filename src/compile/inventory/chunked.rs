@@ -98,7 +98,11 @@ pub fn parse(source: &str, batch_bytes: usize) -> Option<Inventory> {
     for batch in batches {
         let root = DeTable::parse(&source[batch.clone()]).ok()?;
         let part = deserialize(root, &|at| at + batch.start)?;
-        if part.defaults.is_some() || !part.networks.is_empty() || !part.volumes.is_empty() {
+        if part.defaults.is_some()
+            || !part.networks.is_empty()
+            || !part.volumes.is_empty()
+            || !part.secrets.is_empty()
+        {
             return None;
         }
         for (name, container) in part.containers {

@@ -341,7 +341,10 @@ mod tests {
             .iter()
             .map(|f| f.0)
             .collect();
-        assert_eq!(top, ["defaults", "networks", "volumes", "containers"]);
+        assert_eq!(
+            top,
+            ["defaults", "networks", "volumes", "containers", "secrets"]
+        );
     }
 
     #[test]

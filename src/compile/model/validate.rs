@@ -21,6 +21,7 @@ mod quadlet_rules;
 mod raw;
 mod resources;
 mod runtime;
+mod secret;
 mod security;
 mod volume;
 
@@ -40,6 +41,7 @@ pub fn validate(
         networks: inventory_networks,
         volumes: inventory_volumes,
         containers: inventory_containers,
+        secrets: inventory_secrets,
     } = inventory;
     // The container names stay (with their spans) for the checks across containers.
     let container_keys: Vec<Str> = inventory_containers.keys().cloned().collect();
@@ -51,7 +53,13 @@ pub fn validate(
         networks: key_set(inventory_networks.keys()),
         volumes: key_set(inventory_volumes.keys()),
         containers: key_set(container_keys.iter()),
+        secrets: key_set(inventory_secrets.keys()),
     };
+    let secret_keys: Vec<Str> = inventory_secrets.keys().cloned().collect();
+    let secrets: Vec<Secret> = inventory_secrets
+        .iter()
+        .filter_map(|(name, s)| c.secret(name, s))
+        .collect();
 
     let networks: Vec<Network> = inventory_networks
         .iter()
@@ -79,6 +87,7 @@ pub fn validate(
 
     c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
     c.check_cycles(&container_keys, &containers);
+    let secrets = c.unused_secrets(secrets, &secret_keys, &containers);
 
     if c.diags.has_errors() {
         return Err(c.diags);
@@ -89,6 +98,7 @@ pub fn validate(
             networks,
             volumes,
             containers,
+            secrets,
         },
         c.diags,
     ))
@@ -133,6 +143,7 @@ struct Names<'a> {
     networks: BTreeSet<&'a str>,
     volumes: BTreeSet<&'a str>,
     containers: BTreeSet<&'a str>,
+    secrets: BTreeSet<&'a str>,
 }
 
 struct Checker {
@@ -204,6 +215,7 @@ fn merge(
         auto_update: own.auto_update.clone().or_else(|| d.auto_update.clone()),
         auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
         podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
+        secrets: own.secrets.clone().or_else(|| d.secrets.clone()),
         quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
         ..merge_options(d, own)
     }

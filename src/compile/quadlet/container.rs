@@ -32,6 +32,9 @@ pub fn lower(c: &Container, target: PodmanVersion) -> Unit {
         "StopTimeout",
         c.stop_timeout.whole_secs_rounded_up().to_string(),
     );
+    for secret in &c.secrets {
+        b.push(C, "Secret", secret.written());
+    }
     for arg in &c.podman_args {
         b.push(C, "PodmanArgs", arg.quoted.clone());
     }

@@ -44,8 +44,15 @@ fn plan_install(root: &Path, src: &str, force: bool) -> (plan::Plan, Option<Mani
         force,
         ..PlanOptions::default()
     };
-    let (found, p) =
-        crate::install::load_and_plan(root, &desired, "/inv.toml", options).expect("load");
+    let wanted = crate::install::Wanted::files(&desired);
+    let (found, p, _, _) = crate::install::load_and_plan(
+        root,
+        wanted,
+        "/inv.toml",
+        options,
+        &mut crate::host::systemd::Offline,
+    )
+    .expect("load");
     let manifest = found.manifest;
     (p, manifest)
 }
@@ -417,6 +424,24 @@ impl Systemd for CrashAt {
         units: &[String],
     ) -> Result<Vec<crate::host::systemd::UnitState>, crate::host::systemd::SystemdError> {
         self.inner.watch(units)
+    }
+    fn podman_secret_owner(
+        &mut self,
+        name: &str,
+    ) -> Result<crate::host::systemd::SecretOwner, crate::host::systemd::SystemdError> {
+        self.inner.podman_secret_owner(name)
+    }
+    fn podman_secret_create(
+        &mut self,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), crate::host::systemd::SystemdError> {
+        self.tick();
+        self.inner.podman_secret_create(name, value)
+    }
+    fn podman_secret_rm(&mut self, name: &str) -> Result<(), crate::host::systemd::SystemdError> {
+        self.tick();
+        self.inner.podman_secret_rm(name)
     }
     fn pause(&mut self, duration: Duration) {
         self.inner.pause(duration);

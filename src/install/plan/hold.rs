@@ -199,6 +199,7 @@ pub fn edit(manifest: &Manifest, file_name: &str, on_disk: &str, edited: &str) -
         manifest: new_manifest,
         manifest_changed: true,
         held: Vec::new(),
+        secrets: Default::default(),
     })
 }
 
@@ -218,5 +219,6 @@ pub fn hold(manifest: &Manifest, file_name: &str) -> Option<Plan> {
         manifest: new_manifest,
         manifest_changed: changed,
         held: Vec::new(),
+        secrets: Default::default(),
     })
 }

@@ -63,6 +63,7 @@ impl Plan {
         write_held(&self.held, &mut out);
         self.write_files(&mut out, verbose);
         self.write_units(&mut out, verbose);
+        self.write_secrets(&mut out);
         self.write_steps(&mut out);
         for n in &self.notes {
             let _ = writeln!(out, "note: {n}");
@@ -185,6 +186,48 @@ impl Plan {
         }
     }
 
+    /// Each podman secret created, replaced or removed, and the restarts a change causes (never
+    /// a value or a fingerprint).
+    fn write_secrets(&self, out: &mut String) {
+        use super::secrets::SecretOp;
+        for c in &self.secrets.conflicts {
+            let _ = writeln!(
+                out,
+                "refused: podman secret `{}` exists and quadgen did not create it (no `{}=true` label); quadgen never replaces it with `{}`",
+                c.name,
+                crate::host::secrets::OWNER_LABEL,
+                c.file
+            );
+        }
+        if self.secrets.changes.is_empty() {
+            return;
+        }
+        out.push_str("secrets:\n");
+        for c in &self.secrets.changes {
+            let (what, why) = match (c.op, c.restarts.is_empty()) {
+                (SecretOp::Create, true) => ("create", None),
+                (SecretOp::Create, false) => {
+                    ("create", Some("a podman secret of quadgen's was there"))
+                }
+                (SecretOp::Replace, _) => ("replace", Some("content changed")),
+                (SecretOp::Resync, true) => ("resync", Some("gone from podman")),
+                (SecretOp::Resync, false) => ("resync", Some("owed by an earlier install")),
+                (SecretOp::Remove, _) => ("remove", Some("no container uses it")),
+            };
+            let _ = write!(out, "  {what:<8} {}", c.name);
+            match (why, c.restarts.is_empty()) {
+                (Some(why), true) => {
+                    let _ = write!(out, " ({why})");
+                }
+                (Some(why), false) => {
+                    let _ = write!(out, " ({why}; restarts {})", c.restarts.join(", "));
+                }
+                (None, _) => {}
+            }
+            out.push('\n');
+        }
+    }
+
     /// The systemd and podman calls, in the order install makes them.
     fn write_steps(&self, out: &mut String) {
         let s = &self.steps;
@@ -200,6 +243,12 @@ impl Plan {
             step("systemctl stop", &s.stop);
             for n in &s.network_rm {
                 let _ = writeln!(out, "  podman network rm {n}");
+            }
+            for n in &s.secret_rm {
+                let _ = writeln!(out, "  podman secret rm {n}");
+            }
+            for n in &s.secret_sync {
+                let _ = writeln!(out, "  podman secret create --replace {n}");
             }
             if s.reload {
                 out.push_str("  systemctl daemon-reload\n");
@@ -264,6 +313,8 @@ impl Plan {
             "conflicts": conflicts,
             "units": self.units,
             "steps": self.steps,
+            "secrets": self.secrets.changes,
+            "secret_conflicts": self.secrets.conflicts,
             "notes": self.notes,
             "held": held_json(&self.held),
         })

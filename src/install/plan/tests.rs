@@ -418,6 +418,7 @@ fn changed_network_is_recreated_with_its_containers() {
             restart: strings(&["db.service"]),
             try_restart: vec![],
             start: strings(&["app-network.service"]),
+            ..Steps::default()
         }
     );
     assert_eq!(
@@ -958,4 +959,156 @@ fn names_resolve_to_files_with_a_did_you_mean() {
         err.to_string(),
         "`wbe` is not a unit quadgen manages here (did you mean `web`?); give a file name, a service or an inventory name (app.network, web.container)"
     );
+}
+
+mod secret_plans {
+    use super::*;
+    use crate::host::secrets::SecretOwner;
+    use crate::install::manifest::SecretRecord;
+    use crate::install::plan::secrets::{SecretOp, SecretState};
+
+    fn state(name: &str, hmac: char, consumers: &[&str], owner: SecretOwner) -> SecretState {
+        SecretState {
+            name: name.into(),
+            file: format!("/run/secrets/{name}"),
+            consumers: strings(consumers),
+            hmac_sha256: hmac.to_string().repeat(64),
+            owner,
+        }
+    }
+
+    /// Three running containers (`c` not auto_start), a manifest recording secret `db` with
+    /// fingerprint `a`.
+    fn installed() -> (Vec<RenderedFile>, Manifest) {
+        let files = vec![
+            unit("a.container", "1", true, &[]),
+            unit("b.container", "1", true, &[]),
+            unit("c.container", "1", false, &[]),
+        ];
+        let mut m = manifest_of(&files.iter().collect::<Vec<_>>());
+        m.secrets.insert(
+            "db".into(),
+            SecretRecord {
+                hmac_sha256: "a".repeat(64),
+            },
+        );
+        (files, m)
+    }
+
+    fn plan_of(files: &[RenderedFile], m: &Manifest, secrets: &[SecretState]) -> Plan {
+        plan_with_secrets(
+            files,
+            secrets,
+            Some(m),
+            &on_disk(&files.iter().collect::<Vec<_>>()),
+            "/inv.toml",
+            PlanOptions::default(),
+            &BTreeSet::new(),
+        )
+    }
+
+    #[test]
+    fn unchanged_secret_does_nothing() {
+        let (files, m) = installed();
+        let db = state("db", 'a', &["a.service"], SecretOwner::Quadgen);
+        let p = plan_of(&files, &m, &[db]);
+        assert!(p.is_noop(), "{:?}", p.steps);
+    }
+
+    #[test]
+    fn changed_secret_restarts_exactly_its_consumers() {
+        let (files, m) = installed();
+        let db = state("db", 'b', &["a.service", "c.service"], SecretOwner::Quadgen);
+        let p = plan_of(&files, &m, &[db]);
+        assert_eq!(p.steps.secret_sync, strings(&["db"]));
+        assert_eq!(p.steps.restart, strings(&["a.service"]));
+        assert_eq!(
+            p.steps.try_restart,
+            strings(&["c.service"]),
+            "not auto_start"
+        );
+        assert!(!p.steps.reload, "no unit file changed");
+        assert_eq!(
+            actions(&p),
+            vec![
+                ("a.service", Action::Restart),
+                ("b.service", Action::Stay),
+                ("c.service", Action::Restart),
+            ]
+        );
+        assert_eq!(p.secrets.changes[0].op, SecretOp::Replace);
+        assert_eq!(p.manifest.secrets["db"].hmac_sha256, "b".repeat(64));
+        let text = p.to_text(false);
+        assert!(
+            text.contains("replace  db (content changed; restarts a.service, c.service)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&"b".repeat(64)),
+            "no fingerprint in the output"
+        );
+    }
+
+    #[test]
+    fn new_secret_is_created_and_restarts_nothing() {
+        let (files, mut m) = installed();
+        m.secrets.clear();
+        let db = state("db", 'a', &["a.service"], SecretOwner::Absent);
+        let p = plan_of(&files, &m, &[db]);
+        assert_eq!(p.steps.secret_sync, strings(&["db"]));
+        assert!(p.steps.restart.is_empty() && p.steps.try_restart.is_empty());
+        // Without a record but with quadgen's secret in podman (a lost manifest), the content
+        // the consumers run with is unknown: they restart.
+        let db = state("db", 'a', &["a.service"], SecretOwner::Quadgen);
+        let p = plan_of(&files, &m, &[db]);
+        assert_eq!(p.steps.restart, strings(&["a.service"]));
+    }
+
+    #[test]
+    fn someone_elses_secret_refuses_the_plan() {
+        let (files, mut m) = installed();
+        m.secrets.clear();
+        let db = state("db", 'a', &["a.service"], SecretOwner::Foreign);
+        let p = plan_of(&files, &m, &[db]);
+        assert!(p.is_refused());
+        assert_eq!(p.secrets.conflicts[0].name, "db");
+        assert!(
+            p.to_text(false)
+                .contains("refused: podman secret `db` exists and quadgen did not create it"),
+            "{}",
+            p.to_text(false)
+        );
+        assert!(p.steps.secret_sync.is_empty());
+    }
+
+    #[test]
+    fn owed_or_vanished_secret_is_given_again_without_restart() {
+        let (files, mut m) = installed();
+        let db = state("db", 'a', &["a.service"], SecretOwner::Absent);
+        let p = plan_of(&files, &m, &[db]);
+        assert_eq!(p.steps.secret_sync, strings(&["db"]));
+        assert!(p.steps.restart.is_empty());
+        m.pending = Some(Pending {
+            secret_sync: strings(&["db"]),
+            ..Pending::default()
+        });
+        let db = state("db", 'a', &["a.service"], SecretOwner::Unknown);
+        let p = plan_of(&files, &m, &[db]);
+        assert_eq!(p.steps.secret_sync, strings(&["db"]));
+        assert_eq!(
+            p.steps.restart,
+            strings(&["a.service"]),
+            "an owed secret restarts its consumers once podman has it"
+        );
+        assert_eq!(p.secrets.changes[0].op, SecretOp::Resync);
+    }
+
+    #[test]
+    fn a_secret_no_container_uses_is_removed() {
+        let (files, m) = installed();
+        let p = plan_of(&files, &m, &[]);
+        assert_eq!(p.steps.secret_rm, strings(&["db"]));
+        assert!(p.manifest.secrets.is_empty());
+        assert!(p.steps.restart.is_empty());
+    }
 }

@@ -64,6 +64,7 @@ impl Checker {
         let (security, resources, runtime) = (self.security(c), self.resources(c), self.runtime(c));
         self.check_options_with_networks(c, &networks);
         let raw = self.container_raw(name, c, user.is_some());
+        let secrets = self.container_secrets(c.secrets.as_ref(), names);
         self.warn_without_health_check(
             name,
             auto_update,
@@ -98,6 +99,7 @@ impl Checker {
             auto_update,
             auto_start: c.auto_start.as_ref().is_none_or(|b| *b.get_ref()),
             podman_args,
+            secrets,
             raw,
             security,
             resources,
@@ -111,6 +113,7 @@ impl Checker {
             .and_then(|e| self.single(e, "entrypoint", Target::ExecStart))
     }
 
+    /// The published ports, each checked.
     fn ports(&mut self, c: &inventory::Container) -> Vec<String> {
         self.each(c.ports.as_ref(), |this, p| {
             parse_port(p.get_ref())

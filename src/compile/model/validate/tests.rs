@@ -411,3 +411,103 @@ fn a_raw_group_needs_a_user() {
     );
     assert!(check(&ok).is_ok());
 }
+
+mod secrets {
+    use super::*;
+
+    fn help_of(src: &str) -> Vec<(String, Option<String>)> {
+        match check(src) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d
+                .errors()
+                .map(|d| (d.message.clone(), d.help.clone()))
+                .collect(),
+        }
+    }
+
+    const SECRET: &str = "[secrets.db_password]\nfile = \"/run/secrets/db_password\"\n";
+
+    #[test]
+    fn unknown_secret_gets_did_you_mean() {
+        let src = format!("{SECRET}[containers.a]\n{IMG}secrets = [\"db_pasword\"]\n");
+        let errs = help_of(&src);
+        assert_eq!(
+            errs,
+            [(
+                "there is no secret named `db_pasword` in the inventory".to_string(),
+                Some("did you mean `db_password`?".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_file_in_the_nix_store_is_refused() {
+        let src = format!(
+            "[secrets.db]\nfile = \"/nix/store/abc-db\"\n[containers.a]\n{IMG}secrets = [\"db\"]\n"
+        );
+        let errs = help_of(&src);
+        assert!(errs[0].0.contains("in the Nix store"), "{errs:?}");
+        assert!(
+            errs[0].1.as_deref().is_some_and(|h| h.contains("sops")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_each_reported() {
+        let src = format!(
+            "{SECRET}[containers.a]\n{IMG}secrets = [\n  {{ name = \"db_password\", type = \"envv\" }},\n  {{ name = \"db_password\", type = \"env\", target = \"1BAD\" }},\n  {{ name = \"db_password\", type = \"env\", target = \"OK\", mode = \"0400\" }},\n  {{ name = \"db_password\", target = \"/a,b\" }},\n  {{ name = \"db_password\", target = \"/x\", mode = \"999\" }},\n  {{ name = \"db_password\", target = \"/y\", uid = -1 }},\n]\n"
+        );
+        let errs: Vec<String> = help_of(&src).into_iter().map(|(m, _)| m).collect();
+        assert_eq!(errs.len(), 6, "{errs:?}");
+        assert!(errs[0].contains("`envv` is not a secret type"), "{errs:?}");
+        assert!(
+            errs[1].contains("`1BAD` is not an environment variable"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[2].contains("apply to `type = \"mount\"` only"),
+            "{errs:?}"
+        );
+        assert!(errs[3].contains("secret target"), "{errs:?}");
+        assert!(errs[4].contains("`mode = \"999\"`"), "{errs:?}");
+        assert!(errs[5].contains("`uid = -1`"), "{errs:?}");
+    }
+
+    #[test]
+    fn defaults_give_secrets_and_an_unused_one_is_a_warning() {
+        let src = format!(
+            "{SECRET}[secrets.spare]\nfile = \"/run/secrets/spare\"\n[defaults]\nsecrets = [\"db_password\"]\n[containers.a]\n{IMG}[containers.b]\n{IMG}secrets = [{{ name = \"db_password\", type = \"env\", target = \"DB\" }}]\n"
+        );
+        let (model, warnings) = check(&src).expect("valid");
+        let lines: Vec<Vec<String>> = model
+            .containers
+            .iter()
+            .map(|c| c.secrets.iter().map(SecretUse::written).collect())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec!["db_password".to_string()],
+                vec!["db_password,type=env,target=DB".to_string()]
+            ]
+        );
+        let names: Vec<&str> = model.secrets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["db_password"], "the unused secret is left out");
+        assert!(
+            warnings
+                .warnings()
+                .any(|w| w.message == "secret `spare` is used by no container"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn two_secrets_in_one_variable_are_refused() {
+        let src = format!(
+            "{SECRET}[secrets.other]\nfile = \"/run/secrets/other\"\n[containers.a]\n{IMG}secrets = [{{ name = \"db_password\", type = \"env\", target = \"X\" }}, {{ name = \"other\", type = \"env\", target = \"X\" }}]\n"
+        );
+        let errs = errors(&src);
+        assert!(errs[0].contains("given twice"), "{errs:?}");
+    }
+}
