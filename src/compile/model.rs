@@ -31,6 +31,7 @@ pub struct Model {
     pub networks: Vec<Network>,
     pub volumes: Vec<Volume>,
     pub containers: Vec<Container>,
+    pub pods: Vec<Pod>,
 }
 
 /// `[containers.NAME]` after defaults and checks.
@@ -63,6 +64,26 @@ pub struct Container {
     pub devices: Vec<Device>,
     pub pull: PullPolicy,
     pub auto_update: AutoUpdate,
+    pub auto_start: bool,
+    pub podman_args: Vec<Word>,
+    pub raw: Vec<RawKey>,
+    /// The pod the container runs in (`Pod=NAME.pod`): it then has no ports or networks of its own.
+    pub pod: Option<Name>,
+}
+
+/// `[pods.NAME]`: a Podman pod (`PodName=NAME`, service `NAME-pod.service`), whose members share
+/// its network namespace, published ports and volumes.
+#[derive(Debug, Clone)]
+pub struct Pod {
+    pub name: Name,
+    pub description: Single,
+    pub ports: Vec<String>,
+    pub networks: Vec<NetworkRef>,
+    pub mounts: Vec<Mount>,
+    /// `HostName=` (Podman 5.5 and later).
+    pub hostname: Option<Single>,
+    /// `KEY=VALUE` words for `Label=` (Podman 5.6 and later).
+    pub labels: Vec<Word>,
     pub auto_start: bool,
     pub podman_args: Vec<Word>,
     pub raw: Vec<RawKey>,
@@ -156,13 +177,7 @@ pub struct Volume {
 impl Container {
     /// Every host path the container needs mounted before it starts.
     pub fn host_paths(&self) -> Vec<&HostPath> {
-        let mut paths: Vec<&HostPath> = self
-            .mounts
-            .iter()
-            .filter_map(|m| match m {
-                Mount::Bind { source, .. } => Some(source),
-                _ => None,
-            })
+        let mut paths: Vec<&HostPath> = bind_sources(&self.mounts)
             .chain(self.environment_files.iter())
             .chain(self.devices.iter().map(|d| &d.host))
             .collect();
@@ -172,9 +187,33 @@ impl Container {
     }
 }
 
+impl Pod {
+    /// Every host path the pod's volumes need mounted before it starts.
+    pub fn host_paths(&self) -> Vec<&HostPath> {
+        let mut paths: Vec<&HostPath> = bind_sources(&self.mounts).collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// The host paths of bind mounts.
+fn bind_sources(mounts: &[Mount]) -> impl Iterator<Item = &HostPath> {
+    mounts.iter().filter_map(|m| match m {
+        Mount::Bind { source, .. } => Some(source),
+        _ => None,
+    })
+}
+
 /// The systemd service quadlet makes from a container.
 pub fn container_service(name: &Name) -> String {
     format!("{name}.service")
+}
+
+/// The systemd service quadlet makes from a pod (quadlet 5.4 to 5.8 alike, without
+/// `ServiceName=`, which quadgen refuses).
+pub fn pod_service(name: &Name) -> String {
+    format!("{name}-pod.service")
 }
 
 /// The systemd service quadlet makes from a network.

@@ -3,6 +3,7 @@
 
 mod container;
 mod network;
+mod pod;
 mod volume;
 
 use crate::compile::model::{Model, Name, RawKey};
@@ -41,6 +42,7 @@ impl Unit {
             UnitKind::Container => crate::compile::model::container_service(&self.name),
             UnitKind::Network => crate::compile::model::network_service(&self.name),
             UnitKind::Volume => crate::compile::model::volume_service(&self.name),
+            UnitKind::Pod => crate::compile::model::pod_service(&self.name),
         }
     }
 }
@@ -97,7 +99,7 @@ impl UnitBuilder {
     }
 }
 
-/// All units of a model: networks, volumes, then containers, each sorted by name.
+/// All units of a model: networks, volumes, containers, then pods, each sorted by name.
 pub fn lower(model: &Model) -> Vec<Unit> {
     lower_each(model).collect()
 }
@@ -110,7 +112,8 @@ pub fn lower_each(model: &Model) -> impl Iterator<Item = Unit> + '_ {
         .map(|n| network::lower(n, model.target));
     let volumes = model.volumes.iter().map(volume::lower);
     let containers = model.containers.iter().map(container::lower);
-    networks.chain(volumes).chain(containers)
+    let pods = model.pods.iter().map(|p| pod::lower(p, model.target));
+    networks.chain(volumes).chain(containers).chain(pods)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub enum Subject {
     Network(String),
     Volume(String),
     Container(String),
+    Pod(String),
 }
 
 impl std::fmt::Display for Subject {
@@ -40,6 +41,7 @@ impl std::fmt::Display for Subject {
             Subject::Network(n) => write!(f, "network `{n}`"),
             Subject::Volume(n) => write!(f, "volume `{n}`"),
             Subject::Container(n) => write!(f, "container `{n}`"),
+            Subject::Pod(n) => write!(f, "pod `{n}`"),
         }
     }
 }
@@ -133,6 +135,7 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
             });
         }
     }
+    refusals.extend(model.pods.iter().map(pod_refusal));
     if !refusals.is_empty() {
         return Err(refusals);
     }
@@ -166,6 +169,19 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
         secrets,
         documents,
     })
+}
+
+/// A pod would be one Deployment with a container per member; until the export writes that, it
+/// refuses pods rather than write one Deployment per member, which would not share localhost.
+fn pod_refusal(p: &crate::compile::model::Pod) -> Refusal {
+    let name = p.name.as_str();
+    Refusal {
+        subject: Subject::Pod(name.into()),
+        message: format!(
+            "pod `{name}` cannot be exported yet: its members share localhost, which separate Deployments would not"
+        ),
+        help: "export an inventory without `[pods]` (members as separate containers), or write the Deployment with one container per member by hand".into(),
+    }
 }
 
 /// Every environment file, as the Secret that stands for it: named after the file (`app-db.env`

@@ -142,20 +142,21 @@ pub fn service_for(kind: UnitKind, stem: &str) -> String {
         UnitKind::Container => format!("{stem}.service"),
         UnitKind::Network => format!("{stem}-network.service"),
         UnitKind::Volume => format!("{stem}-volume.service"),
+        UnitKind::Pod => format!("{stem}-pod.service"),
     }
 }
 
 /// Whether `name` is a plain unit file name quadgen generates: `NAME.container`,
-/// `NAME.network` or `NAME.volume` with a valid inventory name, so no `/`, no `..`, no leading
-/// `-` or `.`. Returns its kind and stem.
+/// `NAME.network`, `NAME.volume` or `NAME.pod` with a valid inventory name, so no `/`, no `..`,
+/// no leading `-` or `.`. Returns its kind and stem.
 pub fn parse_file_name(name: &str) -> Result<(UnitKind, &str), String> {
     let (stem, ext) = name.rsplit_once('.').ok_or_else(|| {
-        "is not a unit file name quadgen writes (NAME.container, NAME.network or NAME.volume)"
+        "is not a unit file name quadgen writes (NAME.container, NAME.network, NAME.volume or NAME.pod)"
             .to_string()
     })?;
     let kind = UnitKind::from_extension(ext).ok_or_else(|| {
         format!(
-            "has extension `.{}`, not .container, .network or .volume",
+            "has extension `.{}`, not .container, .network, .volume or .pod",
             ext.escape_debug()
         )
     })?;

@@ -340,12 +340,13 @@ fn recreate_network(
 fn reload_only(work: &mut Builder, d: &RenderedFile, old_text: &str) {
     let changes = reload_only_changes(old_text, &d.text);
     let install = changes.iter().any(|r| r.section == INSTALL_SECTION);
-    match (d.kind, install, d.auto_start) {
-        (UnitKind::Container, true, true) => {
+    let runs = matches!(d.kind, UnitKind::Container | UnitKind::Pod);
+    match (runs, install, d.auto_start) {
+        (true, true, true) => {
             work.start.insert(d.service.clone());
             work.reason(&d.service, "now starts at boot; started if not running");
         }
-        (UnitKind::Container, true, false) => {
+        (true, true, false) => {
             work.reason(&d.service, "no longer starts at boot; left running");
         }
         _ if changes.is_empty() => work.reason(&d.service, "only comments changed; not restarted"),
@@ -357,6 +358,34 @@ fn reload_only(work: &mut Builder, d: &RenderedFile, old_text: &str) {
                     "only {} changed: applied by the reload, not restarted",
                     names.join(", ")
                 ),
+            );
+        }
+    }
+}
+
+/// A pod's service only `Wants=` its members, so `systemctl start|restart NAME-pod.service`
+/// returns before they are up (or when they failed). Every `auto_start` member of a pod being
+/// started or restarted is started explicitly too: a no-op for a member systemd already
+/// (re)started with its pod, a wait for one still starting, and install then watches it and
+/// reports its real state like any unit it started.
+fn start_pod_members(work: &mut Builder, desired: &[RenderedFile]) {
+    let pods: Vec<&str> = desired
+        .iter()
+        .filter(|d| d.kind == UnitKind::Pod)
+        .map(|d| d.service.as_str())
+        .filter(|s| {
+            work.restart.contains(*s) || work.try_restart.contains(*s) || work.start.contains(*s)
+        })
+        .collect();
+    for member in desired
+        .iter()
+        .filter(|d| d.kind == UnitKind::Container && d.auto_start)
+    {
+        if let Some(pod) = pods.iter().find(|p| member.uses.iter().any(|u| u == *p)) {
+            work.start.insert(member.service.clone());
+            work.reason(
+                &member.service,
+                format!("member of `{pod}`, which (re)starts: started with it, and watched"),
             );
         }
     }
@@ -560,7 +589,7 @@ impl<'a> Draft<'a> {
             self.work.reason(
                 &wanted.service,
                 match wanted.kind {
-                    UnitKind::Container => "new; not auto_start",
+                    UnitKind::Container | UnitKind::Pod => "new; not auto_start",
                     _ => "new; starts with the containers that require it",
                 },
             );
@@ -582,7 +611,7 @@ impl<'a> Draft<'a> {
                 }
             }
             match wanted.kind {
-                UnitKind::Container => {
+                UnitKind::Container | UnitKind::Pod => {
                     if wanted.auto_start {
                         self.work.restart.insert(wanted.service.clone());
                         self.work.reason(&wanted.service, "unit file changed");
@@ -664,7 +693,7 @@ impl<'a> Draft<'a> {
                 UnitKind::Network => self.work.notes.push(format!(
                     "network `{name}` left the inventory: its service is stopped and its file removed; the podman network is kept"
                 )),
-                UnitKind::Container => {}
+                UnitKind::Container | UnitKind::Pod => {}
             }
         }
     }
@@ -734,6 +763,7 @@ impl<'a> Draft<'a> {
     fn finish_steps(&mut self) -> Vec<UnitPlan> {
         self.files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
         self.conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
+        start_pod_members(&mut self.work, self.desired);
         let work = &mut self.work;
         work.reload |= self.files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
         // A unit being restarted need not also be started.

@@ -16,6 +16,7 @@ use crate::unit::escape::Target;
 mod container;
 mod mount;
 mod network;
+mod pod;
 mod raw;
 mod volume;
 
@@ -35,6 +36,7 @@ pub fn validate(
         networks: inventory_networks,
         volumes: inventory_volumes,
         containers: inventory_containers,
+        pods: inventory_pods,
     } = inventory;
     // The container names stay (with their spans) for the checks across containers.
     let container_keys: Vec<Str> = inventory_containers.keys().cloned().collect();
@@ -46,6 +48,7 @@ pub fn validate(
         networks: key_set(inventory_networks.keys()),
         volumes: key_set(inventory_volumes.keys()),
         containers: key_set(container_keys.iter()),
+        pods: key_set(inventory_pods.keys()),
     };
 
     let networks: Vec<Network> = inventory_networks
@@ -58,10 +61,20 @@ pub fn validate(
         .filter_map(|(name, vol)| c.volume(name, vol))
         .collect();
     let defaults = defaults.as_ref().map(Spanned::get_ref);
+    c.check_defaults_pod(defaults);
+    let pods: Vec<Pod> = inventory_pods
+        .iter()
+        .filter_map(|(name, pod)| c.pod(name, pod, &names))
+        .collect();
     let containers: Vec<Container> = inventory_containers
         .into_iter()
         .filter_map(|(name, raw)| {
             let mut merged = merge(defaults, raw.get_ref());
+            // A pod member's ports and networks are the pod's: `[defaults]` gives it none.
+            if raw.get_ref().pod.is_some() {
+                merged.ports = raw.get_ref().ports.clone();
+                merged.networks = raw.get_ref().networks.clone();
+            }
             // A `[defaults]` dependency on a container does not apply to that container itself.
             if raw.get_ref().depends_on.is_none() {
                 if let Some(deps) = merged.depends_on.as_mut() {
@@ -73,6 +86,11 @@ pub fn validate(
         .collect();
 
     c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
+    let members: Vec<(String, Name)> = containers
+        .iter()
+        .filter_map(|m| Some((m.name.to_string(), m.pod.clone()?)))
+        .collect();
+    c.check_pod_names(&inventory_pods, &container_keys, &members);
     c.check_cycles(&container_keys, &containers);
 
     if c.diags.has_errors() {
@@ -84,6 +102,7 @@ pub fn validate(
             networks,
             volumes,
             containers,
+            pods,
         },
         c.diags,
     ))
@@ -128,6 +147,7 @@ struct Names<'a> {
     networks: BTreeSet<&'a str>,
     volumes: BTreeSet<&'a str>,
     containers: BTreeSet<&'a str>,
+    pods: BTreeSet<&'a str>,
 }
 
 struct Checker {
@@ -200,6 +220,8 @@ fn merge(
         auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
         podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
         quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
+        // `[defaults]` cannot set a pod (refused in `check_defaults_pod`).
+        pod: own.pod.clone(),
     }
 }
 

@@ -69,6 +69,7 @@ impl Checker {
         let pull = self.pull_policy(c, auto_update);
         let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
         let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
+        let pod = self.pod_membership(name, c, names);
         self.warn_without_health_check(
             name,
             auto_update,
@@ -104,6 +105,7 @@ impl Checker {
             auto_start: c.auto_start.as_ref().is_none_or(|b| *b.get_ref()),
             podman_args,
             raw,
+            pod,
         })
     }
 
@@ -131,7 +133,7 @@ impl Checker {
     }
 
     /// Checks each entry of an optional list with `check`, keeping the ones that pass.
-    fn each<T, U>(
+    pub(super) fn each<T, U>(
         &mut self,
         list: Option<&Spanned<Vec<T>>>,
         mut check: impl FnMut(&mut Self, &T) -> Option<U>,
@@ -309,7 +311,7 @@ impl Checker {
         Some(image)
     }
 
-    fn network_ref(&mut self, value: &Str, names: &Names<'_>) -> Option<NetworkRef> {
+    pub(super) fn network_ref(&mut self, value: &Str, names: &Names<'_>) -> Option<NetworkRef> {
         match value.get_ref().as_str() {
             "host" => Some(NetworkRef::Host),
             "none" => Some(NetworkRef::None),
