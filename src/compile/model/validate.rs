@@ -69,12 +69,7 @@ pub fn validate(
     let containers: Vec<Container> = inventory_containers
         .into_iter()
         .filter_map(|(name, raw)| {
-            let mut merged = merge(defaults, raw.get_ref());
-            // A pod member's ports and networks are the pod's: `[defaults]` gives it none.
-            if raw.get_ref().pod.is_some() {
-                merged.ports = raw.get_ref().ports.clone();
-                merged.networks = raw.get_ref().networks.clone();
-            }
+            let mut merged = pod::merge_member(defaults, raw.get_ref());
             // A `[defaults]` dependency on a container does not apply to that container itself.
             if raw.get_ref().depends_on.is_none() {
                 if let Some(deps) = merged.depends_on.as_mut() {
@@ -86,11 +81,7 @@ pub fn validate(
         .collect();
 
     c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
-    let members: Vec<(String, Name)> = containers
-        .iter()
-        .filter_map(|m| Some((m.name.to_string(), m.pod.clone()?)))
-        .collect();
-    c.check_pod_names(&inventory_pods, &container_keys, &members);
+    c.check_pod_names(&inventory_pods, &container_keys, &containers);
     c.check_cycles(&container_keys, &containers);
 
     if c.diags.has_errors() {

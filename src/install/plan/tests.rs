@@ -885,7 +885,11 @@ fn changed_pod_restarts_and_its_members_are_started_and_watched() {
     assert_eq!(p.steps.restart, strings(&["p-pod.service"]));
     assert_eq!(p.steps.start, strings(&["a.service", "b.service"]));
     assert!(p.steps.stop.is_empty());
-    let a = p.units.iter().find(|u| u.service == "a.service").unwrap();
+    let a = p
+        .units
+        .iter()
+        .find(|u| u.service == "a.service")
+        .expect("a.service is planned");
     assert!(a.reason.contains("p-pod.service"), "{}", a.reason);
 }
 

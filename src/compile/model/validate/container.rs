@@ -48,11 +48,7 @@ impl Checker {
             .and_then(|e| self.single(e, "entrypoint", Target::ExecStart));
         let environment = self.pairs(c.environment.as_ref(), "environment variable");
         let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
-        let ports = self.each(c.ports.as_ref(), |this, p| {
-            parse_port(p.get_ref())
-                .map_err(|e| this.err(span(p), e))
-                .ok()
-        });
+        let ports = self.ports(c.ports.as_ref());
         let mounts = self.each(c.volumes.as_ref(), |this, v| this.mount(v, names));
         let networks = self.container_networks(c, names);
         let (user, group) = c.user.as_ref().map_or((None, None), |u| self.user(u));
@@ -69,7 +65,6 @@ impl Checker {
         let pull = self.pull_policy(c, auto_update);
         let podman_args = self.words(c.podman_args.as_ref(), "podman argument");
         let raw = self.raw_keys(c.quadlet.as_ref(), &CONTAINER_SECTIONS);
-        let pod = self.pod_membership(name, c, names);
         self.warn_without_health_check(
             name,
             auto_update,
@@ -105,7 +100,7 @@ impl Checker {
             auto_start: c.auto_start.as_ref().is_none_or(|b| *b.get_ref()),
             podman_args,
             raw,
-            pod,
+            pod: self.pod_membership(name, c, names),
         })
     }
 
@@ -130,6 +125,15 @@ impl Checker {
             None => PULL_ALLOWANCE.plus(health.map_or(Duration::secs(0), time_to_healthy)),
         };
         (stop_timeout, start_timeout)
+    }
+
+    /// Published ports (`ports` of a container or a pod), each checked.
+    pub(super) fn ports(&mut self, ports: Option<&Spanned<Vec<Str>>>) -> Vec<String> {
+        self.each(ports, |this, p| {
+            parse_port(p.get_ref())
+                .map_err(|e| this.err(span(p), e))
+                .ok()
+        })
     }
 
     /// Checks each entry of an optional list with `check`, keeping the ones that pass.

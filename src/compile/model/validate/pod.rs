@@ -11,10 +11,24 @@ use toml::Spanned;
 use super::{Checker, Names, span};
 use crate::compile::diagnostic::Diagnostic;
 use crate::compile::inventory::{self, Str};
-use crate::compile::model::{Name, NetworkRef, Pod, Single, Word, parse_port};
+use crate::compile::model::{Container, Name, NetworkRef, Pod, Single, Word};
 use crate::compile::version::{KeyError, check_key};
 use crate::unit::Section;
 use crate::unit::escape::Target;
+
+/// `[defaults]` applied to a container, except that a pod member gets no `ports` or `networks`
+/// from it: those are the pod's.
+pub(super) fn merge_member(
+    defaults: Option<&inventory::Container>,
+    own: &inventory::Container,
+) -> inventory::Container {
+    let mut merged = super::merge(defaults, own);
+    if own.pod.is_some() {
+        merged.ports = own.ports.clone();
+        merged.networks = own.networks.clone();
+    }
+    merged
+}
 
 /// The sections a pod's raw keys may go in.
 const POD_SECTIONS: [Section; 4] = [
@@ -38,11 +52,7 @@ impl Checker {
             Some(d) => self.single(d, "description", Target::UnitSetting),
             None => Single::parse(name.get_ref(), Target::UnitSetting).ok(),
         };
-        let ports = self.each(p.ports.as_ref(), |this, port| {
-            parse_port(port.get_ref())
-                .map_err(|e| this.err(span(port), e))
-                .ok()
-        });
+        let ports = self.ports(p.ports.as_ref());
         let networks = self.pod_networks(p, names);
         let mounts = self.each(p.volumes.as_ref(), |this, v| this.mount(v, names));
         let hostname = p.hostname.as_ref().and_then(|h| self.pod_hostname(h));
@@ -175,7 +185,7 @@ impl Checker {
         &mut self,
         pods: &BTreeMap<Str, P>,
         containers: &[Str],
-        members: &[(String, Name)],
+        checked: &[Container],
     ) {
         for key in pods.keys() {
             let pod = key.get_ref();
@@ -199,7 +209,10 @@ impl Checker {
                     );
                 }
             }
-            if !members.iter().any(|(_, p)| p.as_str() == pod) {
+            if !checked
+                .iter()
+                .any(|c| c.pod.as_ref().is_some_and(|p| p.as_str() == pod))
+            {
                 self.diags.push(
                     Diagnostic::warning(
                         span(key),
