@@ -237,3 +237,56 @@ fn pod_members_share_localhost_and_install_reports_each_of_them() {
     );
     assert_members_talk(&m);
 }
+
+/// quadgen's pods keep running while a member restarts (`--exit-policy=continue`): with
+/// quadlet's default (`stop`), the last member's exit would stop the pod, and with it
+/// (`BindsTo=`) the member systemd was about to restart, leaving everything down.
+#[test]
+fn a_lone_member_that_crashes_is_restarted_in_its_running_pod() {
+    let Some(m) = boot() else { return };
+    let image = format!("{REGISTRY}/web:latest");
+    m.build_image(&image, &[("www/index.html", "v1\n")]);
+    m.push_image(&image);
+    m.exec_ok(["mkdir", "-p", "/srv/state"]);
+    m.write_file(
+        INVENTORY,
+        format!(
+            r#"[pods.solo]
+ports = ["127.0.0.1:8095:8080"]
+
+[containers.once]
+image = "{image}"
+pod = "solo"
+stop_timeout = "2s"
+volumes = ["/srv/state:/state"]
+# Crashes once (a second after its first start), then serves.
+cmd = ["/bin/sh", "-c", "if [ -e /state/crashed ]; then exec httpd -f -p 8080 -h /www; fi; touch /state/crashed; sleep 1; exit 3"]
+[containers.once.quadlet.Container]
+RunInit = "true"
+[containers.once.quadlet.Service]
+RestartSec = "1s"
+"#
+        ),
+    );
+    let (code, out) = quadgen(&m, &["install"]);
+    // It may die within install's watch: either way the pod must survive it.
+    assert!(code == 0 || code == 4, "{out}");
+    let pod = m.invocation_id("solo-pod.service");
+    let deadline = std::time::Instant::now() + START;
+    while m.http_get("http://127.0.0.1:8095/").as_deref() != Ok("v1\n") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member never came back\n{}\n{}",
+            m.unit_report("once.service"),
+            m.unit_report("solo-pod.service")
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(m.exists("/srv/state/crashed"), "it did crash once");
+    assert_eq!(m.unit_property("once.service", "NRestarts"), "1");
+    assert_eq!(
+        m.invocation_id("solo-pod.service"),
+        pod,
+        "the pod kept running through its member's restart"
+    );
+}
