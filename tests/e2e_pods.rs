@@ -112,7 +112,10 @@ fn pod_members_share_localhost_and_install_reports_each_of_them() {
     m.write_file(INVENTORY, inventory("", "1", true, true));
     let (code, plan) = quadgen(&m, &["plan"]);
     assert_eq!(code, 0, "{plan}");
-    assert!(plan.contains("shop-pod.service"), "{plan}");
+    assert!(
+        plan.contains("note: pod `shop.pod` runs as `shop-pod.service`: podman pod `shop`, infra container `shop-infra`, members broken.service, extra.service, front.service, probe.service"),
+        "{plan}"
+    );
 
     // First install: the pod and its members start; install names the member that died, and
     // only it, although the pod's own start succeeded.

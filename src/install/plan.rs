@@ -391,6 +391,31 @@ fn start_pod_members(work: &mut Builder, desired: &[RenderedFile]) {
     }
 }
 
+/// For each pod file written, the names it maps to: its service, its podman pod and infra
+/// container, and its members' services.
+fn note_pods(work: &mut Builder, desired: &[RenderedFile], files: &[FileChange]) {
+    for pod in desired.iter().filter(|d| d.kind == UnitKind::Pod) {
+        let written = files
+            .iter()
+            .any(|f| f.file_name == pod.file_name && f.op.writes());
+        if !written {
+            continue;
+        }
+        let name = podman_name(&pod.file_name, &pod.text, "Pod", "PodName");
+        let members: Vec<&str> = desired
+            .iter()
+            .filter(|d| d.uses.contains(&pod.service))
+            .map(|d| d.service.as_str())
+            .collect();
+        work.notes.push(format!(
+            "pod `{}` runs as `{}`: podman pod `{name}`, infra container `{name}-infra`, members {}",
+            pod.file_name,
+            pod.service,
+            if members.is_empty() { "none".to_string() } else { members.join(", ") },
+        ));
+    }
+}
+
 /// The podman object a `.network`/`.volume` file makes: its `NetworkName=`/`VolumeName=`, or
 /// quadlet's default `systemd-STEM`.
 fn podman_name(file_name: &str, text: &str, section: &str, key: &str) -> String {
@@ -764,6 +789,7 @@ impl<'a> Draft<'a> {
         self.files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
         self.conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
         start_pod_members(&mut self.work, self.desired);
+        note_pods(&mut self.work, self.desired, &self.files);
         let work = &mut self.work;
         work.reload |= self.files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
         // A unit being restarted need not also be started.

@@ -866,6 +866,12 @@ fn new_pod_starts_with_its_auto_start_members() {
         strings(&["a.service", "b.service", "p-pod.service"])
     );
     assert_eq!(p.manifest.files["p.pod"].service, "p-pod.service");
+    assert_eq!(
+        p.notes,
+        [
+            "pod `p.pod` runs as `p-pod.service`: podman pod `p`, infra container `p-infra`, members a.service, b.service, c.service"
+        ]
+    );
 }
 
 #[test]
