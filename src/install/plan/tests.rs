@@ -947,3 +947,35 @@ fn removed_member_is_the_only_unit_stopped() {
     );
     assert_eq!(ops(&p), [("a.container", FileOp::Remove, false)]);
 }
+
+#[test]
+fn changed_network_of_a_pod_recreates_it_with_the_pod_and_its_members() {
+    let n1 = unit("app.network", "1", false, &[]);
+    let n2 = unit("app.network", "2", false, &[]);
+    let pod = unit("p.pod", "1", true, &["app-network.service"]);
+    let a = unit("a.container", "1", true, &["p-pod.service"]);
+    let c = unit("c.container", "1", false, &["p-pod.service"]);
+    let p = plan(
+        &[n2, pod.clone(), a.clone(), c.clone()],
+        Some(&manifest_of(&[&n1, &pod, &a, &c])),
+        &on_disk(&[&n1, &pod, &a, &c]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(
+        p.steps,
+        Steps {
+            stop: strings(&[
+                "a.service",
+                "app-network.service",
+                "c.service",
+                "p-pod.service"
+            ]),
+            network_rm: strings(&["app"]),
+            reload: true,
+            restart: strings(&["a.service", "p-pod.service"]),
+            try_restart: vec![],
+            start: strings(&["app-network.service"]),
+        }
+    );
+}
