@@ -364,29 +364,35 @@ fn reload_only(work: &mut Builder, d: &RenderedFile, old_text: &str) {
 }
 
 /// A pod's service only `Wants=` its members, so `systemctl start|restart NAME-pod.service`
-/// returns before they are up (or when they failed). Every `auto_start` member of a pod being
-/// started or restarted is started explicitly too: a no-op for a member systemd already
-/// (re)started with its pod, a wait for one still starting, and install then watches it and
-/// reports its real state like any unit it started.
+/// returns before they are up (or when they failed). Every member of a pod being started or
+/// restarted (systemd starts each of them with it, `auto_start` or not: quadlet's `Wants=`) is
+/// started explicitly too: a no-op for a member systemd already (re)started with its pod, a wait
+/// for one still starting, and install then watches it and reports its real state like any unit
+/// it started. A pod restarted only if running (`try-restart`) takes its members along the same
+/// way, so a stopped pod stays stopped.
 fn start_pod_members(work: &mut Builder, desired: &[RenderedFile]) {
-    let pods: Vec<&str> = desired
-        .iter()
-        .filter(|d| d.kind == UnitKind::Pod)
-        .map(|d| d.service.as_str())
-        .filter(|s| {
-            work.restart.contains(*s) || work.try_restart.contains(*s) || work.start.contains(*s)
-        })
-        .collect();
-    for member in desired
-        .iter()
-        .filter(|d| d.kind == UnitKind::Container && d.auto_start)
-    {
-        if let Some(pod) = pods.iter().find(|p| member.uses.iter().any(|u| u == *p)) {
-            work.start.insert(member.service.clone());
-            work.reason(
-                &member.service,
-                format!("member of `{pod}`, which (re)starts: started with it, and watched"),
-            );
+    let pods: Vec<&RenderedFile> = desired.iter().filter(|d| d.kind == UnitKind::Pod).collect();
+    for member in desired.iter().filter(|d| d.kind == UnitKind::Container) {
+        let Some(pod) = pods.iter().find(|p| member.uses.contains(&p.service)) else {
+            continue;
+        };
+        let service = member.service.clone();
+        let reason = format!(
+            "member of `{}`, which (re)starts: with it, and watched",
+            pod.service
+        );
+        if work.restart.contains(&pod.service) || work.start.contains(&pod.service) {
+            work.start.insert(service.clone());
+            // Replaces a reason given before it was known the pod brings it back (a member
+            // stopped with its network, "start it by hand"); its own restart's reason stays.
+            if !work.restart.contains(&service) {
+                work.reasons.insert(service, reason);
+            }
+        } else if work.try_restart.contains(&pod.service) && !work.start.contains(&service) {
+            // The pod restarts only if it runs: so do its members (one job each, merged with
+            // the pod's in one `try-restart`).
+            work.try_restart.insert(service.clone());
+            work.reason(&service, reason);
         }
     }
 }

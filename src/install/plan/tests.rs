@@ -861,9 +861,10 @@ fn new_pod_starts_with_its_auto_start_members() {
         "/inv.toml",
         PlanOptions::default(),
     );
+    // `c` is not auto_start, but the pod's service `Wants=` it: it starts with the pod.
     assert_eq!(
         p.steps.start,
-        strings(&["a.service", "b.service", "p-pod.service"])
+        strings(&["a.service", "b.service", "c.service", "p-pod.service"])
     );
     assert_eq!(p.manifest.files["p.pod"].service, "p-pod.service");
     assert_eq!(
@@ -889,7 +890,10 @@ fn changed_pod_restarts_and_its_members_are_started_and_watched() {
     // systemd restarts the running members with the pod (BindsTo=); install starts the
     // auto_start ones after, which waits for them and puts them in the settle watch.
     assert_eq!(p.steps.restart, strings(&["p-pod.service"]));
-    assert_eq!(p.steps.start, strings(&["a.service", "b.service"]));
+    assert_eq!(
+        p.steps.start,
+        strings(&["a.service", "b.service", "c.service"])
+    );
     assert!(p.steps.stop.is_empty());
     let a = p
         .units
@@ -975,7 +979,36 @@ fn changed_network_of_a_pod_recreates_it_with_the_pod_and_its_members() {
             reload: true,
             restart: strings(&["a.service", "p-pod.service"]),
             try_restart: vec![],
-            start: strings(&["app-network.service"]),
+            // `c` is not auto_start, but the pod it stopped with `Wants=` it back.
+            start: strings(&["app-network.service", "c.service"]),
+        }
+    );
+}
+
+#[test]
+fn changed_pod_that_is_not_auto_start_restarts_with_its_members_only_if_running() {
+    let pod_units = |version: &str| {
+        vec![
+            unit("a.container", "1", true, &["p-pod.service"]),
+            unit("p.pod", version, false, &[]),
+        ]
+    };
+    let old = pod_units("1");
+    let refs: Vec<&RenderedFile> = old.iter().collect();
+    let p = plan(
+        &pod_units("2"),
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    // Starting `a` would start the pod (BindsTo=): both only restart if running.
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            try_restart: strings(&["a.service", "p-pod.service"]),
+            ..Steps::default()
         }
     );
 }

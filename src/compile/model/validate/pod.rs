@@ -181,14 +181,20 @@ impl Checker {
     /// Pods and containers share podman's name space (and each pod has an infra container
     /// `NAME-infra`), and a pod runs as `NAME-pod.service`: no container may take one of these
     /// names. A pod no container joins is a warning.
-    pub(super) fn check_pod_names<P>(
+    pub(super) fn check_pod_names(
         &mut self,
-        pods: &BTreeMap<Str, P>,
+        pods: &BTreeMap<Str, Spanned<inventory::Pod>>,
         containers: &[Str],
         checked: &[Container],
     ) {
-        for key in pods.keys() {
+        for (key, entry) in pods {
             let pod = key.get_ref();
+            let pod_starts = entry
+                .get_ref()
+                .auto_start
+                .as_ref()
+                .is_none_or(|b| *b.get_ref());
+            self.warn_member_auto_start(pod, pod_starts, containers, checked);
             let clashes = [
                 (pod.clone(), format!("pod `{pod}`")),
                 (
@@ -223,6 +229,42 @@ impl Checker {
                     )),
                 );
             }
+        }
+    }
+}
+
+impl Checker {
+    /// quadlet's pod service `Wants=` every member: when the pod starts (at boot, or pulled in
+    /// by a member that starts at boot), all its members start. A member's `auto_start = false`
+    /// then means nothing: a warning saying so.
+    fn warn_member_auto_start(
+        &mut self,
+        pod: &str,
+        pod_starts: bool,
+        keys: &[Str],
+        checked: &[Container],
+    ) {
+        let members: Vec<&Container> = checked
+            .iter()
+            .filter(|c| c.pod.as_ref().is_some_and(|p| p.as_str() == pod))
+            .collect();
+        if !(pod_starts || members.iter().any(|m| m.auto_start)) {
+            return;
+        }
+        for m in members.iter().filter(|m| !m.auto_start) {
+            let at = keys.iter().find(|k| k.get_ref() == m.name.as_str());
+            self.diags.push(
+                Diagnostic::warning(
+                    at.and_then(span),
+                    format!(
+                        "container `{}` has `auto_start = false`, but it starts at boot anyway with its pod `{pod}`, whose service `Wants=` every member",
+                        m.name
+                    ),
+                )
+                .with_help(format!(
+                    "to keep them from starting at boot, set `auto_start = false` on `[pods.{pod}]` and on every member"
+                )),
+            );
         }
     }
 }

@@ -168,3 +168,31 @@ fn a_pod_without_members_is_a_warning() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn a_member_that_would_start_with_its_pod_anyway_is_warned_about() {
+    let warnings_of = |pod_auto_start: bool, other_auto_start: bool| {
+        let src = format!(
+            "[pods.web]\nauto_start = {pod_auto_start}\n[containers.app]\n{IMG}pod = \"web\"\nauto_start = false\n\
+             [containers.other]\n{IMG}pod = \"web\"\nauto_start = {other_auto_start}\n"
+        );
+        let (_, warnings) = check_for(&src, PodmanVersion::DEFAULT).expect("valid");
+        warnings
+            .0
+            .iter()
+            .filter(|w| w.message.contains("starts at boot anyway"))
+            .map(|w| w.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        warnings_of(true, false),
+        [
+            "container `app` has `auto_start = false`, but it starts at boot anyway with its pod `web`, whose service `Wants=` every member",
+            "container `other` has `auto_start = false`, but it starts at boot anyway with its pod `web`, whose service `Wants=` every member",
+        ]
+    );
+    // A member that starts at boot pulls in its pod, which starts the others.
+    assert_eq!(warnings_of(false, true).len(), 1);
+    // Nothing starts at boot: nothing to warn about.
+    assert!(warnings_of(false, false).is_empty());
+}
