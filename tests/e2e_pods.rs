@@ -2,7 +2,8 @@
 //! members talk over 127.0.0.1, the pod's published ports reach them from the host, install and
 //! status report every member's real state (a pod's service only `Wants=` its members, so its
 //! start says nothing about them), a changed pod restarts its members, a changed member restarts
-//! alone, and a member that leaves the inventory is the only unit stopped.
+//! alone, a member that leaves the inventory is the only unit stopped and a new one the only
+//! unit started.
 
 #[path = "support/nspawn.rs"]
 mod nspawn;
@@ -239,6 +240,25 @@ fn pod_members_share_localhost_and_install_reports_each_of_them() {
             .any(|n| n == "extra")
     );
     assert_members_talk(&m);
+
+    // A new member starts in the running pod; nothing else restarts.
+    m.write_file(
+        INVENTORY,
+        inventory(", \"127.0.0.1:8092:8080\"", "2", true, false),
+    );
+    let (code, out) = quadgen(&m, &["install"]);
+    assert_eq!(code, 0, "{out}");
+    m.wait_active("extra.service", START);
+    assert_eq!(ids(&m, &units[..3]), before, "only extra started:\n{out}");
+    let in_pod = m.run_ok([
+        "podman",
+        "ps",
+        "--filter",
+        "pod=shop",
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert!(in_pod.lines().any(|n| n == "extra"), "{in_pod}");
 }
 
 /// quadgen's pods keep running while a member restarts (`--exit-policy=continue`): with
