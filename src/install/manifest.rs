@@ -348,6 +348,34 @@ mod tests {
         assert!(err.to_string().contains("`/x/m.json`"), "{err}");
     }
 
+    #[test]
+    fn a_pod_entry_is_valid_only_with_the_service_and_entry_quadlet_gives_it() {
+        let pod = |service: &str, entry: &str| {
+            let mut m = Manifest::new("/srv/inventory.toml");
+            m.files.insert(
+                "shop.pod".into(),
+                FileRecord {
+                    sha256: "0".repeat(64),
+                    next_sha256: None,
+                    entry: entry.into(),
+                    service: service.into(),
+                    kind: UnitKind::Pod,
+                    auto_start: true,
+                },
+            );
+            Manifest::parse(Path::new("m"), &m.to_json().expect("json"))
+        };
+        let back = pod("shop-pod.service", "pods.shop").expect("valid");
+        assert_eq!(back.files["shop.pod"].kind, UnitKind::Pod);
+        let err = pod("shop.service", "pods.shop").expect_err("not quadlet's service name");
+        assert!(
+            err.to_string().contains("is not `shop-pod.service`"),
+            "{err}"
+        );
+        let err = pod("shop-pod.service", "containers.shop").expect_err("wrong entry");
+        assert!(err.to_string().contains("`containers.shop`"), "{err}");
+    }
+
     /// A valid manifest's JSON with `a.container`, edited by `edit`.
     fn hostile(edit: impl Fn(&mut serde_json::Value)) -> Result<Manifest, ManifestError> {
         let mut m = Manifest::new("/srv/inventory.toml");
