@@ -169,6 +169,10 @@ fn pod_members_share_localhost_and_install_reports_each_of_them() {
             "{status}"
         );
     }
+    for member in ["front", "probe", "extra", "broken"] {
+        let line = status_line(&status, &format!("{member}.service"));
+        assert!(line.contains("pod=shop"), "{status}");
+    }
 
     // The pod changes (one more published port): it restarts, systemd restarts its members
     // with it (BindsTo=), and install reports them all again, the dying one included.
