@@ -13,6 +13,8 @@ use crate::compile::model::{
 };
 use crate::compile::model::{Duration, Restart};
 
+mod pod;
+
 /// The Kubernetes release whose OpenAPI schemas the output is checked against in the tests.
 pub const KUBERNETES_VERSION: &str = "1.33";
 
@@ -135,7 +137,6 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
             });
         }
     }
-    refusals.extend(model.pods.iter().map(pod_refusal));
     if !refusals.is_empty() {
         return Err(refusals);
     }
@@ -147,7 +148,7 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
     for v in &model.volumes {
         documents.push(claim(model, v, &namespace));
     }
-    for c in &model.containers {
+    for c in model.containers.iter().filter(|c| c.pod.is_none()) {
         let mut notes = container_notes(model, c);
         if let Some(service) = service(c, &namespace) {
             documents.push(Document {
@@ -164,24 +165,15 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
         });
     }
 
+    for p in &model.pods {
+        documents.extend(pod::documents(model, p, &namespace, &secrets));
+    }
+
     Ok(Export {
         network_notes: model.networks.iter().flat_map(network_notes).collect(),
         secrets,
         documents,
     })
-}
-
-/// A pod would be one Deployment with a container per member; until the export writes that, it
-/// refuses pods rather than write one Deployment per member, which would not share localhost.
-fn pod_refusal(p: &crate::compile::model::Pod) -> Refusal {
-    let name = p.name.as_str();
-    Refusal {
-        subject: Subject::Pod(name.into()),
-        message: format!(
-            "pod `{name}` cannot be exported yet: its members share localhost, which separate Deployments would not"
-        ),
-        help: "export an inventory without `[pods]` (members as separate containers), or write the Deployment with one container per member by hand".into(),
-    }
 }
 
 /// Every environment file, as the Secret that stands for it: named after the file (`app-db.env`
@@ -308,8 +300,13 @@ const MAX_RANGE: u16 = 64;
 /// The ports other pods reach the container on: the container side of each published port
 /// (ranges of up to [`MAX_RANGE`] ports, one by one).
 fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
+    published_ports(&c.ports)
+}
+
+/// The container side of published port specs (a container's or a pod's `ports`).
+fn published_ports(specs: &[String]) -> Vec<(u16, &'static str)> {
     let mut ports = BTreeSet::new();
-    for spec in &c.ports {
+    for spec in specs {
         let (spec, protocol) = match spec.rsplit_once('/') {
             Some((s, "udp")) => (s, "UDP"),
             Some((s, "sctp")) => (s, "SCTP"),
@@ -331,11 +328,18 @@ fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
 }
 
 fn service(c: &model::Container, namespace: &Option<String>) -> Option<Service> {
-    let ports = container_ports(c);
+    service_of(c.name.as_str(), container_ports(c), namespace)
+}
+
+/// A Service named `name` for `ports`, selecting the pods of the Deployment of that name.
+fn service_of(
+    name: &str,
+    ports: Vec<(u16, &'static str)>,
+    namespace: &Option<String>,
+) -> Option<Service> {
     if ports.is_empty() {
         return None;
     }
-    let name = c.name.as_str();
     Some(Service {
         api_version: "v1",
         kind: "Service",
@@ -490,15 +494,26 @@ fn image_pull_policy(pull: PullPolicy) -> &'static str {
 /// The pod's volumes and the container's mounts, and whether it writes persistent storage (a
 /// claim or a host path), which makes the Deployment `Recreate` so two pods never share it.
 fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
+    let subject = Subject::Container(c.name.to_string());
+    volumes_of(&c.mounts, subject, &mut BTreeSet::new(), notes)
+}
+
+/// [`volumes`] of the `mounts` of `subject` (a container or a pod), with volume names unique
+/// among `names`.
+fn volumes_of(
+    mounts_wanted: &[Mount],
+    subject: Subject,
+    names: &mut BTreeSet<String>,
+    notes: &mut Vec<Note>,
+) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
     let mut volumes: Vec<Volume> = Vec::new();
     let mut mounts = Vec::new();
     let mut persistent = false;
     let mut host_paths = Vec::new();
-    let mut names = BTreeSet::new();
-    for mount in &c.mounts {
-        let (volume, target, options) = mount_volume(mount, &mut names, &mut host_paths);
+    for mount in mounts_wanted {
+        let (volume, target, options) = mount_volume(mount, names, &mut host_paths);
         let read_only = options.iter().any(|o| o == "ro");
-        note_dropped_mount_options(c, target, options, notes);
+        note_dropped_mount_options(&subject, target, options, notes);
         if !read_only && volume.empty_dir.is_none() {
             persistent = true;
         }
@@ -511,7 +526,7 @@ fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<Vol
     }
     if !host_paths.is_empty() {
         notes.push(Note {
-            subject: Subject::Container(c.name.to_string()),
+            subject,
             text: format!(
                 "host paths {} are mounted as hostPath: the pod then depends on the files of the node it lands on; pin it with a nodeSelector, or move the data to a PersistentVolumeClaim",
                 list(&host_paths)
@@ -596,7 +611,7 @@ fn mount_volume<'m>(
 
 /// Notes the mount options other than `ro` and `rw`, which Kubernetes has no place for.
 fn note_dropped_mount_options(
-    c: &model::Container,
+    subject: &Subject,
     target: &str,
     options: &[String],
     notes: &mut Vec<Note>,
@@ -608,7 +623,7 @@ fn note_dropped_mount_options(
         .collect();
     if !dropped.is_empty() {
         notes.push(Note {
-            subject: Subject::Container(c.name.to_string()),
+            subject: subject.clone(),
             text: format!(
                 "mount options {} of `{target}` are not carried (Kubernetes has no such volume mount option)",
                 list(&dropped)
@@ -728,7 +743,12 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
 
 /// The host network and no network, which a Kubernetes pod cannot have the same way.
 fn network_texts(c: &model::Container, texts: &mut Vec<String>) {
-    for net in &c.networks {
+    networks_texts(&c.networks, texts);
+}
+
+/// [`network_texts`] of a container's or a pod's networks.
+fn networks_texts(networks: &[NetworkRef], texts: &mut Vec<String>) {
+    for net in networks {
         match net {
             NetworkRef::Host => texts.push(
                 "uses the host's network: written as `hostNetwork: true`, which shares the network of whichever node the pod lands on".to_string(),
@@ -743,14 +763,17 @@ fn network_texts(c: &model::Container, texts: &mut Vec<String>) {
 
 /// Port ranges too long to list in a Service, and ports published on the host.
 fn port_texts(c: &model::Container, texts: &mut Vec<String>) {
-    let published: Vec<&str> = c
-        .ports
+    ports_texts(c.name.as_str(), &c.ports, texts);
+}
+
+/// [`port_texts`] of the `ports` of a container or a pod named `name`.
+fn ports_texts(name: &str, ports: &[String], texts: &mut Vec<String>) {
+    let published: Vec<&str> = ports
         .iter()
         .map(String::as_str)
         .filter(|p| p.contains(':'))
         .collect();
-    let long_ranges: Vec<&str> = c
-        .ports
+    let long_ranges: Vec<&str> = ports
         .iter()
         .map(String::as_str)
         .filter(|p| {
@@ -771,7 +794,7 @@ fn port_texts(c: &model::Container, texts: &mut Vec<String>) {
         texts.push(format!(
             "publishes {} on the host: the Service is ClusterIP (reachable inside the cluster by `{}`); expose it with an Ingress, a LoadBalancer or a NodePort Service",
             list(&published),
-            c.name
+            name
         ));
     }
 }
