@@ -91,7 +91,8 @@ pub struct Export {
     /// Notes about networks (written in the header: no object stands for a network).
     pub network_notes: Vec<Note>,
     pub secrets: Vec<SecretSource>,
-    /// Claims first, then per container its Service (if it has ports) and its Deployment.
+    /// Claims first, then per container its Service (if it has ports) and its Deployment, then
+    /// the same per pod.
     pub documents: Vec<Document>,
 }
 
