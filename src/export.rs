@@ -23,6 +23,7 @@ pub fn refusal_diagnostics(source: &str, refusals: &[Refusal]) -> Vec<Diagnostic
             Subject::Container(n) => (inv.containers.keys().collect(), n),
             Subject::Volume(n) => (inv.volumes.keys().collect(), n),
             Subject::Network(n) => (inv.networks.keys().collect(), n),
+            Subject::Pod(n) => (inv.pods.keys().collect(), n),
             Subject::Namespace(_) => return None,
         };
         keys.into_iter()

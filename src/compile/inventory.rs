@@ -37,6 +37,9 @@ pub struct Inventory {
     /// `[secrets.NAME]`: files whose content becomes a podman secret at install.
     #[serde(default)]
     pub secrets: BTreeMap<Str, Spanned<Secret>>,
+    /// `[pods.NAME]`: groups of containers that share a network namespace (localhost).
+    #[serde(default)]
+    pub pods: BTreeMap<Str, Spanned<Pod>>,
 }
 
 /// `[secrets.NAME] file = "/run/secrets/NAME"`: where install reads the secret's value (for
@@ -168,6 +171,25 @@ pub struct Container {
     pub timezone: Option<Str>,
     pub log_driver: Option<Str>,
     pub log_options: Option<StrMap>,
+    /// The pod the container joins (`[pods.NAME]`); its ports and networks are the pod's.
+    pub pod: Option<Str>,
+}
+
+/// `[pods.NAME]`: what the members of a pod share. Only the settings every target's `.pod`
+/// accepts, plus `hostname` (Podman 5.5) and `labels` (5.6), refused for older targets.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pod {
+    pub description: Option<Str>,
+    pub ports: Option<Spanned<Vec<Str>>>,
+    pub networks: Option<Spanned<Vec<Str>>>,
+    pub volumes: Option<Spanned<Vec<Str>>>,
+    pub hostname: Option<Str>,
+    pub labels: Option<StrMap>,
+    pub auto_start: Option<Spanned<bool>>,
+    pub podman_args: Option<Spanned<Vec<Str>>>,
+    /// Escape hatch: raw Quadlet keys per section (`Unit`, `Pod`, `Service`, `Install`).
+    pub quadlet: Option<RawSections>,
 }
 
 /// `health = { cmd = "...", interval = "30s", ... }`.

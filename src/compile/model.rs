@@ -37,6 +37,7 @@ pub struct Model {
     pub containers: Vec<Container>,
     /// The `[secrets]` some container uses (an unused one is a warning and left out).
     pub secrets: Vec<Secret>,
+    pub pods: Vec<Pod>,
 }
 
 /// `[containers.NAME]` after defaults and checks.
@@ -81,6 +82,26 @@ pub struct Container {
     /// Hostname, DNS, hosts, groups, working directory, init, stop signal, user namespace,
     /// timezone and logging.
     pub runtime: Runtime,
+    /// The pod the container runs in (`Pod=NAME.pod`): it then has no ports or networks of its own.
+    pub pod: Option<Name>,
+}
+
+/// `[pods.NAME]`: a Podman pod (`PodName=NAME`, service `NAME-pod.service`), whose members share
+/// its network namespace, published ports and volumes.
+#[derive(Debug, Clone)]
+pub struct Pod {
+    pub name: Name,
+    pub description: Single,
+    pub ports: Vec<String>,
+    pub networks: Vec<NetworkRef>,
+    pub mounts: Vec<Mount>,
+    /// `HostName=` (Podman 5.5 and later).
+    pub hostname: Option<Single>,
+    /// `KEY=VALUE` words for `Label=` (Podman 5.6 and later).
+    pub labels: Vec<Word>,
+    pub auto_start: bool,
+    pub podman_args: Vec<Word>,
+    pub raw: Vec<RawKey>,
 }
 
 /// A volume mount of a container.
@@ -175,13 +196,7 @@ pub struct Volume {
 impl Container {
     /// Every host path the container needs mounted before it starts.
     pub fn host_paths(&self) -> Vec<&HostPath> {
-        let mut paths: Vec<&HostPath> = self
-            .mounts
-            .iter()
-            .filter_map(|m| match m {
-                Mount::Bind { source, .. } => Some(source),
-                _ => None,
-            })
+        let mut paths: Vec<&HostPath> = bind_sources(&self.mounts)
             .chain(self.environment_files.iter())
             .chain(self.devices.iter().filter_map(|d| d.host.as_ref()))
             .chain(
@@ -200,9 +215,33 @@ impl Container {
     }
 }
 
+impl Pod {
+    /// Every host path the pod's volumes need mounted before it starts.
+    pub fn host_paths(&self) -> Vec<&HostPath> {
+        let mut paths: Vec<&HostPath> = bind_sources(&self.mounts).collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+}
+
+/// The host paths of bind mounts.
+fn bind_sources(mounts: &[Mount]) -> impl Iterator<Item = &HostPath> {
+    mounts.iter().filter_map(|m| match m {
+        Mount::Bind { source, .. } => Some(source),
+        _ => None,
+    })
+}
+
 /// The systemd service quadlet makes from a container.
 pub fn container_service(name: &Name) -> String {
     format!("{name}.service")
+}
+
+/// The systemd service quadlet makes from a pod (quadlet 5.4 to 5.8 alike, without
+/// `ServiceName=`, which quadgen refuses).
+pub fn pod_service(name: &Name) -> String {
+    format!("{name}-pod.service")
 }
 
 /// The systemd service quadlet makes from a network.

@@ -4,6 +4,7 @@
 mod container;
 mod network;
 mod options;
+mod pod;
 mod volume;
 
 use crate::compile::model::{Model, Name, RawKey};
@@ -42,6 +43,7 @@ impl Unit {
             UnitKind::Container => crate::compile::model::container_service(&self.name),
             UnitKind::Network => crate::compile::model::network_service(&self.name),
             UnitKind::Volume => crate::compile::model::volume_service(&self.name),
+            UnitKind::Pod => crate::compile::model::pod_service(&self.name),
         }
     }
 }
@@ -98,7 +100,7 @@ impl UnitBuilder {
     }
 }
 
-/// All units of a model: networks, volumes, then containers, each sorted by name.
+/// All units of a model: networks, volumes, containers, then pods, each sorted by name.
 pub fn lower(model: &Model) -> Vec<Unit> {
     lower_each(model).collect()
 }
@@ -114,7 +116,8 @@ pub fn lower_each(model: &Model) -> impl Iterator<Item = Unit> + '_ {
         .containers
         .iter()
         .map(|c| container::lower(c, model.target));
-    networks.chain(volumes).chain(containers)
+    let pods = model.pods.iter().map(|p| pod::lower(p, model.target));
+    networks.chain(volumes).chain(containers).chain(pods)
 }
 
 #[cfg(test)]

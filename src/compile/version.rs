@@ -115,6 +115,7 @@ fn base_keys(section: Section) -> &'static [&'static str] {
         Section::Container => CONTAINER_5_4,
         Section::Network => NETWORK_5_4,
         Section::Volume => VOLUME_5_4,
+        Section::Pod => POD_5_4,
         _ => &[],
     }
 }
@@ -134,6 +135,12 @@ const LATER_KEYS: &[(Section, &str, PodmanVersion)] = &[
         PodmanVersion::new(5, 5),
     ),
     (Section::Network, "InterfaceName", PodmanVersion::new(5, 6)),
+    // `.pod` keys: HostName (podman#25892, 5.5), Label and ExitPolicy (5.6 release notes),
+    // StopTimeout (5.7 release notes). The oracle tests check 5.4.2 refuses and 5.8 takes them.
+    (Section::Pod, "HostName", PodmanVersion::new(5, 5)),
+    (Section::Pod, "Label", PodmanVersion::new(5, 6)),
+    (Section::Pod, "ExitPolicy", PodmanVersion::new(5, 6)),
+    (Section::Pod, "StopTimeout", PodmanVersion::new(5, 7)),
 ];
 
 /// `[Container]` keys of quadlet 5.4.2.
@@ -240,6 +247,31 @@ const NETWORK_5_4: &[&str] = &[
     "Subnet",
 ];
 
+/// `[Pod]` keys of quadlet 5.4.2.
+const POD_5_4: &[&str] = &[
+    "AddHost",
+    "ContainersConfModule",
+    "DNS",
+    "DNSOption",
+    "DNSSearch",
+    "GIDMap",
+    "GlobalArgs",
+    "IP",
+    "IP6",
+    "Network",
+    "NetworkAlias",
+    "PodName",
+    "PodmanArgs",
+    "PublishPort",
+    "ServiceName",
+    "ShmSize",
+    "SubGIDMap",
+    "SubUIDMap",
+    "UIDMap",
+    "UserNS",
+    "Volume",
+];
+
 /// `[Volume]` keys of quadlet 5.4.2.
 const VOLUME_5_4: &[&str] = &[
     "ContainersConfModule",
@@ -298,5 +330,29 @@ mod tests {
             })
         );
         assert_eq!(check_key(Section::Service, "Anything", v54), Ok(()));
+    }
+
+    #[test]
+    fn gates_pod_keys_by_version() {
+        let v54 = PodmanVersion::new(5, 4);
+        assert_eq!(check_key(Section::Pod, "PublishPort", v54), Ok(()));
+        for (key, introduced) in [
+            ("HostName", PodmanVersion::new(5, 5)),
+            ("Label", PodmanVersion::new(5, 6)),
+            ("ExitPolicy", PodmanVersion::new(5, 6)),
+            ("StopTimeout", PodmanVersion::new(5, 7)),
+        ] {
+            assert_eq!(
+                check_key(Section::Pod, key, v54),
+                Err(KeyError::TooNew { introduced }),
+                "{key}"
+            );
+            assert_eq!(check_key(Section::Pod, key, PodmanVersion::NEWEST), Ok(()));
+        }
+        // A container key is not a pod key.
+        assert!(matches!(
+            check_key(Section::Pod, "Image", PodmanVersion::NEWEST),
+            Err(KeyError::Unknown { .. })
+        ));
     }
 }

@@ -13,6 +13,8 @@ use crate::compile::model::{
 };
 use crate::compile::model::{Duration, Restart};
 
+mod pod;
+
 /// The Kubernetes release whose OpenAPI schemas the output is checked against in the tests.
 pub const KUBERNETES_VERSION: &str = "1.33";
 
@@ -31,6 +33,7 @@ pub enum Subject {
     Network(String),
     Volume(String),
     Container(String),
+    Pod(String),
 }
 
 impl std::fmt::Display for Subject {
@@ -40,6 +43,7 @@ impl std::fmt::Display for Subject {
             Subject::Network(n) => write!(f, "network `{n}`"),
             Subject::Volume(n) => write!(f, "volume `{n}`"),
             Subject::Container(n) => write!(f, "container `{n}`"),
+            Subject::Pod(n) => write!(f, "pod `{n}`"),
         }
     }
 }
@@ -87,7 +91,8 @@ pub struct Export {
     /// Notes about networks (written in the header: no object stands for a network).
     pub network_notes: Vec<Note>,
     pub secrets: Vec<SecretSource>,
-    /// Claims first, then per container its Service (if it has ports) and its Deployment.
+    /// Claims first, then per container its Service (if it has ports) and its Deployment, then
+    /// the same per pod.
     pub documents: Vec<Document>,
 }
 
@@ -144,7 +149,7 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
     for v in &model.volumes {
         documents.push(claim(model, v, &namespace));
     }
-    for c in &model.containers {
+    for c in model.containers.iter().filter(|c| c.pod.is_none()) {
         let mut notes = container_notes(model, c);
         if let Some(service) = service(c, &namespace) {
             documents.push(Document {
@@ -159,6 +164,10 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
             notes,
             object: Object::Deployment(Box::new(deployment)),
         });
+    }
+
+    for p in &model.pods {
+        documents.extend(pod::documents(model, p, &namespace, &secrets));
     }
 
     Ok(Export {
@@ -292,8 +301,13 @@ const MAX_RANGE: u16 = 64;
 /// The ports other pods reach the container on: the container side of each published port
 /// (ranges of up to [`MAX_RANGE`] ports, one by one).
 fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
+    published_ports(&c.ports)
+}
+
+/// The container side of published port specs (a container's or a pod's `ports`).
+fn published_ports(specs: &[String]) -> Vec<(u16, &'static str)> {
     let mut ports = BTreeSet::new();
-    for spec in &c.ports {
+    for spec in specs {
         let (spec, protocol) = match spec.rsplit_once('/') {
             Some((s, "udp")) => (s, "UDP"),
             Some((s, "sctp")) => (s, "SCTP"),
@@ -315,11 +329,18 @@ fn container_ports(c: &model::Container) -> Vec<(u16, &'static str)> {
 }
 
 fn service(c: &model::Container, namespace: &Option<String>) -> Option<Service> {
-    let ports = container_ports(c);
+    service_of(c.name.as_str(), container_ports(c), namespace)
+}
+
+/// A Service named `name` for `ports`, selecting the pods of the Deployment of that name.
+fn service_of(
+    name: &str,
+    ports: Vec<(u16, &'static str)>,
+    namespace: &Option<String>,
+) -> Option<Service> {
     if ports.is_empty() {
         return None;
     }
-    let name = c.name.as_str();
     Some(Service {
         api_version: "v1",
         kind: "Service",
@@ -474,15 +495,26 @@ fn image_pull_policy(pull: PullPolicy) -> &'static str {
 /// The pod's volumes and the container's mounts, and whether it writes persistent storage (a
 /// claim or a host path), which makes the Deployment `Recreate` so two pods never share it.
 fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
+    let subject = Subject::Container(c.name.to_string());
+    volumes_of(&c.mounts, subject, &mut BTreeSet::new(), notes)
+}
+
+/// [`volumes`] of the `mounts` of `subject` (a container or a pod), with volume names unique
+/// among `names`.
+fn volumes_of(
+    mounts_wanted: &[Mount],
+    subject: Subject,
+    names: &mut BTreeSet<String>,
+    notes: &mut Vec<Note>,
+) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
     let mut volumes: Vec<Volume> = Vec::new();
     let mut mounts = Vec::new();
     let mut persistent = false;
     let mut host_paths = Vec::new();
-    let mut names = BTreeSet::new();
-    for mount in &c.mounts {
-        let (volume, target, options) = mount_volume(mount, &mut names, &mut host_paths);
+    for mount in mounts_wanted {
+        let (volume, target, options) = mount_volume(mount, names, &mut host_paths);
         let read_only = options.iter().any(|o| o == "ro");
-        note_dropped_mount_options(c, target, options, notes);
+        note_dropped_mount_options(&subject, target, options, notes);
         if !read_only && volume.empty_dir.is_none() {
             persistent = true;
         }
@@ -495,7 +527,7 @@ fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<Vol
     }
     if !host_paths.is_empty() {
         notes.push(Note {
-            subject: Subject::Container(c.name.to_string()),
+            subject,
             text: format!(
                 "host paths {} are mounted as hostPath: the pod then depends on the files of the node it lands on; pin it with a nodeSelector, or move the data to a PersistentVolumeClaim",
                 list(&host_paths)
@@ -580,7 +612,7 @@ fn mount_volume<'m>(
 
 /// Notes the mount options other than `ro` and `rw`, which Kubernetes has no place for.
 fn note_dropped_mount_options(
-    c: &model::Container,
+    subject: &Subject,
     target: &str,
     options: &[String],
     notes: &mut Vec<Note>,
@@ -592,7 +624,7 @@ fn note_dropped_mount_options(
         .collect();
     if !dropped.is_empty() {
         notes.push(Note {
-            subject: Subject::Container(c.name.to_string()),
+            subject: subject.clone(),
             text: format!(
                 "mount options {} of `{target}` are not carried (Kubernetes has no such volume mount option)",
                 list(&dropped)
@@ -712,7 +744,12 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
 
 /// The host network and no network, which a Kubernetes pod cannot have the same way.
 fn network_texts(c: &model::Container, texts: &mut Vec<String>) {
-    for net in &c.networks {
+    networks_texts(&c.networks, texts);
+}
+
+/// [`network_texts`] of a container's or a pod's networks.
+fn networks_texts(networks: &[NetworkRef], texts: &mut Vec<String>) {
+    for net in networks {
         match net {
             NetworkRef::Host => texts.push(
                 "uses the host's network: written as `hostNetwork: true`, which shares the network of whichever node the pod lands on".to_string(),
@@ -727,14 +764,17 @@ fn network_texts(c: &model::Container, texts: &mut Vec<String>) {
 
 /// Port ranges too long to list in a Service, and ports published on the host.
 fn port_texts(c: &model::Container, texts: &mut Vec<String>) {
-    let published: Vec<&str> = c
-        .ports
+    ports_texts(c.name.as_str(), &c.ports, texts);
+}
+
+/// [`port_texts`] of the `ports` of a container or a pod named `name`.
+fn ports_texts(name: &str, ports: &[String], texts: &mut Vec<String>) {
+    let published: Vec<&str> = ports
         .iter()
         .map(String::as_str)
         .filter(|p| p.contains(':'))
         .collect();
-    let long_ranges: Vec<&str> = c
-        .ports
+    let long_ranges: Vec<&str> = ports
         .iter()
         .map(String::as_str)
         .filter(|p| {
@@ -755,7 +795,7 @@ fn port_texts(c: &model::Container, texts: &mut Vec<String>) {
         texts.push(format!(
             "publishes {} on the host: the Service is ClusterIP (reachable inside the cluster by `{}`); expose it with an Ingress, a LoadBalancer or a NodePort Service",
             list(&published),
-            c.name
+            name
         ));
     }
 }

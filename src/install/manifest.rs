@@ -206,20 +206,21 @@ pub fn service_for(kind: UnitKind, stem: &str) -> String {
         UnitKind::Container => format!("{stem}.service"),
         UnitKind::Network => format!("{stem}-network.service"),
         UnitKind::Volume => format!("{stem}-volume.service"),
+        UnitKind::Pod => format!("{stem}-pod.service"),
     }
 }
 
 /// Whether `name` is a plain unit file name quadgen generates: `NAME.container`,
-/// `NAME.network` or `NAME.volume` with a valid inventory name, so no `/`, no `..`, no leading
-/// `-` or `.`. Returns its kind and stem.
+/// `NAME.network`, `NAME.volume` or `NAME.pod` with a valid inventory name, so no `/`, no `..`,
+/// no leading `-` or `.`. Returns its kind and stem.
 pub fn parse_file_name(name: &str) -> Result<(UnitKind, &str), String> {
     let (stem, ext) = name.rsplit_once('.').ok_or_else(|| {
-        "is not a unit file name quadgen writes (NAME.container, NAME.network or NAME.volume)"
+        "is not a unit file name quadgen writes (NAME.container, NAME.network, NAME.volume or NAME.pod)"
             .to_string()
     })?;
     let kind = UnitKind::from_extension(ext).ok_or_else(|| {
         format!(
-            "has extension `.{}`, not .container, .network or .volume",
+            "has extension `.{}`, not .container, .network, .volume or .pod",
             ext.escape_debug()
         )
     })?;
@@ -427,6 +428,34 @@ mod tests {
         assert!(err.to_string().contains("format 9"), "{err}");
         let err = Manifest::parse(Path::new("/x/m.json"), "{").expect_err("garbage");
         assert!(err.to_string().contains("`/x/m.json`"), "{err}");
+    }
+
+    #[test]
+    fn a_pod_entry_is_valid_only_with_the_service_and_entry_quadlet_gives_it() {
+        let pod = |service: &str, entry: &str| {
+            let mut m = Manifest::new("/srv/inventory.toml");
+            m.files.insert(
+                "shop.pod".into(),
+                FileRecord {
+                    sha256: "0".repeat(64),
+                    next_sha256: None,
+                    entry: entry.into(),
+                    service: service.into(),
+                    kind: UnitKind::Pod,
+                    auto_start: true,
+                },
+            );
+            Manifest::parse(Path::new("m"), &m.to_json().expect("json"))
+        };
+        let back = pod("shop-pod.service", "pods.shop").expect("valid");
+        assert_eq!(back.files["shop.pod"].kind, UnitKind::Pod);
+        let err = pod("shop.service", "pods.shop").expect_err("not quadlet's service name");
+        assert!(
+            err.to_string().contains("is not `shop-pod.service`"),
+            "{err}"
+        );
+        let err = pod("shop-pod.service", "containers.shop").expect_err("wrong entry");
+        assert!(err.to_string().contains("`containers.shop`"), "{err}");
     }
 
     /// A valid manifest's JSON with `a.container`, edited by `edit`.

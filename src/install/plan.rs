@@ -358,12 +358,13 @@ fn recreate_network(
 fn reload_only(work: &mut Builder, d: &RenderedFile, old_text: &str) {
     let changes = reload_only_changes(old_text, &d.text);
     let install = changes.iter().any(|r| r.section == INSTALL_SECTION);
-    match (d.kind, install, d.auto_start) {
-        (UnitKind::Container, true, true) => {
+    let runs = matches!(d.kind, UnitKind::Container | UnitKind::Pod);
+    match (runs, install, d.auto_start) {
+        (true, true, true) => {
             work.start.insert(d.service.clone());
             work.reason(&d.service, "now starts at boot; started if not running");
         }
-        (UnitKind::Container, true, false) => {
+        (true, true, false) => {
             work.reason(&d.service, "no longer starts at boot; left running");
         }
         _ if changes.is_empty() => work.reason(&d.service, "only comments changed; not restarted"),
@@ -377,6 +378,65 @@ fn reload_only(work: &mut Builder, d: &RenderedFile, old_text: &str) {
                 ),
             );
         }
+    }
+}
+
+/// A pod's service only `Wants=` its members, so `systemctl start|restart NAME-pod.service`
+/// returns before they are up (or when they failed). Every member of a pod being started or
+/// restarted (systemd starts each of them with it, `auto_start` or not: quadlet's `Wants=`) is
+/// started explicitly too: a no-op for a member systemd already (re)started with its pod, a wait
+/// for one still starting, and install then watches it and reports its real state like any unit
+/// it started. A pod restarted only if running (`try-restart`) takes its members along the same
+/// way, so a stopped pod stays stopped.
+fn start_pod_members(work: &mut Builder, desired: &[RenderedFile]) {
+    let pods: Vec<&RenderedFile> = desired.iter().filter(|d| d.kind == UnitKind::Pod).collect();
+    for member in desired.iter().filter(|d| d.kind == UnitKind::Container) {
+        let Some(pod) = pods.iter().find(|p| member.uses.contains(&p.service)) else {
+            continue;
+        };
+        let service = member.service.clone();
+        let reason = format!(
+            "member of `{}`, which (re)starts: with it, and watched",
+            pod.service
+        );
+        if work.restart.contains(&pod.service) || work.start.contains(&pod.service) {
+            work.start.insert(service.clone());
+            // Replaces a reason given before it was known the pod brings it back (a member
+            // stopped with its network, "start it by hand"); its own restart's reason stays.
+            if !work.restart.contains(&service) {
+                work.reasons.insert(service, reason);
+            }
+        } else if work.try_restart.contains(&pod.service) && !work.start.contains(&service) {
+            // The pod restarts only if it runs: so do its members (one job each, merged with
+            // the pod's in one `try-restart`).
+            work.try_restart.insert(service.clone());
+            work.reason(&service, reason);
+        }
+    }
+}
+
+/// For each pod file written, the names it maps to: its service, its podman pod and infra
+/// container, and its members' services.
+fn note_pods(work: &mut Builder, desired: &[RenderedFile], files: &[FileChange]) {
+    for pod in desired.iter().filter(|d| d.kind == UnitKind::Pod) {
+        let written = files
+            .iter()
+            .any(|f| f.file_name == pod.file_name && f.op.writes());
+        if !written {
+            continue;
+        }
+        let name = podman_name(&pod.file_name, &pod.text, "Pod", "PodName");
+        let members: Vec<&str> = desired
+            .iter()
+            .filter(|d| d.uses.contains(&pod.service))
+            .map(|d| d.service.as_str())
+            .collect();
+        work.notes.push(format!(
+            "pod `{}` runs as `{}`: podman pod `{name}`, infra container `{name}-infra`, members {}",
+            pod.file_name,
+            pod.service,
+            if members.is_empty() { "none".to_string() } else { members.join(", ") },
+        ));
     }
 }
 
@@ -644,7 +704,7 @@ impl<'a> Draft<'a> {
             self.work.reason(
                 &wanted.service,
                 match wanted.kind {
-                    UnitKind::Container => "new; not auto_start",
+                    UnitKind::Container | UnitKind::Pod => "new; not auto_start",
                     _ => "new; starts with the containers that require it",
                 },
             );
@@ -666,7 +726,7 @@ impl<'a> Draft<'a> {
                 }
             }
             match wanted.kind {
-                UnitKind::Container => {
+                UnitKind::Container | UnitKind::Pod => {
                     if wanted.auto_start {
                         self.work.restart.insert(wanted.service.clone());
                         self.work.reason(&wanted.service, "unit file changed");
@@ -748,7 +808,7 @@ impl<'a> Draft<'a> {
                 UnitKind::Network => self.work.notes.push(format!(
                     "network `{name}` left the inventory: its service is stopped and its file removed; the podman network is kept"
                 )),
-                UnitKind::Container => {}
+                UnitKind::Container | UnitKind::Pod => {}
             }
         }
     }
@@ -818,6 +878,8 @@ impl<'a> Draft<'a> {
     fn finish_steps(&mut self) -> Vec<UnitPlan> {
         self.files.sort_by(|a, c| a.file_name.cmp(&c.file_name));
         self.conflicts.sort_by(|a, c| a.file_name.cmp(&c.file_name));
+        start_pod_members(&mut self.work, self.desired);
+        note_pods(&mut self.work, self.desired, &self.files);
         let work = &mut self.work;
         work.reload |= self.files.iter().any(|f| !matches!(f.op, FileOp::Adopt));
         // A unit being restarted need not also be started.

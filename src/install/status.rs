@@ -81,6 +81,9 @@ pub struct UnitStatus {
     /// Containers: the last `podman auto-update` result for this unit, when the journal has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_auto_update: Option<AutoUpdateResult>,
+    /// Pod members: the pod their file names (`Pod=NAME.pod` → `NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
 }
 
 /// The whole status.
@@ -252,6 +255,10 @@ fn unit_status(
         image,
         auto_update,
         last_auto_update,
+        pod: parsed
+            .as_ref()
+            .and_then(|p| p.last("Container", "Pod"))
+            .map(|p| p.strip_suffix(".pod").unwrap_or(p).to_string()),
     }
 }
 
@@ -378,6 +385,9 @@ impl Status {
                 }
                 if let Some(a) = &u.auto_update {
                     let _ = write!(out, "  auto-update={a}");
+                }
+                if let Some(pod) = &u.pod {
+                    let _ = write!(out, "  pod={pod}");
                 }
                 if let Some(last) = &u.last_auto_update {
                     let _ = write!(out, "  last update {}: {}", last.when, last.updated);

@@ -9,6 +9,7 @@ pub enum UnitKind {
     Container,
     Network,
     Volume,
+    Pod,
 }
 
 impl UnitKind {
@@ -17,6 +18,7 @@ impl UnitKind {
             UnitKind::Container => "container",
             UnitKind::Network => "network",
             UnitKind::Volume => "volume",
+            UnitKind::Pod => "pod",
         }
     }
 
@@ -26,13 +28,19 @@ impl UnitKind {
             UnitKind::Container => "containers",
             UnitKind::Network => "networks",
             UnitKind::Volume => "volumes",
+            UnitKind::Pod => "pods",
         }
     }
 
     pub fn from_extension(ext: &str) -> Option<Self> {
-        [UnitKind::Container, UnitKind::Network, UnitKind::Volume]
-            .into_iter()
-            .find(|k| k.extension() == ext)
+        [
+            UnitKind::Container,
+            UnitKind::Network,
+            UnitKind::Volume,
+            UnitKind::Pod,
+        ]
+        .into_iter()
+        .find(|k| k.extension() == ext)
     }
 }
 
@@ -44,16 +52,18 @@ pub enum Section {
     Container,
     Network,
     Volume,
+    Pod,
     Service,
     Install,
 }
 
 impl Section {
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 7] = [
         Section::Unit,
         Section::Container,
         Section::Network,
         Section::Volume,
+        Section::Pod,
         Section::Service,
         Section::Install,
     ];
@@ -64,6 +74,7 @@ impl Section {
             Section::Container => "Container",
             Section::Network => "Network",
             Section::Volume => "Volume",
+            Section::Pod => "Pod",
             Section::Service => "Service",
             Section::Install => "Install",
         }
@@ -77,7 +88,7 @@ impl Section {
     pub fn is_quadlet(self) -> bool {
         matches!(
             self,
-            Section::Container | Section::Network | Section::Volume
+            Section::Container | Section::Network | Section::Volume | Section::Pod
         )
     }
 }

@@ -343,7 +343,14 @@ mod tests {
             .collect();
         assert_eq!(
             top,
-            ["defaults", "networks", "volumes", "containers", "secrets"]
+            [
+                "defaults",
+                "networks",
+                "volumes",
+                "containers",
+                "secrets",
+                "pods"
+            ]
         );
     }
 

@@ -16,6 +16,7 @@ use crate::unit::escape::Target;
 mod container;
 mod mount;
 mod network;
+mod pod;
 mod podman_args;
 mod quadlet_rules;
 mod raw;
@@ -42,6 +43,7 @@ pub fn validate(
         volumes: inventory_volumes,
         containers: inventory_containers,
         secrets: inventory_secrets,
+        pods: inventory_pods,
     } = inventory;
     // The container names stay (with their spans) for the checks across containers.
     let container_keys: Vec<Str> = inventory_containers.keys().cloned().collect();
@@ -54,6 +56,7 @@ pub fn validate(
         volumes: key_set(inventory_volumes.keys()),
         containers: key_set(container_keys.iter()),
         secrets: key_set(inventory_secrets.keys()),
+        pods: key_set(inventory_pods.keys()),
     };
     let secret_keys: Vec<Str> = inventory_secrets.keys().cloned().collect();
     let secrets: Vec<Secret> = inventory_secrets
@@ -71,10 +74,15 @@ pub fn validate(
         .filter_map(|(name, vol)| c.volume(name, vol))
         .collect();
     let defaults = defaults.as_ref().map(Spanned::get_ref);
+    c.check_defaults_pod(defaults);
+    let pods: Vec<Pod> = inventory_pods
+        .iter()
+        .filter_map(|(name, pod)| c.pod(name, pod, &names))
+        .collect();
     let containers: Vec<Container> = inventory_containers
         .into_iter()
         .filter_map(|(name, raw)| {
-            let mut merged = merge(defaults, raw.get_ref());
+            let mut merged = pod::merge_member(defaults, raw.get_ref());
             // A `[defaults]` dependency on a container does not apply to that container itself.
             if raw.get_ref().depends_on.is_none() {
                 if let Some(deps) = merged.depends_on.as_mut() {
@@ -86,6 +94,7 @@ pub fn validate(
         .collect();
 
     c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
+    c.check_pod_names(&inventory_pods, &container_keys, &containers);
     c.check_cycles(&container_keys, &containers);
     let secrets = c.unused_secrets(secrets, &secret_keys, &containers);
 
@@ -99,6 +108,7 @@ pub fn validate(
             volumes,
             containers,
             secrets,
+            pods,
         },
         c.diags,
     ))
@@ -144,6 +154,7 @@ struct Names<'a> {
     volumes: BTreeSet<&'a str>,
     containers: BTreeSet<&'a str>,
     secrets: BTreeSet<&'a str>,
+    pods: BTreeSet<&'a str>,
 }
 
 struct Checker {
@@ -217,6 +228,8 @@ fn merge(
         podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
         secrets: own.secrets.clone().or_else(|| d.secrets.clone()),
         quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
+        // `[defaults]` cannot set a pod (refused in `check_defaults_pod`).
+        pod: own.pod.clone(),
         ..merge_options(d, own)
     }
 }

@@ -89,6 +89,9 @@ fn unit_section(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
 
 /// Networks and volumes: what the container is attached to (and the services it then uses).
 fn attachments(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
+    if let Some(pod) = &c.pod {
+        super::pod::join(b, pod, uses);
+    }
     for net in &c.networks {
         match net {
             NetworkRef::Inventory(n) => {
@@ -103,23 +106,28 @@ fn attachments(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
         b.push(C, "PublishPort", port.clone());
     }
     for mount in &c.mounts {
-        let line = match mount {
-            Mount::Bind {
-                source,
-                target,
-                options,
-            } => with_options(format!("{}:{target}", source.written), options),
-            Mount::Named {
-                volume,
-                target,
-                options,
-            } => {
-                uses.push(volume_service(volume));
-                with_options(format!("{volume}.volume:{target}"), options)
-            }
-            Mount::Anonymous { target } => target.clone(),
-        };
-        b.push(C, "Volume", line);
+        b.push(C, "Volume", volume_line(mount, uses));
+    }
+}
+
+/// A mount as `Volume=` writes it (a named volume's service is then used). Pods write theirs
+/// the same way.
+pub(super) fn volume_line(mount: &Mount, uses: &mut Vec<String>) -> String {
+    match mount {
+        Mount::Bind {
+            source,
+            target,
+            options,
+        } => with_options(format!("{}:{target}", source.written), options),
+        Mount::Named {
+            volume,
+            target,
+            options,
+        } => {
+            uses.push(volume_service(volume));
+            with_options(format!("{volume}.volume:{target}"), options)
+        }
+        Mount::Anonymous { target } => target.clone(),
     }
 }
 

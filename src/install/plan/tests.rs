@@ -12,11 +12,13 @@ fn unit(name: &str, version: &str, auto_start: bool, uses: &[&str]) -> RenderedF
         UnitKind::Container => format!("{stem}.service"),
         UnitKind::Network => format!("{stem}-network.service"),
         UnitKind::Volume => format!("{stem}-volume.service"),
+        UnitKind::Pod => format!("{stem}-pod.service"),
     };
     let section = match kind {
         UnitKind::Container => format!("[Container]\nImage=docker.io/library/{stem}:{version}\n"),
         UnitKind::Network => format!("[Network]\nNetworkName={stem}\nSubnet=10.0.{version}.0/24\n"),
         UnitKind::Volume => format!("[Volume]\nVolumeName={stem}\nLabel=v={version}\n"),
+        UnitKind::Pod => format!("[Pod]\nPodName={stem}\nPublishPort={version}:80\n"),
     };
     let install = if auto_start {
         "\n[Install]\nWantedBy=multi-user.target\n"
@@ -1111,4 +1113,177 @@ mod secret_plans {
         assert!(p.manifest.secrets.is_empty());
         assert!(p.steps.restart.is_empty());
     }
+}
+
+/// A pod `p` with members `a` (auto_start) and `b`, and a member `c` that is not auto_start.
+fn pod_units(pod_version: &str, a_version: &str) -> Vec<RenderedFile> {
+    vec![
+        unit("a.container", a_version, true, &["p-pod.service"]),
+        unit("b.container", "1", true, &["p-pod.service"]),
+        unit("c.container", "1", false, &["p-pod.service"]),
+        unit("p.pod", pod_version, true, &[]),
+    ]
+}
+
+#[test]
+fn new_pod_starts_with_its_auto_start_members() {
+    let desired = pod_units("1", "1");
+    let p = plan(
+        &desired,
+        None,
+        &Observed::default(),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    // `c` is not auto_start, but the pod's service `Wants=` it: it starts with the pod.
+    assert_eq!(
+        p.steps.start,
+        strings(&["a.service", "b.service", "c.service", "p-pod.service"])
+    );
+    assert_eq!(p.manifest.files["p.pod"].service, "p-pod.service");
+    assert_eq!(
+        p.notes,
+        [
+            "pod `p.pod` runs as `p-pod.service`: podman pod `p`, infra container `p-infra`, members a.service, b.service, c.service"
+        ]
+    );
+}
+
+#[test]
+fn changed_pod_restarts_and_its_members_are_started_and_watched() {
+    let old = pod_units("1", "1");
+    let new = pod_units("2", "1");
+    let refs: Vec<&RenderedFile> = old.iter().collect();
+    let p = plan(
+        &new,
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    // systemd restarts the running members with the pod (BindsTo=); install starts the
+    // auto_start ones after, which waits for them and puts them in the settle watch.
+    assert_eq!(p.steps.restart, strings(&["p-pod.service"]));
+    assert_eq!(
+        p.steps.start,
+        strings(&["a.service", "b.service", "c.service"])
+    );
+    assert!(p.steps.stop.is_empty());
+    let a = p
+        .units
+        .iter()
+        .find(|u| u.service == "a.service")
+        .expect("a.service is planned");
+    assert!(a.reason.contains("p-pod.service"), "{}", a.reason);
+}
+
+#[test]
+fn changed_member_restarts_alone() {
+    let old = pod_units("1", "1");
+    let new = pod_units("1", "2");
+    let refs: Vec<&RenderedFile> = old.iter().collect();
+    let p = plan(
+        &new,
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            restart: strings(&["a.service"]),
+            ..Steps::default()
+        }
+    );
+}
+
+#[test]
+fn removed_member_is_the_only_unit_stopped() {
+    let old = pod_units("1", "1");
+    let refs: Vec<&RenderedFile> = old.iter().collect();
+    let new: Vec<RenderedFile> = old
+        .iter()
+        .filter(|f| f.file_name != "a.container")
+        .cloned()
+        .collect();
+    let p = plan(
+        &new,
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(
+        p.steps,
+        Steps {
+            stop: strings(&["a.service"]),
+            reload: true,
+            ..Steps::default()
+        }
+    );
+    assert_eq!(ops(&p), [("a.container", FileOp::Remove, false)]);
+}
+
+#[test]
+fn changed_network_of_a_pod_recreates_it_with_the_pod_and_its_members() {
+    let n1 = unit("app.network", "1", false, &[]);
+    let n2 = unit("app.network", "2", false, &[]);
+    let pod = unit("p.pod", "1", true, &["app-network.service"]);
+    let a = unit("a.container", "1", true, &["p-pod.service"]);
+    let c = unit("c.container", "1", false, &["p-pod.service"]);
+    let p = plan(
+        &[n2, pod.clone(), a.clone(), c.clone()],
+        Some(&manifest_of(&[&n1, &pod, &a, &c])),
+        &on_disk(&[&n1, &pod, &a, &c]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert_eq!(
+        p.steps,
+        Steps {
+            stop: strings(&[
+                "a.service",
+                "app-network.service",
+                "c.service",
+                "p-pod.service"
+            ]),
+            network_rm: strings(&["app"]),
+            reload: true,
+            restart: strings(&["a.service", "p-pod.service"]),
+            try_restart: vec![],
+            // `c` is not auto_start, but the pod it stopped with `Wants=` it back.
+            start: strings(&["app-network.service", "c.service"]),
+            ..Steps::default()
+        }
+    );
+}
+
+#[test]
+fn changed_pod_that_is_not_auto_start_restarts_with_its_members_only_if_running() {
+    let pod_units = |version: &str| {
+        vec![
+            unit("a.container", "1", true, &["p-pod.service"]),
+            unit("p.pod", version, false, &[]),
+        ]
+    };
+    let old = pod_units("1");
+    let refs: Vec<&RenderedFile> = old.iter().collect();
+    let p = plan(
+        &pod_units("2"),
+        Some(&manifest_of(&refs)),
+        &on_disk(&refs),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    // Starting `a` would start the pod (BindsTo=): both only restart if running.
+    assert_eq!(
+        p.steps,
+        Steps {
+            reload: true,
+            try_restart: strings(&["a.service", "p-pod.service"]),
+            ..Steps::default()
+        }
+    );
 }

@@ -45,15 +45,11 @@ impl Checker {
         let entrypoint = self.entrypoint(c);
         let environment = self.pairs(c.environment.as_ref(), "environment variable");
         let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
-        let ports = self.ports(c);
+        let ports = self.ports(c.ports.as_ref());
         let mounts = self.each(c.volumes.as_ref(), |this, v| this.mount(v, names));
         let networks = self.container_networks(c, names);
         let (user, group) = c.user.as_ref().map_or((None, None), |u| self.user(u));
-        let depends_on = self.each(c.depends_on.as_ref(), |this, d| {
-            this.reference(d, &names.containers, "container")
-        });
-        let [after, requires, wants] =
-            [&c.after, &c.requires, &c.wants].map(|units| self.unit_names(units.as_ref()));
+        let (depends_on, [after, requires, wants]) = self.dependencies(c, names);
         let health = c.health.as_ref().and_then(|h| self.health(h));
         let restart = self.one_of(c.restart.as_ref(), Restart::OnFailure, "restart policy");
         let (stop_timeout, start_timeout) = self.timeouts(c, health.as_ref());
@@ -104,22 +100,28 @@ impl Checker {
             security,
             resources,
             runtime,
+            pod: self.pod_membership(name, c, names),
         })
+    }
+
+    /// `depends_on` (containers of the inventory), then `after`, `requires` and `wants` (any
+    /// systemd unit).
+    fn dependencies(
+        &mut self,
+        c: &inventory::Container,
+        names: &Names<'_>,
+    ) -> (Vec<crate::compile::model::Name>, [Vec<String>; 3]) {
+        let depends_on = self.each(c.depends_on.as_ref(), |this, d| {
+            this.reference(d, &names.containers, "container")
+        });
+        let units = [&c.after, &c.requires, &c.wants].map(|units| self.unit_names(units.as_ref()));
+        (depends_on, units)
     }
 
     fn entrypoint(&mut self, c: &inventory::Container) -> Option<Single> {
         c.entrypoint
             .as_ref()
             .and_then(|e| self.single(e, "entrypoint", Target::ExecStart))
-    }
-
-    /// The published ports, each checked.
-    fn ports(&mut self, c: &inventory::Container) -> Vec<String> {
-        self.each(c.ports.as_ref(), |this, p| {
-            parse_port(p.get_ref())
-                .map_err(|e| this.err(span(p), e))
-                .ok()
-        })
     }
 
     /// `podman_args`, each one word, none overriding what quadgen generates.
@@ -153,8 +155,17 @@ impl Checker {
         (stop_timeout, start_timeout)
     }
 
+    /// Published ports (`ports` of a container or a pod), each checked.
+    pub(super) fn ports(&mut self, ports: Option<&Spanned<Vec<Str>>>) -> Vec<String> {
+        self.each(ports, |this, p| {
+            parse_port(p.get_ref())
+                .map_err(|e| this.err(span(p), e))
+                .ok()
+        })
+    }
+
     /// Checks each entry of an optional list with `check`, keeping the ones that pass.
-    fn each<T, U>(
+    pub(super) fn each<T, U>(
         &mut self,
         list: Option<&Spanned<Vec<T>>>,
         mut check: impl FnMut(&mut Self, &T) -> Option<U>,
@@ -344,7 +355,7 @@ impl Checker {
         Some(image)
     }
 
-    fn network_ref(&mut self, value: &Str, names: &Names<'_>) -> Option<NetworkRef> {
+    pub(super) fn network_ref(&mut self, value: &Str, names: &Names<'_>) -> Option<NetworkRef> {
         match value.get_ref().as_str() {
             "host" => Some(NetworkRef::Host),
             "none" => Some(NetworkRef::None),
