@@ -14,9 +14,12 @@ use crate::compile::inventory::{self, Inventory, RawSections, Str, StrMap};
 use crate::unit::escape::Target;
 
 mod container;
+mod container_network;
+mod health;
 mod mount;
 mod network;
 mod raw;
+mod subnet;
 mod volume;
 
 #[cfg(test)]
@@ -42,17 +45,21 @@ pub fn validate(
         diags: Diagnostics::default(),
         target,
     };
-    let names = Names {
-        networks: key_set(inventory_networks.keys()),
-        volumes: key_set(inventory_volumes.keys()),
-        containers: key_set(container_keys.iter()),
-    };
-
     let networks: Vec<Network> = inventory_networks
         .iter()
         .filter_map(|(name, net)| c.network(name, net))
         .collect();
     c.check_interface_names(&networks, &inventory_networks);
+    c.check_subnet_overlaps(&networks, &inventory_networks);
+    let names = Names {
+        networks: key_set(inventory_networks.keys()),
+        volumes: key_set(inventory_volumes.keys()),
+        containers: key_set(container_keys.iter()),
+        subnets: networks
+            .iter()
+            .map(|n| (n.name.as_str(), n.subnets.as_slice()))
+            .collect(),
+    };
     let volumes: Vec<Volume> = inventory_volumes
         .iter()
         .filter_map(|(name, vol)| c.volume(name, vol))
@@ -128,6 +135,8 @@ struct Names<'a> {
     networks: BTreeSet<&'a str>,
     volumes: BTreeSet<&'a str>,
     containers: BTreeSet<&'a str>,
+    /// The subnets of each valid network, for the static addresses of containers on it.
+    subnets: BTreeMap<&'a str, &'a [Subnet]>,
 }
 
 struct Checker {
@@ -168,6 +177,13 @@ fn merge(
         }
         (d, o) => o.or(d),
     };
+    // A container's networking comes whole from its own table or whole from `[defaults]`:
+    // `networks` and `network_mode` replace each other.
+    let (networks, network_mode) = if own.networks.is_some() || own.network_mode.is_some() {
+        (own.networks.clone(), own.network_mode.clone())
+    } else {
+        (d.networks.clone(), d.network_mode.clone())
+    };
     inventory::Container {
         image: own.image.clone().or_else(|| d.image.clone()),
         description: own.description.clone().or_else(|| d.description.clone()),
@@ -180,7 +196,8 @@ fn merge(
             .or_else(|| d.environment_files.clone()),
         ports: own.ports.clone().or_else(|| d.ports.clone()),
         volumes: own.volumes.clone().or_else(|| d.volumes.clone()),
-        networks: own.networks.clone().or_else(|| d.networks.clone()),
+        networks,
+        network_mode,
         user: own.user.clone().or_else(|| d.user.clone()),
         depends_on: own.depends_on.clone().or_else(|| d.depends_on.clone()),
         after: own.after.clone().or_else(|| d.after.clone()),
@@ -423,7 +440,7 @@ impl Checker {
             .map(|c| {
                 (
                     c.name.as_str(),
-                    c.depends_on.iter().map(Name::as_str).collect(),
+                    c.required_containers().map(Name::as_str).collect(),
                 )
             })
             .collect();
@@ -451,7 +468,7 @@ impl Checker {
                                 .collect::<Vec<_>>()
                                 .join(" -> ")
                         ),
-                        "remove one of these `depends_on` entries",
+                        "remove one of these `depends_on` entries (or `network_mode` containers)",
                     );
                 }
             }
@@ -554,3 +571,5 @@ fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Op
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_network;

@@ -1,9 +1,7 @@
 //! `[containers.NAME]` → `NAME.container`.
 
 use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
-use crate::compile::model::{
-    AutoUpdate, Container, Mount, NetworkRef, network_service, volume_service,
-};
+use crate::compile::model::{AutoUpdate, Container, HealthOnFailure, Mount, volume_service};
 use crate::compile::model::{RESTART_SEC, STOP_HEADROOM};
 use crate::unit::Section::{Container as C, Install, Service, Unit as U};
 
@@ -81,16 +79,7 @@ fn unit_section(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
 
 /// Networks and volumes: what the container is attached to (and the services it then uses).
 fn attachments(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
-    for net in &c.networks {
-        match net {
-            NetworkRef::Inventory(n) => {
-                uses.push(network_service(n));
-                b.push(C, "Network", format!("{n}.network"));
-            }
-            NetworkRef::Host => b.push(C, "Network", "host"),
-            NetworkRef::None => b.push(C, "Network", "none"),
-        }
-    }
+    super::container_network::networks(b, c, uses);
     for port in &c.ports {
         b.push(C, "PublishPort", port.clone());
     }
@@ -144,8 +133,14 @@ fn process(b: &mut UnitBuilder, c: &Container) {
     }
 }
 
-/// The health check, and `Notify=healthy` so a start waits for it.
+/// The health check, and `Notify=healthy` so a start waits for it. With `health = "image"`,
+/// podman runs the image's own HEALTHCHECK (docker-format images only: an OCI image has none,
+/// and podman then refuses the start), and `HealthOnFailure=kill` makes an unhealthy start fail.
 fn health_check(b: &mut UnitBuilder, c: &Container) {
+    if c.image_health {
+        b.push(C, "HealthOnFailure", HealthOnFailure::Kill.as_str());
+        b.push(C, "Notify", "healthy");
+    }
     if let Some(h) = &c.health {
         b.push(C, "HealthCmd", h.cmd.written.clone());
         b.push(C, "HealthInterval", h.interval.written());
