@@ -169,7 +169,18 @@ fn container_mode_static_addresses_and_dual_stack() {
         m.invocation_id("side.service"),
     );
     m.systemctl_ok(["restart", "owner.service"]);
-    m.wait_active("side.service", START);
+    // systemctl returns when owner's job is done; side's restart was queued in the same
+    // transaction, and side passes through `failed` on the way (the stopped container exits
+    // 143). Wait for the queue to drain, then look.
+    wait_for("no queued systemd job", START, || {
+        let jobs = m.systemctl_ok(["list-jobs", "--no-legend"]);
+        jobs.trim().is_empty().then_some(())
+    });
+    assert!(
+        m.is_active("side.service"),
+        "{}",
+        m.unit_report("side.service")
+    );
     m.assert_restarted("owner.service", &owner_id);
     m.assert_restarted("side.service", &side_id);
     let active_at = |u: &str| -> u64 {
