@@ -251,6 +251,24 @@ fn publish(m: &Machine, name: &str, format: &str, files: &[(&str, &str)]) -> Str
     id
 }
 
+/// Re-tags `NAME:FROM` in the machine's registry as `NAME:TO` with OCI media types in the
+/// manifest and the same config blob, as BuildKit pushes with `oci-mediatypes=true`: the config
+/// still carries Docker's `Healthcheck`. Perl because the machine has no curl.
+const OCI_RETAG: &str = r#"use strict; use IO::Socket::INET;
+sub req { my ($method, $path, $headers, $body) = @_; $body //= '';
+  my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:5000') or die "connect: $!";
+  print $s "$method $path HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nConnection: close\r\nContent-Length: " . length($body) . "\r\n$headers\r\n$body";
+  local $/; my $r = <$s>; my ($head, $content) = split /\r\n\r\n/, $r, 2;
+  die "$method $path: $head\n" unless $head =~ m{^HTTP/1\.\d 2\d\d};
+  return $content; }
+my ($name, $from, $to) = @ARGV;
+my $m = req('GET', "/v2/$name/manifests/$from", "Accept: application/vnd.docker.distribution.manifest.v2+json\r\n");
+$m =~ s{application/vnd\.docker\.distribution\.manifest\.v2\+json}{application/vnd.oci.image.manifest.v1+json}g;
+$m =~ s{application/vnd\.docker\.container\.image\.v1\+json}{application/vnd.oci.image.config.v1+json}g;
+$m =~ s{application/vnd\.docker\.image\.rootfs\.diff\.tar\.gzip}{application/vnd.oci.image.layer.v1.tar+gzip}g;
+req('PUT', "/v2/$name/manifests/$to", "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n", $m);
+"#;
+
 const HEALTH_INVENTORY: &str = r#"[defaults]
 stop_timeout = "2s"
 health = "image"
@@ -266,6 +284,9 @@ image = "REGISTRY/unhealthy:latest"
 
 [containers.oci]
 image = "REGISTRY/oci:latest"
+
+[containers.buildkit]
+image = "REGISTRY/buildkit:latest"
 "#;
 
 #[test]
@@ -281,7 +302,15 @@ fn health_image_gates_a_start_and_a_rollback() {
         &[("www/other.html", "no index\n")],
     );
     publish(&m, "oci", "oci", &[("www/index.html", "oci\n")]);
-    steps.step("build + push 3 images");
+    // buildkit: a docker-format image whose manifest is then rewritten with OCI media types.
+    let scratch = "localhost/qg-build/buildkit:scratch";
+    let docker_id = build_checked_image(&m, scratch, "docker", &[("www/index.html", "bk\n")]);
+    let docker_tag = format!("docker://{REGISTRY}/buildkit:docker");
+    m.run_ok(["podman", "push", "--quiet", scratch, docker_tag.as_str()]);
+    m.remove_image(scratch);
+    m.write_file("/root/oci-retag.pl", OCI_RETAG);
+    m.run_ok(["perl", "/root/oci-retag.pl", "buildkit", "docker", "latest"]);
+    steps.step("build + push 4 images");
     m.write_file(INVENTORY, HEALTH_INVENTORY.replace("REGISTRY", REGISTRY));
     let started = Instant::now();
     let (code, out) = install(&m);
@@ -303,9 +332,11 @@ fn health_image_gates_a_start_and_a_rollback() {
     assert_eq!(m.http_get("http://127.0.0.1:8080/").as_deref(), Ok("v1\n"));
 
     // unhealthy: its image's check fails, so its start fails (podman kills it) within seconds;
-    // oci: an OCI image keeps no HEALTHCHECK, so podman refuses the start outright.
+    // oci: an OCI image keeps no HEALTHCHECK, so podman refuses the start outright; buildkit:
+    // the same config as a docker image (same ID, `Healthcheck` in it) under an OCI manifest,
+    // which podman reads no HEALTHCHECK from either.
     assert_eq!(code, 4, "install reports the failed starts\n{out}");
-    for unit in ["unhealthy.service", "oci.service"] {
+    for unit in ["unhealthy.service", "oci.service", "buildkit.service"] {
         assert!(out.contains(unit), "install names {unit}:\n{out}");
         assert!(!m.is_active(unit), "{}", m.unit_report(unit));
         let log = m.journal(unit);
