@@ -351,18 +351,23 @@ fn health_image_gates_a_start_and_a_rollback() {
         oci_log.contains(r#"sdnotify policy "healthy" requires a healthcheck to be set"#),
         "{oci_log}"
     );
-    assert_eq!(
-        m.run_ok([
-            "podman",
-            "image",
-            "inspect",
-            "--format",
-            "{{.HealthCheck}}",
-            &format!("{REGISTRY}/oci:latest")
-        ])
-        .trim(),
-        "<nil>",
-        "an OCI image keeps no HEALTHCHECK"
+    for (name, want_id) in [("oci", None), ("buildkit", Some(&docker_id))] {
+        let image = format!("{REGISTRY}/{name}:latest");
+        let format = "{{.ManifestType}} {{.HealthCheck}}";
+        assert_eq!(
+            m.run_ok(["podman", "image", "inspect", "--format", format, &image])
+                .trim(),
+            "application/vnd.oci.image.manifest.v1+json <nil>",
+            "podman reads no HEALTHCHECK from an OCI image"
+        );
+        if let Some(id) = want_id {
+            assert_eq!(&inspect(&m, "{{.Id}}", &image), id, "the same config");
+        }
+    }
+    let log = m.journal("buildkit.service");
+    assert!(
+        log.contains(r#"sdnotify policy "healthy" requires a healthcheck to be set"#),
+        "{log}"
     );
     steps.step("start gate");
 
