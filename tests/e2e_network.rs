@@ -3,7 +3,8 @@
 //!
 //! - `network_mode = "container:owner"` runs in owner's network namespace (the same
 //!   `/proc/PID/ns/net`, and 127.0.0.1 reaches owner's port), starts after owner and is restarted
-//!   with it;
+//!   with it, both by `systemctl restart owner.service` and when owner crashes and systemd
+//!   restarts it;
 //! - a static IPv4 and IPv6 address and an alias on a dual-stack network are what podman
 //!   assigns, and reachable from another container;
 //! - `health = "image"` gates a start on the image's own HEALTHCHECK (docker format), fails the
@@ -194,7 +195,34 @@ fn container_mode_static_addresses_and_dual_stack() {
     );
     assert_eq!(netns(&m, "side"), netns(&m, "owner"));
     assert_eq!(fetch_in(&m, "side", "http://127.0.0.1:8080/"), "owner\n");
-    steps.step("container mode");
+    steps.step("container mode: explicit restart");
+
+    // The VPN-sidecar case: owner's process dies. systemd restarts owner after `RestartSec=`,
+    // and systemd 257 propagates that restart to side (`Requires=`), into the new namespace.
+    let (owner_id, side_id) = (
+        m.invocation_id("owner.service"),
+        m.invocation_id("side.service"),
+    );
+    let old_netns = netns(&m, "owner");
+    let pid = inspect(&m, "{{.State.Pid}}", "owner");
+    m.exec_ok(["kill", "-KILL", &pid]);
+    wait_for("owner restarted after the crash", START, || {
+        (m.invocation_id("owner.service") != owner_id && m.is_active("owner.service")).then_some(())
+    });
+    wait_for("no queued systemd job", START, || {
+        let jobs = m.systemctl_ok(["list-jobs", "--no-legend"]);
+        jobs.trim().is_empty().then_some(())
+    });
+    m.assert_restarted("side.service", &side_id);
+    assert!(
+        m.is_active("side.service"),
+        "{}",
+        m.unit_report("side.service")
+    );
+    assert_ne!(netns(&m, "owner"), old_netns);
+    assert_eq!(netns(&m, "side"), netns(&m, "owner"));
+    assert_eq!(fetch_in(&m, "side", "http://127.0.0.1:8080/"), "owner\n");
+    steps.step("container mode: owner crashed and restarted");
     steps.finish();
 }
 
