@@ -81,6 +81,7 @@ pub fn validate(
 
     c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
     c.check_cycles(&container_keys, &containers);
+    c.check_static_addresses(&container_keys, &containers);
 
     if c.diags.has_errors() {
         return Err(c.diags);

@@ -2,6 +2,7 @@
 //! address, aliases and a MAC on that network) or `network_mode` (`host`, `none`, or
 //! `container:NAME` to share another container's network namespace), and `ports` with them.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use toml::Spanned;
@@ -9,7 +10,7 @@ use toml::Spanned;
 use super::{Checker, Names, span};
 use crate::compile::diagnostic::{Diagnostic, did_you_mean};
 use crate::compile::inventory::{self, NetworkJoin, OrTable, Str};
-use crate::compile::model::{Name, NetworkRef, NetworkSettings, Subnet};
+use crate::compile::model::{Container, Name, NetworkRef, NetworkSettings, Subnet};
 
 /// The network modes `network_mode` takes, besides `container:NAME`.
 const MODES: [&str; 2] = ["host", "none"];
@@ -322,5 +323,36 @@ fn mode_owner_help(
     match mode {
         Some(NetworkRef::Container(o)) => owner(o),
         _ => otherwise.to_string(),
+    }
+}
+
+impl Checker {
+    /// Two containers must not claim one static address on one network: podman would refuse to
+    /// start the second ("already allocated").
+    pub(super) fn check_static_addresses(&mut self, keys: &[Str], containers: &[Container]) {
+        let mut claimed: BTreeMap<(&str, IpAddr), &str> = BTreeMap::new();
+        for c in containers {
+            for s in &c.network_settings {
+                let ips =
+                    s.ip.map(IpAddr::V4)
+                        .into_iter()
+                        .chain(s.ip6.map(IpAddr::V6));
+                for ip in ips {
+                    let Some(other) = claimed.insert((s.network.as_str(), ip), c.name.as_str())
+                    else {
+                        continue;
+                    };
+                    let at = keys.iter().find(|k| k.get_ref() == c.name.as_str());
+                    self.err_help(
+                        at.and_then(span),
+                        format!(
+                            "containers `{other}` and `{}` both take `{ip}` on network `{}`",
+                            c.name, s.network
+                        ),
+                        "give each container its own address",
+                    );
+                }
+            }
+        }
     }
 }

@@ -331,3 +331,18 @@ fn health_image_gates_the_start_without_a_command() {
         "the warning offers the image's check: {help}"
     );
 }
+
+#[test]
+fn one_static_address_is_taken_once_per_network() {
+    let src = format!(
+        "{NETS}[containers.a]\n{IMG}networks = [{{ name = \"web\", ip = \"10.89.8.5\" }}]\n[containers.b]\n{IMG}networks = [{{ name = \"web\", ip = \"10.89.8.5\" }}]\n"
+    );
+    assert_eq!(
+        errors(&src),
+        [(
+            "containers `a` and `b` both take `10.89.8.5` on network `web`".into(),
+            "b".into(),
+            "give each container its own address".into()
+        )]
+    );
+}
