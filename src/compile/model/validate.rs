@@ -372,9 +372,14 @@ impl Checker {
             at,
             format!("there is no {what} named `{value}` in the inventory"),
         );
-        d = match did_you_mean(value, known.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => d.with_help(format!("define it under `[{what}s.{value}]`")),
+        d = match (
+            did_you_mean(value, known.iter().copied()),
+            Name::parse(value),
+        ) {
+            (Some(s), _) => d.with_help(format!("did you mean `{s}`?")),
+            (None, Ok(_)) => d.with_help(format!("define it under `[{what}s.{value}]`")),
+            // Never suggest defining an entry under a name that would be refused.
+            (None, Err(e)) => d.with_help(format!("it could not be defined either: {e}")),
         };
         self.diags.push(d);
         None

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use toml::Spanned;
 
+use super::network::RESERVED_NETWORKS;
 use super::{Checker, Names, span};
 use crate::compile::diagnostic::{Diagnostic, did_you_mean};
 use crate::compile::inventory::{self, NetworkJoin, OrTable, Str};
@@ -66,7 +67,7 @@ impl Checker {
         let Some(owner) = value.strip_prefix("container:") else {
             let mut d = Diagnostic::error(
                 span(m),
-                format!("`{}` is not a network mode", value.escape_debug()),
+                format!("`{}` is not a network mode quadgen supports", value.escape_debug()),
             )
             .with_help("use `host`, `none` or `container:NAME` (another container of this inventory); to join networks of the inventory, list them in `networks`");
             let suggestion = match value.strip_prefix("service:") {
@@ -155,6 +156,14 @@ impl Checker {
             "host" => return Some(NetworkRef::Host),
             "none" => return Some(NetworkRef::None),
             _ => {}
+        }
+        if RESERVED_NETWORKS.contains(&v) || v.starts_with("ns:") {
+            self.err_help(
+                span(value),
+                format!("`{}` is a podman network mode, not a network of the inventory", v.escape_debug()),
+                "list networks of the inventory here; `network_mode` takes `host`, `none` or `container:NAME`",
+            );
+            return None;
         }
         if v.starts_with("container:") || v.starts_with("service:") {
             let owner = v.split_once(':').map_or("", |(_, o)| o);

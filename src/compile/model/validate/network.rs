@@ -114,7 +114,7 @@ const NETWORK_SECTIONS: [Section; 4] = [
 ];
 
 /// Names podman gives a meaning of its own in `--network`.
-const RESERVED_NETWORKS: &[&str] = &[
+pub(super) const RESERVED_NETWORKS: &[&str] = &[
     "host",
     "none",
     "bridge",

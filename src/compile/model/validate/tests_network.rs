@@ -147,7 +147,11 @@ fn an_unknown_network_mode_container_gets_a_did_you_mean() {
     );
     let src = format!("[containers.a]\n{IMG}network_mode = \"service:vpn\"\n");
     let errs = errors(&src);
-    assert_eq!(errs[0].0, "`service:vpn` is not a network mode");
+    assert_eq!(
+        errs[0].0,
+        "`service:vpn` is not a network mode quadgen supports"
+    );
+    assert_eq!(errs[0].1, "\"service:vpn\"");
     assert!(errs[0].2.contains("`container:NAME`"), "{errs:?}");
     let src = format!("[containers.a]\n{IMG}network_mode = \"container:a\"\n");
     assert_eq!(
@@ -344,5 +348,32 @@ fn one_static_address_is_taken_once_per_network() {
             "b".into(),
             "give each container its own address".into()
         )]
+    );
+}
+
+#[test]
+fn help_never_suggests_a_network_that_could_not_be_defined() {
+    let src = format!("[containers.a]\n{IMG}networks = [\"pasta\", \"my net\", \"lan\"]\n");
+    let errs = errors(&src);
+    let got: Vec<(&str, &str)> = errs
+        .iter()
+        .map(|(m, _, h)| (m.as_str(), h.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "`pasta` is a podman network mode, not a network of the inventory",
+                "list networks of the inventory here; `network_mode` takes `host`, `none` or `container:NAME`"
+            ),
+            (
+                "there is no network named `my net` in the inventory",
+                "it could not be defined either: `my net` is not a valid name: use letters, digits, `_`, `.` and `-`, starting with a letter or digit"
+            ),
+            (
+                "there is no network named `lan` in the inventory",
+                "define it under `[networks.lan]`"
+            ),
+        ]
     );
 }
