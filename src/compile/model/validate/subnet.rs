@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 
 use super::{Checker, span};
+use crate::compile::diagnostic::Diagnostic;
 use crate::compile::inventory::{self, OrTable, Str};
 use crate::compile::model::{Cidr, CidrError, Network, Subnet};
 
@@ -108,13 +109,19 @@ impl Checker {
                 );
                 None
             }
+            // Podman takes the network address, so this is what it creates; said, not refused.
             Err(CidrError::HostBits(network)) => {
-                self.err_help(
-                    span(s),
-                    format!("`{}` has host bits set", s.get_ref()),
-                    format!("write the {what} as `{network}`"),
+                self.diags.push(
+                    Diagnostic::warning(
+                        span(s),
+                        format!(
+                            "`{}` has host bits set: podman uses `{network}`",
+                            s.get_ref()
+                        ),
+                    )
+                    .with_help(format!("write the {what} as `{network}`")),
                 );
-                None
+                Some(network)
             }
         }
     }

@@ -288,7 +288,6 @@ fn subnets_are_checked_inside_and_across_networks() {
                 "subnets `10.1.0.0/16` and `10.1.2.0/24` overlap",
                 "[\"10.1.0.0/16\", \"10.1.2.0/24\"]"
             ),
-            ("`10.2.0.5/16` has host bits set", "\"10.2.0.5/16\""),
             (
                 "network `b`'s subnet `10.89.8.0/24` overlaps network `a`'s `10.89.0.0/16`: podman would refuse to create it",
                 "b"
@@ -306,6 +305,17 @@ fn subnets_are_checked_inside_and_across_networks() {
             "with `subnets`, each subnet has its own gateway"
         ]
     );
+    // Podman takes the network address of a subnet with host bits set: a warning, not an error.
+    let src = "[networks.d]\nsubnet = \"10.2.0.5/16\"\n";
+    assert_eq!(
+        warnings(src),
+        [(
+            "`10.2.0.5/16` has host bits set: podman uses `10.2.0.0/16`".to_string(),
+            "\"10.2.0.5/16\"".to_string()
+        )]
+    );
+    let (model, _) = check(src).expect("valid");
+    assert_eq!(model.networks[0].subnets[0].cidr.to_string(), "10.2.0.0/16");
 }
 
 #[test]
