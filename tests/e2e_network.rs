@@ -5,7 +5,7 @@
 //!   `/proc/PID/ns/net`, and 127.0.0.1 reaches owner's port), starts after owner and is restarted
 //!   with it, both by `systemctl restart owner.service` and when owner crashes and systemd
 //!   restarts it;
-//! - a static IPv4 and IPv6 address and an alias on a dual-stack network are what podman
+//! - a static IPv4 and IPv6 address, an alias and a MAC on a dual-stack network are what podman
 //!   assigns, and reachable from another container;
 //! - `health = "image"` gates a start on the image's own HEALTHCHECK (docker format), fails the
 //!   start of an image whose check fails and of an OCI image (which has none), and makes
@@ -91,7 +91,7 @@ subnets = ["10.89.60.0/24", { subnet = "fd00:60::/64", gateway = "fd00:60::1" }]
 
 [containers.owner]
 image = "IMAGE"
-networks = [{ name = "lan", ip = "10.89.60.5", ip6 = "fd00:60::5", aliases = ["vpn"] }]
+networks = [{ name = "lan", ip = "10.89.60.5", ip6 = "fd00:60::5", aliases = ["vpn"], mac = "92:d0:c6:0a:29:33" }]
 health = { cmd = "wget -q -O /dev/null http://127.0.0.1:8080/", interval = "1s", timeout = "2s", retries = 2 }
 
 [containers.side]
@@ -142,6 +142,10 @@ fn container_mode_static_addresses_and_dual_stack() {
             "owner"
         ),
         "10.89.60.5 fd00:60::5"
+    );
+    assert_eq!(
+        inspect(&m, "{{.NetworkSettings.Networks.lan.MacAddress}}", "owner"),
+        "92:d0:c6:0a:29:33"
     );
     let aliases = inspect(
         &m,
