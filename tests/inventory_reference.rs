@@ -104,7 +104,17 @@ fn fields_missing<'d>(
         if !body.is_some_and(|b| b.contains(&format!("| `{name}` |"))) {
             gaps.push(format!("{heading}: {name}"));
         }
-        if let Some((inner, false)) = inner_struct(field_shape) {
+        // A field that is "a string or a table" reads its table through a visitor the tracer
+        // cannot see into: its table's own type is traced instead.
+        let or_table = match *field {
+            "health" => shape_of::<quadgen::compile::inventory::Health>(),
+            _ => None,
+        };
+        let inner = or_table
+            .as_ref()
+            .map(|s| (s, false))
+            .or_else(|| inner_struct(field_shape));
+        if let Some((inner, false)) = inner {
             let nested = format!("`{name}`");
             let nested_body = section(&nested);
             gaps.extend(fields_missing(

@@ -13,7 +13,10 @@ use crate::compile::diagnostic::Diagnostic;
 
 mod check;
 mod chunked;
+mod or_table;
 pub mod shape;
+
+pub use or_table::OrTable;
 
 /// A spanned string, the most common inventory value.
 pub type Str = Spanned<String>;
@@ -113,13 +116,17 @@ pub struct Container {
     pub environment_files: Option<Spanned<Vec<Str>>>,
     pub ports: Option<Spanned<Vec<Str>>>,
     pub volumes: Option<Spanned<Vec<Str>>>,
-    pub networks: Option<Spanned<Vec<Str>>>,
+    /// Network names, or tables with per-network settings (`{ name, ip, ip6, aliases, mac }`).
+    pub networks: Option<Spanned<Vec<Spanned<OrTable<NetworkJoin>>>>>,
+    /// `host`, `none` or `container:NAME` (share another container's network namespace).
+    pub network_mode: Option<Str>,
     pub user: Option<Str>,
     pub depends_on: Option<Spanned<Vec<Str>>>,
     pub after: Option<Spanned<Vec<Str>>>,
     pub requires: Option<Spanned<Vec<Str>>>,
     pub wants: Option<Spanned<Vec<Str>>>,
-    pub health: Option<Spanned<Health>>,
+    /// A health check table, or `"image"`: the image's own HEALTHCHECK.
+    pub health: Option<Spanned<OrTable<Health>>>,
     pub restart: Option<Str>,
     #[serde(default, deserialize_with = "duration")]
     pub stop_timeout: Option<Str>,
@@ -208,12 +215,35 @@ pub struct Health {
     pub on_failure: Option<Str>,
 }
 
+/// A `networks` entry written as a table: the network and what the container is on it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkJoin {
+    pub name: Str,
+    pub ip: Option<Str>,
+    pub ip6: Option<Str>,
+    pub aliases: Option<Spanned<Vec<Str>>>,
+    pub mac: Option<Str>,
+}
+
+/// A `subnets` entry written as a table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subnet {
+    pub subnet: Str,
+    pub gateway: Option<Str>,
+    /// Where podman allocates addresses from: a CIDR inside the subnet, or `FIRST-LAST`.
+    pub range: Option<Str>,
+}
+
 /// `[networks.NAME]`.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     pub subnet: Option<Str>,
     pub gateway: Option<Str>,
+    /// Several subnets (dual stack): CIDR strings or [`Subnet`] tables.
+    pub subnets: Option<Spanned<Vec<Spanned<OrTable<Subnet>>>>>,
     pub internal: Option<Spanned<bool>>,
     pub ipv6: Option<Spanned<bool>>,
     pub dns: Option<Spanned<Vec<Str>>>,

@@ -2,6 +2,7 @@
 //! [`validate`] can hold an invalid name, path, image or unescapable string.
 
 mod choice;
+mod cidr;
 mod image;
 mod options;
 mod port;
@@ -10,6 +11,7 @@ mod validate;
 pub mod values;
 
 pub use choice::{AutoUpdate, Choice, HealthOnFailure, NetworkDriver, PullPolicy, Restart};
+pub use cidr::{Cidr, CidrError};
 pub use image::Image;
 pub use options::{ListItem, Resources, Runtime, Seccomp, Security};
 pub use port::parse_port;
@@ -55,6 +57,8 @@ pub struct Container {
     pub ports: Vec<String>,
     pub mounts: Vec<Mount>,
     pub networks: Vec<NetworkRef>,
+    /// Per-network settings (static addresses, aliases, MAC) of the inventory networks joined.
+    pub network_settings: Vec<NetworkSettings>,
     pub user: Option<Single>,
     pub group: Option<Single>,
     pub depends_on: Vec<Name>,
@@ -62,6 +66,8 @@ pub struct Container {
     pub requires: Vec<String>,
     pub wants: Vec<String>,
     pub health: Option<Health>,
+    /// `health = "image"`: the image's own HEALTHCHECK gates the start (`health` is `None`).
+    pub image_health: bool,
     pub restart: Restart,
     pub stop_timeout: Duration,
     pub start_timeout: Duration,
@@ -129,6 +135,41 @@ pub enum NetworkRef {
     Inventory(Name),
     Host,
     None,
+    /// `network_mode = "container:NAME"`: the network namespace of another container of the
+    /// inventory.
+    Container(Name),
+}
+
+/// What a container is on one inventory network: `Network=NAME.network:ip=…,alias=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSettings {
+    pub network: Name,
+    pub ip: Option<std::net::Ipv4Addr>,
+    pub ip6: Option<std::net::Ipv6Addr>,
+    /// DNS names on this network only, checked (letters, digits, `-`, `_`, `.`).
+    pub aliases: Vec<String>,
+    /// `xx:xx:xx:xx:xx:xx`, checked.
+    pub mac: Option<String>,
+}
+
+impl NetworkSettings {
+    /// Podman's per-network options (`ip=…,ip6=…,mac=…,alias=…`), empty when none is set.
+    pub fn options(&self) -> Vec<String> {
+        let ip = self.ip.iter().map(|ip| format!("ip={ip}"));
+        let ip6 = self.ip6.iter().map(|ip| format!("ip6={ip}"));
+        let mac = self.mac.iter().map(|m| format!("mac={m}"));
+        let aliases = self.aliases.iter().map(|a| format!("alias={a}"));
+        ip.chain(ip6).chain(mac).chain(aliases).collect()
+    }
+}
+
+/// One subnet of a network, with its gateway and allocation range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    pub cidr: Cidr,
+    pub gateway: Option<std::net::IpAddr>,
+    /// Where podman allocates addresses: a subnet inside this one.
+    pub range: Option<Cidr>,
 }
 
 /// A device passed into a container: `HOST[:CONTAINER[:PERMISSIONS]]`, or a CDI device name
@@ -167,8 +208,8 @@ pub struct RawKey {
 #[derive(Debug, Clone)]
 pub struct Network {
     pub name: Name,
-    pub subnet: Option<String>,
-    pub gateway: Option<String>,
+    /// `subnet` + `gateway`, or the `subnets` list; empty when podman picks one.
+    pub subnets: Vec<Subnet>,
     pub internal: bool,
     pub ipv6: bool,
     pub dns: Vec<String>,
@@ -194,6 +235,16 @@ pub struct Volume {
 }
 
 impl Container {
+    /// The containers this one needs running: `depends_on` and the owner of the network
+    /// namespace it shares.
+    pub fn required_containers(&self) -> impl Iterator<Item = &Name> {
+        let owner = self.networks.iter().filter_map(|n| match n {
+            NetworkRef::Container(owner) => Some(owner),
+            _ => None,
+        });
+        self.depends_on.iter().chain(owner)
+    }
+
     /// Every host path the container needs mounted before it starts.
     pub fn host_paths(&self) -> Vec<&HostPath> {
         let mut paths: Vec<&HostPath> = bind_sources(&self.mounts)

@@ -2,6 +2,7 @@
 //! stable, natural order. Values arrive escaped from the model, so lowering cannot fail.
 
 mod container;
+mod container_network;
 mod network;
 mod options;
 mod pod;

@@ -682,6 +682,12 @@ fn probes(
     notes: &mut Vec<Note>,
 ) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
     let Some(h) = &c.health else {
+        if c.image_health {
+            notes.push(Note {
+                subject: Subject::Container(c.name.to_string()),
+                text: "`health = \"image\"`: Kubernetes ignores an image's HEALTHCHECK, so it gets no probes; write the check as `health = { cmd = \"…\" }` to get them".into(),
+            });
+        }
         return (None, None, None);
     };
     let secs = |d: Duration| d.whole_secs_rounded_up().max(1);
@@ -757,6 +763,9 @@ fn networks_texts(networks: &[NetworkRef], texts: &mut Vec<String>) {
             NetworkRef::None => texts.push(
                 "has no network (`none`): every Kubernetes pod has one; it is not isolated there".to_string(),
             ),
+            NetworkRef::Container(owner) => texts.push(format!(
+                "shares `{owner}`'s network namespace (`network_mode`): in Kubernetes, put both containers in one pod to share it"
+            )),
             NetworkRef::Inventory(_) => {}
         }
     }
@@ -930,8 +939,8 @@ fn network_notes(n: &model::Network) -> Vec<Note> {
         });
     }
     let settings: Vec<&str> = [
-        ("subnet", n.subnet.is_some()),
-        ("gateway", n.gateway.is_some()),
+        ("subnet", !n.subnets.is_empty()),
+        ("gateway", n.subnets.iter().any(|s| s.gateway.is_some())),
         ("ipv6", n.ipv6),
         ("dns", !n.dns.is_empty()),
         ("driver", n.driver != model::NetworkDriver::Bridge),

@@ -40,7 +40,9 @@ pub fn every_problem(mut root: Spanned<DeTable<'_>>, shape: Option<&Shape>) -> V
         let removed = error
             .span()
             .is_some_and(|span| remove_at(root.get_mut(), &span, &mut path));
-        out.push(at_path(from_toml_error(&error), &path));
+        let d = serde_unknown_field(&error, &path)
+            .unwrap_or_else(|| at_path(from_toml_error(&error), &path));
+        out.push(d);
         if !removed {
             break;
         }
@@ -64,9 +66,38 @@ fn at_path(mut d: Diagnostic, path: &[String]) -> Diagnostic {
     d
 }
 
+/// serde's "invalid type: string \"3\", expected i64" in words: "a whole number, not a string"
+/// (for values inside a type the shape cannot see into, such as "a string or a table").
+fn type_error_in_words(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("invalid type: ")?;
+    let (got, expected) = rest.split_once(", expected ")?;
+    let got = match got.split_whitespace().next()? {
+        "string" => "a string",
+        "integer" => "a whole number",
+        "floating" => "a number with a fraction",
+        "boolean" => "true or false",
+        "sequence" => "a list",
+        "map" => "a table",
+        _ => return None,
+    };
+    let expected = match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => {
+            "a whole number"
+        }
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        "a map" => "a table",
+        e if e.starts_with("struct ") => "a table",
+        e if e.starts_with("a ") || e.starts_with("an ") => e,
+        _ => return None,
+    };
+    Some(format!("{expected}, not {got}"))
+}
+
 /// A TOML or serde error as a diagnostic, with what to do.
 pub fn from_toml_error(error: &toml::de::Error) -> Diagnostic {
     let message = error.message().trim_end_matches('\n').to_string();
+    let message = type_error_in_words(&message).unwrap_or(message);
     let help = if message.starts_with("missing field") {
         Some("add it: see docs/inventory.md for what it takes")
     } else if message.starts_with("unknown field") {
@@ -258,6 +289,26 @@ fn unknown_field(name: &str, span: Range<usize>, shape: &Shape, path: &[String])
         None => "remove it: docs/inventory.md lists every field".to_string(),
     };
     Diagnostic::error(Some(span), format!("unknown field `{name}` {place}")).with_help(help)
+}
+
+/// serde's "unknown field `X`, expected one of `a`, `b`" (from a table the shape cannot see
+/// into, such as one that may also be a string) as [`unknown_field`] says it: where, and a
+/// did-you-mean among the names serde listed rather than the whole list.
+fn serde_unknown_field(error: &toml::de::Error, path: &[String]) -> Option<Diagnostic> {
+    let rest = error.message().strip_prefix("unknown field `")?;
+    let (name, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let table = dotted(&path[..path.len().saturating_sub(1)]);
+    let place = if table.is_empty() {
+        "at the top of the inventory".to_string()
+    } else {
+        format!("in `{table}`")
+    };
+    let help = match did_you_mean(name, candidates.iter().copied()) {
+        Some(m) => format!("did you mean `{m}`?"),
+        None => "remove it: docs/inventory.md lists every field".to_string(),
+    };
+    Some(Diagnostic::error(error.span(), format!("unknown field `{name}` {place}")).with_help(help))
 }
 
 /// Removes the innermost table entry or list item whose key or value contains `span`. `false`

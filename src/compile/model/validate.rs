@@ -14,6 +14,8 @@ use crate::compile::inventory::{self, Inventory, RawSections, Str, StrMap};
 use crate::unit::escape::Target;
 
 mod container;
+mod container_network;
+mod health;
 mod mount;
 mod network;
 mod pod;
@@ -24,6 +26,7 @@ mod resources;
 mod runtime;
 mod secret;
 mod security;
+mod subnet;
 mod volume;
 
 #[cfg(test)]
@@ -51,24 +54,28 @@ pub fn validate(
         diags: Diagnostics::default(),
         target,
     };
-    let names = Names {
-        networks: key_set(inventory_networks.keys()),
-        volumes: key_set(inventory_volumes.keys()),
-        containers: key_set(container_keys.iter()),
-        secrets: key_set(inventory_secrets.keys()),
-        pods: key_set(inventory_pods.keys()),
-    };
     let secret_keys: Vec<Str> = inventory_secrets.keys().cloned().collect();
     let secrets: Vec<Secret> = inventory_secrets
         .iter()
         .filter_map(|(name, s)| c.secret(name, s))
         .collect();
-
     let networks: Vec<Network> = inventory_networks
         .iter()
         .filter_map(|(name, net)| c.network(name, net))
         .collect();
     c.check_interface_names(&networks, &inventory_networks);
+    c.check_subnet_overlaps(&networks, &inventory_networks);
+    let names = Names {
+        networks: key_set(inventory_networks.keys()),
+        volumes: key_set(inventory_volumes.keys()),
+        containers: key_set(container_keys.iter()),
+        secrets: key_set(secret_keys.iter()),
+        pods: key_set(inventory_pods.keys()),
+        subnets: networks
+            .iter()
+            .map(|n| (n.name.as_str(), n.subnets.as_slice()))
+            .collect(),
+    };
     let volumes: Vec<Volume> = inventory_volumes
         .iter()
         .filter_map(|(name, vol)| c.volume(name, vol))
@@ -79,23 +86,12 @@ pub fn validate(
         .iter()
         .filter_map(|(name, pod)| c.pod(name, pod, &names))
         .collect();
-    let containers: Vec<Container> = inventory_containers
-        .into_iter()
-        .filter_map(|(name, raw)| {
-            let mut merged = pod::merge_member(defaults, raw.get_ref());
-            // A `[defaults]` dependency on a container does not apply to that container itself.
-            if raw.get_ref().depends_on.is_none() {
-                if let Some(deps) = merged.depends_on.as_mut() {
-                    deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
-                }
-            }
-            c.container(&name, raw.span(), &merged, &names)
-        })
-        .collect();
+    let containers = c.containers(inventory_containers, defaults, &names);
 
     c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
     c.check_pod_names(&inventory_pods, &container_keys, &containers);
     c.check_cycles(&container_keys, &containers);
+    c.check_static_addresses(&container_keys, &containers);
     let secrets = c.unused_secrets(secrets, &secret_keys, &containers);
 
     if c.diags.has_errors() {
@@ -155,11 +151,38 @@ struct Names<'a> {
     containers: BTreeSet<&'a str>,
     secrets: BTreeSet<&'a str>,
     pods: BTreeSet<&'a str>,
+    /// The subnets of each valid network, for the static addresses of containers on it.
+    subnets: BTreeMap<&'a str, &'a [Subnet]>,
 }
 
 struct Checker {
     diags: Diagnostics,
     target: PodmanVersion,
+}
+
+impl Checker {
+    /// Each container with `[defaults]` applied, checked; each inventory entry is dropped as
+    /// soon as its model is built.
+    fn containers(
+        &mut self,
+        inventory_containers: BTreeMap<Str, Spanned<inventory::Container>>,
+        defaults: Option<&inventory::Container>,
+        names: &Names<'_>,
+    ) -> Vec<Container> {
+        inventory_containers
+            .into_iter()
+            .filter_map(|(name, raw)| {
+                let mut merged = pod::merge_member(defaults, raw.get_ref());
+                // A `[defaults]` dependency on a container does not apply to that container.
+                if raw.get_ref().depends_on.is_none() {
+                    if let Some(deps) = merged.depends_on.as_mut() {
+                        deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+                    }
+                }
+                self.container(&name, raw.span(), &merged, names)
+            })
+            .collect()
+    }
 }
 
 /// Applies `[defaults]`: the container's own value wins; maps merge key by key.
@@ -195,6 +218,13 @@ fn merge(
         }
         (d, o) => o.or(d),
     };
+    // A container's networking comes whole from its own table or whole from `[defaults]`:
+    // `networks` and `network_mode` replace each other.
+    let (networks, network_mode) = if own.networks.is_some() || own.network_mode.is_some() {
+        (own.networks.clone(), own.network_mode.clone())
+    } else {
+        (d.networks.clone(), d.network_mode.clone())
+    };
     inventory::Container {
         image: own.image.clone().or_else(|| d.image.clone()),
         description: own.description.clone().or_else(|| d.description.clone()),
@@ -207,7 +237,8 @@ fn merge(
             .or_else(|| d.environment_files.clone()),
         ports: own.ports.clone().or_else(|| d.ports.clone()),
         volumes: own.volumes.clone().or_else(|| d.volumes.clone()),
-        networks: own.networks.clone().or_else(|| d.networks.clone()),
+        networks,
+        network_mode,
         user: own.user.clone().or_else(|| d.user.clone()),
         depends_on: own.depends_on.clone().or_else(|| d.depends_on.clone()),
         after: own.after.clone().or_else(|| d.after.clone()),
@@ -527,7 +558,7 @@ impl Checker {
             .map(|c| {
                 (
                     c.name.as_str(),
-                    c.depends_on.iter().map(Name::as_str).collect(),
+                    c.required_containers().map(Name::as_str).collect(),
                 )
             })
             .collect();
@@ -555,7 +586,7 @@ impl Checker {
                                 .collect::<Vec<_>>()
                                 .join(" -> ")
                         ),
-                        "remove one of these `depends_on` entries",
+                        "remove one of these `depends_on` entries (or `network_mode` containers)",
                     );
                 }
             }
@@ -661,3 +692,5 @@ mod tests;
 
 #[cfg(test)]
 mod fields_tests;
+#[cfg(test)]
+mod tests_network;

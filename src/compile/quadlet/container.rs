@@ -1,9 +1,7 @@
 //! `[containers.NAME]` → `NAME.container`.
 
 use super::{Unit, UnitBuilder, UnitKind, options, starts_at_boot};
-use crate::compile::model::{
-    AutoUpdate, Container, Mount, NetworkRef, network_service, volume_service,
-};
+use crate::compile::model::{AutoUpdate, Container, HealthOnFailure, Mount, volume_service};
 use crate::compile::model::{RESTART_SEC, STOP_HEADROOM};
 use crate::compile::version::PodmanVersion;
 use crate::unit::Section::{Container as C, Install, Service, Unit as U};
@@ -92,16 +90,7 @@ fn attachments(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
     if let Some(pod) = &c.pod {
         super::pod::join(b, pod, uses);
     }
-    for net in &c.networks {
-        match net {
-            NetworkRef::Inventory(n) => {
-                uses.push(network_service(n));
-                b.push(C, "Network", format!("{n}.network"));
-            }
-            NetworkRef::Host => b.push(C, "Network", "host"),
-            NetworkRef::None => b.push(C, "Network", "none"),
-        }
-    }
+    super::container_network::networks(b, c, uses);
     for port in &c.ports {
         b.push(C, "PublishPort", port.clone());
     }
@@ -160,8 +149,14 @@ fn process(b: &mut UnitBuilder, c: &Container) {
     }
 }
 
-/// The health check, and `Notify=healthy` so a start waits for it.
+/// The health check, and `Notify=healthy` so a start waits for it. With `health = "image"`,
+/// podman runs the image's own HEALTHCHECK (docker-format images only: an OCI image has none,
+/// and podman then refuses the start), and `HealthOnFailure=kill` makes an unhealthy start fail.
 fn health_check(b: &mut UnitBuilder, c: &Container) {
+    if c.image_health {
+        b.push(C, "HealthOnFailure", HealthOnFailure::Kill.as_str());
+        b.push(C, "Notify", "healthy");
+    }
     if let Some(h) = &c.health {
         b.push(C, "HealthCmd", h.cmd.written.clone());
         b.push(C, "HealthInterval", h.interval.written());

@@ -1,7 +1,7 @@
 //! `[networks.NAME]` → `NAME.network`.
 
 use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
-use crate::compile::model::{Network, NetworkDriver};
+use crate::compile::model::{Network, NetworkDriver, Subnet};
 use crate::compile::version::PodmanVersion;
 use crate::unit::Section::{Network as N, Unit as U};
 
@@ -16,12 +16,7 @@ pub fn lower(n: &Network, target: PodmanVersion) -> Unit {
     if n.driver != NetworkDriver::Bridge {
         b.push(N, "Driver", n.driver.as_str());
     }
-    if let Some(subnet) = &n.subnet {
-        b.push(N, "Subnet", subnet.clone());
-    }
-    if let Some(gateway) = &n.gateway {
-        b.push(N, "Gateway", gateway.clone());
-    }
+    subnets(&mut b, &n.subnets);
     if n.internal {
         b.push(N, "Internal", "true");
     }
@@ -51,5 +46,28 @@ pub fn lower(n: &Network, target: PodmanVersion) -> Unit {
         sections: b.build(),
         uses: Vec::new(),
         auto_start: starts_at_boot(false, &n.raw),
+    }
+}
+
+/// `Subnet=`, `Gateway=` and `IPRange=` lines. Quadlet (like `podman network create`) pairs the
+/// n-th gateway and the n-th range with the n-th subnet. So the subnets with a range come first
+/// (their order means nothing to podman), and a subnet without a gateway that comes before one
+/// with a gateway gets podman's own default written out: the first address of the subnet.
+fn subnets(b: &mut UnitBuilder, subnets: &[Subnet]) {
+    let mut ordered: Vec<&Subnet> = subnets.iter().collect();
+    ordered.sort_by_key(|s| s.range.is_none());
+    let gateways = ordered
+        .iter()
+        .rposition(|s| s.gateway.is_some())
+        .map_or(0, |i| i + 1);
+    for s in &ordered {
+        b.push(N, "Subnet", s.cidr.to_string());
+    }
+    for s in &ordered[..gateways] {
+        let gateway = s.gateway.unwrap_or_else(|| s.cidr.first_host());
+        b.push(N, "Gateway", gateway.to_string());
+    }
+    for range in ordered.iter().filter_map(|s| s.range) {
+        b.push(N, "IPRange", range.to_string());
     }
 }

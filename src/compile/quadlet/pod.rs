@@ -65,6 +65,8 @@ fn attachments(b: &mut UnitBuilder, p: &Pod, uses: &mut Vec<String>) {
             }
             NetworkRef::Host => b.push(P, "Network", "host"),
             NetworkRef::None => b.push(P, "Network", "none"),
+            // A pod's networks are inventory networks, `host` or `none` (validate::pod).
+            NetworkRef::Container(owner) => b.push(P, "Network", format!("{owner}.container")),
         }
     }
     for port in &p.ports {

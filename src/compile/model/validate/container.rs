@@ -9,7 +9,7 @@ use super::{Checker, Names, span};
 use crate::compile::diagnostic::Diagnostic;
 use crate::compile::inventory::{self, Str};
 use crate::compile::model::{
-    AutoUpdate, Container, Device, Duration, Health, HealthOnFailure, HostPath, Image, NetworkRef,
+    AutoUpdate, Container, Device, Duration, Health, HealthOnFailure, HostPath, Image,
     PULL_ALLOWANCE, PullPolicy, Restart, Single, Word, parse_port,
 };
 use crate::unit::Section;
@@ -47,12 +47,12 @@ impl Checker {
         let environment_files = self.paths(c.environment_files.as_ref(), "environment file");
         let ports = self.ports(c.ports.as_ref());
         let mounts = self.each(c.volumes.as_ref(), |this, v| this.mount(v, names));
-        let networks = self.container_networks(c, names);
+        let (networks, network_settings) = self.container_networking(name, c, names);
         let (user, group) = c.user.as_ref().map_or((None, None), |u| self.user(u));
         let (depends_on, [after, requires, wants]) = self.dependencies(c, names);
-        let health = c.health.as_ref().and_then(|h| self.health(h));
+        let health = self.health_gate(name, c, auto_update, image_written.is_some());
         let restart = self.one_of(c.restart.as_ref(), Restart::OnFailure, "restart policy");
-        let (stop_timeout, start_timeout) = self.timeouts(c, health.as_ref());
+        let (stop_timeout, start_timeout) = self.timeouts(c, health.time_to_healthy());
         let labels = self.container_labels(c);
         let devices = self.each(c.devices.as_ref(), |this, d| this.device(d));
         let pull = self.pull_policy(c, auto_update);
@@ -61,12 +61,6 @@ impl Checker {
         self.check_options_with_networks(c, &networks);
         let raw = self.container_raw(name, c, user.is_some());
         let secrets = self.container_secrets(c.secrets.as_ref(), names);
-        self.warn_without_health_check(
-            name,
-            auto_update,
-            health.is_some(),
-            image_written.is_some(),
-        );
         self.warn_hex_only_name(name);
         Some(Container {
             name: name_checked?,
@@ -79,13 +73,15 @@ impl Checker {
             ports,
             mounts,
             networks,
+            network_settings,
             user,
             group,
             depends_on,
             after,
             requires,
             wants,
-            health,
+            health: health.check,
+            image_health: health.from_image,
             restart,
             stop_timeout,
             start_timeout,
@@ -145,12 +141,12 @@ impl Checker {
     fn timeouts(
         &mut self,
         c: &inventory::Container,
-        health: Option<&Health>,
+        time_to_healthy: Option<Duration>,
     ) -> (Duration, Duration) {
         let stop_timeout = self.duration(c.stop_timeout.as_ref(), Duration::secs(10));
         let start_timeout = match &c.start_timeout {
             Some(_) => self.duration(c.start_timeout.as_ref(), PULL_ALLOWANCE),
-            None => PULL_ALLOWANCE.plus(health.map_or(Duration::secs(0), time_to_healthy)),
+            None => PULL_ALLOWANCE.plus(time_to_healthy.unwrap_or(Duration::secs(0))),
         };
         (stop_timeout, start_timeout)
     }
@@ -221,26 +217,6 @@ impl Checker {
         image.map(|_| image_written)
     }
 
-    /// The networks: inventory networks, or `host` / `none` alone.
-    fn container_networks(
-        &mut self,
-        c: &inventory::Container,
-        names: &Names<'_>,
-    ) -> Vec<NetworkRef> {
-        let networks = self.each(c.networks.as_ref(), |this, n| this.network_ref(n, names));
-        if networks.len() > 1
-            && networks
-                .iter()
-                .any(|n| !matches!(n, NetworkRef::Inventory(_)))
-        {
-            self.err(
-                c.networks.as_ref().and_then(span),
-                "`host` and `none` cannot be combined with other networks",
-            );
-        }
-        networks
-    }
-
     /// The labels, but not `io.containers.autoupdate`: quadgen sets it from `auto_update`.
     fn container_labels(&mut self, c: &inventory::Container) -> Vec<Word> {
         let labels = self.pairs(c.labels.as_ref(), "label");
@@ -277,25 +253,6 @@ impl Checker {
             );
         }
         pull
-    }
-
-    /// Auto-update without a health check can roll back a crash, not a broken service.
-    fn warn_without_health_check(
-        &mut self,
-        name: &Str,
-        auto_update: AutoUpdate,
-        has_health: bool,
-        has_image: bool,
-    ) {
-        if auto_update != AutoUpdate::None && !has_health && has_image {
-            self.diags.push(
-                Diagnostic::warning(
-                    Some(name.span()),
-                    format!("container `{}` auto-updates but has no health check: a rollback can then only catch a crash, not a broken service", name.get_ref()),
-                )
-                .with_help("add `health = { cmd = \"...\" }` so a bad image fails its start and `podman auto-update` rolls it back"),
-            );
-        }
     }
 
     /// A hex-only name is also read by podman as the start of a container ID.
@@ -355,7 +312,12 @@ impl Checker {
         Some(image)
     }
 
-    pub(super) fn network_ref(&mut self, value: &Str, names: &Names<'_>) -> Option<NetworkRef> {
+    pub(super) fn network_ref(
+        &mut self,
+        value: &Str,
+        names: &Names<'_>,
+    ) -> Option<crate::compile::model::NetworkRef> {
+        use crate::compile::model::NetworkRef;
         match value.get_ref().as_str() {
             "host" => Some(NetworkRef::Host),
             "none" => Some(NetworkRef::None),
@@ -440,8 +402,7 @@ impl Checker {
         )
     }
 
-    fn health(&mut self, h: &Spanned<inventory::Health>) -> Option<Health> {
-        let h = h.get_ref();
+    pub(super) fn health(&mut self, h: &inventory::Health) -> Option<Health> {
         if h.cmd.get_ref().trim().is_empty() {
             self.err(span(&h.cmd), "the health check command is empty");
             return None;
@@ -583,7 +544,7 @@ fn default_pull(auto_update: AutoUpdate) -> PullPolicy {
 }
 
 /// Worst case from start to first healthy: the start period, then every retry failing.
-fn time_to_healthy(h: &Health) -> Duration {
+pub(super) fn time_to_healthy(h: &Health) -> Duration {
     let per_try = h.interval.plus(h.timeout);
     h.start_period
         .plus(per_try.times(u64::from(h.retries).saturating_add(1)))

@@ -26,6 +26,7 @@ pub(super) fn merge_member(
     if own.pod.is_some() {
         merged.ports = own.ports.clone();
         merged.networks = own.networks.clone();
+        merged.network_mode = own.network_mode.clone();
     }
     merged
 }
@@ -152,10 +153,15 @@ impl Checker {
     ) -> Option<Name> {
         let pod = c.pod.as_ref()?;
         let name = self.reference(pod, &names.pods, "pod")?;
-        for (field, value) in [("ports", &c.ports), ("networks", &c.networks)] {
-            if let Some(v) = value {
+        let owned = [
+            ("ports", c.ports.as_ref().map(|v| v.span())),
+            ("networks", c.networks.as_ref().map(|v| v.span())),
+            ("network_mode", c.network_mode.as_ref().map(|v| v.span())),
+        ];
+        for (field, at) in owned {
+            if let Some(at) = at {
                 self.err_help(
-                    span(v),
+                    Some(at),
                     format!(
                         "container `{}` is in pod `{name}`, which owns the {field} of its members",
                         container.get_ref()
