@@ -9,5 +9,6 @@ pub mod fs;
 pub mod journal;
 pub mod podman;
 pub mod process;
+pub mod scope;
 pub mod systemd;
 pub mod units;

@@ -10,7 +10,7 @@ use crate::cli::{InstallArgs, compile_and_report, exit};
 use crate::compile::render::RenderedFile;
 use crate::doctor;
 use crate::host::fs;
-use crate::host::systemd::{Offline, Systemctl, Systemd};
+use crate::host::systemd::{Offline, ScopedSystemctl, Systemd};
 use crate::install::manifest::Manifest;
 use crate::install::plan::{self, Plan, PlanOptions};
 use crate::install::{self, InstallError, Outcome};
@@ -59,6 +59,9 @@ pub fn plan_command(
     let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
+    if !crate::cli::rootless::preflight(inventory, &compiled, args)? {
+        return Ok(ExitCode::from(exit::FAILURE));
+    }
     let label = inventory_label(inventory);
     let plan = load_and_plan(&label, &compiled.files, &args.root, options)?;
     print_plan(&plan, args, verbose)?;
@@ -78,6 +81,9 @@ pub fn install_command(
     let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
+    if !crate::cli::rootless::preflight(inventory, &compiled, args)? {
+        return Ok(ExitCode::from(exit::FAILURE));
+    }
     let root = &args.root;
     fs::create_root(root)?;
     let _lock = lock(root)?;
@@ -159,7 +165,8 @@ fn run_install(
     let outcome = if args.no_systemd {
         install::run(root, desired, inventory, options, &mut Offline, now, show)
     } else {
-        install::run(root, desired, inventory, options, &mut Systemctl, now, show)
+        let mut systemd = ScopedSystemctl::new(args.scope.clone());
+        install::run(root, desired, inventory, options, &mut systemd, now, show)
     };
     let outcome = outcome.map_err(|e| match e {
         InstallError::Apply(e) => {
@@ -310,7 +317,7 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
     let states: BTreeMap<String, crate::host::systemd::UnitState> = if args.no_systemd {
         BTreeMap::new()
     } else {
-        Systemctl
+        ScopedSystemctl::new(args.scope.clone())
             .show(&services)
             .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
             .unwrap_or_default()
@@ -321,7 +328,7 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
         &listing,
         compiled.as_ref().map(|c| c.files.as_slice()),
         &states,
-        &crate::host::journal::read_last_results(),
+        &crate::host::journal::read_last_results_of(&args.scope),
     );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);

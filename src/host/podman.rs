@@ -1,6 +1,7 @@
 //! The podman commands install runs, with podman's documented exit codes turned into types.
 
 use crate::host::process::{SystemdError, run};
+use crate::host::scope::Scope;
 
 /// Why `podman network rm` did not remove a network, from its exit status
 /// (podman-network-rm(1): 1 no such network, 2 in use by a container or pod, 125 anything else).
@@ -35,6 +36,26 @@ pub fn network_rm(name: &str) -> Result<(), NetworkRmError> {
     run("podman", &["network", "rm", name])
         .map(|_| ())
         .map_err(|e| NetworkRmError::from_failure(name, e))
+}
+
+/// `podman network rm NAME` as the user of `scope` (root's podman for [`Scope::System`]).
+pub fn network_rm_as(scope: &Scope, name: &str) -> Result<(), NetworkRmError> {
+    let podman = absolute_podman();
+    let (program, args) = scope.podman_command(&podman, &["network", "rm", name]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&program, &args)
+        .map(|_| ())
+        .map_err(|e| NetworkRmError::from_failure(name, e))
+}
+
+/// `podman` as found on this process's `PATH` (so a user's manager runs the same podman), or
+/// plain `podman` when it is not there.
+fn absolute_podman() -> String {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("podman"))
+        .find(|p| p.is_file())
+        .map_or_else(|| "podman".to_string(), |p| p.display().to_string())
 }
 
 #[cfg(test)]

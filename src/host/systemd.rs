@@ -9,6 +9,7 @@
 pub use crate::host::podman::NetworkRmError;
 pub use crate::host::process::SystemdError;
 use crate::host::process::run;
+use crate::host::scope::Scope;
 
 /// The `systemctl show` properties [`UnitState`] is made of.
 pub const SHOW_PROPERTIES: &str =
@@ -343,6 +344,80 @@ impl Systemd for Systemctl {
 
     fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError> {
         crate::host::podman::network_rm(name)
+    }
+}
+
+/// The real systemd of a [`Scope`]: the system manager, the calling user's (`systemctl --user`),
+/// or another user's (`systemctl --user -M NAME@`); podman runs as that user. For
+/// [`Scope::System`] it does what [`Systemctl`] does.
+#[derive(Debug, Default)]
+pub struct ScopedSystemctl {
+    pub scope: Scope,
+}
+
+impl ScopedSystemctl {
+    /// The systemd of `scope`.
+    pub fn new(scope: Scope) -> Self {
+        ScopedSystemctl { scope }
+    }
+
+    fn call(&self, verb: &str, units: &[String]) -> Result<String, SystemdError> {
+        let mut args = self.scope.manager_args();
+        args.push(verb.to_string());
+        args.extend(units.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("systemctl", &args)
+    }
+
+    fn each(&self, verb: &str, units: &[String]) -> Result<(), SystemdError> {
+        if units.is_empty() {
+            return Ok(());
+        }
+        self.call(verb, units).map(|_| ())
+    }
+}
+
+impl Systemd for ScopedSystemctl {
+    fn daemon_reload(&mut self) -> Result<(), SystemdError> {
+        self.call("daemon-reload", &[]).map(|_| ())
+    }
+
+    fn start(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        self.each("start", units)
+    }
+
+    fn restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        self.each("restart", units)
+    }
+
+    fn try_restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        self.each("try-restart", units)
+    }
+
+    fn stop(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        self.each("stop", units)
+    }
+
+    fn show(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["-p".to_string(), SHOW_PROPERTIES.to_string()];
+        args.extend(units.iter().cloned());
+        let out = self.call("show", &args)?;
+        Ok(parse_show(&out, units))
+    }
+
+    fn pause(&mut self, duration: std::time::Duration) {
+        Systemctl.pause(duration);
+    }
+
+    fn clock(&mut self) -> std::time::Duration {
+        Systemctl.clock()
+    }
+
+    fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError> {
+        crate::host::podman::network_rm_as(&self.scope, name)
     }
 }
 
