@@ -499,8 +499,30 @@ pub fn compile_and_report(
     inventory: &std::path::Path,
     target: PodmanVersion,
 ) -> anyhow::Result<Option<Compiled>> {
+    compile_and_report_for(inventory, target, false)
+}
+
+/// [`compile_and_report`] of the units for `args`' scope: a user's systemd (`--user`,
+/// `--for-user`) gets units that start with its `default.target`.
+pub fn compile_for_scope(
+    inventory: &std::path::Path,
+    args: &InstallArgs,
+) -> anyhow::Result<Option<Compiled>> {
+    compile_and_report_for(inventory, args.target.podman, args.scope.is_rootless())
+}
+
+fn compile_and_report_for(
+    inventory: &std::path::Path,
+    target: PodmanVersion,
+    for_user: bool,
+) -> anyhow::Result<Option<Compiled>> {
     let color = use_color();
-    match compile::compile_file(inventory, target).context("cannot read the inventory")? {
+    let compiled = if for_user {
+        compile::compile_file_for_user(inventory, target)
+    } else {
+        compile::compile_file(inventory, target)
+    };
+    match compiled.context("cannot read the inventory")? {
         Ok(compiled) => {
             if !compiled.warnings.is_empty() {
                 let text = crate::compile::diagnostic::render(

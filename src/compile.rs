@@ -48,7 +48,7 @@ pub fn compile(
     source: &str,
     target: PodmanVersion,
 ) -> Result<Compiled, Box<Rejected>> {
-    compile_owned(path, source.to_string(), target)
+    compile_owned(path, source.to_string(), target, false)
 }
 
 /// [`compile`] keeping `source` without a copy. Each stage's input is dropped as soon as the next
@@ -57,6 +57,7 @@ fn compile_owned(
     path: &Path,
     source: String,
     target: PodmanVersion,
+    for_user: bool,
 ) -> Result<Compiled, Box<Rejected>> {
     let reject = |source: String, diagnostics: Vec<Diagnostic>| {
         Box::new(Rejected {
@@ -74,7 +75,13 @@ fn compile_owned(
         Ok(checked) => checked,
         Err(d) => return Err(reject(source, d.sorted())),
     };
-    let files = render::render_each(quadlet::lower_each(&model));
+    let files = render::render_each(quadlet::lower_each(&model).map(|unit| {
+        if for_user {
+            quadlet::for_user_manager(unit)
+        } else {
+            unit
+        }
+    }));
     drop(model);
     Ok(Compiled {
         files,
@@ -132,7 +139,17 @@ pub fn compile_file(
     target: PodmanVersion,
 ) -> Result<Result<Compiled, Box<Rejected>>, ReadError> {
     let source = read_inventory(path)?;
-    Ok(compile_owned(path, source, target))
+    Ok(compile_owned(path, source, target, false))
+}
+
+/// [`compile_file`] for a user's systemd (rootless containers): `[Install]` names the user
+/// manager's `default.target` ([`quadlet::for_user_manager`]).
+pub fn compile_file_for_user(
+    path: &Path,
+    target: PodmanVersion,
+) -> Result<Result<Compiled, Box<Rejected>>, ReadError> {
+    let source = read_inventory(path)?;
+    Ok(compile_owned(path, source, target, true))
 }
 
 /// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{InstallArgs, compile_and_report, exit};
+use crate::cli::{InstallArgs, compile_for_scope, exit};
 use crate::compile::render::RenderedFile;
 use crate::doctor;
 use crate::host::fs;
@@ -56,7 +56,7 @@ pub fn plan_command(
     options: PlanOptions,
     verbose: bool,
 ) -> anyhow::Result<ExitCode> {
-    let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
+    let Some(compiled) = compile_for_scope(inventory, args)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
     if !crate::cli::rootless::preflight(inventory, &compiled, args)? {
@@ -78,7 +78,7 @@ pub fn install_command(
     args: &InstallArgs,
     options: PlanOptions,
 ) -> anyhow::Result<ExitCode> {
-    let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
+    let Some(compiled) = compile_for_scope(inventory, args)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
     if !crate::cli::rootless::preflight(inventory, &compiled, args)? {
@@ -289,7 +289,7 @@ fn report_applied(
 /// `quadgen status`.
 pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::Result<ExitCode> {
     let compiled = match inventory {
-        Some(inv) => match compile_and_report(inv, args.target.podman)? {
+        Some(inv) => match compile_for_scope(inv, args)? {
             Some(c) => Some(c),
             None => return Ok(ExitCode::from(exit::FAILURE)),
         },

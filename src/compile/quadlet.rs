@@ -3,7 +3,10 @@
 
 mod container;
 mod network;
+mod user;
 mod volume;
+
+pub use user::for_user_manager;
 
 use crate::compile::model::{Model, Name, RawKey};
 use crate::unit::{Section, UnitKind};
