@@ -40,12 +40,17 @@ pub fn network_rm(name: &str) -> Result<(), NetworkRmError> {
 
 /// `podman network rm NAME` as the user of `scope` (root's podman for [`Scope::System`]).
 pub fn network_rm_as(scope: &Scope, name: &str) -> Result<(), NetworkRmError> {
-    let podman = absolute_podman();
-    let (program, args) = scope.podman_command(&podman, &["network", "rm", name]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&program, &args)
+    run_as(scope, &["network", "rm", name])
         .map(|_| ())
         .map_err(|e| NetworkRmError::from_failure(name, e))
+}
+
+/// `podman ARGS…` as the user of `scope`; its stdout.
+pub fn run_as(scope: &Scope, args: &[&str]) -> Result<String, SystemdError> {
+    let podman = absolute_podman();
+    let (program, argv) = scope.podman_command(&podman, args);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    run(&program, &argv)
 }
 
 /// `podman` as found on this process's `PATH` (so a user's manager runs the same podman), or

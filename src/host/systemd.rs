@@ -353,12 +353,32 @@ impl Systemd for Systemctl {
 #[derive(Debug, Default)]
 pub struct ScopedSystemctl {
     pub scope: Scope,
+    /// Whether the user's podman has its user namespace (pause process) already.
+    podman_ready: bool,
 }
 
 impl ScopedSystemctl {
     /// The systemd of `scope`.
     pub fn new(scope: Scope) -> Self {
-        ScopedSystemctl { scope }
+        ScopedSystemctl {
+            scope,
+            podman_ready: false,
+        }
+    }
+
+    /// Before the first start of rootless units: `podman unshare true` as the user, so the user's
+    /// podman has its pause process (the user namespace every rootless podman joins) and the
+    /// user's D-Bus is up before several containers start at once. Without it, on a user whose
+    /// podman never ran, two containers starting together each set up a pause process (seen on
+    /// podman 5.4.2: two `podman-pause-*.scope`), and a `Notify=healthy` container's start job
+    /// never finished although its health checks passed. Best effort: a failure here shows up
+    /// in the start itself.
+    fn prepare_podman(&mut self) {
+        if self.podman_ready || !self.scope.is_rootless() {
+            return;
+        }
+        self.podman_ready = true;
+        let _ = crate::host::podman::run_as(&self.scope, &["unshare", "true"]);
     }
 
     fn call(&self, verb: &str, units: &[String]) -> Result<String, SystemdError> {
@@ -383,14 +403,23 @@ impl Systemd for ScopedSystemctl {
     }
 
     fn start(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        if !units.is_empty() {
+            self.prepare_podman();
+        }
         self.each("start", units)
     }
 
     fn restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        if !units.is_empty() {
+            self.prepare_podman();
+        }
         self.each("restart", units)
     }
 
     fn try_restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        if !units.is_empty() {
+            self.prepare_podman();
+        }
         self.each("try-restart", units)
     }
 
