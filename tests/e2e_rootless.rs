@@ -297,6 +297,8 @@ fn root_installs_for_a_user_and_linger_brings_them_back_after_a_reboot() {
     publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
     steps.step("linger alice, build + push v1");
     m.write_file("/root/inventory.toml", inventory("1"));
+    // install starts alice's manager itself when it is not (yet) running, as at boot
+    m.systemctl_ok(["stop", &format!("user@{ALICE_UID}.service")]);
     m.run_ok([
         "quadgen",
         "install",

@@ -355,6 +355,8 @@ pub struct ScopedSystemctl {
     pub scope: Scope,
     /// Whether the user's podman has its user namespace (pause process) already.
     podman_ready: bool,
+    /// Whether the user's manager was started ([`Scope::ForUser`]).
+    manager_started: bool,
 }
 
 impl ScopedSystemctl {
@@ -363,7 +365,26 @@ impl ScopedSystemctl {
         ScopedSystemctl {
             scope,
             podman_ready: false,
+            manager_started: false,
         }
+    }
+
+    /// For [`Scope::ForUser`], once before the first call that changes something (never for
+    /// `show`, so `status` starts nothing): `systemctl start user@UID.service` in the system
+    /// manager, so the user's manager runs before `-M USER@` talks to it (at boot, logind starts it for a
+    /// lingering user only asynchronously; a start of a running manager does nothing).
+    fn start_user_manager(&mut self) -> Result<(), SystemdError> {
+        if self.manager_started {
+            return Ok(());
+        }
+        self.manager_started = true;
+        if let Scope::ForUser(account) = &self.scope {
+            run(
+                "systemctl",
+                &["start", &format!("user@{}.service", account.uid)],
+            )?;
+        }
+        Ok(())
     }
 
     /// Before the first start of rootless units: `podman unshare true` as the user, so the user's
@@ -389,16 +410,18 @@ impl ScopedSystemctl {
         run("systemctl", &args)
     }
 
-    fn each(&self, verb: &str, units: &[String]) -> Result<(), SystemdError> {
+    fn each(&mut self, verb: &str, units: &[String]) -> Result<(), SystemdError> {
         if units.is_empty() {
             return Ok(());
         }
+        self.start_user_manager()?;
         self.call(verb, units).map(|_| ())
     }
 }
 
 impl Systemd for ScopedSystemctl {
     fn daemon_reload(&mut self) -> Result<(), SystemdError> {
+        self.start_user_manager()?;
         self.call("daemon-reload", &[]).map(|_| ())
     }
 
