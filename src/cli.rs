@@ -339,15 +339,20 @@ fn resolve_scope(args: &mut InstallArgs) -> anyhow::Result<()> {
 /// `--root`'s default: the system's Quadlet directory.
 const DEFAULT_ROOT: &str = "/etc/containers/systemd";
 
-fn dispatch(mut cli: Cli) -> anyhow::Result<ExitCode> {
-    match &mut cli.command {
+/// [`resolve_scope`] for the commands that install or look at an install.
+fn resolve_command_scope(command: &mut Command) -> anyhow::Result<()> {
+    match command {
         Command::Plan { install, .. }
         | Command::Install { install, .. }
         | Command::Uninstall { install, .. }
         | Command::Status { install, .. }
-        | Command::Doctor { install } => resolve_scope(install)?,
-        _ => {}
+        | Command::Doctor { install } => resolve_scope(install),
+        _ => Ok(()),
     }
+}
+
+fn dispatch(mut cli: Cli) -> anyhow::Result<ExitCode> {
+    resolve_command_scope(&mut cli.command)?;
     match cli.command {
         Command::Build {
             inventory,
