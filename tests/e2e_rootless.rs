@@ -22,7 +22,7 @@ mod skip;
 #[path = "support/host_e2e.rs"]
 mod host_e2e;
 
-use host_e2e::{Steps, publish_web, wait_for, wait_http, web_image};
+use host_e2e::{Steps, publish_web, wait_http, web_image};
 use nspawn::Machine;
 use std::path::Path;
 use std::process::Output;
@@ -101,9 +101,29 @@ fn user_property(m: &Machine, user: &str, unit: &str, property: &str) -> String 
 }
 
 fn wait_user_active(m: &Machine, user: &str, unit: &str, timeout: Duration) {
-    wait_for(&format!("{user}'s {unit} active"), timeout, || {
-        (user_property(m, user, unit, "ActiveState") == "active").then_some(())
-    });
+    let start = std::time::Instant::now();
+    while user_property(m, user, unit, "ActiveState") != "active" {
+        if start.elapsed() > timeout {
+            let status = user_systemctl(m, user, &["status", "--no-pager", "-n", "0", unit]);
+            let uid = m.exec_ok(["id", "-u", user]);
+            let journal = m.exec([
+                "journalctl",
+                "--no-pager",
+                "-b",
+                "-o",
+                "short-precise",
+                &format!("_UID={}", uid.trim()),
+                "-n",
+                "120",
+            ]);
+            panic!(
+                "{user}'s {unit} not active after {timeout:?}\n--- status\n{}--- journal of the user\n{}",
+                String::from_utf8_lossy(&status.stdout),
+                String::from_utf8_lossy(&journal.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The names of the running containers of `podman ps`, as the user (`None`: as root).
