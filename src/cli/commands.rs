@@ -166,6 +166,7 @@ fn run_install(
         install::run(root, desired, inventory, options, &mut Offline, now, show)
     } else {
         let mut systemd = ScopedSystemctl::new(args.scope.clone());
+        systemd.prepare();
         install::run(root, desired, inventory, options, &mut systemd, now, show)
     };
     let outcome = outcome.map_err(|e| match e {

@@ -369,6 +369,16 @@ impl ScopedSystemctl {
         }
     }
 
+    /// Readies a rootless scope before install writes anything: the user's manager runs
+    /// ([`Scope::ForUser`]) and the user's podman has its pause process. Done before the files are
+    /// written, because a manager started after that would start the new units itself, all at
+    /// once, on a podman that never ran (the race described at `prepare_podman`). Best effort:
+    /// a failure shows up in the calls that follow.
+    pub fn prepare(&mut self) {
+        let _ = self.start_user_manager();
+        self.prepare_podman();
+    }
+
     /// For [`Scope::ForUser`], once before the first call that changes something (never for
     /// `show`, so `status` starts nothing): `systemctl start user@UID.service` in the system
     /// manager, so the user's manager runs before `-M USER@` talks to it (at boot, logind starts it for a
