@@ -7,6 +7,7 @@ pub mod export;
 pub mod generations;
 pub mod hold;
 pub mod import;
+pub mod rootless;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -258,6 +259,27 @@ pub struct InstallArgs {
     pub json: bool,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub rootless: RootlessArgs,
+    /// Whose systemd and podman: set from `rootless` by [`resolve_scope`] before a command runs.
+    #[arg(skip)]
+    pub scope: crate::host::scope::Scope,
+}
+
+/// Rootless containers: the calling user's, or, as root, another user's.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RootlessArgs {
+    /// Your own rootless containers: the Quadlet directory is
+    /// `$XDG_CONFIG_HOME/containers/systemd` (default `~/.config/containers/systemd`, unless
+    /// `--root` says otherwise), with `systemctl --user` and your podman. Checks linger, subuid and
+    /// subgid ranges, privileged ports and bind-mount sources first.
+    #[arg(long, conflicts_with = "for_user")]
+    pub user: bool,
+    /// As root: rootless containers for USER, in `/etc/containers/systemd/users/UID`, driving
+    /// `systemctl --user -M USER@` and USER's podman. The same checks as `--user`; USER needs
+    /// linger (`loginctl enable-linger USER`).
+    #[arg(long, value_name = "USER")]
+    pub for_user: Option<String>,
 }
 
 /// What to import from.
@@ -361,7 +383,48 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Sets `args.scope` from `--user` / `--for-user`, and the Quadlet directory to the scope's own
+/// when `--root` was left at the system default.
+fn resolve_scope(args: &mut InstallArgs) -> anyhow::Result<()> {
+    use crate::host::scope;
+    let scope = if args.rootless.user {
+        scope::calling_user()?
+    } else if let Some(name) = &args.rootless.for_user {
+        scope::for_user(name)?
+    } else {
+        return Ok(());
+    };
+    if args.root == std::path::Path::new(DEFAULT_ROOT) {
+        args.root = match &scope {
+            scope::Scope::User(account) => scope::user_unit_dir(
+                std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+                &account.home,
+            ),
+            scope::Scope::ForUser(account) => scope::for_user_unit_dir(account.uid),
+            scope::Scope::System => args.root.clone(),
+        };
+    }
+    args.scope = scope;
+    Ok(())
+}
+
+/// `--root`'s default: the system's Quadlet directory.
+const DEFAULT_ROOT: &str = "/etc/containers/systemd";
+
+/// [`resolve_scope`] for the commands that install or look at an install.
+fn resolve_command_scope(command: &mut Command) -> anyhow::Result<()> {
+    match command {
+        Command::Plan { install, .. }
+        | Command::Install { install, .. }
+        | Command::Uninstall { install, .. }
+        | Command::Status { install, .. }
+        | Command::Doctor { install } => resolve_scope(install),
+        _ => Ok(()),
+    }
+}
+
+fn dispatch(mut cli: Cli) -> anyhow::Result<ExitCode> {
+    resolve_command_scope(&mut cli.command)?;
     match cli.command {
         Command::Build {
             inventory,
@@ -546,8 +609,30 @@ pub fn compile_and_report(
     inventory: &std::path::Path,
     target: PodmanVersion,
 ) -> anyhow::Result<Option<Compiled>> {
+    compile_and_report_for(inventory, target, false)
+}
+
+/// [`compile_and_report`] of the units for `args`' scope: a user's systemd (`--user`,
+/// `--for-user`) gets units that start with its `default.target`.
+pub fn compile_for_scope(
+    inventory: &std::path::Path,
+    args: &InstallArgs,
+) -> anyhow::Result<Option<Compiled>> {
+    compile_and_report_for(inventory, args.target.podman, args.scope.is_rootless())
+}
+
+fn compile_and_report_for(
+    inventory: &std::path::Path,
+    target: PodmanVersion,
+    for_user: bool,
+) -> anyhow::Result<Option<Compiled>> {
     let color = use_color();
-    match compile::compile_file(inventory, target).context("cannot read the inventory")? {
+    let compiled = if for_user {
+        compile::compile_file_for_user(inventory, target)
+    } else {
+        compile::compile_file(inventory, target)
+    };
+    match compiled.context("cannot read the inventory")? {
         Ok(compiled) => {
             if !compiled.warnings.is_empty() {
                 let text = crate::compile::diagnostic::render(

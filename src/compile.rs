@@ -50,7 +50,7 @@ pub fn compile(
     source: &str,
     target: PodmanVersion,
 ) -> Result<Compiled, Box<Rejected>> {
-    compile_owned(path, source.to_string(), target)
+    compile_owned(path, source.to_string(), target, false)
 }
 
 /// [`compile`] keeping `source` without a copy. Each stage's input is dropped as soon as the next
@@ -59,6 +59,7 @@ fn compile_owned(
     path: &Path,
     source: String,
     target: PodmanVersion,
+    for_user: bool,
 ) -> Result<Compiled, Box<Rejected>> {
     let reject = |source: String, diagnostics: Vec<Diagnostic>| {
         Box::new(Rejected {
@@ -77,7 +78,13 @@ fn compile_owned(
         Err(d) => return Err(reject(source, d.sorted())),
     };
     let secrets = render::wanted_secrets(&model);
-    let files = render::render_each(quadlet::lower_each(&model));
+    let files = render::render_each(quadlet::lower_each(&model).map(|unit| {
+        if for_user {
+            quadlet::for_user_manager(unit)
+        } else {
+            unit
+        }
+    }));
     drop(model);
     Ok(Compiled {
         files,
@@ -136,7 +143,17 @@ pub fn compile_file(
     target: PodmanVersion,
 ) -> Result<Result<Compiled, Box<Rejected>>, ReadError> {
     let source = read_inventory(path)?;
-    Ok(compile_owned(path, source, target))
+    Ok(compile_owned(path, source, target, false))
+}
+
+/// [`compile_file`] for a user's systemd (rootless containers): `[Install]` names the user
+/// manager's `default.target` ([`quadlet::for_user_manager`]).
+pub fn compile_file_for_user(
+    path: &Path,
+    target: PodmanVersion,
+) -> Result<Result<Compiled, Box<Rejected>>, ReadError> {
+    let source = read_inventory(path)?;
+    Ok(compile_owned(path, source, target, true))
 }
 
 /// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.

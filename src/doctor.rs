@@ -9,6 +9,7 @@
 mod checks;
 pub mod firewall;
 pub mod gather;
+pub mod rootless;
 
 use std::fmt::Write;
 

@@ -10,6 +10,7 @@ pub mod fs;
 pub mod journal;
 pub mod podman;
 pub mod process;
+pub mod scope;
 pub mod secrets;
 pub mod systemd;
 pub mod units;

@@ -412,6 +412,10 @@ fn option_docs_have_descriptions_and_package_has_default_text() {
             "services.quadgen.prune.flags",
             "services.quadgen.prune.schedule",
             "services.quadgen.root",
+            "services.quadgen.users",
+            "services.quadgen.users.<name>.allowRemovals",
+            "services.quadgen.users.<name>.inventory",
+            "services.quadgen.users.<name>.inventoryFile",
         ]
     );
     for d in docs {
@@ -1290,5 +1294,118 @@ fn nixos_autoprune_is_a_warning_because_system_prune_takes_networks() {
              networks of stopped quadgen containers while their network service stays active, so \
              those containers cannot start again; `services.quadgen.prune` prunes images only"
         ])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// services.quadgen.users: rootless containers per user
+
+#[test]
+fn users_get_a_for_user_install_linger_subids_and_their_auto_update_timer() {
+    let Some(env) =
+        nix_env("users_get_a_for_user_install_linger_subids_and_their_auto_update_timer")
+    else {
+        return;
+    };
+    let eval = Eval::new(
+        env,
+        "users",
+        &[("quadgenPrefix", Path::new("/opt/quadgen"))],
+    );
+    let v = eval.json();
+
+    // alice: her file, copied into the store; bob: his attrs, rendered; each installed by root
+    // for the user, with bob's --allow-removals.
+    let alice_inv = store_path_of(&repo().join("tests/nixos/fixtures/inventory.toml"), &eval);
+    let alice = unit_lines(&v, "quadgen-install-user-alice.service");
+    assert_has_line(
+        &alice,
+        &format!(
+            r#"ExecStart="/opt/quadgen/bin/quadgen" "install" "--for-user" "alice" "{alice_inv}""#
+        ),
+    );
+    assert_has_line(&alice, "Type=oneshot");
+    assert_has_line(&alice, "RemainAfterExit=true");
+    assert_has_line(&alice, "WantedBy=multi-user.target");
+    let bob = unit_lines(&v, "quadgen-install-user-bob.service");
+    let exec = bob
+        .iter()
+        .find(|l| l.starts_with("ExecStart="))
+        .expect("ExecStart");
+    let bob_inv = exec
+        .split('"')
+        .find(|w| w.ends_with("-quadgen-inventory-bob.toml"))
+        .unwrap_or_else(|| panic!("no rendered inventory in {exec}"));
+    assert_eq!(
+        exec,
+        &format!(
+            r#"ExecStart="/opt/quadgen/bin/quadgen" "install" "--for-user" "bob" "{bob_inv}" "--allow-removals""#
+        )
+    );
+    let rendered: Value = serde_json::from_str(
+        &std::fs::read_to_string(eval.real_path(bob_inv)).expect("bob's inventory"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        rendered,
+        json!({ "containers": { "web": { "image": "docker.io/library/nginx:1.27" } } })
+    );
+
+    // Both linger; both get subordinate IDs (alice as a normal user, bob because quadgen asks).
+    assert_eq!(
+        v["users"],
+        json!({
+            "alice": { "linger": true, "autoSubUidGidRange": true, "subUidRanges": [], "subGidRanges": [] },
+            "bob": { "linger": true, "autoSubUidGidRange": true, "subUidRanges": [], "subGidRanges": [] },
+        })
+    );
+    // Their own podman-auto-update.timer, on the schedule, for these users only.
+    let timer: Vec<&str> = str_at(&v, "/userUnits/podman-auto-update.timer/text")
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        timer,
+        [
+            "[Unit]",
+            "ConditionUser=|alice",
+            "ConditionUser=|bob",
+            "[Timer]",
+            "OnCalendar=",
+            "OnCalendar=Sun 03:00"
+        ]
+    );
+    assert_eq!(
+        v["userUnits"]["podman-auto-update.timer"]["wantedBy"],
+        json!(["timers.target"])
+    );
+    // No system inventory: no system install, but podman and the build checks of both.
+    assert!(v["units"].get("quadgen-install.service").is_none(), "{v}");
+    assert_eq!(v["podman"]["enable"], true);
+    let checks: Vec<&str> = v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| str_at(c, "/name"))
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            "quadgen-inventory-check-alice",
+            "quadgen-inventory-check-bob"
+        ]
+    );
+}
+
+#[test]
+fn a_user_without_subids_both_inventories_or_root_is_refused() {
+    assert_fails_with(
+        "users-no-subids",
+        &[
+            "Failed assertions:",
+            "- set exactly one of `services.quadgen.users.carol.inventoryFile` and `services.quadgen.users.carol.inventory`",
+            "- `services.quadgen.users.carol` runs rootless containers, which need subordinate UIDs and GIDs (/etc/subuid, /etc/subgid): leave `users.users.carol.autoSubUidGidRange` at `true` (quadgen's default) or set both `subUidRanges` and `subGidRanges`",
+            "- `services.quadgen.users.root`: root's containers are not rootless; use `services.quadgen.inventory` or `inventoryFile`",
+        ],
     );
 }

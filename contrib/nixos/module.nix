@@ -35,11 +35,85 @@ let
   # Runs at build time (system.checks): a bad inventory fails `nixos-rebuild build`, not the switch.
   # Then this host's own podman converts the built units with its quadlet generator (-dryrun): any
   # warning or dropped unit fails the build too, naming the unit and the key (quadlet-check.sh).
-  check = pkgs.runCommand "quadgen-inventory-check" { } ''
+  checkOf = name: inventory: pkgs.runCommand name { } ''
     ${cfg.package}/bin/quadgen build ${inventory} --out "$out"${
       lib.optionalString (podmanVersion != null) " --podman ${podmanVersion}"}
     ${pkgs.runtimeShell} ${./quadlet-check.sh} ${podman}/lib/systemd/system-generators/podman-system-generator "$out"
   '';
+  check = checkOf "quadgen-inventory-check" inventory;
+
+  # --- Rootless: services.quadgen.users.<name> -------------------------------------------------
+  # Each user's inventory is installed by root with `quadgen install --for-user NAME` into
+  # /etc/containers/systemd/users/UID, which only that user's quadlet generator reads (podman 5.4
+  # and 5.8 alike; the system generator skips users/, and users/ without a UID folder would apply
+  # to every user). quadgen drives the user's manager with `systemctl --user -M NAME@`, which runs
+  # at boot only when the user lingers.
+  userInventory = name: u:
+    "${if u.inventory != null
+       then tomlFormat.generate "quadgen-inventory-${name}.toml" u.inventory
+       else u.inventoryFile}";
+  userOf = name: config.users.users.${name};
+  userAssertions = name: u: [
+    {
+      assertion = (u.inventory == null) != (u.inventoryFile == null);
+      message = "set exactly one of `services.quadgen.users.${name}.inventoryFile` and `services.quadgen.users.${name}.inventory`";
+    }
+    {
+      assertion = u.inventory != null || u.inventoryFile == null
+        || lib.hasPrefix "${builtins.storeDir}/" (userInventory name u);
+      message = "`services.quadgen.users.${name}.inventoryFile` is `${toString u.inventoryFile}`, outside the Nix store: give a Nix path such as `./inventory.toml` so it is checked at build time and its changes re-run the install";
+    }
+    {
+      assertion = name != "root";
+      message = "`services.quadgen.users.root`: root's containers are not rootless; use `services.quadgen.inventory` or `inventoryFile`";
+    }
+    {
+      assertion = (userOf name).autoSubUidGidRange
+        || ((userOf name).subUidRanges != [ ] && (userOf name).subGidRanges != [ ]);
+      message = "`services.quadgen.users.${name}` runs rootless containers, which need subordinate UIDs and GIDs (/etc/subuid, /etc/subgid): leave `users.users.${name}.autoSubUidGidRange` at `true` (quadgen's default) or set both `subUidRanges` and `subGidRanges`";
+    }
+  ];
+  userInstall = name: u: {
+    description = "Install the rootless Podman Quadlet units of ${name} from their quadgen inventory";
+    wantedBy = [ "multi-user.target" ];
+    # quadgen starts user@UID.service itself (the user lingers) before it talks to it.
+    wants = [ "network-online.target" ];
+    after = [ "network-online.target" "systemd-logind.service" "systemd-user-sessions.service" ];
+    path = [ podman ];
+    restartTriggers = [ (userInventory name u) ];
+    stopIfChanged = false;
+    serviceConfig = {
+      Type = "oneshot";
+      RemainAfterExit = true;
+      ExecStart = utils.escapeSystemdExecArgs
+        ([ "${cfg.package}/bin/quadgen" "install" "--for-user" name (userInventory name u) ]
+          ++ lib.optional u.allowRemovals "--allow-removals");
+    };
+  };
+  usersConfig = {
+    assertions = lib.concatLists (lib.mapAttrsToList userAssertions cfg.users);
+    virtualisation.podman.enable = true;
+    environment.systemPackages = [ cfg.package ];
+    users.users = lib.mapAttrs (name: _: {
+      # Without linger the user's systemd, and every container with it, stops at logout and
+      # does not start at boot.
+      linger = true;
+      # As NixOS does for normal users; also for system users that run containers.
+      autoSubUidGidRange = mkIf ((userOf name).subUidRanges == [ ] && (userOf name).subGidRanges == [ ])
+        (lib.mkDefault true);
+    }) cfg.users;
+    system.checks = lib.mapAttrsToList
+      (name: u: checkOf "quadgen-inventory-check-${name}" (userInventory name u)) cfg.users;
+    systemd.services = lib.mapAttrs' (name: u:
+      lib.nameValuePair "quadgen-install-user-${name}" (userInstall name u)) cfg.users;
+    # podman ships the user unit podman-auto-update.timer; enabled for these users only
+    # (`ConditionUser=|NAME` conditions are or-ed), not for every user of the host.
+    systemd.user.timers.podman-auto-update = mkIf cfg.autoUpdate.enable {
+      wantedBy = [ "timers.target" ];
+      unitConfig.ConditionUser = map (name: "|${name}") (lib.attrNames cfg.users);
+      timerConfig.OnCalendar = [ "" cfg.autoUpdate.schedule ];
+    };
+  };
 
   # `podman system prune` has no short form of --volumes; `--volumes=true` is the other spelling.
   # Flags are split on whitespace because podman-prune.service passes them through a shell.
@@ -143,6 +217,39 @@ in
       '';
     };
 
+    users = mkOption {
+      default = { };
+      example = literalExpression ''
+        { alice.inventoryFile = ./alice.toml; }
+      '';
+      description = ''
+        Rootless containers per user: each user's inventory is installed by
+        `quadgen install --for-user NAME` into `/etc/containers/systemd/users/UID` and runs under
+        that user's systemd and podman. The user lingers (`users.users.NAME.linger`), gets
+        subordinate UID and GID ranges (`autoSubUidGidRange`, unless ranges are set), and the
+        user's `podman-auto-update.timer` runs on `autoUpdate.schedule`. Independent of `enable`.
+      '';
+      type = types.attrsOf (types.submodule {
+        options = {
+          inventoryFile = mkOption {
+            type = types.nullOr types.path;
+            default = null;
+            description = "The user's inventory as a TOML file (a Nix path). Set exactly one of `inventoryFile` and `inventory`.";
+          };
+          inventory = mkOption {
+            type = types.nullOr tomlFormat.type;
+            default = null;
+            description = "The user's inventory as Nix attributes, rendered to TOML. Set exactly one of `inventoryFile` and `inventory`.";
+          };
+          allowRemovals = mkOption {
+            type = types.bool;
+            default = false;
+            description = "Let one switch remove all of the user's managed units, or most of them (`--allow-removals`).";
+          };
+        };
+      });
+    };
+
     root = mkOption {
       type = types.strMatching "/.+";
       default = "/etc/containers/systemd";
@@ -191,7 +298,7 @@ in
     };
   };
 
-  config = mkIf cfg.enable (lib.mkMerge [{
+  config = lib.mkMerge [ (mkIf cfg.enable (lib.mkMerge [{
     assertions = [
       {
         assertion = (cfg.inventory == null) != (cfg.inventoryFile == null);
@@ -293,5 +400,7 @@ in
         ports = [{ port = 53; protocol = "udp"; }];
       };
     })
-  ]);
+  ]))
+    (mkIf (cfg.users != { }) usersConfig)
+  ];
 }

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{InstallArgs, compile_and_report, exit};
+use crate::cli::{InstallArgs, compile_for_scope, exit};
 use crate::doctor;
 use crate::host::fs;
-use crate::host::systemd::{Offline, Systemctl, Systemd};
+use crate::host::systemd::{Offline, ScopedSystemctl, Systemd};
 use crate::install::manifest::Manifest;
 use crate::install::plan::{self, Plan, PlanOptions};
 use crate::install::{self, InstallError, Outcome, Wanted};
@@ -35,7 +35,13 @@ pub(crate) fn plan_only(
     let (_, plan, _, _) = if args.no_systemd {
         install::load_and_plan(root, wanted, inventory, options, &mut Offline)?
     } else {
-        install::load_and_plan(root, wanted, inventory, options, &mut Systemctl)?
+        install::load_and_plan(
+            root,
+            wanted,
+            inventory,
+            options,
+            &mut ScopedSystemctl::new(args.scope.clone()),
+        )?
     };
     Ok(plan)
 }
@@ -61,9 +67,12 @@ pub fn plan_command(
     options: PlanOptions,
     verbose: bool,
 ) -> anyhow::Result<ExitCode> {
-    let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
+    let Some(compiled) = compile_for_scope(inventory, args)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
+    if !crate::cli::rootless::preflight(inventory, &compiled, args)? {
+        return Ok(ExitCode::from(exit::FAILURE));
+    }
     let label = inventory_label(inventory);
     let wanted = Wanted::new(&compiled.files, &compiled.secrets);
     let plan = plan_only(wanted, &label, options, args)?;
@@ -82,9 +91,12 @@ pub fn install_command(
     options: PlanOptions,
     keep_generations: usize,
 ) -> anyhow::Result<ExitCode> {
-    let Some(compiled) = compile_and_report(inventory, args.target.podman)? else {
+    let Some(compiled) = compile_for_scope(inventory, args)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
+    if !crate::cli::rootless::preflight(inventory, &compiled, args)? {
+        return Ok(ExitCode::from(exit::FAILURE));
+    }
     let root = &args.root;
     fs::create_root(root)?;
     let _lock = lock(root)?;
@@ -227,7 +239,9 @@ pub(crate) fn run_install(
     let outcome = if args.no_systemd {
         install::run(root, wanted, inventory, options, &mut Offline, now, show)
     } else {
-        install::run(root, wanted, inventory, options, &mut Systemctl, now, show)
+        let mut systemd = ScopedSystemctl::new(args.scope.clone());
+        systemd.prepare();
+        install::run(root, wanted, inventory, options, &mut systemd, now, show)
     };
     let outcome = outcome.map_err(|e| match e {
         InstallError::Apply(e) => {
@@ -409,7 +423,7 @@ pub(crate) fn report_applied(
 /// `quadgen status`.
 pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::Result<ExitCode> {
     let compiled = match inventory {
-        Some(inv) => match compile_and_report(inv, args.target.podman)? {
+        Some(inv) => match compile_for_scope(inv, args)? {
             Some(c) => Some(c),
             None => return Ok(ExitCode::from(exit::FAILURE)),
         },
@@ -437,7 +451,7 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
     let states: BTreeMap<String, crate::host::systemd::UnitState> = if args.no_systemd {
         BTreeMap::new()
     } else {
-        Systemctl
+        ScopedSystemctl::new(args.scope.clone())
             .show(&services)
             .map(|v| v.into_iter().map(|s| (s.unit.clone(), s)).collect())
             .unwrap_or_default()
@@ -448,7 +462,7 @@ pub fn status_command(inventory: Option<&Path>, args: &InstallArgs) -> anyhow::R
         &listing,
         compiled.as_ref().map(|c| c.files.as_slice()),
         &states,
-        &crate::host::journal::read_last_results(),
+        &crate::host::journal::read_last_results_of(&args.scope),
     );
     if compiled.is_none() {
         status.held = held_against_recorded(manifest.as_ref(), &observed, args);

@@ -13,7 +13,7 @@ use crate::cli::commands::{
 };
 use crate::cli::{InstallArgs, compile_and_report, exit};
 use crate::host::fs;
-use crate::host::systemd::{Offline, Systemctl};
+use crate::host::systemd::{Offline, ScopedSystemctl};
 use crate::install::apply;
 use crate::install::manifest::Manifest;
 use crate::install::plan::{self, Plan, PlanOptions};
@@ -69,7 +69,13 @@ fn apply_plan(
     let report = if args.no_systemd {
         apply::apply(plan, root, Some(old), &mut Offline, unix_now())
     } else {
-        apply::apply(plan, root, Some(old), &mut Systemctl, unix_now())
+        apply::apply(
+            plan,
+            root,
+            Some(old),
+            &mut ScopedSystemctl::new(args.scope.clone()),
+            unix_now(),
+        )
     }
     .with_context(|| {
         format!(

@@ -6,7 +6,10 @@ mod container_network;
 mod network;
 mod options;
 mod pod;
+mod user;
 mod volume;
+
+pub use user::for_user_manager;
 
 use crate::compile::model::{Model, Name, RawKey};
 use crate::unit::{Section, UnitKind};

@@ -150,9 +150,17 @@ fn local_utc_offset(secs: i64) -> i64 {
 
 /// Reads the journal of `podman-auto-update.service`; empty when there is no journal to read.
 pub fn read_last_results() -> BTreeMap<String, AutoUpdateResult> {
+    read_last_results_of(&crate::host::scope::Scope::System)
+}
+
+/// [`read_last_results`] of the `podman-auto-update.service` of a scope: the system's, the
+/// calling user's (`journalctl --user`), or another user's (`--user-unit=… _UID=UID`, as root).
+pub fn read_last_results_of(
+    scope: &crate::host::scope::Scope,
+) -> BTreeMap<String, AutoUpdateResult> {
     let output = Command::new("journalctl")
+        .args(scope.auto_update_journal_args())
         .args([
-            "--unit=podman-auto-update.service",
             "--output=json",
             // __REALTIME_TIMESTAMP comes with every entry
             "--output-fields=MESSAGE",

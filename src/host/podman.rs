@@ -1,6 +1,7 @@
 //! The podman commands install runs, with podman's documented exit codes turned into types.
 
 use crate::host::process::{SystemdError, run};
+use crate::host::scope::Scope;
 
 /// Why `podman network rm` did not remove a network, from its exit status
 /// (podman-network-rm(1): 1 no such network, 2 in use by a container or pod, 125 anything else).
@@ -35,6 +36,36 @@ pub fn network_rm(name: &str) -> Result<(), NetworkRmError> {
     run("podman", &["network", "rm", name])
         .map(|_| ())
         .map_err(|e| NetworkRmError::from_failure(name, e))
+}
+
+/// `podman network rm NAME` as the user of `scope` (root's podman for [`Scope::System`]).
+pub fn network_rm_as(scope: &Scope, name: &str) -> Result<(), NetworkRmError> {
+    run_as(scope, &["network", "rm", name])
+        .map(|_| ())
+        .map_err(|e| NetworkRmError::from_failure(name, e))
+}
+
+/// `podman ARGS…` as the user of `scope`; its stdout.
+pub fn run_as(scope: &Scope, args: &[&str]) -> Result<String, SystemdError> {
+    let (program, argv) = command_as(scope, args);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    run(&program, &argv)
+}
+
+/// The program and arguments that run `podman ARGS` as the scope's user (see
+/// [`Scope::podman_command`]).
+pub fn command_as(scope: &Scope, args: &[&str]) -> (String, Vec<String>) {
+    scope.podman_command(&absolute_podman(), args)
+}
+
+/// `podman` as found on this process's `PATH` (so a user's manager runs the same podman), or
+/// plain `podman` when it is not there.
+fn absolute_podman() -> String {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("podman"))
+        .find(|p| p.is_file())
+        .map_or_else(|| "podman".to_string(), |p| p.display().to_string())
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ use std::path::Path;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::host::podman::command_as;
 use crate::host::process::{SystemdError, run, run_with_input};
+use crate::host::scope::Scope;
 
 /// The key file's name in the unit directory (quadlet reads files by extension: it ignores it).
 pub const KEY_FILE: &str = ".quadgen-secret-key";
@@ -172,15 +174,20 @@ pub enum SecretOwner {
 
 /// Asks podman who owns secret `name` (`podman secret exists`, then its label). Without a
 /// podman to run, [`SecretOwner::Unknown`]: nothing can be replaced either.
-pub fn owner(name: &str) -> Result<SecretOwner, SystemdError> {
-    match run("podman", &["secret", "exists", name]) {
+pub fn owner(scope: &Scope, name: &str) -> Result<SecretOwner, SystemdError> {
+    let podman = |args: &[&str]| {
+        let (program, argv) = command_as(scope, args);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        run(&program, &argv)
+    };
+    match podman(&["secret", "exists", name]) {
         Ok(_) => {}
         Err(SystemdError::Failed { code: Some(1), .. }) => return Ok(SecretOwner::Absent),
         Err(SystemdError::Spawn { .. }) => return Ok(SecretOwner::Unknown),
         Err(e) => return Err(e),
     }
     let format = format!("{{{{index .Spec.Labels \"{OWNER_LABEL}\"}}}}");
-    let label = run("podman", &["secret", "inspect", "--format", &format, name])?;
+    let label = podman(&["secret", "inspect", "--format", &format, name])?;
     Ok(if label.trim() == "true" {
         SecretOwner::Quadgen
     } else {
@@ -190,27 +197,27 @@ pub fn owner(name: &str) -> Result<SecretOwner, SystemdError> {
 
 /// `podman secret create --replace --label io.quadgen.managed=true NAME -`, the value on stdin
 /// (never in an argv, which every user can read in /proc).
-pub fn create_or_replace(name: &str, value: &[u8]) -> Result<(), SystemdError> {
+pub fn create_or_replace(scope: &Scope, name: &str, value: &[u8]) -> Result<(), SystemdError> {
     let label = format!("{OWNER_LABEL}=true");
-    run_with_input(
-        "podman",
-        &[
-            "secret",
-            "create",
-            "--replace",
-            "--label",
-            &label,
-            name,
-            "-",
-        ],
-        value,
-    )
-    .map(|_| ())
+    let args = [
+        "secret",
+        "create",
+        "--replace",
+        "--label",
+        &label,
+        name,
+        "-",
+    ];
+    let (program, argv) = command_as(scope, &args);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    run_with_input(&program, &argv, value).map(|_| ())
 }
 
 /// `podman secret rm NAME`.
-pub fn remove(name: &str) -> Result<(), SystemdError> {
-    run("podman", &["secret", "rm", name]).map(|_| ())
+pub fn remove(scope: &Scope, name: &str) -> Result<(), SystemdError> {
+    let (program, argv) = command_as(scope, &["secret", "rm", name]);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    run(&program, &argv).map(|_| ())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub use crate::host::podman::NetworkRmError;
 pub use crate::host::process::SystemdError;
 use crate::host::process::run;
+use crate::host::scope::Scope;
 pub use crate::host::secrets::SecretOwner;
 
 /// The `systemctl show` properties [`UnitState`] is made of.
@@ -362,15 +363,164 @@ impl Systemd for Systemctl {
     }
 
     fn podman_secret_owner(&mut self, name: &str) -> Result<SecretOwner, SystemdError> {
-        crate::host::secrets::owner(name)
+        crate::host::secrets::owner(&Scope::System, name)
     }
 
     fn podman_secret_create(&mut self, name: &str, value: &[u8]) -> Result<(), SystemdError> {
-        crate::host::secrets::create_or_replace(name, value)
+        crate::host::secrets::create_or_replace(&Scope::System, name, value)
     }
 
     fn podman_secret_rm(&mut self, name: &str) -> Result<(), SystemdError> {
-        crate::host::secrets::remove(name)
+        crate::host::secrets::remove(&Scope::System, name)
+    }
+}
+
+/// The real systemd of a [`Scope`]: the system manager, the calling user's (`systemctl --user`),
+/// or another user's (`systemctl --user -M NAME@`); podman runs as that user. For
+/// [`Scope::System`] it does what [`Systemctl`] does.
+#[derive(Debug, Default)]
+pub struct ScopedSystemctl {
+    pub scope: Scope,
+    /// Whether the user's podman has its user namespace (pause process) already.
+    podman_ready: bool,
+    /// Whether the user's manager was started ([`Scope::ForUser`]).
+    manager_started: bool,
+}
+
+impl ScopedSystemctl {
+    /// The systemd of `scope`.
+    pub fn new(scope: Scope) -> Self {
+        ScopedSystemctl {
+            scope,
+            podman_ready: false,
+            manager_started: false,
+        }
+    }
+
+    /// Readies a rootless scope before install writes anything: the user's manager runs
+    /// ([`Scope::ForUser`]) and the user's podman has its pause process. Done before the files are
+    /// written, because a manager started after that would start the new units itself, all at
+    /// once, on a podman that never ran (the race described at `prepare_podman`). Best effort:
+    /// a failure shows up in the calls that follow.
+    pub fn prepare(&mut self) {
+        let _ = self.start_user_manager();
+        self.prepare_podman();
+    }
+
+    /// For [`Scope::ForUser`], once before the first call that changes something (never for
+    /// `show`, so `status` starts nothing): `systemctl start user@UID.service` in the system
+    /// manager, so the user's manager runs before `-M USER@` talks to it (at boot, logind starts it for a
+    /// lingering user only asynchronously; a start of a running manager does nothing).
+    fn start_user_manager(&mut self) -> Result<(), SystemdError> {
+        if self.manager_started {
+            return Ok(());
+        }
+        self.manager_started = true;
+        if let Scope::ForUser(account) = &self.scope {
+            run(
+                "systemctl",
+                &["start", &format!("user@{}.service", account.uid)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Before the first start of rootless units: `podman unshare true` as the user, so the user's
+    /// podman has its pause process (the user namespace every rootless podman joins) and the
+    /// user's D-Bus is up before several containers start at once. Without it, on a user whose
+    /// podman never ran, two containers starting together each set up a pause process (seen on
+    /// podman 5.4.2: two `podman-pause-*.scope`), and a `Notify=healthy` container's start job
+    /// never finished although its health checks passed. Best effort: a failure here shows up
+    /// in the start itself.
+    fn prepare_podman(&mut self) {
+        if self.podman_ready || !self.scope.is_rootless() {
+            return;
+        }
+        self.podman_ready = true;
+        let _ = crate::host::podman::run_as(&self.scope, &["unshare", "true"]);
+    }
+
+    fn call(&self, verb: &str, units: &[String]) -> Result<String, SystemdError> {
+        let mut args = self.scope.manager_args();
+        args.push(verb.to_string());
+        args.extend(units.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("systemctl", &args)
+    }
+
+    fn each(&mut self, verb: &str, units: &[String]) -> Result<(), SystemdError> {
+        if units.is_empty() {
+            return Ok(());
+        }
+        self.start_user_manager()?;
+        self.call(verb, units).map(|_| ())
+    }
+}
+
+impl Systemd for ScopedSystemctl {
+    fn daemon_reload(&mut self) -> Result<(), SystemdError> {
+        self.start_user_manager()?;
+        self.call("daemon-reload", &[]).map(|_| ())
+    }
+
+    fn start(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        if !units.is_empty() {
+            self.prepare_podman();
+        }
+        self.each("start", units)
+    }
+
+    fn restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        if !units.is_empty() {
+            self.prepare_podman();
+        }
+        self.each("restart", units)
+    }
+
+    fn try_restart(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        if !units.is_empty() {
+            self.prepare_podman();
+        }
+        self.each("try-restart", units)
+    }
+
+    fn stop(&mut self, units: &[String]) -> Result<(), SystemdError> {
+        self.each("stop", units)
+    }
+
+    fn show(&mut self, units: &[String]) -> Result<Vec<UnitState>, SystemdError> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["-p".to_string(), SHOW_PROPERTIES.to_string()];
+        args.extend(units.iter().cloned());
+        let out = self.call("show", &args)?;
+        Ok(parse_show(&out, units))
+    }
+
+    fn pause(&mut self, duration: std::time::Duration) {
+        Systemctl.pause(duration);
+    }
+
+    fn clock(&mut self) -> std::time::Duration {
+        Systemctl.clock()
+    }
+
+    fn podman_network_rm(&mut self, name: &str) -> Result<(), NetworkRmError> {
+        crate::host::podman::network_rm_as(&self.scope, name)
+    }
+
+    fn podman_secret_owner(&mut self, name: &str) -> Result<SecretOwner, SystemdError> {
+        crate::host::secrets::owner(&self.scope, name)
+    }
+
+    fn podman_secret_create(&mut self, name: &str, value: &[u8]) -> Result<(), SystemdError> {
+        self.start_user_manager()?;
+        crate::host::secrets::create_or_replace(&self.scope, name, value)
+    }
+
+    fn podman_secret_rm(&mut self, name: &str) -> Result<(), SystemdError> {
+        crate::host::secrets::remove(&self.scope, name)
     }
 }
 

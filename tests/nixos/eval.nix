@@ -55,6 +55,12 @@ checkAssertions {
   firewalldZones = lib.mapAttrs (_: z: { inherit (z) interfaces ports target short description; })
     (config.services.firewalld.zones or { });
   units = units "service" serviceToUnit // units "timer" timerToUnit;
+  # services.quadgen.users: the per-user install services, the user timers, the users' settings
+  userUnits = lib.mapAttrs' (name: def:
+    lib.nameValuePair "${name}.timer" { inherit (timerToUnit name def) text; inherit (def) wantedBy; })
+    (lib.filterAttrs (_: d: d.enable) (config.systemd.user.timers or { }));
+  users = lib.mapAttrs (_: u: { inherit (u) linger autoSubUidGidRange subUidRanges subGidRanges; })
+    (config.users.users or { });
   install = lib.mapNullable (s: {
     inherit (s) serviceConfig wantedBy wants after restartTriggers stopIfChanged;
     PATH = s.environment.PATH;
@@ -62,7 +68,9 @@ checkAssertions {
   inventory = config.environment.etc."quadgen/inventory.toml".source or null;
   checks = map (d: { inherit (d) name drvPath args; }) config.system.checks;
   systemPackages = map (p: p.name) config.environment.systemPackages;
-  # Option docs as the NixOS manual builds them (a default without defaultText is evaluated).
+  # Option docs as the NixOS manual builds them (a default without defaultText is evaluated;
+  # internal options, such as a submodule's `_module.*`, are left out as there).
   docs = map (o: { inherit (o) name description; default = o.default or null; })
-    (lib.filter (o: lib.hasPrefix "services.quadgen." o.name) (lib.optionAttrSetToDocList eval.options));
+    (lib.filter (o: lib.hasPrefix "services.quadgen." o.name && !(o.internal or false))
+      (lib.optionAttrSetToDocList eval.options));
 }

@@ -106,6 +106,12 @@ pub fn root_dir() -> PathBuf {
     crate::skip::cache_dir().join("e2e-root")
 }
 
+/// The cached root of the rootless machines: the e2e root plus uidmap, passt, libpam-systemd and
+/// dbus-user-session (`tests/provision/e2e-rootless.sh`).
+pub fn rootless_root_dir() -> PathBuf {
+    crate::skip::cache_dir().join("e2e-root-rootless")
+}
+
 /// A booted machine. All methods panic with a readable message (command, exit status, stdout,
 /// stderr) when the harness itself cannot do what was asked; the plain `run`/`sh`/`exec`/
 /// `systemctl` return the [`Output`] so tests can assert on failures too.
@@ -118,6 +124,9 @@ pub struct Machine {
     cgroups: [PathBuf; 2],
     halted: bool,
     boot_time: Duration,
+    /// For a machine that can reboot ([`Machine::boot_rootless_with`]): the root it boots from and
+    /// the directory that keeps its writes (nspawn `--overlay=ROOT:UPPER:/`) across reboots.
+    persistent: Option<(PathBuf, PathBuf)>,
 }
 
 impl Machine {
@@ -140,6 +149,47 @@ impl Machine {
         let m = Machine::boot()?;
         m.install_binary(quadgen, "/usr/local/bin/quadgen");
         Some(m)
+    }
+
+    /// [`Machine::boot_with`] from the rootless root ([`rootless_root_dir`]), with its writes kept
+    /// in a directory of its own instead of a tmpfs, so [`Machine::reboot`] comes back to the same
+    /// files (users, linger, units, the user's images).
+    pub fn boot_rootless_with(quadgen: &Path) -> Option<Machine> {
+        if let Err(reason) = check_environment() {
+            return skip_or_fail(&reason);
+        }
+        let root = rootless_root_dir();
+        if !root.join(".quadgen-e2e-root").is_file() {
+            return skip_or_fail(&format!(
+                "no provisioned rootless root at `{}` (run `bash tests/provision.sh e2e-rootless`)",
+                root.display()
+            ));
+        }
+        reap_stale_machines();
+        let upper = std::env::temp_dir().join(format!(
+            "{PREFIX}{}-{}-upper",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&upper)
+            .unwrap_or_else(|e| panic!("cannot create `{}`: {e}", upper.display()));
+        let m = Machine::start_on(&root, Some(upper));
+        m.install_binary(quadgen, "/usr/local/bin/quadgen");
+        Some(m)
+    }
+
+    /// Reboots a machine of [`Machine::boot_rootless_with`]: a clean shutdown (SIGTERM to nspawn,
+    /// as a power-off), then a boot on the same files. Returns how long the boot took.
+    pub fn reboot(&mut self) -> Duration {
+        let (root, upper) = self
+            .persistent
+            .take()
+            .expect("only a machine of boot_rootless_with can reboot");
+        if let Err(e) = self.shutdown() {
+            panic!("reboot: {e}");
+        }
+        *self = Machine::start_on(&root, Some(upper));
+        self.boot_time
     }
 
     /// The machine's name (also its hostname and the name of its host cgroups).
@@ -514,6 +564,12 @@ impl Machine {
     }
 
     fn start(root: &Path) -> Machine {
+        Machine::start_on(root, None)
+    }
+
+    /// Boots from `root`: writes go to a tmpfs (`--volatile=overlay`), or, with `upper`, to that
+    /// directory (`--overlay=ROOT:UPPER:/`), which outlives the machine.
+    fn start_on(root: &Path, upper: Option<PathBuf>) -> Machine {
         let started = Instant::now();
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         let name = format!("{PREFIX}{}-{seq}", std::process::id());
@@ -560,9 +616,16 @@ impl Machine {
             "--capability=all",
             "--system-call-filter=@keyring bpf",
             "--console=pipe",
-            "--volatile=overlay",
             "--tmpfs=/var/lib/containers:mode=0700",
         ]);
+        match &upper {
+            None => cmd.arg("--volatile=overlay"),
+            Some(upper) => cmd.arg(format!(
+                "--overlay={}:{}:/",
+                root.display(),
+                upper.display()
+            )),
+        };
         cmd.env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1");
         cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
         let nspawn = cmd.spawn().expect("spawn systemd-nspawn");
@@ -576,6 +639,7 @@ impl Machine {
             cgroups,
             halted: false,
             boot_time: Duration::ZERO,
+            persistent: upper.map(|upper| (root.to_path_buf(), upper)),
         };
         // From here on, a panic drops `m`, which halts whatever was started.
         m.leader = m.find_leader();
@@ -726,6 +790,12 @@ impl Machine {
         }
         if let Err(e) = fs::remove_dir_all(&self.run_dir) {
             problems.push(format!("cannot remove `{}`: {e}", self.run_dir.display()));
+        }
+        // a machine halted for good takes its kept writes along (a reboot took them out first)
+        if let Some((_, upper)) = self.persistent.take() {
+            if let Err(e) = fs::remove_dir_all(&upper) {
+                problems.push(format!("cannot remove `{}`: {e}", upper.display()));
+            }
         }
         if problems.is_empty() {
             Ok(())

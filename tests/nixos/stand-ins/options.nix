@@ -25,6 +25,8 @@ let
     };
   };
   port = types.port;
+  # users-groups.nix's subordinateUidRange/subordinateGidRange (start + count), as one stand-in
+  subordinateRange = types.attrsOf types.int;
   canonicalizePortList = ports: lib.unique (builtins.sort builtins.lessThan ports);
 in
 {
@@ -96,5 +98,29 @@ in
 
     # --- nixos/modules/system/activation/top-level.nix ---
     system.checks = mkOption { type = types.listOf types.package; default = [ ]; };
+
+    # --- nixos/modules/system/boot/systemd/user.nix (declaration only; real type) ---
+    systemd.user.timers = mkOption { type = utils.systemdUtils.types.timers; default = { }; };
+
+    # --- nixos/modules/config/users-groups.nix (userOpts: the options services.quadgen.users
+    # reads or sets, with their types, defaults, and the normal-user default of
+    # autoSubUidGidRange) ---
+    users.users = mkOption {
+      default = { };
+      type = types.attrsOf (types.submodule ({ config, ... }: {
+        options = {
+          isNormalUser = mkOption { type = types.bool; default = false; };
+          isSystemUser = mkOption { type = types.bool; default = false; };
+          uid = mkOption { type = with types; nullOr int; default = null; };
+          linger = mkOption { type = types.nullOr types.bool; default = null; };
+          subUidRanges = mkOption { type = types.listOf subordinateRange; default = [ ]; };
+          subGidRanges = mkOption { type = types.listOf subordinateRange; default = [ ]; };
+          autoSubUidGidRange = mkOption { type = types.bool; default = false; };
+        };
+        config = lib.mkIf (config.isNormalUser && config.subUidRanges == [ ] && config.subGidRanges == [ ]) {
+          autoSubUidGidRange = lib.mkDefault true;
+        };
+      }));
+    };
   };
 }

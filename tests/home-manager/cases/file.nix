@@ -1,0 +1,7 @@
+# The user's inventory as a TOML file, all defaults.
+{
+  services.quadgen = {
+    enable = true;
+    inventoryFile = ../../nixos/fixtures/inventory.toml;
+  };
+}
