@@ -201,7 +201,6 @@ fn what_kubernetes_cannot_mean_is_never_silent() {
         ha.contains("`/var/lib/homeassistant` and `/run/dbus`"),
         "{ha}"
     );
-    assert!(ha.contains("`--privileged=false`"), "{ha}");
     assert!(notes("container `app`").contains("starts after `postgres`"));
     assert!(notes("container `kopia`").contains("`mnt-backup.mount`"));
     assert!(notes("container `postgres`").contains("no Service"));

@@ -373,3 +373,99 @@ start_timeout = "15m"
         }
     }
 }
+
+/// Every shipped example, built for the oldest and the newest Podman we support, converts with
+/// no warning (by each quadlet that reads that target's units), and none needs an escape hatch.
+#[test]
+fn every_shipped_example_converts_cleanly_without_escape_hatches() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut examples: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 2, "{examples:?}");
+    for path in examples {
+        let text = std::fs::read_to_string(&path).expect("example");
+        let inventory: toml::Table = text.parse().expect("example is TOML");
+        for (name, c) in inventory["containers"].as_table().expect("containers") {
+            for hatch in ["podman_args", "quadlet"] {
+                assert!(
+                    c.get(hatch).is_none(),
+                    "{}: container `{name}` uses `{hatch}`: examples show first-class fields",
+                    path.display()
+                );
+            }
+        }
+        // Units for 5.4 go to both quadlets; units for the newest only to sid's.
+        for target in [PodmanVersion::DEFAULT, PodmanVersion::NEWEST] {
+            let units = build(&text, target);
+            for o in oracles() {
+                if target == PodmanVersion::DEFAULT || o.suite == "sid" {
+                    o.dryrun(units.path()).assert_clean(&o);
+                }
+            }
+        }
+    }
+}
+
+fn vpn_media() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/vpn-media.toml"
+    ))
+    .expect("example")
+}
+
+/// The VPN-sidecar example: the download client shares the tunnel's network namespace and starts
+/// after it; the tunnel gets its capability, device, sysctls and secret; nothing in the argv is
+/// left to `podman_args`.
+#[test]
+fn vpn_sidecar_example_means_what_it_says() {
+    let dir = build(&vpn_media(), PodmanVersion::DEFAULT);
+    for o in oracles() {
+        let run = o.dryrun(dir.path());
+        let qb = run.service("qbittorrent.service");
+        assert!(qb.all("Unit", "Requires").contains(&"gluetun.service"));
+        assert!(qb.all("Unit", "After").contains(&"gluetun.service"));
+        let argv = podman_argv(qb);
+        assert_eq!(option_values(&argv, "--network"), ["container:gluetun"]);
+        assert_eq!(option_values(&argv, "--memory"), ["2g"], "{argv:?}");
+        assert_eq!(option_values(&argv, "--ulimit"), ["nofile=65535:65535"]);
+        assert!(option_values(&argv, "--publish").is_empty());
+
+        let vpn = podman_argv(run.service("gluetun.service"));
+        assert_eq!(option_values(&vpn, "--cap-add"), ["cap_net_admin"]);
+        assert_eq!(option_values(&vpn, "--device"), ["/dev/net/tun"]);
+        let mut sysctls = option_values(&vpn, "--sysctl");
+        sysctls.sort();
+        assert_eq!(
+            sysctls,
+            [
+                "net.ipv4.conf.all.src_valid_mark=1",
+                "net.ipv6.conf.all.disable_ipv6=0"
+            ]
+        );
+        assert_eq!(option_values(&vpn, "--secret"), ["wireguard_key"]);
+        assert_eq!(
+            option_values(&vpn, "--network"),
+            ["media:ip=10.89.20.2,alias=vpn"]
+        );
+        assert_eq!(option_values(&vpn, "--publish"), ["8080:8080"]);
+        assert!(
+            vpn.contains(&"--security-opt=no-new-privileges".to_string())
+                || option_values(&vpn, "--security-opt").contains(&"no-new-privileges"),
+            "{vpn:?}"
+        );
+
+        let jf = podman_argv(run.service("jellyfin.service"));
+        assert_eq!(option_values(&jf, "--cap-drop"), ["all"], "{jf:?}");
+        assert_eq!(
+            option_values(&jf, "--tmpfs"),
+            ["/transcode:size=4g,mode=1777"]
+        );
+        assert_eq!(option_values(&jf, "--shm-size"), ["512m"]);
+        assert!(jf.contains(&"--read-only".to_string()), "{jf:?}");
+    }
+}
