@@ -21,12 +21,16 @@ fn build(inventory: &str, target: PodmanVersion) -> tempfile::TempDir {
     dir
 }
 
+/// A shipped example inventory, by file name under `examples/`.
+fn example(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn homelab() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/homelab.toml"
-    ))
-    .expect("example")
+    example("homelab.toml")
 }
 
 #[test]
@@ -410,20 +414,12 @@ fn every_shipped_example_converts_cleanly_without_escape_hatches() {
     }
 }
 
-fn vpn_media() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/vpn-media.toml"
-    ))
-    .expect("example")
-}
-
 /// The VPN-sidecar example: the download client shares the tunnel's network namespace and starts
 /// after it; the tunnel gets its capability, device, sysctls and secret; nothing in the argv is
 /// left to `podman_args`.
 #[test]
 fn vpn_sidecar_example_means_what_it_says() {
-    let dir = build(&vpn_media(), PodmanVersion::DEFAULT);
+    let dir = build(&example("vpn-media.toml"), PodmanVersion::DEFAULT);
     for o in oracles() {
         let run = o.dryrun(dir.path());
         let qb = run.service("qbittorrent.service");
