@@ -433,7 +433,7 @@ fn container_options_land_in_the_fields_kubernetes_reads() {
     let tls = volume(web, "/run/secrets/tls");
     assert_eq!(tls["mount"]["subPath"], "tls");
     assert_eq!(tls["volume"]["secret"]["secretName"], "tls");
-    assert_eq!(tls["volume"]["secret"]["items"][0]["mode"], 0o444);
+    assert_eq!(tls["volume"]["secret"]["defaultMode"], 0o444);
     assert_eq!(
         c["env"][0],
         serde_json::json!({"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api-token", "key": "api-token"}}})
@@ -463,7 +463,7 @@ fn container_options_land_in_the_fields_kubernetes_reads() {
         serde_json::json!({"name": "TZ", "value": "Europe/Berlin"})
     );
     let password = volume(pg, "/etc/postgres/password");
-    assert_eq!(password["volume"]["secret"]["items"][0]["mode"], 0o400);
+    assert_eq!(password["volume"]["secret"]["defaultMode"], 0o400);
     // Only search domains and options: the cluster's DNS stays (no dnsPolicy: ClusterFirst).
     let tool = pod_spec(&docs, "tool");
     assert!(tool.get("dnsPolicy").is_none(), "{tool}");

@@ -269,17 +269,16 @@ impl Volume {
 #[serde(rename_all = "camelCase")]
 pub struct SecretVolumeSource {
     pub secret_name: String,
+    /// The files' mode, as a decimal number (`0444` is 292).
+    pub default_mode: u32,
     pub items: Vec<KeyToPath>,
 }
 
-/// A Secret key as a file of the volume; `mode` as a decimal number (YAML has no octal the
-/// schema accepts everywhere).
+/// A Secret key as a file of the volume.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyToPath {
     pub key: String,
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -171,7 +171,8 @@ pub(super) fn secret_volumes(
     (volumes, mounts)
 }
 
-/// The volume source: the secret's one key as a file of the same name, with podman's mode.
+/// The volume source: the secret's one key as a file of the same name, with podman's mode (as
+/// the volume's `defaultMode`, which `podman kube play` applies too; it ignores an item's).
 fn secret_volume(source: &SecretSource, u: &SecretUse) -> SecretVolumeSource {
     let mode = match &u.kind {
         SecretKind::Mount { mode, .. } => mode.unwrap_or(PODMAN_SECRET_MODE),
@@ -179,10 +180,10 @@ fn secret_volume(source: &SecretSource, u: &SecretUse) -> SecretVolumeSource {
     };
     SecretVolumeSource {
         secret_name: source.name.clone(),
+        default_mode: mode,
         items: vec![KeyToPath {
             key: u.secret.to_string(),
             path: u.secret.to_string(),
-            mode: Some(mode),
         }],
     }
 }
