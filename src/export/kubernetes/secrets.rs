@@ -51,7 +51,23 @@ impl SecretSource {
             SecretData::EnvFile(path) => format!("--from-env-file={path}"),
             SecretData::File { key, path } => format!("--from-file={key}={path}"),
         };
-        format!("kubectl create secret generic {}{ns} {from}", self.name)
+        format!(
+            "kubectl create secret generic {}{ns} {}",
+            self.name,
+            shell_word(&from)
+        )
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as is when it is plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
@@ -214,6 +230,11 @@ mod tests {
 
     #[test]
     fn kubectl_commands() {
+        assert_eq!(shell_word("--from-file=a=/run/k"), "--from-file=a=/run/k");
+        assert_eq!(
+            shell_word("--from-file=a=/my keys/it's"),
+            "'--from-file=a=/my keys/it'\\''s'"
+        );
         let file = SecretSource {
             name: "db-password".into(),
             data: SecretData::File {
