@@ -18,10 +18,15 @@ fn quadgen() -> Command {
     c
 }
 
+/// The target Podman of every export here: the newest, so every field is available (a pod's
+/// `hostname` needs 5.5); the output does not depend on it.
+const TARGET: [&str; 2] = ["--podman", "5.8"];
+
 /// (stdout, stderr) of a successful export of `inventory` (relative to the crate).
 fn export(inventory: &str, extra: &[&str]) -> (String, String) {
     let out = quadgen()
         .args(["export", "kubernetes", inventory])
+        .args(TARGET)
         .args(extra)
         .output()
         .expect("run quadgen");
@@ -30,7 +35,11 @@ fn export(inventory: &str, extra: &[&str]) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
 
-const INVENTORIES: [&str; 2] = ["examples/homelab.toml", "tests/export/rich.toml"];
+const INVENTORIES: [&str; 3] = [
+    "examples/homelab.toml",
+    "tests/export/rich.toml",
+    "tests/export/options.toml",
+];
 
 #[path = "support/skip.rs"]
 mod skip;
@@ -350,4 +359,184 @@ fn out_file_is_written_atomically_and_only_over_our_own() {
         std::fs::read_to_string(&foreign).expect("read"),
         "apiVersion: v1\nkind: ConfigMap\n"
     );
+}
+
+/// The YAML documents, parsed.
+fn parsed(yaml: &str) -> Vec<serde_json::Value> {
+    yaml.split("\n---\n")
+        .skip(1)
+        .map(|doc| serde_norway::from_str(doc).expect("yaml document"))
+        .collect()
+}
+
+/// The pod spec of Deployment `name`.
+fn pod_spec<'a>(docs: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Deployment {name}"));
+    &deployment["spec"]["template"]["spec"]
+}
+
+#[test]
+fn container_options_land_in_the_fields_kubernetes_reads() {
+    let (yaml, _) = export("tests/export/options.toml", &[]);
+    let docs = parsed(&yaml);
+    let web = pod_spec(&docs, "web");
+    let c = &web["containers"][0];
+    let security = &c["securityContext"];
+    assert_eq!(
+        security["capabilities"]["add"],
+        serde_json::json!(["NET_BIND_SERVICE", "CHOWN"])
+    );
+    assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["seccompProfile"]["type"], "Unconfined");
+    assert_eq!(security["seLinuxOptions"]["type"], "container_t");
+    // podman's `1.5g` is 1.5 GiB: 1536 MiB exactly.
+    assert_eq!(c["resources"]["limits"]["memory"], "1536Mi");
+    assert_eq!(c["resources"]["limits"]["cpu"], "500m");
+    assert_eq!(c["workingDir"], "/usr/share/nginx");
+    let volume = |spec: &serde_json::Value, path: &str| -> serde_json::Value {
+        let mount = spec["containers"]
+            .as_array()
+            .expect("containers")
+            .iter()
+            .flat_map(|c| c["volumeMounts"].as_array().cloned().unwrap_or_default())
+            .find(|m| m["mountPath"] == path)
+            .unwrap_or_else(|| panic!("nothing mounted at {path}"));
+        let source = spec["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .expect("volume")
+            .clone();
+        serde_json::json!({ "mount": mount, "volume": source })
+    };
+    let shm = volume(web, "/dev/shm");
+    assert_eq!(
+        shm["volume"]["emptyDir"],
+        serde_json::json!({"medium": "Memory", "sizeLimit": "256Mi"})
+    );
+    let cache = volume(web, "/var/cache/nginx");
+    assert_eq!(cache["volume"]["emptyDir"]["sizeLimit"], "64Mi");
+    for writable in ["/run", "/tmp", "/var/tmp"] {
+        assert_eq!(
+            volume(web, writable)["volume"]["emptyDir"]["medium"],
+            "Memory"
+        );
+    }
+    // A mounted secret: the one key as a file at podman's target; an env secret: secretKeyRef.
+    let tls = volume(web, "/run/secrets/tls");
+    assert_eq!(tls["mount"]["subPath"], "tls");
+    assert_eq!(tls["volume"]["secret"]["secretName"], "tls");
+    assert_eq!(tls["volume"]["secret"]["defaultMode"], 0o444);
+    assert_eq!(
+        c["env"][0],
+        serde_json::json!({"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "api-token", "key": "api-token"}}})
+    );
+
+    let pg = pod_spec(&docs, "pg");
+    assert_eq!(pg["hostname"], "database");
+    assert_eq!(pg["dnsPolicy"], "None");
+    assert_eq!(
+        pg["dnsConfig"]["nameservers"],
+        serde_json::json!(["10.0.0.53", "10.0.0.54"])
+    );
+    assert_eq!(
+        pg["hostAliases"][0],
+        serde_json::json!({"ip": "10.0.0.9", "hostnames": ["backup", "backup.lan"]})
+    );
+    assert_eq!(
+        pg["securityContext"]["supplementalGroups"],
+        serde_json::json!([70])
+    );
+    assert_eq!(
+        pg["securityContext"]["sysctls"][1]["name"],
+        "net.ipv4.tcp_keepalive_time"
+    );
+    assert_eq!(
+        pg["containers"][0]["env"][0],
+        serde_json::json!({"name": "TZ", "value": "Europe/Berlin"})
+    );
+    let password = volume(pg, "/etc/postgres/password");
+    assert_eq!(password["volume"]["secret"]["defaultMode"], 0o400);
+    // Only search domains and options: the cluster's DNS stays (no dnsPolicy: ClusterFirst).
+    let tool = pod_spec(&docs, "tool");
+    assert!(tool.get("dnsPolicy").is_none(), "{tool}");
+    assert_eq!(
+        tool["dnsConfig"]["searches"],
+        serde_json::json!(["corp.example"])
+    );
+    // A pod member's secret with a relative target lands under /run/secrets, as with podman.
+    let shop = pod_spec(&docs, "shop");
+    assert_eq!(shop["hostname"], "shop");
+    assert_eq!(
+        volume(shop, "/run/secrets/certs/tls.pem")["volume"]["secret"]["secretName"],
+        "tls"
+    );
+    assert_eq!(
+        shop["volumes"].as_array().expect("volumes").len(),
+        2,
+        "one volume per Secret"
+    );
+
+    assert!(yaml.contains(
+        "#   kubectl create secret generic db-password --from-file=db_password=/run/keys/db-password\n"
+    ));
+}
+
+#[test]
+fn options_kubernetes_has_no_place_for_are_noted() {
+    let (yaml, _) = export("tests/export/options.toml", &[]);
+    for expected in [
+        "container `web`: `pids_limit = 200` is not carried",
+        "container `web`: tmpfs `/var/cache/nginx` is a memory-backed emptyDir: its options `mode=1777`",
+        "container `pg`: ulimits `nofile=65535:65535` are not carried",
+        "container `pg`: stop signal `SIGINT` is not carried",
+        "container `pg`: `init = true` is not carried",
+        "container `pg`: extra host `gw:host-gateway` is not carried",
+        "container `pg`: group_add `keep-groups` not carried",
+        "container `pg`: sysctls `kernel.shmmax` are unsafe to Kubernetes",
+        "container `pg`: its addresses `10.89.20.5` on network `backend` are not carried",
+        "container `pg`: its aliases `postgres` and `database` on network `backend`",
+        "container `pg`: secret `db_password`: `uid`/`gid` are not carried",
+        "container `pg`: `dns` is written as `dnsPolicy: None`",
+        "container `tool`: seccomp profile `/etc/containers/seccomp-tool.json` is a file on this host",
+        "container `tool`: `timezone = \"local\"` is not carried",
+        "container `tool`: `security_label_disable` is not carried",
+        "container `tool`: userns `auto` is not carried",
+        "container `tool`: cpus `1.2345` is rounded up",
+        "container `shop-app`: `hostname` and `sysctls` not carried",
+    ] {
+        assert!(
+            yaml.contains(&format!("# NOTE {expected}")),
+            "missing note: {expected}"
+        );
+    }
+    assert!(!yaml.contains("not carried yet"));
+}
+
+#[test]
+fn the_schema_oracle_checks_the_option_fields_too() {
+    let Some(bin) = validator() else { return };
+    let (yaml, _) = export("tests/export/options.toml", &[]);
+    for (from, to) in [
+        (
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFileSystem: true",
+        ),
+        (
+            "        supplementalGroups:\n        - 70\n",
+            "        supplementalGroups:\n        - staff\n",
+        ),
+        ("          secretName: tls\n", "          secret: tls\n"),
+        ("      dnsPolicy: None\n", "      dnsPolicy: [None]\n"),
+    ] {
+        assert!(yaml.contains(from), "{from:?} not in the export");
+        let (ok, report) = validate(&bin, &yaml.replacen(from, to, 1));
+        assert!(!ok, "kubernetes-validate accepted {to:?}:\n{report}");
+    }
 }

@@ -62,7 +62,8 @@ pub fn kubernetes_command(
         let _ = writeln!(
             stderr,
             "note: create Secret `{}` from `{}` before applying (it is referenced, never written)",
-            secret.name, secret.env_file
+            secret.name,
+            secret.file()
         );
     }
     match out {

@@ -13,7 +13,13 @@ use crate::compile::model::{
 };
 use crate::compile::model::{Duration, Restart};
 
+mod container_options;
 mod pod;
+mod pod_options;
+pub mod quantity;
+mod secrets;
+
+pub use secrets::{SecretData, SecretSource};
 
 /// The Kubernetes release whose OpenAPI schemas the output is checked against in the tests.
 pub const KUBERNETES_VERSION: &str = "1.33";
@@ -61,14 +67,6 @@ pub struct Refusal {
     pub subject: Subject,
     pub message: String,
     pub help: String,
-}
-
-/// A Secret the objects reference (never written: its data would be the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretSource {
-    pub name: String,
-    /// The host's environment file it stands for.
-    pub env_file: String,
 }
 
 /// Options of `quadgen export kubernetes`.
@@ -143,7 +141,7 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
     }
 
     let namespace = options.namespace.clone();
-    let secrets = secret_sources(model);
+    let secrets = secrets::secret_sources(model);
     let mut documents = Vec::new();
 
     for v in &model.volumes {
@@ -175,34 +173,6 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
         secrets,
         documents,
     })
-}
-
-/// Every environment file, as the Secret that stands for it: named after the file (`app-db.env`
-/// → `app-db-env`), made unique with `-2`, `-3` … in path order.
-fn secret_sources(model: &Model) -> Vec<SecretSource> {
-    let files: BTreeSet<&str> = model
-        .containers
-        .iter()
-        .flat_map(|c| c.environment_files.iter().map(|f| f.raw.as_str()))
-        .collect();
-    let mut taken = BTreeSet::new();
-    files
-        .into_iter()
-        .map(|file| {
-            let base = file.rsplit('/').next().unwrap_or(file);
-            let stem = to_dns_label(base, "env");
-            let mut name = stem.clone();
-            let mut n = 2;
-            while !taken.insert(name.clone()) {
-                name = format!("{stem}-{n}");
-                n += 1;
-            }
-            SecretSource {
-                name,
-                env_file: file.to_string(),
-            }
-        })
-        .collect()
 }
 
 fn meta(name: &str, namespace: &Option<String>) -> ObjectMeta {
@@ -367,9 +337,16 @@ fn deployment(
     notes: &mut Vec<Note>,
 ) -> Deployment {
     let name = c.name.as_str();
-    let (volumes, volume_mounts, persistent) = volumes(c, notes);
+    let mut names = BTreeSet::new();
+    let subject = Subject::Container(c.name.to_string());
+    let (mut volumes, mut volume_mounts, persistent) =
+        volumes_of(&c.mounts, subject, &mut names, notes);
+    let (more, more_mounts) = own_volumes(c, secrets, &volume_mounts, &mut names, notes);
+    volumes.extend(more);
+    volume_mounts.extend(more_mounts);
     let host_network = c.networks.contains(&NetworkRef::Host);
     let container = container(c, secrets, volume_mounts, notes);
+    let options = pod_options::container_pod_options(c, host_network, notes);
 
     let mut template_meta = meta(name, &None);
     template_meta.name = String::new();
@@ -386,29 +363,69 @@ fn deployment(
             strategy: persistent.then_some(Strategy { kind: "Recreate" }),
             template: PodTemplate {
                 metadata: template_meta,
-                spec: PodSpec {
-                    host_network: host_network.then_some(true),
-                    dns_policy: host_network.then_some("ClusterFirstWithHostNet"),
-                    termination_grace_period_seconds: c.stop_timeout.whole_secs_rounded_up(),
-                    containers: vec![container],
+                spec: pod_spec(
+                    options,
+                    host_network,
+                    c.stop_timeout.whole_secs_rounded_up(),
+                    vec![container],
                     volumes,
-                },
+                ),
             },
         },
     }
 }
 
+/// A pod spec with `options`, on the node's network or not.
+fn pod_spec(
+    options: pod_options::PodOptions,
+    host_network: bool,
+    grace: u64,
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+) -> PodSpec {
+    PodSpec {
+        hostname: options.hostname,
+        host_network: host_network.then_some(true),
+        dns_policy: options.dns_policy,
+        dns_config: options.dns_config,
+        host_aliases: options.host_aliases,
+        security_context: options.security_context,
+        termination_grace_period_seconds: grace,
+        containers,
+        volumes,
+    }
+}
+
+/// The container's volumes besides its `volumes`: memory-backed emptyDirs (`tmpfs`,
+/// `shm_size`, a read-only root's writable directories) and its mounted secrets, named
+/// uniquely among `names`; `taken` are the mounts it has already.
+fn own_volumes(
+    c: &model::Container,
+    secrets: &[SecretSource],
+    taken: &[VolumeMount],
+    names: &mut BTreeSet<String>,
+    notes: &mut Vec<Note>,
+) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let (mut volumes, mut mounts) = container_options::memory_volumes(c, taken, names, notes);
+    let (secret_volumes, secret_mounts) = secrets::secret_volumes(c, secrets, names, notes);
+    volumes.extend(secret_volumes);
+    mounts.extend(secret_mounts);
+    (volumes, mounts)
+}
+
 /// The Deployment's one container: image, command, environment, ports, the given mounts,
-/// security context and probes (these add their notes, then the `$(`/`$$` one).
+/// security context, limits and probes (these add their notes, then the `$(`/`$$` one).
 fn container(
     c: &model::Container,
     secrets: &[SecretSource],
     volume_mounts: Vec<VolumeMount>,
     notes: &mut Vec<Note>,
 ) -> Container {
-    let env = env_vars(c);
+    let mut env = env_vars(c);
+    env.extend(container_options::timezone_env(c));
+    env.extend(secrets::secret_env(c, secrets));
     let env_from = env_from_secrets(c, secrets);
-    let security_context = security_context(c, notes);
+    let security_context = container_options::security_context(c, notes);
     let (startup_probe, readiness_probe, liveness_probe) = probes(c, notes);
     note_kube_expansion(c, notes);
 
@@ -422,6 +439,7 @@ fn container(
             .map(|e| kube_expansion_safe(&e.raw))
             .collect(),
         args: c.cmd.iter().map(|w| kube_expansion_safe(&w.raw)).collect(),
+        working_dir: c.runtime.working_dir.as_ref().map(|w| w.raw.clone()),
         env,
         env_from,
         ports: container_ports(c)
@@ -431,6 +449,7 @@ fn container(
                 protocol,
             })
             .collect(),
+        resources: container_options::resources(c),
         volume_mounts,
         security_context,
         startup_probe,
@@ -447,7 +466,8 @@ fn env_vars(c: &model::Container) -> Vec<EnvVar> {
             let (key, value) = w.raw.split_once('=').unwrap_or((w.raw.as_str(), ""));
             EnvVar {
                 name: key.to_string(),
-                value: kube_expansion_safe(value),
+                value: Some(kube_expansion_safe(value)),
+                value_from: None,
             }
         })
         .collect()
@@ -457,7 +477,11 @@ fn env_vars(c: &model::Container) -> Vec<EnvVar> {
 fn env_from_secrets(c: &model::Container, secrets: &[SecretSource]) -> Vec<EnvFromSource> {
     c.environment_files
         .iter()
-        .filter_map(|f| secrets.iter().find(|s| s.env_file == f.raw))
+        .filter_map(|f| {
+            secrets
+                .iter()
+                .find(|s| s.data == SecretData::EnvFile(f.raw.clone()))
+        })
         .map(|s| EnvFromSource {
             secret_ref: LocalObjectReference {
                 name: s.name.clone(),
@@ -492,15 +516,9 @@ fn image_pull_policy(pull: PullPolicy) -> &'static str {
     }
 }
 
-/// The pod's volumes and the container's mounts, and whether it writes persistent storage (a
-/// claim or a host path), which makes the Deployment `Recreate` so two pods never share it.
-fn volumes(c: &model::Container, notes: &mut Vec<Note>) -> (Vec<Volume>, Vec<VolumeMount>, bool) {
-    let subject = Subject::Container(c.name.to_string());
-    volumes_of(&c.mounts, subject, &mut BTreeSet::new(), notes)
-}
-
-/// [`volumes`] of the `mounts` of `subject` (a container or a pod), with volume names unique
-/// among `names`.
+/// The pod volumes and mounts for the `volumes` of `subject` (a container or a pod), with
+/// volume names unique among `names`, and whether it writes persistent storage (a claim or a
+/// host path), which makes the Deployment `Recreate` so two pods never share it.
 fn volumes_of(
     mounts_wanted: &[Mount],
     subject: Subject,
@@ -522,6 +540,7 @@ fn volumes_of(
             name: volume.name.clone(),
             mount_path: target.clone(),
             read_only: read_only.then_some(true),
+            sub_path: None,
         });
         volumes.push(volume);
     }
@@ -565,12 +584,13 @@ fn mount_volume<'m>(
             options,
         } => (
             Volume {
-                name: unique_volume_name(names, to_dns_label(volume.as_str(), "volume")),
                 persistent_volume_claim: Some(ClaimSource {
                     claim_name: volume.to_string(),
                 }),
-                host_path: None,
-                empty_dir: None,
+                ..Volume::named(unique_volume_name(
+                    names,
+                    to_dns_label(volume.as_str(), "volume"),
+                ))
             },
             target,
             options.as_slice(),
@@ -583,15 +603,13 @@ fn mount_volume<'m>(
             host_paths.push(source.raw.as_str());
             (
                 Volume {
-                    name: unique_volume_name(
-                        names,
-                        format!("host{}", to_dns_label(&source.raw, "")),
-                    ),
-                    persistent_volume_claim: None,
                     host_path: Some(HostPathSource {
                         path: source.raw.clone(),
                     }),
-                    empty_dir: None,
+                    ..Volume::named(unique_volume_name(
+                        names,
+                        format!("host{}", to_dns_label(&source.raw, "")),
+                    ))
                 },
                 target,
                 options.as_slice(),
@@ -599,10 +617,11 @@ fn mount_volume<'m>(
         }
         Mount::Anonymous { target } => (
             Volume {
-                name: unique_volume_name(names, format!("anon{}", to_dns_label(target, ""))),
-                persistent_volume_claim: None,
-                host_path: None,
-                empty_dir: Some(EmptyDir {}),
+                empty_dir: Some(EmptyDir::default()),
+                ..Volume::named(unique_volume_name(
+                    names,
+                    format!("anon{}", to_dns_label(target, "")),
+                ))
             },
             target,
             &[][..],
@@ -631,42 +650,6 @@ fn note_dropped_mount_options(
             ),
         });
     }
-}
-
-fn security_context(c: &model::Container, notes: &mut Vec<Note>) -> Option<SecurityContext> {
-    let user = c.user.as_ref()?;
-    let (uid, gid_from_user) = match user.raw.split_once(':') {
-        Some((u, g)) => (u, Some(g)),
-        None => (user.raw.as_str(), None),
-    };
-    let gid = c.group.as_ref().map(|g| g.raw.as_str()).or(gid_from_user);
-    let mut context = SecurityContext {
-        run_as_user: None,
-        run_as_group: None,
-    };
-    let mut named = Vec::new();
-    match uid.parse::<u32>() {
-        Ok(n) => context.run_as_user = Some(n),
-        Err(_) => named.push(format!("user `{uid}`")),
-    }
-    if let Some(gid) = gid {
-        match gid.parse::<u32>() {
-            Ok(n) => context.run_as_group = Some(n),
-            Err(_) => named.push(format!("group `{gid}`")),
-        }
-    }
-    if !named.is_empty() {
-        notes.push(Note {
-            subject: Subject::Container(c.name.to_string()),
-            text: format!(
-                "{} {}: Kubernetes' securityContext takes numeric ids only, so {} not carried; write the numeric ids in `user`",
-                named.join(" and "),
-                if named.len() == 1 { "is a name" } else { "are names" },
-                if named.len() == 1 { "it is" } else { "they are" }
-            ),
-        });
-    }
-    (context.run_as_user.is_some() || context.run_as_group.is_some()).then_some(context)
 }
 
 /// Startup, readiness and liveness probes from the health check, run by `/bin/sh -c` as podman
@@ -751,6 +734,7 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
 /// The host network and no network, which a Kubernetes pod cannot have the same way.
 fn network_texts(c: &model::Container, texts: &mut Vec<String>) {
     networks_texts(&c.networks, texts);
+    network_settings_texts(c, texts);
 }
 
 /// [`network_texts`] of a container's or a pod's networks.
@@ -904,25 +888,44 @@ fn carried_elsewhere_texts(c: &model::Container, texts: &mut Vec<String>) {
         let args: Vec<&str> = c.podman_args.iter().map(|w| w.raw.as_str()).collect();
         texts.push(format!("podman_args {} are not carried", list(&args)));
     }
-    let options: Vec<&str> = [
-        c.security.fields_set(),
-        c.resources.fields_set(),
-        c.runtime.fields_set(),
-    ]
-    .concat();
-    if !options.is_empty() {
-        texts.push(format!(
-            "{} not carried yet: set the pod's securityContext, resources, hostname or dnsConfig by hand",
-            list(&options)
-        ));
-    }
     if !c.secrets.is_empty() {
-        let uses: Vec<String> = c.secrets.iter().map(|u| u.written()).collect();
-        let uses: Vec<&str> = uses.iter().map(String::as_str).collect();
-        texts.push(format!(
-            "secrets {} are not carried: create Kubernetes Secrets from the same files and use them (`secretKeyRef`, or a `secret` volume)",
-            list(&uses)
-        ));
+        texts.push(
+            "its secrets come from Secrets (`secretKeyRef`, or a `secret` volume with the one file), which you create; see the header"
+                .to_string(),
+        );
+    }
+    container_options::option_texts(c, texts);
+}
+
+/// Static addresses, MAC addresses and aliases on inventory networks, which a pod network has
+/// no place for.
+fn network_settings_texts(c: &model::Container, texts: &mut Vec<String>) {
+    for s in &c.network_settings {
+        let fixed: Vec<String> = [
+            s.ip.map(|ip| ip.to_string()),
+            s.ip6.map(|ip| ip.to_string()),
+            s.mac.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !fixed.is_empty() {
+            let fixed: Vec<&str> = fixed.iter().map(String::as_str).collect();
+            texts.push(format!(
+                "its addresses {} on network `{}` are not carried: the cluster's network plugin assigns pod addresses; reach it by its Service name",
+                list(&fixed),
+                s.network
+            ));
+        }
+        if !s.aliases.is_empty() {
+            let aliases: Vec<&str> = s.aliases.iter().map(String::as_str).collect();
+            texts.push(format!(
+                "its aliases {} on network `{}` are not carried: only the Service name `{}` resolves; add a Service per alias (with the same selector) where others use them",
+                list(&aliases),
+                s.network,
+                c.name
+            ));
+        }
     }
 }
 
@@ -1088,17 +1091,10 @@ pub fn render(export: &Export, source: &str, namespace: Option<&str>) -> String 
         comment(&mut out, "");
         comment(
             &mut out,
-            "Secrets referenced (`envFrom`), never written here: create each from its file first:",
+            "Secrets referenced (`envFrom`, `secretKeyRef`, `secret` volumes), never written here: create each from its file first:",
         );
-        let ns = namespace.map(|n| format!(" -n {n}")).unwrap_or_default();
         for s in &export.secrets {
-            comment(
-                &mut out,
-                &format!(
-                    "  kubectl create secret generic {}{ns} --from-env-file={}",
-                    s.name, s.env_file
-                ),
-            );
+            comment(&mut out, &format!("  {}", s.command(namespace)));
         }
     }
     if !export.network_notes.is_empty() {

@@ -129,9 +129,17 @@ pub struct PodTemplate {
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_network: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_config: Option<PodDnsConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_aliases: Vec<HostAlias>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
     pub termination_grace_period_seconds: u64,
     pub containers: Vec<Container>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -148,12 +156,16 @@ pub struct Container {
     pub command: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_from: Vec<EnvFromSource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ContainerPort>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<VolumeMount>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,10 +178,34 @@ pub struct Container {
     pub liveness_probe: Option<Probe>,
 }
 
+/// An environment variable: a `value`, or one taken from a Secret (`valueFrom`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     pub name: String,
-    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarSource {
+    pub secret_key_ref: SecretKeySelector,
+}
+
+/// One key of a Secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecretKeySelector {
+    pub name: String,
+    pub key: String,
+}
+
+/// `resources`: only limits (podman's options are limits, not reservations).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceRequirements {
+    pub limits: BTreeMap<&'static str, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -197,6 +233,8 @@ pub struct VolumeMount {
     pub mount_path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
 }
 
 /// A pod volume: exactly one of the sources is set.
@@ -210,6 +248,37 @@ pub struct Volume {
     pub host_path: Option<HostPathSource>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub empty_dir: Option<EmptyDir>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretVolumeSource>,
+}
+
+impl Volume {
+    /// A volume named `name` with no source yet.
+    pub fn named(name: String) -> Self {
+        Self {
+            name,
+            persistent_volume_claim: None,
+            host_path: None,
+            empty_dir: None,
+            secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretVolumeSource {
+    pub secret_name: String,
+    /// The files' mode, as a decimal number (`0444` is 292).
+    pub default_mode: u32,
+    pub items: Vec<KeyToPath>,
+}
+
+/// A Secret key as a file of the volume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyToPath {
+    pub key: String,
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -223,16 +292,98 @@ pub struct HostPathSource {
     pub path: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EmptyDir {}
+/// `emptyDir`: on the node's disk, or in memory (`medium: Memory`, a tmpfs) with a size.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmptyDir {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<String>,
+}
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A container's `securityContext`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityContext {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_user: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_as_group: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_privilege_escalation: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only_root_filesystem: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<SeccompProfile>,
+    #[serde(rename = "seLinuxOptions", skip_serializing_if = "Option::is_none")]
+    pub se_linux_options: Option<SeLinuxOptions>,
+}
+
+/// Capability names without `CAP_`, as Kubernetes writes them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capabilities {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeccompProfile {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeLinuxOptions {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The pod's `securityContext`: what Kubernetes sets for all of a pod's containers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityContext {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub supplemental_groups: Vec<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sysctls: Vec<Sysctl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sysctl {
+    pub name: String,
+    pub value: String,
+}
+
+/// `dnsConfig`: name servers, search domains and resolver options for the pod's resolv.conf.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PodDnsConfig {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub searches: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<DnsOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnsOption {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// One line of the pod's `/etc/hosts`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostAlias {
+    pub ip: String,
+    pub hostnames: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

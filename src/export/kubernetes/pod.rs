@@ -56,7 +56,11 @@ fn deployment(
     for c in members(model, p) {
         notes.extend(member_notes(model, c));
         let subject = Subject::Container(c.name.to_string());
-        let (own, mut mounts, writes) = volumes_of(&c.mounts, subject, &mut names, notes);
+        let (mut own, mut mounts, writes) = volumes_of(&c.mounts, subject, &mut names, notes);
+        let taken: Vec<VolumeMount> = shared_mounts.iter().chain(&mounts).cloned().collect();
+        let (more, more_mounts) = own_volumes(c, secrets, &taken, &mut names, notes);
+        own.extend(more);
+        mounts.extend(more_mounts);
         share_volumes(&mut volumes, own, &mut mounts);
         persistent |= writes;
         mounts.splice(0..0, shared_mounts.iter().cloned());
@@ -67,6 +71,11 @@ fn deployment(
         grace = grace.max(c.stop_timeout.whole_secs_rounded_up());
     }
     let host_network = p.networks.contains(&NetworkRef::Host);
+    let (options, texts) = pod_options::pod_pod_options(p, host_network);
+    notes.extend(texts.into_iter().map(|text| Note {
+        subject: Subject::Pod(name.into()),
+        text,
+    }));
     let mut template_meta = meta(name, &None);
     template_meta.name = String::new();
     template_meta.annotations = key_values(&p.labels);
@@ -82,13 +91,7 @@ fn deployment(
             strategy: persistent.then_some(Strategy { kind: "Recreate" }),
             template: PodTemplate {
                 metadata: template_meta,
-                spec: PodSpec {
-                    host_network: host_network.then_some(true),
-                    dns_policy: host_network.then_some("ClusterFirstWithHostNet"),
-                    termination_grace_period_seconds: grace,
-                    containers,
-                    volumes,
-                },
+                spec: pod_spec(options, host_network, grace, containers, volumes),
             },
         },
     }
@@ -123,6 +126,7 @@ fn member_notes(model: &Model, c: &model::Container) -> Vec<Note> {
     start_order_texts(c, &mut texts);
     runtime_texts(c, &mut texts);
     carried_elsewhere_texts(c, &mut texts);
+    pod_options::member_texts(c, &mut texts);
     if !c.labels.is_empty() {
         texts.retain(|t| !t.starts_with("its labels"));
         texts.push(
@@ -161,12 +165,6 @@ fn pod_notes(p: &model::Pod) -> Vec<Note> {
     let mut texts = Vec::new();
     networks_texts(&p.networks, &mut texts);
     ports_texts(p.name.as_str(), &p.ports, &mut texts);
-    if let Some(h) = &p.hostname {
-        texts.push(format!(
-            "hostname `{}` is not carried: a pod's hostname is its own name in Kubernetes",
-            h.raw
-        ));
-    }
     if !p.podman_args.is_empty() {
         let args: Vec<&str> = p.podman_args.iter().map(|w| w.raw.as_str()).collect();
         texts.push(format!("podman_args {} are not carried", list(&args)));
