@@ -79,7 +79,7 @@ let
 in
 {
   inherit (cfg) containers;
-  services = lib.mapAttrs (name: c:
+  services = lib.mapAttrs (_name: c:
     let s = config.systemd.services.${c.serviceName}; in {
       inherit (c) serviceName;
       inherit (s) script preStop postStop after requires wants wantedBy;
