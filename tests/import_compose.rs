@@ -920,6 +920,140 @@ fn compare_service(
     }
 }
 
+/// The awesome-compose stacks refused because a service is only built from source, imported with
+/// a second file naming the image each built service would be pushed as (what the refusal tells
+/// the user to do, here generated from Compose's own model): they then build, convert and match
+/// Compose too, with their file secrets, `stop_signal`s and read-only mounts.
+#[test]
+fn built_stacks_with_an_image_override_match_compose() {
+    let composes = compose::composes();
+    let oracles = oracle::oracles();
+    if composes.is_empty() || oracles.is_empty() {
+        return;
+    }
+    let overrides = tempfile::tempdir().expect("tempdir");
+    let mut tally = Tally::default();
+    let mut secrets = 0;
+    for (dir, file) in stacks() {
+        let Ok(json) = composes[0].config(&dir, &[&file], &[]) else {
+            continue;
+        };
+        let json: Json = serde_json::from_str(&json).expect("compose JSON");
+        let stack = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_ascii_lowercase();
+        let mut text = String::from("services:\n");
+        for (name, svc) in json["services"].as_object().into_iter().flatten() {
+            if svc.get("build").is_some() && svc.get("image").is_none() {
+                text.push_str(&format!(
+                    "  {name}:\n    image: localhost/{stack}-{name}:latest\n"
+                ));
+            }
+        }
+        if text.lines().count() == 1 {
+            continue;
+        }
+        let images = overrides.path().join(format!("{stack}.yaml"));
+        std::fs::write(&images, text).expect("write the override");
+        let case = Case {
+            label: format!("{stack} -f images.yaml"),
+            dir,
+            files: vec![file, images],
+            compose_args: &[],
+            options: options(),
+        };
+        if let Some(imported) = check_case(&case, &composes, &oracles, &mut tally) {
+            secrets += imported.toml.matches("\n[secrets.").count();
+        }
+    }
+    report("awesome-compose built from source", &tally);
+    assert!(
+        tally.imported.len() >= 20,
+        "fewer built stacks import than before: {:?}",
+        tally.imported
+    );
+    assert!(
+        secrets >= 8,
+        "file secrets became [secrets.NAME]: {secrets}"
+    );
+}
+
+fn fields_fixture() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/compose/fields"
+    ))
+}
+
+/// Every Compose key the inventory has a field for, in each form Compose allows
+/// (`tests/fixtures/compose/fields`): imported from the YAML and from Compose's JSON, built, and
+/// each service's `podman run` line (from both real quadlets) matches Compose's model. What the
+/// inventory refuses or has no field for stays a podman argument, said where; what podman cannot
+/// get at all (a secret from Compose's environment, `deploy.replicas`) is a warning.
+#[test]
+fn keys_with_an_inventory_field_become_that_field_and_match_compose() {
+    let composes = compose::composes();
+    let oracles = oracle::oracles();
+    if composes.is_empty() || oracles.is_empty() {
+        return;
+    }
+    let dir = fields_fixture();
+    let mut tally = Tally::default();
+    let imported = check_case(
+        &Case {
+            label: "fields".into(),
+            dir: dir.clone(),
+            files: vec![dir.join("compose.yaml")],
+            compose_args: &[],
+            options: options(),
+        },
+        &composes,
+        &oracles,
+        &mut tally,
+    )
+    .expect("imports");
+    report("fields", &tally);
+    let inventory: toml::Table = toml::from_str(&imported.toml).expect("TOML");
+    let args = |c: &str| {
+        inventory["containers"][c]
+            .get("podman_args")
+            .map(ToString::to_string)
+    };
+    assert_eq!(
+        args("vpn").as_deref(),
+        Some("[\"--security-opt=apparmor=unconfined\"]")
+    );
+    assert_eq!(
+        args("app").as_deref(),
+        Some("[\"--log-driver=json-file\", \"--tty\", \"--interactive\"]"),
+        "{}",
+        imported.toml
+    );
+    assert_eq!(args("cache"), None);
+    assert!(
+        imported.toml.contains("# `--log-driver=json-file` stays a podman argument: the inventory's `log_driver` refuses it: `json-file` is not a podman log driver"),
+        "{}",
+        imported.toml
+    );
+    // The secret file, relative in Compose, is the project directory's; its mode is octal.
+    assert_eq!(
+        inventory["secrets"]["fields_db_password"]["file"].as_str(),
+        Some(dir.join("db_password.txt").to_str().expect("utf-8"))
+    );
+    assert_eq!(
+        inventory["containers"]["vpn"]["secrets"][1]["mode"].as_str(),
+        Some("0440")
+    );
+    let warned = |key: &str| imported.warnings.iter().any(|w| w.key == key);
+    assert!(
+        warned("secrets") && warned("deploy.replicas"),
+        "{:?}",
+        imported.warnings
+    );
+}
+
 fn fixture() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -1364,9 +1498,12 @@ fn compare_secrets(
             .and_then(toml::Value::as_str)
             .unwrap_or("<no file>");
         let get = |k: &str| opts.get(k).copied().unwrap_or_default().to_string();
+        // podman mounts a secret at /run/secrets/NAME unless told otherwise
+        let target = opts
+            .get("target")
+            .map_or_else(|| format!("/run/secrets/{name}"), |t| t.to_string());
         podman.push(format!(
-            "{file} at {} uid={} gid={} mode={}",
-            get("target"),
+            "{file} at {target} uid={} gid={} mode={}",
             get("uid"),
             get("gid"),
             octal(&Json::String(get("mode")))

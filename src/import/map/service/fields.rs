@@ -310,9 +310,11 @@ fn maps(s: &Svc<'_>, fields: &mut Vec<Field>) {
 
 /// `logging.driver` and `logging.options`.
 fn logging(n: &Node, fields: &mut Vec<Field>) {
-    if let Some(d) = n.get("driver").and_then(Node::as_str) {
-        let field = Field::new("logging.driver", n, "log_driver", Shape::Value);
-        fields.push(field.item(string(d), vec![format!("--log-driver={d}")]));
+    if let Some(dn) = n.get("driver") {
+        if let Some(d) = dn.as_str() {
+            let field = Field::new("logging.driver", dn, "log_driver", Shape::Value);
+            fields.push(field.item(string(d), vec![format!("--log-driver={d}")]));
+        }
     }
     if let Some(o) = n.get("options") {
         let mut f = Field::new("logging.options", o, "log_options", Shape::Table);
