@@ -698,6 +698,9 @@ fn compare_service(
     // mounts read-only at their target
     let mut mounts = Vec::new();
     for v in svc["volumes"].as_array().into_iter().flatten() {
+        if v["type"] == "tmpfs" {
+            continue; // compared with `tmpfs` below
+        }
         let source = scalar(&v["source"]);
         let source = match scalar(&v["type"]).as_str() {
             "volume" if !source.is_empty() => scalar(&project["volumes"][&source]["name"]),
@@ -900,10 +903,44 @@ fn compare_service(
         .collect();
     check("extra_hosts", sorted(hosts), sorted(opt("--add-host")));
     check("dns", sorted(strings(&svc["dns"])), sorted(opt("--dns")));
+    // tmpfs: the key's and the `volumes` of type tmpfs, sizes in bytes
+    let mut tmpfs = strings(&svc["tmpfs"]);
+    for v in svc["volumes"].as_array().into_iter().flatten() {
+        if v["type"] == "tmpfs" {
+            let mut opts = Vec::new();
+            if v["read_only"] == Json::Bool(true) {
+                opts.push("ro".to_string());
+            }
+            if !v["tmpfs"]["size"].is_null() {
+                opts.push(format!("size={}", scalar(&v["tmpfs"]["size"])));
+            }
+            if !v["tmpfs"]["mode"].is_null() {
+                opts.push(format!("mode={}", octal(&v["tmpfs"]["mode"])));
+            }
+            let target = scalar(&v["target"]);
+            tmpfs.push(match opts.is_empty() {
+                true => target,
+                false => format!("{target}:{}", opts.join(",")),
+            });
+        }
+    }
+    let in_bytes = |t: &String| -> String {
+        let Some((path, opts)) = t.split_once(':') else {
+            return t.clone();
+        };
+        let opts: Vec<String> = opts
+            .split(',')
+            .map(|o| match o.strip_prefix("size=") {
+                Some(size) => format!("size={}", bytes(size)),
+                None => o.to_string(),
+            })
+            .collect();
+        format!("{path}:{}", opts.join(","))
+    };
     check(
         "tmpfs",
-        sorted(strings(&svc["tmpfs"])),
-        sorted(opt("--tmpfs")),
+        sorted(tmpfs.iter().map(in_bytes).collect()),
+        sorted(opt("--tmpfs").iter().map(in_bytes).collect()),
     );
     for (key, flag) in [
         ("read_only", "--read-only"),

@@ -503,6 +503,8 @@ fn volume_mount(
             Some(mount(&name, target, &opts))
         }
         ("volume", None) => Some(mount("", target, &opts)),
+        // a `tmpfs` field, with the `tmpfs` key's (see `fields`)
+        ("tmpfs", _) => None,
         (other, _) => {
             out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)"));
             None
@@ -521,7 +523,14 @@ fn mount_keys_not_carried(
     for (k, n) in v.entries() {
         if matches!(
             k.as_str(),
-            "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
+            "type"
+                | "source"
+                | "target"
+                | "read_only"
+                | "bind"
+                | "volume"
+                | "tmpfs"
+                | "consistency"
         ) {
             continue;
         }

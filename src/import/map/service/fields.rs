@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{Args, Svc};
-use crate::import::map::Out;
 use crate::import::map::probe::{self, Context};
+use crate::import::map::{Out, show};
 use crate::import::toml_out::{key, list, string};
 use crate::import::yaml::{Loc, Node, Value};
 
@@ -43,7 +43,6 @@ pub(super) const KEYS: &[&str] = &[
 const LISTS: &[(&str, &str, &str)] = &[
     ("cap_add", "cap_add", "--cap-add"),
     ("cap_drop", "cap_drop", "--cap-drop"),
-    ("tmpfs", "tmpfs", "--tmpfs"),
     ("dns", "dns", "--dns"),
     ("dns_search", "dns_search", "--dns-search"),
     ("dns_opt", "dns_options", "--dns-option"),
@@ -77,16 +76,18 @@ enum Shape {
     Table,
 }
 
-/// One item of a field: its TOML (a value, or `key = value` in a table), and the podman words
-/// that say the same.
+/// One item of a field: its TOML (a value, or `key = value` in a table), the podman words that
+/// say the same, and the Compose key and place it comes from.
 struct Item {
     toml: String,
     words: Vec<String>,
+    compose: String,
+    loc: Loc,
 }
 
 /// One inventory field made from a Compose key.
 struct Field {
-    /// The Compose key, for notes (`security_opt`, `deploy.resources.limits.memory`).
+    /// The Compose key of its items, for notes (`security_opt`, `deploy.resources.limits.memory`).
     compose: String,
     loc: Loc,
     name: &'static str,
@@ -105,8 +106,19 @@ impl Field {
         }
     }
 
-    fn item(mut self, toml: String, words: Vec<String>) -> Self {
-        self.items.push(Item { toml, words });
+    fn item(self, toml: String, words: Vec<String>) -> Self {
+        let (compose, loc) = (self.compose.clone(), self.loc.clone());
+        self.item_from(&compose, &loc, toml, words)
+    }
+
+    /// An item from another Compose key than the field's (a tmpfs `volumes` entry).
+    fn item_from(mut self, compose: &str, loc: &Loc, toml: String, words: Vec<String>) -> Self {
+        self.items.push(Item {
+            toml,
+            words,
+            compose: compose.to_string(),
+            loc: loc.clone(),
+        });
         self
     }
 
@@ -124,6 +136,7 @@ impl Field {
 pub(super) fn write(s: &Svc<'_>, buf: &mut String, out: &mut Out, args: &mut Args) {
     let mut fields = Vec::new();
     simple_fields(s, &mut fields);
+    fields.extend(tmpfs(s));
     security_opt(s, buf, out, &mut fields, args);
     maps(s, &mut fields);
     resources(s, buf, out, &mut fields);
@@ -147,21 +160,21 @@ fn emit(s: &Svc<'_>, buf: &mut String, out: &mut Out, args: &mut Args, ctx: &Con
         match probe::refusal(ctx, &f.line(&[item])) {
             None => accepted.push(item),
             Some(why) if item.words.iter().any(|w| w.chars().any(char::is_control)) => {
-                out.not_carried(buf, &f.loc, sref, &f.compose, &why)
+                out.not_carried(buf, &item.loc, sref, &item.compose, &why)
             }
             Some(why) => {
                 out.note(
                     buf,
-                    &f.loc,
+                    &item.loc,
                     sref,
-                    &f.compose,
+                    &item.compose,
                     &format!(
                         "`{}` stays a podman argument: the inventory's `{}` refuses it: {why}",
                         item.words.join(" "),
                         f.name
                     ),
                 );
-                args.add(&f.compose, item.words.clone());
+                args.add(&item.compose, item.words.clone());
             }
         }
     }
@@ -204,6 +217,47 @@ fn simple_fields(s: &Svc<'_>, fields: &mut Vec<Field>) {
             );
         }
     }
+}
+
+/// `tmpfs` (a path or a list), and `volumes` entries of type `tmpfs` (`size`, `mode`,
+/// `read_only`): one `tmpfs` field.
+fn tmpfs(s: &Svc<'_>) -> Option<Field> {
+    let mounts: Vec<&Node> = s
+        .svc
+        .get("volumes")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .filter(|v| v.get("type").and_then(Node::as_str) == Some("tmpfs"))
+        .collect();
+    let first = s.svc.get("tmpfs").or(mounts.first().copied())?;
+    let mut f = Field::new("tmpfs", first, "tmpfs", Shape::List);
+    for w in s.svc.get("tmpfs").map(words).unwrap_or_default() {
+        f = f.item(string(&w), vec![format!("--tmpfs={w}")]);
+    }
+    for m in mounts {
+        let target = m.get("target").and_then(Node::as_str).unwrap_or_default();
+        let mut opts = Vec::new();
+        if m.get("read_only")
+            .is_some_and(|r| r.value == Value::Bool(true))
+        {
+            opts.push("ro".to_string());
+        }
+        let t = m.get("tmpfs");
+        if let Some(size) = t.and_then(|t| t.get("size")).and_then(Node::scalar_string) {
+            opts.push(format!("size={size}"));
+        }
+        if let Some(mode) = t.and_then(|t| t.get("mode")) {
+            let octal = super::octal_mode(mode, s.ctx.project.normalized);
+            opts.push(format!("mode={}", octal.unwrap_or_else(|| show(mode))));
+        }
+        let w = match opts.is_empty() {
+            true => target.to_string(),
+            false => format!("{target}:{}", opts.join(",")),
+        };
+        f = f.item_from("volumes", &m.loc, string(&w), vec![format!("--tmpfs={w}")]);
+    }
+    Some(f)
 }
 
 /// `security_opt`: `no-new-privileges`, `label=disable`, `label=type:T` and `seccomp=FILE` as
@@ -420,10 +474,7 @@ fn deploy_not_carried(s: &Svc<'_>, n: &Node, path: &str, buf: &mut String, out: 
         _ => {
             let why = match path.split('.').nth(1) {
                 Some("replicas") => "one container runs per service".to_string(),
-                _ => format!(
-                    "`{path}: {}` has no inventory field",
-                    crate::import::map::show(n)
-                ),
+                _ => format!("`{path}: {}` has no inventory field", show(n)),
             };
             out.not_carried(buf, &n.loc, Some(s.name.as_str()), path, &why);
         }
