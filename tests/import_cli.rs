@@ -311,3 +311,34 @@ fn a_value_the_inventory_refuses_stays_a_podman_argument_with_the_reason() {
     );
     assert_eq!(app["cap_add"][0].as_str(), Some("NET_ADMIN"));
 }
+
+/// `network_mode: service:X` shares X's network: `network_mode = "container:X"`, and the
+/// service's own `ports` (which Docker refuses there too) are a warning, so the import builds.
+#[test]
+fn a_service_on_another_services_network_builds_without_its_ports() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  vpn:\n    image: docker.io/library/busybox:1\n  app:\n    image: docker.io/library/busybox:1\n    network_mode: service:vpn\n    ports: [\"8080:80\"]\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("compose.yaml:7:12: warning: service `app`: `ports`: not carried: the container shares another's network (`container:vpn`)"),
+        "{}",
+        stderr(&a)
+    );
+    let inv: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&out).expect("written")).expect("TOML");
+    assert_eq!(
+        inv["containers"]["app"]["network_mode"].as_str(),
+        Some("container:vpn")
+    );
+    quadgen().arg("check").arg(&out).assert().success();
+}

@@ -380,7 +380,16 @@ fn variable_sources(project: &Project, v: &Node) -> Vec<String> {
 fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
     let svc = s.svc;
     let sref = Some(s.name.as_str());
-    // ports
+    let mode = svc.get("network_mode").and_then(Node::as_str);
+    if let (Some(p), Some(Ok(Some(owner)))) = (svc.get("ports"), mode.map(|m| network_mode(s, m))) {
+        if owner.starts_with("container:") {
+            let why = format!(
+                "the container shares another's network (`{owner}`), which publishes the ports: move them to that service (Docker refuses them here too)"
+            );
+            out.not_carried(buf, &p.loc, sref, "ports", &why);
+            return;
+        }
+    }
     let mut ports = Vec::new();
     for p in svc.get("ports").map(Node::items).unwrap_or_default() {
         let target = p
