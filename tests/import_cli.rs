@@ -1,6 +1,13 @@
 //! `quadgen import compose` as a user runs it: what is written where, exit codes, located
 //! refusals, and the output `quadgen check` accepts.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+#[path = "support/oracle.rs"]
+mod oracle;
+#[path = "support/skip.rs"]
+mod skip;
+
 use assert_cmd::Command;
 
 fn quadgen() -> Command {
@@ -205,4 +212,133 @@ fn a_secret_from_env_outside_environment_is_refused_at_its_place() {
         "{}",
         stderr(&a)
     );
+}
+
+/// Imports a corpus stack with the CLI (`-o`), builds it with the CLI, and returns each
+/// container's `podman run` argv from the real quadlet of every target.
+fn imported_argv(stack: &str, service: &str) -> Vec<(String, Vec<String>, String)> {
+    let file = corpus::compose()
+        .join("awesome-compose")
+        .join(stack)
+        .join("compose.yaml");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inventory = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .args(["import", "compose", "-f"])
+        .arg(&file)
+        .arg("-o")
+        .arg(&inventory)
+        .assert()
+        .success();
+    let units = tmp.path().join("units");
+    quadgen()
+        .arg("build")
+        .arg(&inventory)
+        .arg("-o")
+        .arg(&units)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&inventory).expect("written");
+    oracle::oracles()
+        .into_iter()
+        .map(|o| {
+            let run = o.dryrun(&units);
+            run.assert_clean(&o);
+            let argv = oracle::podman_argv(run.service(&format!("{service}.service")));
+            (o.version.clone(), argv, format!("{}\n{text}", stderr(&a)))
+        })
+        .collect()
+}
+
+/// Real compose files that use keys the inventory has fields for: they become those fields, and
+/// podman gets what Compose gives Docker, with no escape-hatch `podman_args` left.
+#[test]
+fn corpus_keys_with_inventory_fields_reach_podman_through_those_fields() {
+    // wireguard: cap_add, and sysctls in the list form
+    for (v, argv, text) in imported_argv("wireguard", "wireguard") {
+        assert!(!text.contains("podman_args"), "{text}");
+        assert!(
+            text.contains("cap_add = [\"NET_ADMIN\", \"SYS_MODULE\"]"),
+            "{text}"
+        );
+        assert_eq!(
+            oracle::option_values(&argv, "--cap-add"),
+            ["cap_net_admin", "cap_sys_module"],
+            "{v}: {argv:?}"
+        );
+        assert_eq!(
+            oracle::option_values(&argv, "--sysctl"),
+            ["net.ipv4.conf.all.src_valid_mark=1"],
+            "{v}: {argv:?}"
+        );
+    }
+    // pihole: a static address on a network with a subnet (and the other service's cap_add)
+    for (v, argv, text) in imported_argv("pihole-cloudflared-DoH", "cloudflared") {
+        assert!(!text.contains("podman_args"), "{text}");
+        assert_eq!(
+            oracle::option_values(&argv, "--network"),
+            ["pihole-cloudflared-doh_dns-net:ip=172.20.0.2"],
+            "{v}: {argv:?}"
+        );
+    }
+}
+
+/// A value the inventory refuses stays a podman argument, and the user is told why at the line.
+#[test]
+fn a_value_the_inventory_refuses_stays_a_podman_argument_with_the_reason() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    logging:\n      driver: json-file\n    cap_add: [NET_ADMIN]\n",
+    )
+    .expect("write");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose"])
+        .assert()
+        .success();
+    let err = stderr(&a);
+    assert!(
+        err.contains("compose.yaml:5:15: warning: service `app`: `logging.driver`: `--log-driver=json-file` stays a podman argument: the inventory's `log_driver` refuses it: `json-file` is not a podman log driver"),
+        "{err}"
+    );
+    let inv: toml::Table =
+        toml::from_str(&String::from_utf8_lossy(&a.get_output().stdout)).expect("TOML");
+    let app = &inv["containers"]["app"];
+    assert_eq!(
+        app["podman_args"][0].as_str(),
+        Some("--log-driver=json-file")
+    );
+    assert_eq!(app["cap_add"][0].as_str(), Some("NET_ADMIN"));
+}
+
+/// `network_mode: service:X` shares X's network: `network_mode = "container:X"`, and the
+/// service's own `ports` (which Docker refuses there too) are a warning, so the import builds.
+#[test]
+fn a_service_on_another_services_network_builds_without_its_ports() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  vpn:\n    image: docker.io/library/busybox:1\n  app:\n    image: docker.io/library/busybox:1\n    network_mode: service:vpn\n    ports: [\"8080:80\"]\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(
+        stderr(&a).contains("compose.yaml:7:12: warning: service `app`: `ports`: not carried: the container shares another's network (`container:vpn`)"),
+        "{}",
+        stderr(&a)
+    );
+    let inv: toml::Table =
+        toml::from_str(&std::fs::read_to_string(&out).expect("written")).expect("TOML");
+    assert_eq!(
+        inv["containers"]["app"]["network_mode"].as_str(),
+        Some("container:vpn")
+    );
+    quadgen().arg("check").arg(&out).assert().success();
 }

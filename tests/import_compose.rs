@@ -70,20 +70,12 @@ const REFUSALS: &[(&str, &str)] = &[
 /// Differences between Compose and quadgen that are deliberate, each with its reason.
 /// (field, Compose's value or `*`, ours or `*`, reason)
 /// A value ending in `*` matches by prefix.
-const EXPLAINED: &[(&str, &str, &str, &str)] = &[
-    (
-        "restart",
-        "",
-        "on-failure",
-        "no `restart` in Compose means `no`; quadgen's default is on-failure (RestartSec=10s), said in the output's header",
-    ),
-    (
-        "networks",
-        "service:*",
-        "",
-        "network_mode `service:X` (another container's network) has no inventory field yet (issue 7): warned and commented; the dependency on X is kept",
-    ),
-];
+const EXPLAINED: &[(&str, &str, &str, &str)] = &[(
+    "restart",
+    "",
+    "on-failure",
+    "no `restart` in Compose means `no`; quadgen's default is on-failure (RestartSec=10s), said in the output's header",
+)];
 
 fn matches(pattern: &str, value: &str) -> bool {
     match pattern.strip_suffix('*') {
@@ -114,7 +106,7 @@ const COMPARED: &[&str] = &[
     "stop_grace_period",
     // which services exist at all is checked: an active profile is not dropped
     "profiles",
-    // carried as podman_args, compared below
+    // carried as inventory fields (or podman_args), compared below
     "cap_add",
     "cap_drop",
     "sysctls",
@@ -128,8 +120,41 @@ const COMPARED: &[&str] = &[
     "shm_size",
     "extra_hosts",
     "dns",
+    "dns_search",
+    "dns_opt",
+    "group_add",
     "tmpfs",
+    "security_opt",
+    "ulimits",
+    "stop_signal",
+    "userns_mode",
+    "logging",
+    "mem_limit",
+    "cpus",
+    "pids_limit",
+    // its resource limits are compared; every other setting must be warned about (checked apart)
+    "deploy",
 ];
+
+/// The `deploy` settings the importer carries (as `memory`, `cpus`, `pids_limit`).
+const DEPLOY_CARRIED: &[&str] = &[
+    "deploy.resources.limits.memory",
+    "deploy.resources.limits.cpus",
+    "deploy.resources.limits.pids",
+];
+
+/// Every leaf of `v` under `path` (empty mappings and nulls have none).
+fn leaves(path: &str, v: &Json, out: &mut Vec<String>) {
+    match v {
+        Json::Object(m) => {
+            for (k, x) in m {
+                leaves(&format!("{path}.{k}"), x, out);
+            }
+        }
+        Json::Null => {}
+        _ => out.push(path.to_string()),
+    }
+}
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -439,6 +464,7 @@ fn check_import(
         let unit = run.service(&format!("{cname}.service"));
         let mut diffs = Vec::new();
         compare_service(json, svc, unit, imported, cname, &mut diffs);
+        compare_fields(json, svc, unit, &inventory, cname, &mut diffs);
         for (field, compose_v, ours) in diffs {
             let explained = EXPLAINED
                 .iter()
@@ -464,6 +490,22 @@ fn check_import(
                         "{ctx}: service `{svc_name}`: extensions in `{field}` left out without a warning"
                     ));
                 }
+            }
+        }
+        // Every `deploy` setting but the limits was warned about.
+        let mut deploy = Vec::new();
+        leaves("deploy", &svc["deploy"], &mut deploy);
+        for leaf in deploy
+            .iter()
+            .filter(|l| !DEPLOY_CARRIED.contains(&l.as_str()))
+        {
+            let warned = imported.warnings.iter().any(|w| {
+                w.service.as_deref() == Some(svc_name.as_str()) && leaf.starts_with(&w.key)
+            });
+            if !warned {
+                tally.failures.push(format!(
+                    "{ctx}: service `{svc_name}`: `{leaf}` was dropped without a warning"
+                ));
             }
         }
         // Nothing dropped silently: every other key Compose has for the service was warned about.
@@ -656,6 +698,9 @@ fn compare_service(
     // mounts read-only at their target
     let mut mounts = Vec::new();
     for v in svc["volumes"].as_array().into_iter().flatten() {
+        if v["type"] == "tmpfs" {
+            continue; // compared with `tmpfs` below
+        }
         let source = scalar(&v["source"]);
         let source = match scalar(&v["type"]).as_str() {
             "volume" if !source.is_empty() => scalar(&project["volumes"][&source]["name"]),
@@ -684,30 +729,7 @@ fn compare_service(
         }
         mounts.push(m);
     }
-    for s in svc["secrets"].as_array().into_iter().flatten() {
-        let source = scalar(&s["source"]);
-        let target = scalar(&s["target"]);
-        let target = if target.is_empty() {
-            format!("/run/secrets/{source}")
-        } else {
-            target
-        };
-        if let Some(file) = project["secrets"][&source]["file"].as_str() {
-            mounts.push(format!("{file}:{target}:ro"));
-        }
-    }
     check("volumes", sorted(mounts), sorted(opt("-v")));
-    // networks: the names Compose gives them
-    let nets: Vec<String> = match svc["network_mode"].as_str() {
-        Some(m) => vec![m.to_string()],
-        None => svc["networks"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| scalar(&project["networks"][k]["name"]))
-            .collect(),
-    };
-    check("networks", sorted(nets), sorted(opt("--network")));
     // depends_on: Requires= + After= on the dependency's service (Wants= when not required)
     let mut deps = Vec::new();
     let mut soft = Vec::new();
@@ -725,7 +747,10 @@ fn compare_service(
         .flat_map(|r| r.split_whitespace())
         .filter(|r| !r.ends_with("-network.service") && !r.ends_with("-volume.service"))
         .map(str::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
+    // (a set: quadlet adds `Requires=` for `--network container:X` beside quadgen's own)
     check("depends_on", sorted(deps), sorted(requires));
     let wants: Vec<String> = unit
         .all("Unit", "Wants")
@@ -800,25 +825,6 @@ fn compare_service(
             .to_string(),
     );
     check("user", scalar(&svc["user"]), opt("--user").join(""));
-    // network aliases: `container_name` beside the service's own name, and each network's
-    // `aliases` (podman sets them on every network the container joins)
-    let mut alias = match (svc["container_name"].as_str(), svc["network_mode"].as_str()) {
-        (Some(n), None) if n != cname => vec![n.to_string()],
-        _ => Vec::new(),
-    };
-    for (_, settings) in svc["networks"].as_object().into_iter().flatten() {
-        for a in settings["aliases"].as_array().into_iter().flatten() {
-            let a = scalar(a);
-            if !alias.contains(&a) {
-                alias.push(a);
-            }
-        }
-    }
-    check(
-        "network aliases",
-        sorted(alias),
-        sorted(opt("--network-alias")),
-    );
     // Compose keeps `x-` keys of a mapping as extensions (`#extensions`), not labels; the
     // importer leaves them out with a warning (checked in `check_import`).
     let labels: Vec<String> = svc["labels"]
@@ -864,8 +870,6 @@ fn compare_service(
     }
     // the settings carried as podman flags
     for (key, flag) in [
-        ("cap_add", "--cap-add"),
-        ("cap_drop", "--cap-drop"),
         ("sysctls", "--sysctl"),
         ("hostname", "--hostname"),
         ("working_dir", "--workdir"),
@@ -879,17 +883,6 @@ fn compare_service(
         };
         check(key, sorted(compose_v), sorted(opt(flag)));
     }
-    let bytes = |s: &str| -> String {
-        let (n, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-        let factor: u64 = match unit.to_ascii_lowercase().trim_end_matches('b') {
-            "" => 1,
-            "k" => 1 << 10,
-            "m" => 1 << 20,
-            "g" => 1 << 30,
-            other => panic!("size unit {other}"),
-        };
-        (n.parse::<u64>().expect("size") * factor).to_string()
-    };
     check(
         "shm_size",
         strings(&svc["shm_size"])
@@ -910,10 +903,44 @@ fn compare_service(
         .collect();
     check("extra_hosts", sorted(hosts), sorted(opt("--add-host")));
     check("dns", sorted(strings(&svc["dns"])), sorted(opt("--dns")));
+    // tmpfs: the key's and the `volumes` of type tmpfs, sizes in bytes
+    let mut tmpfs = strings(&svc["tmpfs"]);
+    for v in svc["volumes"].as_array().into_iter().flatten() {
+        if v["type"] == "tmpfs" {
+            let mut opts = Vec::new();
+            if v["read_only"] == Json::Bool(true) {
+                opts.push("ro".to_string());
+            }
+            if !v["tmpfs"]["size"].is_null() {
+                opts.push(format!("size={}", scalar(&v["tmpfs"]["size"])));
+            }
+            if !v["tmpfs"]["mode"].is_null() {
+                opts.push(format!("mode={}", octal(&v["tmpfs"]["mode"])));
+            }
+            let target = scalar(&v["target"]);
+            tmpfs.push(match opts.is_empty() {
+                true => target,
+                false => format!("{target}:{}", opts.join(",")),
+            });
+        }
+    }
+    let in_bytes = |t: &String| -> String {
+        let Some((path, opts)) = t.split_once(':') else {
+            return t.clone();
+        };
+        let opts: Vec<String> = opts
+            .split(',')
+            .map(|o| match o.strip_prefix("size=") {
+                Some(size) => format!("size={}", bytes(size)),
+                None => o.to_string(),
+            })
+            .collect();
+        format!("{path}:{}", opts.join(","))
+    };
     check(
         "tmpfs",
-        sorted(strings(&svc["tmpfs"])),
-        sorted(opt("--tmpfs")),
+        sorted(tmpfs.iter().map(in_bytes).collect()),
+        sorted(opt("--tmpfs").iter().map(in_bytes).collect()),
     );
     for (key, flag) in [
         ("read_only", "--read-only"),
@@ -928,6 +955,140 @@ fn compare_service(
             argv.contains(&flag.to_string()).to_string(),
         );
     }
+}
+
+/// The awesome-compose stacks refused because a service is only built from source, imported with
+/// a second file naming the image each built service would be pushed as (what the refusal tells
+/// the user to do, here generated from Compose's own model): they then build, convert and match
+/// Compose too, with their file secrets, `stop_signal`s and read-only mounts.
+#[test]
+fn built_stacks_with_an_image_override_match_compose() {
+    let composes = compose::composes();
+    let oracles = oracle::oracles();
+    if composes.is_empty() || oracles.is_empty() {
+        return;
+    }
+    let overrides = tempfile::tempdir().expect("tempdir");
+    let mut tally = Tally::default();
+    let mut secrets = 0;
+    for (dir, file) in stacks() {
+        let Ok(json) = composes[0].config(&dir, &[&file], &[]) else {
+            continue;
+        };
+        let json: Json = serde_json::from_str(&json).expect("compose JSON");
+        let stack = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_ascii_lowercase();
+        let mut text = String::from("services:\n");
+        for (name, svc) in json["services"].as_object().into_iter().flatten() {
+            if svc.get("build").is_some() && svc.get("image").is_none() {
+                text.push_str(&format!(
+                    "  {name}:\n    image: localhost/{stack}-{name}:latest\n"
+                ));
+            }
+        }
+        if text.lines().count() == 1 {
+            continue;
+        }
+        let images = overrides.path().join(format!("{stack}.yaml"));
+        std::fs::write(&images, text).expect("write the override");
+        let case = Case {
+            label: format!("{stack} -f images.yaml"),
+            dir,
+            files: vec![file, images],
+            compose_args: &[],
+            options: options(),
+        };
+        if let Some(imported) = check_case(&case, &composes, &oracles, &mut tally) {
+            secrets += imported.toml.matches("\n[secrets.").count();
+        }
+    }
+    report("awesome-compose built from source", &tally);
+    assert!(
+        tally.imported.len() >= 20,
+        "fewer built stacks import than before: {:?}",
+        tally.imported
+    );
+    assert!(
+        secrets >= 8,
+        "file secrets became [secrets.NAME]: {secrets}"
+    );
+}
+
+fn fields_fixture() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/compose/fields"
+    ))
+}
+
+/// Every Compose key the inventory has a field for, in each form Compose allows
+/// (`tests/fixtures/compose/fields`): imported from the YAML and from Compose's JSON, built, and
+/// each service's `podman run` line (from both real quadlets) matches Compose's model. What the
+/// inventory refuses or has no field for stays a podman argument, said where; what podman cannot
+/// get at all (a secret from Compose's environment, `deploy.replicas`) is a warning.
+#[test]
+fn keys_with_an_inventory_field_become_that_field_and_match_compose() {
+    let composes = compose::composes();
+    let oracles = oracle::oracles();
+    if composes.is_empty() || oracles.is_empty() {
+        return;
+    }
+    let dir = fields_fixture();
+    let mut tally = Tally::default();
+    let imported = check_case(
+        &Case {
+            label: "fields".into(),
+            dir: dir.clone(),
+            files: vec![dir.join("compose.yaml")],
+            compose_args: &[],
+            options: options(),
+        },
+        &composes,
+        &oracles,
+        &mut tally,
+    )
+    .expect("imports");
+    report("fields", &tally);
+    let inventory: toml::Table = toml::from_str(&imported.toml).expect("TOML");
+    let args = |c: &str| {
+        inventory["containers"][c]
+            .get("podman_args")
+            .map(ToString::to_string)
+    };
+    assert_eq!(
+        args("vpn").as_deref(),
+        Some("[\"--security-opt=apparmor=unconfined\"]")
+    );
+    assert_eq!(
+        args("app").as_deref(),
+        Some("[\"--log-driver=json-file\", \"--tty\", \"--interactive\"]"),
+        "{}",
+        imported.toml
+    );
+    assert_eq!(args("cache"), None);
+    assert!(
+        imported.toml.contains("# `--log-driver=json-file` stays a podman argument: the inventory's `log_driver` refuses it: `json-file` is not a podman log driver"),
+        "{}",
+        imported.toml
+    );
+    // The secret file, relative in Compose, is the project directory's; its mode is octal.
+    assert_eq!(
+        inventory["secrets"]["fields_db_password"]["file"].as_str(),
+        Some(dir.join("db_password.txt").to_str().expect("utf-8"))
+    );
+    assert_eq!(
+        inventory["containers"]["vpn"]["secrets"][1]["mode"].as_str(),
+        Some("0440")
+    );
+    let warned = |key: &str| imported.warnings.iter().any(|w| w.key == key);
+    assert!(
+        warned("secrets") && warned("deploy.replicas"),
+        "{:?}",
+        imported.warnings
+    );
 }
 
 fn fixture() -> PathBuf {
@@ -1063,12 +1224,329 @@ fn interpolation_include_extends_profiles_and_overrides_match_compose() {
             .toml
             .contains("image = \"docker.io/library/postgres:16.4\"   # Compose: postgres:16.4")
     );
-    // Not carried, with a comment at the place: cap_add goes to podman_args, stated.
-    assert!(
-        plain.toml.contains(
-            "# networks.*.aliases, cap_add, shm_size, extra_hosts, dns, tmpfs → podman_args"
+    // The keys the inventory has fields for are those fields (what podman gets from them is
+    // compared with Compose above), per-network aliases included: nothing left for podman_args.
+    let inventory: toml::Table = toml::from_str(&plain.toml).expect("TOML");
+    let app = &inventory["containers"]["app"];
+    assert_eq!(app.get("podman_args"), None, "{}", plain.toml);
+    for (field, value) in [
+        ("cap_add", "[\"NET_ADMIN\"]"),
+        ("tmpfs", "[\"/run/app\"]"),
+        ("dns", "[\"10.0.0.1\"]"),
+        ("shm_size", "\"256m\""),
+        (
+            "extra_hosts",
+            "[\"printer.lan:10.0.0.9\", \"nas.lan:10.0.0.10\"]",
         ),
-        "{}",
-        plain.toml
+        (
+            "networks",
+            "[{ aliases = [\"api\"], name = \"homelab_back\" }, \"homelab_front\"]",
+        ),
+    ] {
+        assert_eq!(app[field].to_string(), value, "{field}");
+    }
+}
+
+/// A size (`512m`, `1.5G`, `268435456`) in bytes, as podman and Compose read it.
+fn bytes(s: &str) -> String {
+    let (n, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let factor: f64 = match unit.to_ascii_lowercase().trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("size unit {other}"),
+    };
+    ((n.parse::<f64>().expect("size") * factor) as u64).to_string()
+}
+
+/// A capability as podman reads it: any case, with or without `CAP_`.
+fn capability(c: &str) -> String {
+    let upper = c.to_ascii_uppercase();
+    match upper.strip_prefix("CAP_") {
+        Some(bare) => bare.to_string(),
+        None => upper,
+    }
+}
+
+/// `--network NAME[:ip=…,ip6=…,mac=…,alias=…]` → the name and its settings (`container:X` whole).
+fn network_arg(arg: &str) -> (String, Vec<(String, String)>) {
+    if arg.starts_with("container:") || !arg.contains(':') {
+        return (arg.to_string(), Vec::new());
+    }
+    let (name, opts) = arg.split_once(':').expect("a colon");
+    let settings = opts
+        .split(',')
+        .map(|o| {
+            let (k, v) = o.split_once('=').unwrap_or((o, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    (name.to_string(), settings)
+}
+
+/// An octal file mode from Compose's JSON (a number in 2.26, `"0400"` in 2.40) or podman's
+/// `--secret …,mode=0400`.
+fn octal(v: &Json) -> String {
+    match v {
+        Json::Number(n) => format!("{:04o}", n.as_u64().expect("mode")),
+        Json::String(t) if !t.is_empty() => {
+            format!("{:04o}", u32::from_str_radix(t, 8).expect("octal mode"))
+        }
+        _ => String::new(),
+    }
+}
+
+/// The fields of issue 7 (security, resources, runtime), networks with their settings, and
+/// secrets: Compose's model against the `podman run` argv quadlet generated.
+fn compare_fields(
+    project: &Json,
+    svc: &Json,
+    unit: &ParsedUnit,
+    inventory: &toml::Table,
+    cname: &str,
+    diffs: &mut Vec<(String, String, String)>,
+) {
+    let argv = oracle::podman_argv(unit);
+    let mut check = |field: &str, compose_v: String, ours: String| {
+        if compose_v != ours {
+            diffs.push((field.to_string(), compose_v, ours));
+        }
+    };
+    let opt = |name: &str| -> Vec<String> {
+        oracle::option_values(&argv, name)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v.join("\n")
+    };
+    for (key, flag) in [("cap_add", "--cap-add"), ("cap_drop", "--cap-drop")] {
+        let compose_v = strings(&svc[key]).iter().map(|c| capability(c)).collect();
+        let ours = opt(flag).iter().map(|c| capability(c)).collect();
+        check(key, sorted(compose_v), sorted(ours));
+    }
+    for (key, flag) in [
+        ("dns_search", "--dns-search"),
+        ("dns_opt", "--dns-option"),
+        ("group_add", "--group-add"),
+        ("userns_mode", "--userns"),
+    ] {
+        check(key, sorted(strings(&svc[key])), sorted(opt(flag)));
+    }
+    let signal = scalar(&svc["stop_signal"]).to_ascii_uppercase();
+    let signal = match signal.as_str() {
+        "" => String::new(),
+        s if s.starts_with("SIG") => signal.clone(),
+        s => format!("SIG{s}"),
+    };
+    check("stop_signal", signal, opt("--stop-signal").join(""));
+    // logging
+    check(
+        "logging.driver",
+        scalar(&svc["logging"]["driver"]),
+        opt("--log-driver").join(""),
     );
+    let log_opts = svc["logging"]["options"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", scalar(v)))
+        .collect();
+    check(
+        "logging.options",
+        sorted(log_opts),
+        sorted(opt("--log-opt")),
+    );
+    // ulimits: a number is the soft and the hard limit
+    let ulimits = svc["ulimits"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| match v {
+            Json::Object(l) => format!("{k}={}:{}", scalar(&l["soft"]), scalar(&l["hard"])),
+            n => format!("{k}={0}:{0}", scalar(n)),
+        })
+        .collect();
+    let ours_ulimits = opt("--ulimit")
+        .iter()
+        .map(|u| match u.split_once(':') {
+            Some(_) => u.clone(),
+            None => {
+                let (k, n) = u.split_once('=').expect("NAME=LIMIT");
+                format!("{k}={n}:{n}")
+            }
+        })
+        .collect();
+    check("ulimits", sorted(ulimits), sorted(ours_ulimits));
+    // security_opt, as podman reads each (`KEY:VALUE` is `KEY=VALUE`)
+    let security = strings(&svc["security_opt"])
+        .iter()
+        .filter(|o| o.as_str() != "no-new-privileges:false")
+        .map(|o| match o.as_str() {
+            "no-new-privileges:true" | "no-new-privileges=true" => "no-new-privileges".to_string(),
+            o if !o.contains('=') => o.replacen(':', "=", 1),
+            o => o.to_string(),
+        })
+        .collect();
+    check(
+        "security_opt",
+        sorted(security),
+        sorted(opt("--security-opt")),
+    );
+    // resources: mem_limit or deploy's limit (Compose prints both in bytes)
+    let limits = &svc["deploy"]["resources"]["limits"];
+    let either = |a: &Json, b: &Json| if a.is_null() { scalar(b) } else { scalar(a) };
+    let memory = either(&svc["mem_limit"], &limits["memory"]);
+    let ours_memory = opt("--memory")
+        .iter()
+        .map(|m| bytes(m))
+        .collect::<Vec<_>>()
+        .join("");
+    check("memory", memory, ours_memory);
+    let cpus = either(&svc["cpus"], &limits["cpus"]);
+    let number = |s: &str| {
+        s.parse::<f64>()
+            .map_or_else(|_| s.to_string(), |f| f.to_string())
+    };
+    check(
+        "cpus",
+        number(&cpus),
+        opt("--cpus")
+            .iter()
+            .map(|c| number(c))
+            .collect::<Vec<_>>()
+            .join(""),
+    );
+    check(
+        "pids_limit",
+        either(&svc["pids_limit"], &limits["pids"]),
+        opt("--pids-limit").join(""),
+    );
+    compare_networks(
+        project,
+        svc,
+        &opt("--network"),
+        &opt("--network-alias"),
+        cname,
+        &mut check,
+    );
+    compare_secrets(project, svc, &opt("--secret"), inventory, &mut check);
+}
+
+/// Networks by the names Compose gives them (`service:X` is podman's `container:X`), each with
+/// its address, MAC and aliases (`container_name` is one on every network).
+fn compare_networks(
+    project: &Json,
+    svc: &Json,
+    ours: &[String],
+    global_aliases: &[String],
+    cname: &str,
+    check: &mut impl FnMut(&str, String, String),
+) {
+    let ours: BTreeMap<String, Vec<(String, String)>> =
+        ours.iter().map(|n| network_arg(n)).collect();
+    if let Some(m) = svc["network_mode"].as_str() {
+        let mode = match m.strip_prefix("service:") {
+            Some(x) => format!("container:{x}"),
+            None => m.to_string(),
+        };
+        let ours_mode: Vec<&str> = ours.keys().map(String::as_str).collect();
+        check("network_mode", mode, ours_mode.join(","));
+        return;
+    }
+    let mut names = Vec::new();
+    for (k, settings) in svc["networks"].as_object().into_iter().flatten() {
+        let name = scalar(&project["networks"][k]["name"]);
+        let theirs = ours.get(&name).cloned().unwrap_or_default();
+        let value = |key: &str| -> Vec<String> {
+            theirs
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        for (compose_key, key) in [
+            ("ipv4_address", "ip"),
+            ("ipv6_address", "ip6"),
+            ("mac_address", "mac"),
+        ] {
+            check(
+                &format!("networks.{k}.{compose_key}"),
+                scalar(&settings[compose_key]),
+                value(key).join(""),
+            );
+        }
+        let mut aliases: BTreeSet<String> = strings(&settings["aliases"]).into_iter().collect();
+        if let Some(c) = svc["container_name"].as_str().filter(|c| *c != cname) {
+            aliases.insert(c.to_string());
+        }
+        let mut ours_aliases: BTreeSet<String> = value("alias").into_iter().collect();
+        ours_aliases.extend(global_aliases.iter().cloned());
+        check(
+            &format!("networks.{k}.aliases"),
+            aliases.into_iter().collect::<Vec<_>>().join(","),
+            ours_aliases.into_iter().collect::<Vec<_>>().join(","),
+        );
+        names.push(name);
+    }
+    names.sort();
+    check(
+        "networks",
+        names.join("\n"),
+        ours.keys().cloned().collect::<Vec<_>>().join("\n"),
+    );
+}
+
+/// File secrets: podman's `--secret NAME,target=…,uid=…,gid=…,mode=…`, with the inventory's
+/// `[secrets.NAME] file`, against Compose's source file, target, uid, gid and mode.
+fn compare_secrets(
+    project: &Json,
+    svc: &Json,
+    ours: &[String],
+    inventory: &toml::Table,
+    check: &mut impl FnMut(&str, String, String),
+) {
+    let mut compose = Vec::new();
+    for s in svc["secrets"].as_array().into_iter().flatten() {
+        let source = scalar(&s["source"]);
+        let Some(file) = project["secrets"][&source]["file"].as_str() else {
+            continue;
+        };
+        compose.push(format!(
+            "{file} at {} uid={} gid={} mode={}",
+            scalar(&s["target"]),
+            scalar(&s["uid"]),
+            scalar(&s["gid"]),
+            octal(&s["mode"])
+        ));
+    }
+    let mut podman = Vec::new();
+    for arg in ours {
+        let mut parts = arg.split(',');
+        let name = parts.next().unwrap_or_default();
+        let opts: BTreeMap<&str, &str> = parts.filter_map(|p| p.split_once('=')).collect();
+        let file = inventory
+            .get("secrets")
+            .and_then(|s| s.get(name))
+            .and_then(|s| s.get("file"))
+            .and_then(toml::Value::as_str)
+            .unwrap_or("<no file>");
+        let get = |k: &str| opts.get(k).copied().unwrap_or_default().to_string();
+        // podman mounts a secret at /run/secrets/NAME unless told otherwise
+        let target = opts
+            .get("target")
+            .map_or_else(|| format!("/run/secrets/{name}"), |t| t.to_string());
+        podman.push(format!(
+            "{file} at {target} uid={} gid={} mode={}",
+            get("uid"),
+            get("gid"),
+            octal(&Json::String(get("mode")))
+        ));
+    }
+    compose.sort();
+    podman.sort();
+    check("secrets", compose.join("\n"), podman.join("\n"));
 }

@@ -2,6 +2,7 @@
 //! file order. What the inventory cannot hold yet is a warning naming the service, the key and the
 //! reason, and the same words as a comment at that place in the output.
 
+mod probe;
 mod service;
 
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use std::fmt::Write as _;
 use super::envfile;
 use super::interpolate::Vars;
 use super::load::Project;
-use super::toml_out::{comment, inline, key, one_line, string};
+use super::toml_out::{comment, inline, key, list, one_line, string};
 use super::yaml::{Loc, Node, Value};
 use super::{Files, ImportError, Imported, MovedSecret, Refused, Warning};
 
@@ -41,23 +42,8 @@ const CARRIED: &[&str] = &[
     "expose",
 ];
 
-/// Service keys carried as `podman_args`: each value becomes one `--flag=value` word.
-const AS_PODMAN_ARGS: &[(&str, &str)] = &[
-    ("cap_add", "--cap-add"),
-    ("cap_drop", "--cap-drop"),
-    ("hostname", "--hostname"),
-    ("working_dir", "--workdir"),
-    ("shm_size", "--shm-size"),
-    ("extra_hosts", "--add-host"),
-    ("dns", "--dns"),
-    ("sysctls", "--sysctl"),
-    ("tmpfs", "--tmpfs"),
-    ("init", "--init"),
-    ("privileged", "--privileged"),
-    ("read_only", "--read-only"),
-    ("tty", "--tty"),
-    ("stdin_open", "--interactive"),
-];
+/// Service keys carried as `podman_args` (no inventory field says them): `true` becomes the flag.
+const AS_PODMAN_ARGS: &[(&str, &str)] = &[("tty", "--tty"), ("stdin_open", "--interactive")];
 
 /// A short image name (`nginx`, `jlesage/jdownloader-2`) fully qualified as Docker resolves it
 /// (`docker.io/library/nginx:latest`); `Ok(None)` when it already names its registry.
@@ -89,6 +75,16 @@ struct Out {
 }
 
 impl Out {
+    /// An `Out` whose text and warnings are thrown away (for text only a probe reads).
+    fn scratch() -> Self {
+        Out {
+            text: String::new(),
+            warnings: Vec::new(),
+            errors: Vec::new(),
+            moved: Vec::new(),
+        }
+    }
+
     /// A warning, and its comment in the text being built into `buf`.
     fn not_carried(
         &mut self,
@@ -186,19 +182,18 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
 
     let mut header = header_comment(project);
 
-    // Networks and volumes used by the selected services, in first-use order.
-    let mut networks: Vec<(String, String)> = Vec::new(); // (compose key, inventory name)
-    let mut volumes: Vec<(String, String)> = Vec::new();
+    // Networks, volumes and secrets used by the selected services, in first-use order.
+    let mut used = service::Used::default();
     let mut containers = String::new();
     for (svc_name, svc) in &services {
-        let buf = service::container(&ctx, svc_name, svc, &mut out, &mut networks, &mut volumes);
+        let buf = service::container(&ctx, svc_name, svc, &mut out, &mut used);
         containers.push_str(&buf);
         containers.push('\n');
     }
-    // Top-level networks and volumes
+    // Top-level networks, volumes and secrets
     let mut objects = String::new();
-    network_sections(&mut out, &mut objects, &networks, top_networks);
-    for (k, name) in &volumes {
+    network_sections(&mut out, &mut objects, &used.networks, top_networks);
+    for (k, name) in &used.volumes {
         volume_section(
             &mut out,
             &mut objects,
@@ -206,6 +201,13 @@ pub fn map(project: &Project, files: &dyn Files) -> Result<Imported, Refused> {
             name,
             top_volumes.and_then(|t| t.get(k)),
         );
+    }
+    for (k, name, file) in &used.secrets {
+        let _ = writeln!(objects, "[secrets.{}]", key(name));
+        if name != k {
+            let _ = write!(objects, "{}", comment(&format!("Compose secret `{k}`")));
+        }
+        let _ = writeln!(objects, "file = {}\n", string(file));
     }
     unused_configs_and_secrets(root, &services, &mut out, &mut header);
     unknown_top_level_keys(root, &mut out, &mut header);
@@ -473,36 +475,57 @@ fn network_fields(out: &mut Out, buf: &mut String, def: Option<&Node>, k: &str) 
     }
 }
 
-/// A network's `ipam`: the first config's subnet and gateway; the rest is not carried.
+/// A network's `ipam`: one config as `subnet` and `gateway`, several (or one with an
+/// `ip_range`) as `subnets`; `aux_addresses` and the IPAM driver are not carried.
 fn network_ipam(out: &mut Out, buf: &mut String, n: &Node, k: &str) {
     let configs = n.get("config").map(Node::items).unwrap_or_default();
-    if let Some(c) = configs.first() {
+    let mut subnets: Vec<String> = Vec::new();
+    for c in configs {
+        let mut fields: Vec<(&str, String)> = Vec::new();
         for (ck, cv) in c.entries() {
-            match (ck.as_str(), cv.as_str()) {
-                ("subnet", Some(s)) => {
-                    let _ = writeln!(buf, "subnet = {}", string(s));
+            let field = match ck.as_str() {
+                "subnet" => "subnet",
+                "gateway" => "gateway",
+                "ip_range" => "range",
+                _ => {
+                    let why = format!("`{ck}: {}` has no inventory field", show(cv));
+                    out.not_carried(
+                        buf,
+                        &cv.loc,
+                        None,
+                        &format!("networks.{k}.ipam.config.{ck}"),
+                        &why,
+                    );
+                    continue;
                 }
-                ("gateway", Some(g)) => {
-                    let _ = writeln!(buf, "gateway = {}", string(g));
-                }
-                _ => out.not_carried(
-                    buf,
-                    &cv.loc,
-                    None,
-                    &format!("networks.{k}.ipam.config.{ck}"),
-                    "no inventory field yet",
-                ),
+            };
+            if let Some(v) = cv.as_str() {
+                fields.push((field, string(v)));
             }
         }
+        if !fields.iter().any(|(f, _)| *f == "subnet") {
+            if !fields.is_empty() {
+                out.not_carried(
+                    buf,
+                    &c.loc,
+                    None,
+                    &format!("networks.{k}.ipam.config"),
+                    "a gateway or range without a subnet",
+                );
+            }
+            continue;
+        }
+        match (configs.len(), fields.as_slice()) {
+            (1, [_] | [_, _]) if !fields.iter().any(|(f, _)| *f == "range") => {
+                for (f, v) in &fields {
+                    let _ = writeln!(buf, "{f} = {v}");
+                }
+            }
+            _ => subnets.push(inline(&fields)),
+        }
     }
-    for extra in configs.iter().skip(1) {
-        out.not_carried(
-            buf,
-            &extra.loc,
-            None,
-            &format!("networks.{k}.ipam.config"),
-            "a second subnet: the inventory has one per network",
-        );
+    if !subnets.is_empty() {
+        let _ = writeln!(buf, "subnets = {}", list(&subnets));
     }
     for (ik, iv) in n.entries() {
         if ik != "config" {

@@ -24,6 +24,12 @@ pub fn key(k: &str) -> String {
 /// `["a", "b"]` on one line, or one item per line when long.
 pub fn array(items: &[String]) -> String {
     let encoded: Vec<String> = items.iter().map(|i| string(i)).collect();
+    list(&encoded)
+}
+
+/// A list of already encoded values (strings, inline tables): on one line, or one per line
+/// when long.
+pub fn list(encoded: &[String]) -> String {
     let one_line = format!("[{}]", encoded.join(", "));
     if one_line.len() <= 80 {
         one_line
@@ -31,7 +37,7 @@ pub fn array(items: &[String]) -> String {
         let mut s = String::from("[\n");
         for e in encoded {
             s.push_str("  ");
-            s.push_str(&e);
+            s.push_str(e);
             s.push_str(",\n");
         }
         s.push(']');

@@ -1,8 +1,11 @@
 //! One Compose service (long form) → one `[containers.NAME]` table, with a comment and a warning
 //! for everything not carried.
 
+mod fields;
+
 use std::fmt::Write as _;
 
+use super::probe::{self, Context};
 use super::{
     AS_PODMAN_ARGS, CARRIED, Out, SECRET_ENV_DIR, env_file_for_podman, mount, object_name,
     secret_looking, show,
@@ -10,7 +13,7 @@ use super::{
 use crate::compile::model::Duration;
 use crate::import::interpolate::Source;
 use crate::import::load::Project;
-use crate::import::toml_out::{array, comment, inline, key, one_line, string};
+use crate::import::toml_out::{array, comment, inline, key, list, one_line, string};
 use crate::import::yaml::{Loc, Node, Value};
 use crate::import::{Files, ImportError, MovedSecret, Warning};
 
@@ -46,6 +49,31 @@ impl Ctx<'_> {
     }
 }
 
+/// The networks, volumes and secrets the services use, each as (Compose key, inventory name),
+/// first use first; a secret also with its file.
+#[derive(Debug, Default)]
+pub(super) struct Used {
+    pub networks: Vec<(String, String)>,
+    pub volumes: Vec<(String, String)>,
+    pub secrets: Vec<(String, String, String)>,
+}
+
+/// Podman arguments no inventory field holds, and the Compose keys they come from.
+#[derive(Debug, Default)]
+struct Args {
+    words: Vec<String>,
+    keys: Vec<String>,
+}
+
+impl Args {
+    fn add(&mut self, key: &str, words: Vec<String>) {
+        if !self.keys.iter().any(|k| k == key) {
+            self.keys.push(key.to_string());
+        }
+        self.words.extend(words);
+    }
+}
+
 /// One service being mapped.
 struct Svc<'a> {
     ctx: &'a Ctx<'a>,
@@ -55,14 +83,13 @@ struct Svc<'a> {
     cname: String,
 }
 
-/// The table for `svc`; networks and volumes it uses are added (first use first).
+/// The table for `svc`; networks, volumes and secrets it uses are added (first use first).
 pub(super) fn container(
     ctx: &Ctx<'_>,
     svc_name: &String,
     svc: &Node,
     out: &mut Out,
-    networks: &mut Vec<(String, String)>,
-    volumes: &mut Vec<(String, String)>,
+    used: &mut Used,
 ) -> String {
     let container_of = |s: &str| ctx.container_of(s);
     let mut buf = String::new();
@@ -75,15 +102,17 @@ pub(super) fn container(
         svc,
         cname: cname.clone(),
     };
+    let mut args = Args::default();
     image_and_command(&svc_ref, &mut buf, out);
     let env_lines = environment(&svc_ref, &mut buf, out);
     ports(&svc_ref, &mut buf, out);
-    mounts(&svc_ref, &mut buf, out, volumes);
-    let aliases = networks_and_user(&svc_ref, &mut buf, out, networks);
+    mounts(&svc_ref, &mut buf, out, used);
+    networks_and_user(&svc_ref, &mut buf, out, used, &mut args);
     dependencies(&svc_ref, &mut buf, out);
     let no_healthcheck = health(&svc_ref, &mut buf, out);
     restart_stop_devices(&svc_ref, &mut buf, out);
-    podman_args(&svc_ref, &mut buf, out, no_healthcheck, &aliases);
+    fields::write(&svc_ref, &mut buf, out, &mut args);
+    podman_args(&svc_ref, &mut buf, no_healthcheck, args);
     not_carried(&svc_ref, &mut buf, out);
     tables(&svc_ref, &mut buf, out, &env_lines);
     buf
@@ -351,7 +380,16 @@ fn variable_sources(project: &Project, v: &Node) -> Vec<String> {
 fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
     let svc = s.svc;
     let sref = Some(s.name.as_str());
-    // ports
+    let mode = svc.get("network_mode").and_then(Node::as_str);
+    if let (Some(p), Some(Ok(Some(owner)))) = (svc.get("ports"), mode.map(|m| network_mode(s, m))) {
+        if owner.starts_with("container:") {
+            let why = format!(
+                "the container shares another's network (`{owner}`), which publishes the ports: move them to that service (Docker refuses them here too)"
+            );
+            out.not_carried(buf, &p.loc, sref, "ports", &why);
+            return;
+        }
+    }
     let mut ports = Vec::new();
     for p in svc.get("ports").map(Node::items).unwrap_or_default() {
         let target = p
@@ -401,23 +439,29 @@ fn ports(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
     }
 }
 
-/// `volumes`, and file secrets as read-only bind mounts.
-fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, volumes: &mut Vec<(String, String)>) {
+/// `volumes`, and `secrets` from files as podman secrets (read-only bind mounts where the
+/// inventory refuses the secret).
+fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, used: &mut Used) {
     let svc = s.svc;
-    // volumes, and file secrets as read-only bind mounts
     let mut mounts = Vec::new();
     for v in svc.get("volumes").map(Node::items).unwrap_or_default() {
-        if let Some(m) = volume_mount(s, v, buf, out, volumes) {
+        if let Some(m) = volume_mount(s, v, buf, out, &mut used.volumes) {
             mounts.push(m);
         }
     }
+    let mut secrets = Vec::new();
     for sec in svc.get("secrets").map(Node::items).unwrap_or_default() {
-        if let Some(m) = secret_mount(s, sec, buf, out) {
-            mounts.push(m);
+        match secret(s, sec, buf, out, &mut used.secrets) {
+            Some(Ok(item)) => secrets.push(item),
+            Some(Err(m)) => mounts.push(m),
+            None => {}
         }
     }
     if !mounts.is_empty() {
         let _ = writeln!(buf, "volumes = {}", array(&mounts));
+    }
+    if !secrets.is_empty() {
+        let _ = writeln!(buf, "secrets = {}", list(&secrets));
     }
 }
 
@@ -468,6 +512,8 @@ fn volume_mount(
             Some(mount(&name, target, &opts))
         }
         ("volume", None) => Some(mount("", target, &opts)),
+        // a `tmpfs` field, with the `tmpfs` key's (see `fields`)
+        ("tmpfs", _) => None,
         (other, _) => {
             out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)"));
             None
@@ -486,7 +532,14 @@ fn mount_keys_not_carried(
     for (k, n) in v.entries() {
         if matches!(
             k.as_str(),
-            "type" | "source" | "target" | "read_only" | "bind" | "volume" | "consistency"
+            "type"
+                | "source"
+                | "target"
+                | "read_only"
+                | "bind"
+                | "volume"
+                | "tmpfs"
+                | "consistency"
         ) {
             continue;
         }
@@ -554,8 +607,16 @@ fn volume_options(
     }
 }
 
-/// One `secrets` item as a read-only bind mount of its file; `None` when it is not a file.
-fn secret_mount(sv: &Svc<'_>, s: &Node, buf: &mut String, out: &mut Out) -> Option<String> {
+/// One `secrets` item: `Ok` its entry in the container's `secrets` (the file becomes
+/// `[secrets.NAME]`, added to `used`), `Err` a read-only bind mount of the file where the
+/// inventory refuses the secret, `None` when it is not a file.
+fn secret(
+    sv: &Svc<'_>,
+    s: &Node,
+    buf: &mut String,
+    out: &mut Out,
+    used: &mut Vec<(String, String, String)>,
+) -> Option<Result<String, String>> {
     let project = sv.ctx.project;
     let top_secrets = sv.ctx.top_secrets;
     let sref = Some(sv.name.as_str());
@@ -569,50 +630,81 @@ fn secret_mount(sv: &Svc<'_>, s: &Node, buf: &mut String, out: &mut Out) -> Opti
     } else {
         format!("/run/secrets/{target}")
     };
-    let file = top_secrets
-        .and_then(|t| t.get(source))
-        .and_then(|d| d.get("file"))
-        .and_then(Node::as_str);
-    for k in ["uid", "gid", "mode"] {
-        if let Some(n) = s.get(k) {
-            out.not_carried(
-                buf,
-                &n.loc,
-                sref,
-                &format!("secrets.{k}"),
-                &format!(
-                    "`{k}` of secret `{source}`: the file is mounted with its own owner and mode"
-                ),
-            );
+    let def = top_secrets.and_then(|t| t.get(source));
+    let Some(f) = def.and_then(|d| d.get("file")).and_then(Node::as_str) else {
+        let why = match def
+            .and_then(|d| d.get("environment"))
+            .and_then(Node::as_str)
+        {
+            Some(var) => format!(
+                "secret `{source}` is the variable `{var}` of the environment Compose runs in; the inventory reads secrets from files: write the value into a file and add it as `[secrets.NAME]`"
+            ),
+            None => {
+                format!("secret `{source}` is not a file; the inventory reads secrets from files")
+            }
+        };
+        out.not_carried(buf, &s.loc, sref, "secrets", &why);
+        return None;
+    };
+    let file = if f.starts_with('/') {
+        f.to_string()
+    } else {
+        crate::import::canon::resolve(&project.dir, f)
+    };
+    let (name, _) = object_name(&project.name, top_secrets, source);
+    let item = secret_entry(sv, s, &name, &target);
+    let ctx = Context {
+        container: String::new(),
+        tables: format!("[secrets.{}]\nfile = {}\n", key(&name), string(&file)),
+    };
+    if let Some(why) = probe::refusal(&ctx, &format!("secrets = [{item}]")) {
+        out.note(buf, &s.loc, sref, "secrets", &format!("secret `{source}` (a file): mounted read-only at {target}, as Compose does: the inventory refuses it as a secret: {why}"));
+        return Some(Err(mount(&file, &target, &["ro".to_string()])));
+    }
+    if !used.iter().any(|(k, _, _)| k == source) {
+        used.push((source.to_string(), name, file));
+    }
+    Some(Ok(item))
+}
+
+/// A container's `secrets` entry for podman secret `name` at `target`: the name, or a table with
+/// the target, `uid`, `gid` and `mode` where Compose sets them.
+fn secret_entry(sv: &Svc<'_>, s: &Node, name: &str, target: &str) -> String {
+    let mut fields: Vec<(&str, String)> = vec![("name", string(name))];
+    if target != format!("/run/secrets/{name}") {
+        fields.push(("target", string(target)));
+    }
+    for k in ["uid", "gid"] {
+        if let Some(id) = s.get(k).and_then(Node::scalar_string) {
+            fields.push((
+                k,
+                id.parse::<i64>()
+                    .map_or_else(|_| string(&id), |i| i.to_string()),
+            ));
         }
     }
-    match file {
-        Some(f) => {
-            let abs = if f.starts_with('/') {
-                f.to_string()
-            } else {
-                crate::import::canon::resolve(&project.dir, f)
-            };
-            let _ = write!(
-                buf,
-                "{}",
-                comment(&format!(
-                    "secret `{source}` (a file): mounted read-only at {target}, as Compose does"
-                ))
-            );
-            Some(mount(&abs, &target, &["ro".to_string()]))
-        }
-        None => {
-            out.not_carried(
-                buf,
-                &s.loc,
-                sref,
-                "secrets",
-                &format!("secret `{source}` is not a file; the inventory has no secrets yet"),
-            );
-            None
-        }
+    if let Some(m) = s.get("mode") {
+        let mode = octal_mode(m, sv.ctx.project.normalized);
+        fields.push(("mode", string(&mode.unwrap_or_else(|| show(m)))));
     }
+    match fields.as_slice() {
+        [(_, only)] => only.clone(),
+        _ => inline(&fields),
+    }
+}
+
+/// A secret's `mode` as an octal string: Compose's JSON has the number (older versions) or the
+/// octal text; YAML's `0400` reads as the number 400, whose digits are the octal mode.
+fn octal_mode(n: &Node, normalized: bool) -> Option<String> {
+    let digits = match &n.value {
+        Value::Int(i) if normalized => return u32::try_from(*i).ok().map(|v| format!("{v:04o}")),
+        Value::Int(i) => i.to_string(),
+        Value::Str(t) => t.strip_prefix("0o").unwrap_or(t).to_string(),
+        _ => return None,
+    };
+    u32::from_str_radix(&digits, 8)
+        .ok()
+        .map(|v| format!("{v:04o}"))
 }
 
 /// `networks` / `network_mode`, and `user`.
@@ -620,60 +712,81 @@ fn networks_and_user(
     s: &Svc<'_>,
     buf: &mut String,
     out: &mut Out,
-    networks: &mut Vec<(String, String)>,
-) -> Vec<String> {
-    let mut aliases: Vec<String> = Vec::new();
+    used: &mut Used,
+    args: &mut Args,
+) {
     let svc = s.svc;
     let sref = Some(s.name.as_str());
-    // networks
-    let mut nets: Vec<String> = Vec::new();
-    match svc.get("network_mode").and_then(Node::as_str) {
-        Some(m @ ("host" | "none")) => nets.push(m.to_string()),
-        Some("bridge") => {
-            let _ = write!(
-                buf,
-                "{}",
-                comment("network_mode: bridge: podman's default network")
-            );
+    match svc.get("network_mode") {
+        Some(m) => {
+            let mode = m.as_str().unwrap_or_default();
+            match network_mode(s, mode) {
+                Ok(Some(inventory)) => {
+                    let _ = writeln!(buf, "network_mode = {}", string(&inventory));
+                }
+                Ok(None) => {
+                    let _ = write!(
+                        buf,
+                        "{}",
+                        comment("network_mode: bridge: podman's default network")
+                    );
+                }
+                Err(why) => out.not_carried(buf, &m.loc, sref, "network_mode", &why),
+            }
+            if let Some(n) = svc.get("container_name") {
+                let name = n.as_str().unwrap_or_default();
+                if name != s.name.as_str() && mode != "bridge" {
+                    out.not_carried(buf, &n.loc, sref, "container_name", &format!("the container is named `{}` after its service; `{name}` needs a network to be an alias on", s.name));
+                }
+            }
         }
-        Some(other) => {
-            let loc = svc
-                .get("network_mode")
-                .map_or(svc.loc.clone(), |n| n.loc.clone());
-            out.not_carried(
-                buf,
-                &loc,
-                sref,
-                "network_mode",
-                &format!("`{other}` has no inventory form yet (issue 7)"),
-            );
-        }
-        None => declared_networks(s, buf, out, networks, &mut nets, &mut aliases),
-    }
-    if !nets.is_empty() {
-        let _ = writeln!(buf, "networks = {}", array(&nets));
+        None => declared_networks(s, buf, out, used, args),
     }
     if let Some(u) = svc.get("user").and_then(Node::scalar_string) {
         let _ = writeln!(buf, "user = {}", string(&u));
     }
-    aliases
 }
 
-/// The service's `networks` (Compose's implicit `default` when none): their inventory names in
-/// `nets`, their aliases in `aliases`, and first uses added to `networks`.
+/// The inventory's `network_mode` for Compose's: `Ok(None)` for `bridge` (podman's default
+/// network), `Err` why it is not carried.
+fn network_mode(s: &Svc<'_>, mode: &str) -> Result<Option<String>, String> {
+    let services = s.ctx.services;
+    let owner = match mode.split_once(':') {
+        _ if mode == "host" || mode == "none" => return Ok(Some(mode.to_string())),
+        _ if mode == "bridge" => return Ok(None),
+        // another service's container, by service name
+        Some(("service", x)) => services.iter().find(|(n, _)| n == x).map(|(n, _)| n),
+        // a container by its name: an imported service's, by its `container_name` or its name
+        Some(("container", x)) => services
+            .iter()
+            .find(|(n, svc)| n == x || svc.get("container_name").and_then(Node::as_str) == Some(x))
+            .map(|(n, _)| n),
+        _ => {
+            return Err(format!(
+                "`{mode}` has no inventory form (the inventory takes `host`, `none` and `container:NAME`)"
+            ));
+        }
+    };
+    match owner {
+        Some(o) if o != s.name => Ok(Some(format!("container:{}", s.ctx.container_of(o)))),
+        _ => Err(format!("`{mode}` is not a service of this import")),
+    }
+}
+
+/// The service's `networks` (Compose's implicit `default` when none), each a name or a table
+/// with its aliases (and `container_name` as one), address and MAC on that network; first uses
+/// are added to `used`. Settings the inventory refuses: aliases as `--network-alias` words, the
+/// rest not carried.
 fn declared_networks(
     s: &Svc<'_>,
     buf: &mut String,
     out: &mut Out,
-    networks: &mut Vec<(String, String)>,
-    nets: &mut Vec<String>,
-    aliases: &mut Vec<String>,
+    used: &mut Used,
+    args: &mut Args,
 ) {
     let project = s.ctx.project;
     let top_networks = s.ctx.top_networks;
-    let svc_name = s.name;
     let svc = s.svc;
-    let sref = Some(s.name.as_str());
     let declared: Vec<(String, Node)> = match svc.get("networks") {
         Some(n) => n.entries().to_vec(),
         None => vec![(
@@ -681,36 +794,133 @@ fn declared_networks(
             Node::new(Value::Null, svc.loc.clone()),
         )],
     };
+    let mut nets: Vec<String> = Vec::new();
     for (k, settings) in declared {
         if k != "default" && top_networks.and_then(|t| t.get(&k)).is_none() {
-            out.errors.push(ImportError::at(&settings.loc, format!("service `{svc_name}` uses the network `{k}`, which the top-level `networks` does not declare")));
+            out.errors.push(ImportError::at(&settings.loc, format!("service `{}` uses the network `{k}`, which the top-level `networks` does not declare", s.name)));
             continue;
         }
         let (name, _) = object_name(&project.name, top_networks, &k);
-        for (sk, sv) in settings.entries() {
-            if sk == "aliases" {
-                for a in sv.items().iter().filter_map(Node::scalar_string) {
-                    if !aliases.contains(&a) {
-                        aliases.push(a);
-                    }
-                }
+        nets.push(network_entry(s, buf, out, args, &k, &name, &settings));
+        if !used.networks.iter().any(|(c, _)| *c == k) {
+            used.networks.push((k.clone(), name));
+        }
+    }
+    if !nets.is_empty() {
+        let _ = writeln!(buf, "networks = {}", list(&nets));
+    }
+}
+
+/// One `networks` entry: the network's name, or a table with the settings the inventory takes.
+fn network_entry(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    args: &mut Args,
+    k: &str,
+    name: &str,
+    settings: &Node,
+) -> String {
+    let sref = Some(s.name.as_str());
+    let mut aliases: Vec<String> = Vec::new();
+    let mut fields: Vec<(&str, String)> = vec![("name", string(name))];
+    for (sk, sv) in settings.entries() {
+        let field = match sk.as_str() {
+            "aliases" => {
+                aliases.extend(sv.items().iter().filter_map(Node::scalar_string));
                 continue;
             }
-            out.not_carried(
-                buf,
-                &sv.loc,
-                sref,
-                &format!("networks.{k}.{sk}"),
-                &format!(
-                    "`{sk}: {}` on network `{k}` has no inventory field yet (issue 7)",
+            "ipv4_address" => "ip",
+            "ipv6_address" => "ip6",
+            "mac_address" => "mac",
+            _ => {
+                let why = format!(
+                    "`{sk}: {}` on network `{k}` has no inventory field",
                     show(sv)
-                ),
-            );
+                );
+                out.not_carried(buf, &sv.loc, sref, &format!("networks.{k}.{sk}"), &why);
+                continue;
+            }
+        };
+        if let Some(v) = sv.scalar_string() {
+            fields.push((field, string(&v)));
         }
-        if !networks.iter().any(|(c, _)| *c == k) {
-            networks.push((k.clone(), name.clone()));
+    }
+    if let Some(c) = s.svc.get("container_name").and_then(Node::as_str) {
+        if c != s.name.as_str() {
+            aliases.push(c.to_string());
         }
-        nets.push(name);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    aliases.retain(|a| seen.insert(a.clone()));
+    if !aliases.is_empty() {
+        fields.push(("aliases", array(&aliases)));
+    }
+    if fields.len() == 1 {
+        return string(name);
+    }
+    let table = inline(&fields);
+    let mut network = String::new();
+    let def = s.ctx.top_networks.and_then(|t| t.get(k));
+    super::network_fields(&mut Out::scratch(), &mut network, def, k);
+    let ctx = Context {
+        container: String::new(),
+        tables: format!("[networks.{}]\n{network}", key(name)),
+    };
+    let Some(why) = probe::refusal(&ctx, &format!("networks = [{table}]")) else {
+        return table;
+    };
+    network_refused(s, buf, out, args, k, &fields, &aliases, &why);
+    string(name)
+}
+
+/// A network's settings the inventory refuses (`why`): its aliases as `--network-alias` words
+/// (podman sets them on every network the container joins), the rest not carried.
+#[allow(clippy::too_many_arguments)]
+fn network_refused(
+    s: &Svc<'_>,
+    buf: &mut String,
+    out: &mut Out,
+    args: &mut Args,
+    k: &str,
+    fields: &[(&str, String)],
+    aliases: &[String],
+    why: &str,
+) {
+    let sref = Some(s.name.as_str());
+    let loc = s
+        .svc
+        .get("networks")
+        .map_or(s.svc.loc.clone(), |n| n.loc.clone());
+    for (f, v) in fields
+        .iter()
+        .filter(|(f, _)| !matches!(*f, "name" | "aliases"))
+    {
+        out.not_carried(
+            buf,
+            &loc,
+            sref,
+            &format!("networks.{k}"),
+            &format!("`{f} = {v}`: the inventory refuses it: {why}"),
+        );
+    }
+    if aliases.iter().any(|a| a.chars().any(char::is_control)) {
+        out.not_carried(
+            buf,
+            &loc,
+            sref,
+            &format!("networks.{k}.aliases"),
+            "a control character in an alias",
+        );
+    } else if !aliases.is_empty() {
+        out.note(buf, &loc, sref, &format!("networks.{k}.aliases"), &format!("aliases {} stay podman arguments (set on every network the container joins): the inventory refuses them: {why}", aliases.join(", ")));
+        args.add(
+            "networks.*.aliases",
+            aliases
+                .iter()
+                .map(|a| format!("--network-alias={a}"))
+                .collect(),
+        );
     }
 }
 
@@ -944,151 +1154,32 @@ fn restart_stop_devices(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
     }
 }
 
-/// The settings carried as `podman_args`, each value one word.
-fn podman_args(
-    s: &Svc<'_>,
-    buf: &mut String,
-    out: &mut Out,
-    no_healthcheck: bool,
-    aliases: &[String],
-) {
-    let svc = s.svc;
-    let sref = Some(s.name.as_str());
-    // podman_args for the simple flags, each value one word
-    let mut args: Vec<String> = Vec::new();
+/// The settings no inventory field holds, as `podman_args` (each value one word): `tty`,
+/// `stdin_open`, a disabled health check, and what `args` collected.
+fn podman_args(s: &Svc<'_>, buf: &mut String, no_healthcheck: bool, args: Args) {
+    let mut all = Args::default();
     if no_healthcheck {
-        args.push("--no-healthcheck".into());
+        all.add("healthcheck (disabled)", vec!["--no-healthcheck".into()]);
     }
-    let mut arg_keys: Vec<&str> = Vec::new();
-    if no_healthcheck {
-        arg_keys.push("healthcheck (disabled)");
-    }
-    alias_args(s, buf, out, aliases, &mut args, &mut arg_keys);
+    all.keys.extend(args.keys);
+    all.words.extend(args.words);
     for (k, flag) in AS_PODMAN_ARGS {
-        let Some(n) = svc.get(k) else { continue };
-        let Some(values) = flag_values(k, flag, n) else {
-            continue;
-        };
-        if values.iter().any(|v| v.chars().any(char::is_control)) {
-            out.not_carried(buf, &n.loc, sref, k, "a control character in the value");
-            continue;
-        }
-        arg_keys.push(k);
-        args.extend(values);
-    }
-    if !args.is_empty() {
-        let _ = write!(
-            buf,
-            "{}",
-            comment(&format!(
-                "{} → podman_args until the inventory has fields for them (issue 7)",
-                arg_keys.join(", ")
-            ))
-        );
-        let _ = writeln!(buf, "podman_args = {}", array(&args));
-    }
-}
-
-/// Network aliases (`networks.*.aliases`, and `container_name` as one) as `--network-alias` words.
-fn alias_args(
-    s: &Svc<'_>,
-    buf: &mut String,
-    out: &mut Out,
-    aliases: &[String],
-    args: &mut Vec<String>,
-    arg_keys: &mut Vec<&str>,
-) {
-    let svc = s.svc;
-    let sref = Some(s.name.as_str());
-    // network aliases: podman sets them on every network the container joins
-    if !aliases.is_empty() {
-        let joined = svc.get("networks").map_or(0, |n| n.entries().len());
-        if joined > 1 {
-            let loc = svc
-                .get("networks")
-                .map_or(svc.loc.clone(), |n| n.loc.clone());
-            out.note(
-                buf,
-                &loc,
-                sref,
-                "networks.aliases",
-                "podman sets network aliases on every network the container joins, not only the one Compose names",
-            );
-        }
-        args.extend(aliases.iter().map(|a| format!("--network-alias={a}")));
-        arg_keys.push("networks.*.aliases");
-    }
-    // `container_name`: the container keeps the service's name (the DNS name Compose gives it),
-    // and answers to its `container_name` too, on every network it joins.
-    if let Some(n) = svc.get("container_name") {
-        let name = n.as_str().unwrap_or_default();
-        let shared = matches!(
-            svc.get("network_mode").and_then(Node::as_str),
-            Some(m) if m == "host" || m == "none" || m.contains(':')
-        );
-        if name != s.name.as_str() && !shared && !name.chars().any(char::is_control) {
-            args.push(format!("--network-alias={name}"));
-            arg_keys
-                .push("container_name (a network alias; the container is named after the service)");
-        } else if name != s.name.as_str() {
-            out.not_carried(
-                buf,
-                &n.loc,
-                sref,
-                "container_name",
-                &format!("the container is named `{}` after its service; `{name}` needs a network to be an alias on", s.name),
-            );
+        if s.svc.get(k).is_some_and(|n| n.value == Value::Bool(true)) {
+            all.add(k, vec![flag.to_string()]);
         }
     }
-}
-
-/// The `podman_args` words for Compose key `k` set to `n`; `None` when it is `false`.
-fn flag_values(k: &str, flag: &str, n: &Node) -> Option<Vec<String>> {
-    let values: Vec<String> = match &n.value {
-        Value::Bool(true) => vec![flag.to_string()],
-        Value::Bool(false) => return None,
-        Value::Seq(items) => items
-            .iter()
-            .filter_map(Node::scalar_string)
-            .map(|v| format!("{flag}={v}"))
-            .collect(),
-        Value::Map(entries) if k == "extra_hosts" => entries
-            .iter()
-            .flat_map(|(h, ip)| {
-                let ips: Vec<String> = match &ip.value {
-                    Value::Seq(items) => items.iter().filter_map(Node::scalar_string).collect(),
-                    _ => ip.scalar_string().into_iter().collect(),
-                };
-                ips.into_iter().map(move |ip| format!("{flag}={h}:{ip}"))
-            })
-            .collect(),
-        Value::Map(entries) => entries
-            .iter()
-            .filter_map(|(sk, sv)| sv.scalar_string().map(|v| format!("{flag}={sk}={v}")))
-            .collect(),
-        _ => n
-            .scalar_string()
-            .map(|v| vec![format!("{flag}={v}")])
-            .unwrap_or_default(),
-    };
-    // `host=ip` (Compose's newer form) is `host:ip` for podman.
-    let values: Vec<String> = if k == "extra_hosts" {
-        values
-            .into_iter()
-            .map(|v| {
-                match v
-                    .strip_prefix("--add-host=")
-                    .and_then(|h| h.split_once('='))
-                {
-                    Some((host, ip)) => format!("--add-host={host}:{ip}"),
-                    None => v,
-                }
-            })
-            .collect()
-    } else {
-        values
-    };
-    Some(values)
+    if all.words.is_empty() {
+        return;
+    }
+    let _ = write!(
+        buf,
+        "{}",
+        comment(&format!(
+            "{} → podman_args: what no inventory field says",
+            all.keys.join(", ")
+        ))
+    );
+    let _ = writeln!(buf, "podman_args = {}", array(&all.words));
 }
 
 /// Every other key: a warning and a comment.
@@ -1098,16 +1189,18 @@ fn not_carried(s: &Svc<'_>, buf: &mut String, out: &mut Out) {
     // everything else: not carried
     for (k, n) in svc.entries() {
         if CARRIED.contains(&k.as_str())
+            || fields::KEYS.contains(&k.as_str())
             || AS_PODMAN_ARGS.iter().any(|(a, _)| a == k)
             || k.starts_with("x-")
         {
             continue;
         }
         let why = match k.as_str() {
-            "deploy" => "deploy settings (replicas, resources, placement) have no inventory field yet (resources come with issue 7); one container runs".to_string(),
             "scale" => "one container runs per service".to_string(),
-            "pull_policy" => "quadgen sets the pull policy for auto-update (`pull` in the inventory)".to_string(),
-            _ => format!("`{k}: {}` has no inventory field yet (issue 7)", show(n)),
+            "pull_policy" => {
+                "quadgen sets the pull policy for auto-update (`pull` in the inventory)".to_string()
+            }
+            _ => format!("`{k}: {}` has no inventory field", show(n)),
         };
         out.not_carried(buf, &n.loc, sref, k, &why);
     }
