@@ -118,12 +118,10 @@ pub(super) fn field(
         },
         Field::Seconds(n) => match v.parse::<u64>() {
             Ok(s) => ctr.fields.set(n, Val::Str(format!("{s}s"))),
-            Err(_) => keep(
-                ctr,
+            Err(_) => ctr.not_carried(
                 notes,
                 at,
-                word,
-                "not a whole number of seconds: kept in podman_args",
+                "not a whole number of seconds (podman would refuse it); the default stop timeout applies",
             ),
         },
         Field::Map(n) => match v.split_once('=') {
@@ -164,7 +162,7 @@ pub(super) fn checked(
 ) {
     let mut alone = Fields::default();
     put.clone().into(&mut alone, name);
-    match probe::accepts(&alone, &[]) {
+    match probe::accepts(&alone, &[], &[]) {
         Ok(()) => put.into(&mut ctr.fields, name),
         Err(why) => keep(
             ctr,
@@ -246,18 +244,31 @@ fn list_item(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, word: &str, name
             }
             ctr.fields.push(name, v);
         }
-        "volumes" => {
-            let source = v.split(':').next().unwrap_or_default();
-            if v.contains(':')
-                && !source.starts_with('/')
-                && !ctr.volumes.iter().any(|x| x == source)
-            {
-                ctr.volumes.push(source.to_string());
-            }
-            ctr.fields.push(name, v);
-        }
+        "volumes" => volume(ctr, notes, at, word, v),
         _ => checked(ctr, notes, at, word, name, Put::Push(v)),
     }
+}
+
+/// `-v`: checked by the inventory (with its named volume's table); a named volume is remembered
+/// for its table.
+fn volume(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, word: &str, v: String) {
+    let source = v.split(':').next().unwrap_or_default().to_string();
+    let named = v.contains(':') && !source.starts_with('/');
+    let mut alone = Fields::default();
+    alone.push("volumes", v.clone());
+    let tables = if named {
+        vec![source.clone()]
+    } else {
+        Vec::new()
+    };
+    if let Err(why) = probe::accepts(&alone, &[], &tables) {
+        let why = format!("`volumes` does not take it ({why}): kept in podman_args");
+        return keep(ctr, notes, at, word.to_string(), &why);
+    }
+    if named && !ctr.volumes.contains(&source) {
+        ctr.volumes.push(source);
+    }
+    ctr.fields.push("volumes", v);
 }
 
 /// `-e KEY=VALUE`: a secret-looking value is never written (the compose importer's rule).
@@ -293,9 +304,8 @@ fn env(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
 fn label_flag(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
     let (k, value) = v.split_once('=').unwrap_or((v, ""));
     if k != "io.containers.autoupdate" {
-        ctr.fields
-            .insert("labels", k.to_string(), value.to_string());
-        return;
+        let put = Put::Insert(k.to_string(), value.to_string());
+        return checked(ctr, notes, at, &format!("--label={v}"), "labels", put);
     }
     match value {
         "registry" | "image" => ctr.note(notes, at, "dropped: quadgen sets AutoUpdate=registry on every container (podman-auto-update.timer, with rollback)"),
@@ -324,6 +334,10 @@ fn health(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, k: &'static str, v:
                 return;
             }
         },
+        "cmd" if v.is_empty() || v == "none" => {
+            let why = "an empty or `none` --health-cmd turns the image's HEALTHCHECK off, which the inventory cannot say (without `health`, quadgen does not wait for the image's check)";
+            return ctr.not_carried(notes, at, why);
+        }
         _ => string(v),
     };
     ctr.fields.health.retain(|(hk, _)| *hk != k);

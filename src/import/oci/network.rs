@@ -43,6 +43,11 @@ pub fn flag(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
             at,
             &format!("the network mode `{v}` has no inventory field (and `podman_args` may not set `--network`): the container joins podman's default network"),
         ),
+        (n, _) if crate::compile::model::Name::parse(n).is_err() => ctr.not_carried(
+            notes,
+            at,
+            &format!("`{n}` is not a network name quadgen can create (letters, digits, `_`, `.`, `-`), and `podman_args` may not set `--network`: the container joins podman's default network"),
+        ),
         (n, _) => {
             if let Some(o) = opts {
                 ctr.not_carried(notes, at, &format!("the per-network options `{o}` (write them as --ip=, --network-alias=, --mac-address= flags)"));
@@ -145,7 +150,7 @@ fn keys(ctr: &mut Ctr<'_>, notes: &mut Notes) {
         alone.set("networks", Val::List(nets.clone()));
         alone.network_keys = ctr.fields.network_keys.clone();
         alone.network_keys.push((p.key, p.value.clone()));
-        match probe::accepts(&alone, &nets) {
+        match probe::accepts(&alone, &nets, &[]) {
             Ok(()) => ctr.fields.network_keys.push((p.key, p.value)),
             Err(why) => {
                 let hint = if matches!(p.key, "ip" | "ip6") {

@@ -3,18 +3,23 @@
 //! `quadgen check`'s code. So a field is written only in a form `quadgen check` accepts, and a
 //! refusal carries the inventory's own reason.
 
+use std::fmt::Write as _;
+
 use super::fields::Fields;
 use crate::compile::{inventory, model, version::PodmanVersion};
 
 /// The image of the probe container (any valid reference: only its fields are under test).
 const IMAGE: &str = "docker.io/library/busybox:latest";
 
-/// `Ok` when an inventory holding `fields` (a container's, without its image) and the networks
-/// `networks` (tables without settings) builds; otherwise the first error's message.
-pub fn accepts(fields: &Fields, networks: &[String]) -> Result<(), String> {
+/// `Ok` when an inventory holding `fields` (a container's, without its image), the networks
+/// `networks` and the volumes `volumes` (tables without settings) builds; otherwise the first
+/// error's message.
+pub fn accepts(fields: &Fields, networks: &[String], volumes: &[String]) -> Result<(), String> {
     let mut text = String::new();
-    for n in networks {
-        text.push_str(&format!("[networks.{}]\n", crate::import::toml_out::key(n)));
+    for (kind, names) in [("networks", networks), ("volumes", volumes)] {
+        for n in names {
+            let _ = writeln!(text, "[{kind}.{}]", crate::import::toml_out::key(n));
+        }
     }
     let mut probe = fields.clone();
     probe.set("image", super::fields::Val::Str(IMAGE.into()));
@@ -41,7 +46,7 @@ mod tests {
     fn one(name: &str, v: Val) -> Result<(), String> {
         let mut f = Fields::default();
         f.set(name, v);
-        accepts(&f, &[])
+        accepts(&f, &[], &[])
     }
 
     #[test]
@@ -65,9 +70,9 @@ mod tests {
         let mut f = Fields::default();
         f.push("networks", "media".into());
         f.network_keys.push(("aliases", "dl".into()));
-        assert_eq!(accepts(&f, &["media".into()]), Ok(()));
+        assert_eq!(accepts(&f, &["media".into()], &[]), Ok(()));
         f.network_keys.push(("ip", "10.89.7.5".into()));
-        let why = accepts(&f, &["media".into()]).expect_err("no subnet");
+        let why = accepts(&f, &["media".into()], &[]).expect_err("no subnet");
         assert!(why.contains("sets no subnet"), "{why}");
     }
 }

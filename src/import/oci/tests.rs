@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::oci_containers;
+use super::{flags, oci_containers};
 
 fn import(json: &str) -> crate::import::Imported {
     oci_containers(Path::new("c.json"), json).unwrap_or_else(|r| panic!("refused:\n{r}"))
@@ -323,4 +323,97 @@ fn health_settings_without_a_command_are_not_carried() {
         msgs.contains("not carried: --health-interval=5s without --health-cmd"),
         "{msgs}"
     );
+}
+
+/// The import's promise (the CLI checks it, and calls a failure an importer bug): whatever the
+/// flags, the output builds. Every flag of the table with values of every shape, alone and
+/// with each network mode.
+#[test]
+fn whatever_the_flags_the_output_builds() {
+    let values = [
+        "",
+        "x",
+        "1",
+        "0",
+        "-1",
+        "a=b",
+        "a,b",
+        "/abs",
+        "/run:size=64m",
+        "host",
+        "none",
+        "container:other",
+        "container:x1",
+        "slirp4netns",
+        "media",
+        "media:ip=10.0.0.2",
+        "nofile=-1",
+        "nofile=65535:65535",
+        "net.ipv4.ip_forward=1",
+        "kernel.shmmax=1",
+        "kernel.hostname=x",
+        "1g",
+        "1.5",
+        "true",
+        "false",
+        "10.89.0.5",
+        "fd00::5",
+        "92:d0:c6:0a:29:33",
+        "label=disable",
+        "label=type:spc_t",
+        "seccomp=rel.json",
+        "no-new-privileges",
+        "SIGTERM",
+        "Europe/Berlin",
+        "nas:10.0.0.2",
+        "json-file",
+        "a b",
+    ];
+    let modes = [
+        "",
+        "--network=host",
+        "--network=none",
+        "--network=container:other",
+    ];
+    let mut tried = 0;
+    let mut failed = Vec::new();
+    for row in flags::ROWS {
+        for v in values {
+            for mode in modes {
+                let mut words = vec![format!("{}={v}", row.names[0])];
+                if !mode.is_empty() {
+                    words.push(mode.to_string());
+                }
+                let json = serde_json::json!({
+                    "x1": { "image": "docker.io/library/alpine:3", "ports": ["8080:80"],
+                            "networks": ["media"], "extraOptions": words },
+                    "other": { "image": "docker.io/library/alpine:3" },
+                });
+                let Ok(got) = oci_containers(Path::new("c.json"), &json.to_string()) else {
+                    continue;
+                };
+                tried += 1;
+                if let Err(r) = crate::compile::compile(
+                    Path::new("imported.toml"),
+                    &got.toml,
+                    crate::compile::version::PodmanVersion::DEFAULT,
+                ) {
+                    let errors: Vec<String> = r
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| d.message.clone())
+                        .collect();
+                    failed.push(format!("{words:?}: {errors:?}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {tried} do not build:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    assert!(tried > 5000, "{tried}");
 }
