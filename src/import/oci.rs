@@ -11,11 +11,16 @@
 //! --cap-drop=… --device=… --network=… --pull POLICY EXTRAOPTIONS… IMAGE CMD…`, and
 //! `dependsOn` becomes `requires`+`after` on `podman-DEP.service`. The same flags, derived from
 //! the options in that order and followed by `extraOptions`, go through one table
-//! ([`flags::ROWS`]) into inventory fields.
+//! ([`flags::ROWS`]) into inventory fields ([`apply`]; networking and network modes in
+//! [`network`]), each value checked by the inventory's own rules first ([`probe`]): what it
+//! refuses stays in `podman_args` with a warning, so the output always builds.
 
+pub mod apply;
 pub mod container;
 pub mod fields;
 pub mod flags;
+pub mod network;
+pub mod probe;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -61,14 +66,8 @@ pub fn oci_containers(name: &Path, text: &str) -> Result<Imported, Refused> {
             ));
             continue;
         }
-        let mut ctr = Ctr {
-            name: cname,
-            node,
-            fields: fields::Fields::default(),
-            volumes: Vec::new(),
-            networks: Vec::new(),
-        };
-        container::import(&mut ctr, &names, &mut notes);
+        let mut ctr = Ctr::new(cname, node, &names);
+        container::import(&mut ctr, &mut notes);
         containers.push_str(&ctr.fields.write(cname));
         containers.push('\n');
         used_by(&mut networks, &ctr.networks, cname);

@@ -5,13 +5,13 @@
 //! always land in the same field.
 
 use super::Notes;
+use super::apply::{apply, finish_health};
 use super::fields::{Fields, Val, comment_line};
-use super::flags::{self, Field, Flag, Target};
-use crate::compile::model::{Duration, parse_port};
-use crate::import::map::{SECRET_ENV_DIR, secret_looking};
-use crate::import::toml_out::{one_line, string};
+use super::flags;
+use super::network::{self, PendingKey};
+use crate::import::toml_out::one_line;
 use crate::import::yaml::{Loc, Node, Value};
-use crate::import::{ImportError, MovedSecret, Warning};
+use crate::import::{ImportError, Warning};
 
 /// Options read here; any other key is a warning (a newer NixOS may have added it).
 const KNOWN: &[&str] = &[
@@ -55,10 +55,32 @@ pub struct Origin {
 pub struct Ctr<'a> {
     pub name: &'a str,
     pub node: &'a Node,
+    /// Every container of the JSON (what `dependsOn` and `--network=container:X` may name).
+    pub all: &'a [String],
     pub fields: Fields,
     /// Named volumes and networks it uses (they get their own tables).
     pub volumes: Vec<String>,
     pub networks: Vec<String>,
+    /// `--ip`, `--network-alias`, … until every flag is read.
+    pub pending_keys: Vec<PendingKey>,
+    /// Where `network_mode` was set.
+    pub mode_at: Option<Origin>,
+}
+
+impl<'a> Ctr<'a> {
+    /// A container with nothing imported yet.
+    pub fn new(name: &'a str, node: &'a Node, all: &'a [String]) -> Self {
+        Ctr {
+            name,
+            node,
+            all,
+            fields: Fields::default(),
+            volumes: Vec::new(),
+            networks: Vec::new(),
+            pending_keys: Vec::new(),
+            mode_at: None,
+        }
+    }
 }
 
 impl Ctr<'_> {
@@ -78,7 +100,7 @@ impl Ctr<'_> {
         self.warn(notes, at, why);
     }
 
-    fn warn(&self, notes: &mut Notes, at: &Origin, message: &str) {
+    pub(super) fn warn(&self, notes: &mut Notes, at: &Origin, message: &str) {
         notes.warnings.push(Warning {
             loc: at.loc.clone(),
             service: Some(self.name.to_string()),
@@ -87,7 +109,7 @@ impl Ctr<'_> {
         });
     }
 
-    fn origin(&self, option: &str) -> Origin {
+    pub(super) fn origin(&self, option: &str) -> Origin {
         Origin {
             loc: self
                 .node
@@ -99,7 +121,7 @@ impl Ctr<'_> {
 }
 
 /// Imports one container: its fields and comments in `ctr.fields`, problems in `notes`.
-pub fn import(ctr: &mut Ctr<'_>, all: &[String], notes: &mut Notes) {
+pub fn import(ctr: &mut Ctr<'_>, notes: &mut Notes) {
     for (k, n) in ctr.node.entries() {
         if !KNOWN.contains(&k.as_str()) {
             let at = Origin {
@@ -119,8 +141,9 @@ pub fn import(ctr: &mut Ctr<'_>, all: &[String], notes: &mut Notes) {
     for flag in flags::parse(&words) {
         apply(ctr, notes, flag);
     }
+    network::finish(ctr, notes);
     finish_health(ctr, notes);
-    command_and_order(ctr, all, notes);
+    command_and_order(ctr, notes);
     podman_settings(ctr, notes);
     login(ctr, notes);
 }
@@ -303,291 +326,8 @@ fn derived(words: &mut Vec<(String, Origin)>, opt: &str, shape: Shape, flag: &st
     }
 }
 
-/// The option (or `extraOptions: WORD`) a flag is reported under.
-fn label(flag: &Flag<Origin>) -> Origin {
-    let mut at = flag.at.clone();
-    if at.option == "extraOptions" {
-        at.option = format!("extraOptions: {}", flag.words.join(" "));
-    }
-    at
-}
-
-/// One flag into its field, `podman_args`, or a note.
-fn apply(ctr: &mut Ctr<'_>, notes: &mut Notes, flag: Flag<Origin>) {
-    let at = label(&flag);
-    let Some(row) = flag.row else {
-        let why = if flag.name.is_empty() {
-            "not a podman flag: kept in podman_args as it is (podman would have read it there too)"
-        } else {
-            "no inventory field: kept in podman_args (passed to podman unchecked)"
-        };
-        ctr.fields.podman_args.extend(flag.words.iter().cloned());
-        ctr.note(notes, &at, why);
-        return;
-    };
-    if row.takes == flags::Takes::Value && flag.value.is_none() {
-        ctr.not_carried(
-            notes,
-            &at,
-            "it takes a value and has none (podman would refuse it)",
-        );
-        return;
-    }
-    match row.target {
-        Target::Provided(why) => ctr.note(notes, &at, &format!("dropped: {why}")),
-        Target::Later(f) => later(ctr, notes, &at, &flag, f),
-        Target::Field(f) => field(ctr, notes, &at, &flag, f),
-    }
-}
-
-/// A flag whose field issue 7 adds: kept in `podman_args`, saying which field it will be.
-fn later(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, flag: &Flag<Origin>, f: Field) {
-    let long = flag.row.map_or(flag.name.as_str(), |r| r.names[0]);
-    let word = match &flag.value {
-        Some(v) => format!("{long}={v}"),
-        None => long.to_string(),
-    };
-    ctr.fields.podman_args.push(word);
-    let why = match field_name(f, flag.value.as_deref()) {
-        Some(name) => format!("kept in podman_args until the inventory has its field `{name}`"),
-        None => "no inventory field: kept in podman_args (passed to podman unchecked)".into(),
-    };
-    ctr.note(notes, at, &why);
-}
-
-/// The inventory field a flag becomes.
-fn field_name(f: Field, value: Option<&str>) -> Option<&'static str> {
-    match f {
-        Field::List(n)
-        | Field::Scalar(n)
-        | Field::Bool(n)
-        | Field::Int(n)
-        | Field::Map(n)
-        | Field::Seconds(n) => Some(n),
-        Field::NetworkKey(k) => Some(match k {
-            "ip" => "networks[].ip",
-            "ip6" => "networks[].ip6",
-            "aliases" => "networks[].aliases",
-            _ => "networks[].mac",
-        }),
-        Field::SecurityOpt if value.is_some_and(no_new_privileges) => Some("no_new_privileges"),
-        Field::Env => Some("environment"),
-        Field::Label => Some("labels"),
-        Field::Network => Some("networks"),
-        Field::Health(_) => Some("health"),
-        Field::Pull => Some("pull"),
-        Field::SecurityOpt => None,
-    }
-}
-
-fn no_new_privileges(v: &str) -> bool {
-    matches!(
-        v,
-        "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
-    )
-}
-
-/// A flag into the field it names.
-pub(super) fn field(
-    ctr: &mut Ctr<'_>,
-    notes: &mut Notes,
-    at: &Origin,
-    flag: &Flag<Origin>,
-    f: Field,
-) {
-    let value = flag.value.clone();
-    let v = value.clone().unwrap_or_default();
-    match f {
-        Field::List(n) => list_item(ctr, notes, at, n, v),
-        Field::Scalar(n) => ctr.fields.set(n, Val::Str(v)),
-        Field::Bool(n) => match value.as_deref() {
-            None | Some("true") => ctr.fields.set(n, Val::Bool(true)),
-            Some("false") => ctr.fields.set(n, Val::Bool(false)),
-            Some(_) => hatch(ctr, notes, at, flag, "not true or false"),
-        },
-        Field::Int(n) => match v.parse::<i64>() {
-            Ok(i) => ctr.fields.set(n, Val::Int(i)),
-            Err(_) => hatch(ctr, notes, at, flag, "not a whole number"),
-        },
-        Field::Seconds(n) => match v.parse::<u64>() {
-            Ok(s) => ctr.fields.set(n, Val::Str(format!("{s}s"))),
-            Err(_) => hatch(ctr, notes, at, flag, "not a whole number of seconds"),
-        },
-        Field::Map(n) => match v.split_once('=') {
-            Some((k, val)) => ctr.fields.insert(n, k.to_string(), val.to_string()),
-            None => hatch(ctr, notes, at, flag, "not KEY=VALUE"),
-        },
-        Field::Env => env(ctr, notes, at, &v),
-        Field::Label => label_flag(ctr, notes, at, &v),
-        Field::Network => network(ctr, notes, at, flag, &v),
-        Field::NetworkKey(k) => ctr.fields.network_keys.push((k, v)),
-        Field::Health(k) => health(ctr, notes, at, k, &v),
-        Field::Pull => pull(ctr, notes, at, &v),
-        Field::SecurityOpt if no_new_privileges(&v) => {
-            ctr.fields.set("no_new_privileges", Val::Bool(true));
-        }
-        Field::SecurityOpt => hatch(ctr, notes, at, flag, "no inventory field"),
-    }
-}
-
-/// A flag kept in `podman_args` as written, with why.
-fn hatch(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, flag: &Flag<Origin>, why: &str) {
-    ctr.fields.podman_args.extend(flag.words.iter().cloned());
-    ctr.note(notes, at, &format!("{why}: kept in podman_args"));
-}
-
-/// A list item; ports are checked, and a named volume is remembered for its table.
-fn list_item(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, name: &str, v: String) {
-    if name == "ports" {
-        if let Err(e) = parse_port(&v) {
-            notes.errors.push(ImportError::at(&at.loc, e.to_string()));
-            return;
-        }
-    }
-    if name == "volumes" {
-        let source = v.split(':').next().unwrap_or_default();
-        if v.contains(':') && !source.starts_with('/') && !ctr.volumes.iter().any(|x| x == source) {
-            ctr.volumes.push(source.to_string());
-        }
-    }
-    ctr.fields.push(name, v);
-}
-
-/// `-e KEY=VALUE`: a secret-looking value is never written (the compose importer's rule).
-fn env(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
-    let Some((k, value)) = v.split_once('=') else {
-        ctr.not_carried(notes, at, &format!("`{v}` takes its value from podman's own environment (the unit's): set it in `environment`"));
-        return;
-    };
-    if !secret_looking(k) {
-        ctr.fields
-            .insert("environment", k.to_string(), value.to_string());
-        return;
-    }
-    let file = format!("{SECRET_ENV_DIR}/{}.env", ctr.name);
-    ctr.fields.env_comments.push_str(&comment_line(&format!(
-        "{k}: secret-looking: not written here; put it in {file}"
-    )));
-    ctr.warn(notes, at, &format!("its value looks secret, so it is not written into the inventory: put the line `{k}=…` (the value is in your Nix configuration, and so in the world-readable Nix store today) into `{file}` (mode 0600); the inventory lists that file in `environment_files`"));
-    if !matches!(ctr.fields.get("environment_files"), Some(Val::List(f)) if f.contains(&file)) {
-        ctr.fields.push("environment_files", file.clone());
-    }
-    notes.moved.push(MovedSecret {
-        container: ctr.name.to_string(),
-        key: k.to_string(),
-        env_file: file,
-    });
-}
-
-/// `-l KEY=VALUE`; podman's auto-update label becomes `auto_update` (quadgen's default is
-/// `registry`).
-fn label_flag(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
-    let (k, value) = v.split_once('=').unwrap_or((v, ""));
-    if k != "io.containers.autoupdate" {
-        ctr.fields
-            .insert("labels", k.to_string(), value.to_string());
-        return;
-    }
-    match value {
-        "registry" | "image" => ctr.note(notes, at, "dropped: quadgen sets AutoUpdate=registry on every container (podman-auto-update.timer, with rollback)"),
-        "local" => ctr.fields.set("auto_update", Val::Str("local".into())),
-        other => ctr.not_carried(notes, at, &format!("`{other}` is not an auto-update policy quadgen knows (registry, local); quadgen's default registry applies")),
-    }
-}
-
-/// `--network=X`: a network of the inventory, `host`/`none`, or another container's.
-fn network(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, flag: &Flag<Origin>, v: &str) {
-    let (name, opts) = match v.split_once(':') {
-        Some((n, o)) => (n, Some(o)),
-        None => (v, None),
-    };
-    match (name, opts) {
-        ("host" | "none", None) => ctr.fields.push("networks", name.to_string()),
-        ("container", Some(other)) => match flags::CONTAINER_NETWORK {
-            Target::Field(_) => ctr
-                .fields
-                .set("network_mode", Val::Str(format!("container:{other}"))),
-            _ => later(ctr, notes, at, flag, Field::Scalar("network_mode")),
-        },
-        ("podman" | "bridge", None) => ctr.note(
-            notes,
-            at,
-            "dropped: podman's default network, which a container without `networks` joins",
-        ),
-        ("slirp4netns" | "pasta" | "private" | "ns", _) => hatch(
-            ctr,
-            notes,
-            at,
-            flag,
-            "no inventory field for this network mode",
-        ),
-        (n, _) => {
-            if let Some(o) = opts {
-                ctr.not_carried(notes, at, &format!("the per-network options `{o}` (write them as --ip=, --network-alias=, --mac-address= flags)"));
-            }
-            if !ctr.fields.networks().iter().any(|x| x == n) {
-                ctr.fields.push("networks", n.to_string());
-            }
-            if !ctr.networks.iter().any(|x| x == n) {
-                ctr.networks.push(n.to_string());
-            }
-        }
-    }
-}
-
-/// `--health-*`: the health check (durations and retries checked here).
-fn health(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, k: &'static str, v: &str) {
-    let encoded = match k {
-        "retries" => match v.parse::<i64>() {
-            Ok(n) => n.to_string(),
-            Err(_) => {
-                notes.errors.push(ImportError::at(
-                    &at.loc,
-                    format!("`{v}`: health retries are a whole number"),
-                ));
-                return;
-            }
-        },
-        "interval" | "timeout" | "start_period" => match Duration::parse(v) {
-            Ok(_) => string(v),
-            Err(e) => {
-                notes.errors.push(ImportError::at(&at.loc, e.to_string()));
-                return;
-            }
-        },
-        _ => string(v),
-    };
-    ctr.fields.health.retain(|(hk, _)| *hk != k);
-    ctr.fields.health.push((k, encoded));
-}
-
-/// Health flags without a command tune the image's own HEALTHCHECK: no field for that yet.
-fn finish_health(ctr: &mut Ctr<'_>, notes: &mut Notes) {
-    if ctr.fields.health.is_empty() || ctr.fields.health.iter().any(|(k, _)| *k == "cmd") {
-        return;
-    }
-    let at = ctr.origin("extraOptions");
-    let words: Vec<String> = ctr
-        .fields
-        .health
-        .drain(..)
-        .map(|(k, v)| format!("--health-{}={}", k.replace('_', "-"), v.trim_matches('"')))
-        .collect();
-    ctr.fields.podman_args.extend(words);
-    ctr.note(notes, &at, "health settings without --health-cmd tune the image's own HEALTHCHECK: kept in podman_args");
-}
-
-/// `pull`: quadgen's own policy applies, except `never`.
-fn pull(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
-    match v {
-        "never" => ctr.fields.set("pull", Val::Str("never".into())),
-        "missing" | "newer" | "always" => ctr.note(notes, at, &format!("`{v}` dropped: quadgen's own policy applies (Pull=missing with auto-update: a registry outage never blocks a start, and podman-auto-update.timer pulls new images)")),
-        other => notes.errors.push(ImportError::at(&at.loc, format!("`{other}` is not a pull policy (always, missing, never, newer)"))),
-    }
-}
-
 /// `cmd`, `dependsOn`, `autoStart`.
-fn command_and_order(ctr: &mut Ctr<'_>, all: &[String], notes: &mut Notes) {
+fn command_and_order(ctr: &mut Ctr<'_>, notes: &mut Notes) {
     let node = ctr.node;
     let cmd: Vec<String> = node
         .get("cmd")
@@ -601,7 +341,7 @@ fn command_and_order(ctr: &mut Ctr<'_>, all: &[String], notes: &mut Notes) {
     }
     for n in node.get("dependsOn").map(Node::items).unwrap_or_default() {
         let dep = n.scalar_string().unwrap_or_default();
-        if all.contains(&dep) {
+        if ctr.all.contains(&dep) {
             ctr.fields.push("depends_on", dep);
         } else {
             notes.errors.push(

@@ -36,12 +36,12 @@ const ORDER: &[&str] = &[
 ];
 
 /// One container's fields, comments and escape hatches.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Fields {
     values: Vec<(String, Val, Option<String>)>,
     /// `health` entries, already TOML-encoded.
     pub health: Vec<(&'static str, String)>,
-    /// Keys of the one network the container joins (`ip`, `aliases`, …) once they are fields.
+    /// Keys of the one network the container joins (`ip`, `ip6`, `aliases`, `mac`).
     pub network_keys: Vec<(&'static str, String)>,
     pub podman_args: Vec<String>,
     /// Raw `GlobalArgs=` words (`preRunExtraOptions`).
@@ -85,6 +85,12 @@ impl Fields {
             },
             _ => self.set(name, Val::Map(vec![(k, v)])),
         }
+    }
+
+    /// Removes a field, returning its value.
+    pub fn remove(&mut self, name: &str) -> Option<Val> {
+        let at = self.values.iter().position(|(n, _, _)| n == name)?;
+        Some(self.values.remove(at).1)
     }
 
     /// A comment after a field's line.

@@ -2,25 +2,14 @@
 //! of words (`extraOptions`, and the flags the module itself derives from its options) in both the
 //! `--flag=value` and `--flag value` forms, as podman's option parser does.
 //!
-//! Moving a flag from `podman_args` to its own field is one line: change its row's
-//! [`Target::Later`] to [`Target::Field`].
-//!
-//! ISSUE-7 ROWS (switch once the issue-7 fields are on main): every row with `Target::Later`
-//! below: `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt=no-new-privileges`,
-//! `--read-only`, `--tmpfs`, `--shm-size`, `--sysctl`, `--ulimit`, `--hostname`/`-h`, `--dns`,
-//! `--dns-search`, `--dns-option`/`--dns-opt`, `--add-host`, `--group-add`, `--workdir`/`-w`,
-//! `--init`, `--stop-signal`, `--userns`, `--tz`, `--log-driver`, `--log-opt`, `--memory`/`-m`,
-//! `--cpus`, `--pids-limit`, `--ip`, `--ip6`, `--network-alias`, `--mac-address`, plus
-//! [`CONTAINER_NETWORK`] (`--network=container:x` → `network_mode`).
+//! Every flag with an inventory field lands in it; a value the inventory refuses (checked by the
+//! inventory's own rules, [`super::probe`]) stays in `podman_args` with a warning saying why.
 
 /// Where a flag goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// An inventory field quadgen has.
+    /// An inventory field.
     Field(Field),
-    /// An inventory field issue 7 adds: until it is on main, the flag is kept in `podman_args`
-    /// with a warning naming the field it will become.
-    Later(Field),
     /// quadgen (or quadlet) provides it itself: dropped, with a note saying why.
     Provided(&'static str),
 }
@@ -52,7 +41,8 @@ pub enum Field {
     Health(&'static str),
     /// `pull`: quadgen's own policy, except `never`.
     Pull,
-    /// `--security-opt`: `no-new-privileges` has a field, the rest does not.
+    /// `--security-opt`: `no-new-privileges`, `seccomp=`, `label=disable` and `label=type:`
+    /// have fields, the rest does not.
     SecurityOpt,
 }
 
@@ -60,6 +50,8 @@ pub enum Field {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Takes {
     Value,
+    /// A value podman splits on commas (a string slice: `--cap-add=A,B` is two).
+    Values,
     /// A switch (`--init`, or `--init=false`).
     Nothing,
 }
@@ -82,15 +74,12 @@ const fn row(names: &'static [&'static str], takes: Takes, target: Target) -> Ro
 }
 
 use Field::*;
-use Takes::{Nothing, Value};
-use Target::{Later, Provided};
+use Takes::{Nothing, Value, Values};
+use Target::Provided;
 
 const fn field(f: Field) -> Target {
     Target::Field(f)
 }
-
-/// `--network=container:x`: `network_mode` once issue 7 lands (ISSUE-7: `field(Scalar(..))`).
-pub const CONTAINER_NETWORK: Target = Later(Scalar("network_mode"));
 
 /// Every `podman run` flag the importer knows. Flags not listed are kept in `podman_args`
 /// with a warning.
@@ -117,40 +106,45 @@ pub const ROWS: &[Row] = &[
     ),
     row(&["--health-on-failure"], Value, field(Health("on_failure"))),
     row(&["--pull"], Value, field(Pull)),
-    // ISSUE-7 rows: fields issue 7 adds (switch `Later` to `field`).
-    row(&["--cap-add"], Value, Later(List("cap_add"))),
-    row(&["--cap-drop"], Value, Later(List("cap_drop"))),
-    row(&["--privileged"], Nothing, Later(Bool("privileged"))),
-    row(&["--security-opt"], Value, Later(SecurityOpt)),
-    row(&["--read-only"], Nothing, Later(Bool("read_only"))),
-    row(&["--tmpfs"], Value, Later(List("tmpfs"))),
-    row(&["--shm-size"], Value, Later(Scalar("shm_size"))),
-    row(&["--sysctl"], Value, Later(Map("sysctls"))),
-    row(&["--ulimit"], Value, Later(Map("ulimits"))),
-    row(&["--hostname", "-h"], Value, Later(Scalar("hostname"))),
-    row(&["--dns"], Value, Later(List("dns"))),
-    row(&["--dns-search"], Value, Later(List("dns_search"))),
+    row(&["--cap-add"], Values, field(List("cap_add"))),
+    row(&["--cap-drop"], Values, field(List("cap_drop"))),
+    row(&["--privileged"], Nothing, field(Bool("privileged"))),
+    row(&["--security-opt"], Value, field(SecurityOpt)),
+    row(&["--read-only"], Nothing, field(Bool("read_only"))),
+    row(
+        &["--read-only-tmpfs"],
+        Nothing,
+        field(Bool("read_only_tmpfs")),
+    ),
+    row(&["--tmpfs"], Value, field(List("tmpfs"))),
+    row(&["--shm-size"], Value, field(Scalar("shm_size"))),
+    row(&["--sysctl"], Values, field(Map("sysctls"))),
+    row(&["--ulimit"], Values, field(Map("ulimits"))),
+    row(&["--hostname", "-h"], Value, field(Scalar("hostname"))),
+    row(&["--dns"], Values, field(List("dns"))),
+    row(&["--dns-search"], Values, field(List("dns_search"))),
     row(
         &["--dns-option", "--dns-opt"],
-        Value,
-        Later(List("dns_options")),
+        Values,
+        field(List("dns_options")),
     ),
-    row(&["--add-host"], Value, Later(List("extra_hosts"))),
-    row(&["--group-add"], Value, Later(List("group_add"))),
-    row(&["--workdir", "-w"], Value, Later(Scalar("working_dir"))),
-    row(&["--init"], Nothing, Later(Bool("init"))),
-    row(&["--stop-signal"], Value, Later(Scalar("stop_signal"))),
-    row(&["--userns"], Value, Later(Scalar("userns"))),
-    row(&["--tz"], Value, Later(Scalar("timezone"))),
-    row(&["--log-driver"], Value, Later(Scalar("log_driver"))),
-    row(&["--log-opt"], Value, Later(Map("log_options"))),
-    row(&["--memory", "-m"], Value, Later(Scalar("memory"))),
-    row(&["--cpus"], Value, Later(Scalar("cpus"))),
-    row(&["--pids-limit"], Value, Later(Int("pids_limit"))),
-    row(&["--ip"], Value, Later(NetworkKey("ip"))),
-    row(&["--ip6"], Value, Later(NetworkKey("ip6"))),
-    row(&["--network-alias"], Value, Later(NetworkKey("aliases"))),
-    row(&["--mac-address"], Value, Later(NetworkKey("mac"))),
+    row(&["--add-host"], Values, field(List("extra_hosts"))),
+    row(&["--group-add"], Values, field(List("group_add"))),
+    row(&["--workdir", "-w"], Value, field(Scalar("working_dir"))),
+    row(&["--init"], Nothing, field(Bool("init"))),
+    row(&["--stop-signal"], Value, field(Scalar("stop_signal"))),
+    row(&["--userns"], Value, field(Scalar("userns"))),
+    row(&["--tz"], Value, field(Scalar("timezone"))),
+    row(&["--log-driver"], Value, field(Scalar("log_driver"))),
+    row(&["--log-opt"], Values, field(Map("log_options"))),
+    row(&["--memory", "-m"], Value, field(Scalar("memory"))),
+    row(&["--cpus"], Value, field(Scalar("cpus"))),
+    row(&["--pids-limit"], Value, field(Int("pids_limit"))),
+    // Keys of the one network the container joins (`networks = [{ name, ip, … }]`).
+    row(&["--ip"], Value, field(NetworkKey("ip"))),
+    row(&["--ip6"], Value, field(NetworkKey("ip6"))),
+    row(&["--network-alias"], Values, field(NetworkKey("aliases"))),
+    row(&["--mac-address"], Value, field(NetworkKey("mac"))),
     // What quadgen and quadlet provide.
     row(
         &["--name"],
@@ -226,7 +220,7 @@ pub fn parse<T: Clone>(words: &[(String, T)]) -> Vec<Flag<T>> {
         let (name, inline) = split(w);
         let row = if name.is_empty() { None } else { lookup(&name) };
         let wants_value = match row {
-            Some(r) => r.takes == Takes::Value,
+            Some(r) => r.takes != Takes::Nothing,
             None => !name.is_empty() && name.starts_with("--"),
         };
         let mut flag = Flag {
@@ -271,7 +265,7 @@ fn split(word: &str) -> (String, Option<String>) {
         (Some('-'), Some(c)) if c != '-' => {
             let name = format!("-{c}");
             let rest = chars.as_str();
-            let takes = lookup(&name).is_some_and(|r| r.takes == Takes::Value);
+            let takes = lookup(&name).is_some_and(|r| r.takes != Takes::Nothing);
             if rest.is_empty() {
                 (name, None)
             } else if let Some(v) = rest.strip_prefix('=') {

@@ -2,11 +2,7 @@
 
 use std::path::Path;
 
-use super::container::{Ctr, Origin, field};
-use super::fields::Fields;
-use super::flags::{self, Field, Target};
-use super::{Notes, oci_containers};
-use crate::import::yaml::{Loc, Node, Value};
+use super::{flags, oci_containers};
 
 fn import(json: &str) -> crate::import::Imported {
     oci_containers(Path::new("c.json"), json).unwrap_or_else(|r| panic!("refused:\n{r}"))
@@ -92,10 +88,156 @@ fn refusals_are_located_and_all_reported() {
     assert!(text.contains("`sometimes` is not a pull policy"), "{text}");
 }
 
+fn warnings(got: &crate::import::Imported) -> Vec<String> {
+    got.warnings
+        .iter()
+        .filter(|w| w.key != "systemd.services")
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn strings(v: &toml::Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect()
+}
+
+/// Every flag with an inventory field, in podman's spellings (`=` and separate values, short
+/// names, comma-separated string slices), lands in its field: no `podman_args`, no warning.
 #[test]
-fn a_custom_service_name_and_a_container_network_are_said() {
+fn every_flag_with_a_field_lands_in_it() {
     let got = import(
-        r#"{"app":{"image":"docker.io/library/nginx:1","serviceName":"web-app","extraOptions":["--network=container:vpn","--ip=10.0.0.5"]}}"#,
+        r#"{"vpn":{"image":"docker.io/library/alpine:3","hostname":"vpn.lan","workdir":"/srv",
+        "privileged":false,"capabilities":{"NET_ADMIN":true,"MKNOD":false},"log-driver":"k8s-file",
+        "networks":["media"],
+        "extraOptions":["--cap-add=sys_time,CAP_NET_RAW","--cap-drop","ALL",
+        "--security-opt","no-new-privileges","--security-opt=label=disable",
+        "--security-opt=label=type:spc_t","--security-opt=seccomp=/etc/containers/seccomp.json",
+        "--read-only","--read-only-tmpfs=false","--tmpfs","/run:size=64m,mode=1777","--shm-size=1g",
+        "--sysctl","net.ipv4.ip_forward=1,kernel.shmmax=1000000","--ulimit","nofile=65535:65535",
+        "--ulimit=nproc=4096","--dns=9.9.9.9","--dns-search=home.lan","--dns-option=ndots:2",
+        "--add-host=nas.lan:10.0.0.2","--group-add=video,keep-groups","--init","--stop-signal=SIGINT",
+        "--userns=auto","--tz=Europe/Berlin","--log-opt=max-size=10m","-m","512m","--cpus=1.5",
+        "--pids-limit=100","--network-alias=dl","--mac-address=92:D0:C6:0A:29:33"]},
+        "app":{"image":"docker.io/library/alpine:3","dependsOn":["vpn"],
+        "extraOptions":["--network=container:vpn"]},
+        "edge":{"image":"docker.io/library/alpine:3","extraOptions":["--network=host","-h","edge"]}}"#,
+    );
+    assert_eq!(warnings(&got), Vec::<String>::new(), "{}", got.toml);
+    let t = table(&got.toml);
+    let vpn = &t["containers"]["vpn"];
+    assert!(vpn.get("podman_args").is_none(), "{}", got.toml);
+    assert_eq!(
+        strings(&vpn["cap_add"]),
+        ["NET_ADMIN", "sys_time", "CAP_NET_RAW"]
+    );
+    assert_eq!(strings(&vpn["cap_drop"]), ["MKNOD", "ALL"]);
+    assert!(vpn.get("privileged").is_none(), "false is the default");
+    for (k, v) in [
+        ("no_new_privileges", true),
+        ("security_label_disable", true),
+        ("read_only", true),
+        ("read_only_tmpfs", false),
+        ("init", true),
+    ] {
+        assert_eq!(vpn[k].as_bool(), Some(v), "{k}");
+    }
+    for (k, v) in [
+        ("hostname", "vpn.lan"),
+        ("working_dir", "/srv"),
+        ("log_driver", "k8s-file"),
+        ("security_label_type", "spc_t"),
+        ("seccomp_profile", "/etc/containers/seccomp.json"),
+        ("shm_size", "1g"),
+        ("stop_signal", "SIGINT"),
+        ("userns", "auto"),
+        ("timezone", "Europe/Berlin"),
+        ("memory", "512m"),
+        ("cpus", "1.5"),
+    ] {
+        assert_eq!(vpn[k].as_str(), Some(v), "{k}: {}", got.toml);
+    }
+    assert_eq!(vpn["pids_limit"].as_integer(), Some(100));
+    assert_eq!(strings(&vpn["tmpfs"]), ["/run:size=64m,mode=1777"]);
+    assert_eq!(vpn["sysctls"]["net.ipv4.ip_forward"].as_str(), Some("1"));
+    assert_eq!(vpn["sysctls"]["kernel.shmmax"].as_str(), Some("1000000"));
+    assert_eq!(vpn["ulimits"]["nofile"].as_str(), Some("65535:65535"));
+    assert_eq!(vpn["ulimits"]["nproc"].as_str(), Some("4096"));
+    assert_eq!(vpn["log_options"]["max-size"].as_str(), Some("10m"));
+    assert_eq!(strings(&vpn["dns"]), ["9.9.9.9"]);
+    assert_eq!(strings(&vpn["dns_search"]), ["home.lan"]);
+    assert_eq!(strings(&vpn["dns_options"]), ["ndots:2"]);
+    assert_eq!(strings(&vpn["extra_hosts"]), ["nas.lan:10.0.0.2"]);
+    assert_eq!(strings(&vpn["group_add"]), ["video", "keep-groups"]);
+    let net = &vpn["networks"][0];
+    assert_eq!(net["name"].as_str(), Some("media"));
+    assert_eq!(strings(&net["aliases"]), ["dl"]);
+    assert_eq!(net["mac"].as_str(), Some("92:D0:C6:0A:29:33"));
+    let app = &t["containers"]["app"];
+    assert_eq!(app["network_mode"].as_str(), Some("container:vpn"));
+    assert!(app.get("networks").is_none() && app.get("podman_args").is_none());
+    let edge = &t["containers"]["edge"];
+    assert_eq!(edge["network_mode"].as_str(), Some("host"));
+    assert_eq!(edge["hostname"].as_str(), Some("edge"));
+}
+
+/// A value the inventory refuses stays in `podman_args` as one `--flag=value` word, with the
+/// inventory's own reason; a security option without a field too.
+#[test]
+fn a_value_the_inventory_refuses_stays_in_podman_args_with_its_reason() {
+    let got = import(
+        r#"{"x1":{"image":"docker.io/library/alpine:3","extraOptions":["--cap-add=NET_ADMIN,CAP_BOGUS",
+        "--sysctl=kernel.hostname=x","--ulimit=host","--pids-limit=0","--shm-size","lots",
+        "--security-opt=apparmor=unconfined","--security-opt=label=level:s0:c1,c2",
+        "--stop-signal=SIGNOPE","--init=maybe","--log-driver=json-file"]}}"#,
+    );
+    let t = table(&got.toml);
+    let x = &t["containers"]["x1"];
+    assert_eq!(strings(&x["cap_add"]), ["NET_ADMIN"]);
+    assert_eq!(x["log_driver"].as_str(), Some("k8s-file"), "podman's alias");
+    assert_eq!(
+        strings(&x["podman_args"]),
+        [
+            "--cap-add=CAP_BOGUS",
+            "--sysctl=kernel.hostname=x",
+            "--ulimit=host",
+            "--pids-limit=0",
+            "--shm-size=lots",
+            "--security-opt=apparmor=unconfined",
+            "--security-opt=label=level:s0:c1,c2",
+            "--stop-signal=SIGNOPE",
+            "--init=maybe",
+        ]
+    );
+    let msgs = warnings(&got).join("\n");
+    for want in [
+        "`cap_add` does not take it (`CAP_BOGUS` is not a Linux capability)",
+        "`sysctls` does not take it (podman refuses the sysctl `kernel.hostname`: it is not namespaced",
+        "not KEY=VALUE: kept in podman_args",
+        "`pids_limit` does not take it (pids_limit 0 is not a limit)",
+        "`shm_size` does not take it (shm_size `lots` is not a size)",
+        "no inventory field for this security option",
+        "`stop_signal` does not take it (`SIGNOPE` is not a signal)",
+        "not true or false",
+        "`json-file` is podman's alias of `k8s-file`",
+    ] {
+        assert!(msgs.contains(want), "no `{want}` in\n{msgs}");
+    }
+}
+
+/// Network modes: a container of the JSON (not itself, not an unknown one), `host`, the modes
+/// `podman_args` may not carry, and what podman refuses together with a mode.
+#[test]
+fn network_modes_and_what_podman_refuses_with_them() {
+    let got = import(
+        r#"{"app":{"image":"docker.io/library/nginx:1","serviceName":"web-app","ports":["80:80"],
+        "extraOptions":["--network=container:vpn"]},
+        "vpn":{"image":"docker.io/library/alpine:3","networks":["media"],
+        "extraOptions":["--network=host","--sysctl=net.ipv4.ip_forward=1","--sysctl=kernel.shmmax=1000"]},
+        "lone":{"image":"docker.io/library/alpine:3","extraOptions":["--network=container:ghost","--network=slirp4netns","--network=none","--dns=9.9.9.9"]},
+        "self":{"image":"docker.io/library/alpine:3","extraOptions":["--network=container:self"]}}"#,
     );
     assert!(
         got.toml.contains("# was web-app.service; now app.service"),
@@ -103,80 +245,175 @@ fn a_custom_service_name_and_a_container_network_are_said() {
         got.toml
     );
     let t = table(&got.toml);
-    let args = t["containers"]["app"]["podman_args"]
-        .as_array()
-        .expect("args");
-    assert_eq!(args[0].as_str(), Some("--network=container:vpn"));
-    assert_eq!(args[1].as_str(), Some("--ip=10.0.0.5"));
-    let msgs: Vec<String> = got.warnings.iter().map(ToString::to_string).collect();
+    let c = &t["containers"];
+    assert_eq!(c["app"]["network_mode"].as_str(), Some("container:vpn"));
+    assert!(c["app"].get("ports").is_none(), "{}", got.toml);
+    assert_eq!(c["vpn"]["network_mode"].as_str(), Some("host"));
+    assert!(c["vpn"].get("networks").is_none());
     assert!(
-        msgs.iter().any(|m| m.contains("its field `network_mode`")),
-        "{msgs:?}"
+        t.get("networks").is_none(),
+        "no table for a network no one joins"
     );
+    assert_eq!(c["vpn"]["sysctls"]["kernel.shmmax"].as_str(), Some("1000"));
+    assert_eq!(
+        strings(&c["vpn"]["podman_args"]),
+        ["--sysctl=net.ipv4.ip_forward=1"]
+    );
+    assert_eq!(c["lone"]["network_mode"].as_str(), Some("none"));
+    assert_eq!(strings(&c["lone"]["podman_args"]), ["--dns=9.9.9.9"]);
+    assert!(c["self"].get("network_mode").is_none());
+    let msgs = warnings(&got).join("\n");
+    for want in [
+        "not carried: the ports 80:80: the container shares `vpn`'s network",
+        "not carried: the networks media (podman refuses other networks with `--network=host`",
+        "podman refuses the sysctl `net.ipv4.ip_forward` with the host's network",
+        "`ghost` is not a container of this JSON",
+        "the network mode `slirp4netns` has no inventory field",
+        "podman refuses DNS settings without a network",
+        "a container cannot share its own network namespace",
+    ] {
+        assert!(msgs.contains(want), "no `{want}` in\n{msgs}");
+    }
+}
+
+/// `--ip`, `--network-alias`, … go to the one network's table; with no network, several, or a
+/// static address on a network whose subnet the JSON does not say, they stay in `podman_args`.
+#[test]
+fn network_keys_need_exactly_one_network_of_the_inventory() {
+    let got = import(
+        r#"{"one":{"image":"docker.io/library/alpine:3","extraOptions":["--ip=10.89.7.5","--network-alias=a1,a2","--network=media"]},
+        "two":{"image":"docker.io/library/alpine:3","networks":["media","back"],"extraOptions":["--network-alias=b"]},
+        "none":{"image":"docker.io/library/alpine:3","extraOptions":["--mac-address=92:d0:c6:0a:29:33"]}}"#,
+    );
+    let t = table(&got.toml);
+    let c = &t["containers"];
+    let one = &c["one"]["networks"][0];
+    assert_eq!(one["name"].as_str(), Some("media"));
+    assert_eq!(strings(&one["aliases"]), ["a1", "a2"]);
+    assert!(one.get("ip").is_none());
+    assert_eq!(strings(&c["one"]["podman_args"]), ["--ip=10.89.7.5"]);
+    assert_eq!(strings(&c["two"]["podman_args"]), ["--network-alias=b"]);
+    assert_eq!(
+        strings(&c["none"]["podman_args"]),
+        ["--mac-address=92:d0:c6:0a:29:33"]
+    );
+    let msgs = warnings(&got).join("\n");
+    for want in [
+        "network `media` sets no subnet",
+        "set `subnet` on `[networks.media]`",
+        "joins several networks (media, back)",
+        "joins podman's default network, which the inventory cannot name",
+    ] {
+        assert!(msgs.contains(want), "no `{want}` in\n{msgs}");
+    }
+}
+
+/// `--health-*` without `--health-cmd` tune the image's own check: `podman_args` may not carry
+/// them (quadgen's start gate depends on `health`), so they are not carried, with a warning.
+#[test]
+fn health_settings_without_a_command_are_not_carried() {
+    let got = import(
+        r#"{"web":{"image":"docker.io/library/nginx:1","extraOptions":["--health-interval=5s"]}}"#,
+    );
+    let t = table(&got.toml);
+    assert!(t["containers"]["web"].get("podman_args").is_none());
+    assert!(t["containers"]["web"].get("health").is_none());
+    let msgs = warnings(&got).join("\n");
     assert!(
-        msgs.iter().any(|m| m.contains("its field `networks[].ip`")),
-        "{msgs:?}"
+        msgs.contains("not carried: --health-interval=5s without --health-cmd"),
+        "{msgs}"
     );
 }
 
-/// The ISSUE-7 switch: a row turned from `Later` to `Field` writes the field. Every `Later` row's
-/// field goes through the same code here, so switching the table is the one-line change.
+/// The import's promise (the CLI checks it, and calls a failure an importer bug): whatever the
+/// flags, the output builds. Every flag of the table with values of every shape, alone and
+/// with each network mode.
 #[test]
-fn every_later_row_writes_its_field_once_switched() {
-    let node = Node::new(Value::Map(Vec::new()), Loc::default());
+fn whatever_the_flags_the_output_builds() {
+    let values = [
+        "",
+        "x",
+        "1",
+        "0",
+        "-1",
+        "a=b",
+        "a,b",
+        "/abs",
+        "/run:size=64m",
+        "host",
+        "none",
+        "container:other",
+        "container:x1",
+        "slirp4netns",
+        "media",
+        "media:ip=10.0.0.2",
+        "nofile=-1",
+        "nofile=65535:65535",
+        "net.ipv4.ip_forward=1",
+        "kernel.shmmax=1",
+        "kernel.hostname=x",
+        "1g",
+        "1.5",
+        "true",
+        "false",
+        "10.89.0.5",
+        "fd00::5",
+        "92:d0:c6:0a:29:33",
+        "label=disable",
+        "label=type:spc_t",
+        "seccomp=rel.json",
+        "no-new-privileges",
+        "SIGTERM",
+        "Europe/Berlin",
+        "nas:10.0.0.2",
+        "json-file",
+        "a b",
+    ];
+    let modes = [
+        "",
+        "--network=host",
+        "--network=none",
+        "--network=container:other",
+    ];
+    let mut tried = 0;
+    let mut failed = Vec::new();
     for row in flags::ROWS {
-        let Target::Later(f) = row.target else {
-            continue;
-        };
-        let mut ctr = Ctr {
-            name: "x",
-            node: &node,
-            fields: Fields::default(),
-            volumes: Vec::new(),
-            networks: Vec::new(),
-        };
-        ctr.fields.push("networks", "media".into());
-        let value = match f {
-            Field::Bool(_) => None,
-            Field::Int(_) => Some("100".to_string()),
-            Field::Map(_) => Some("nofile=65535:65535".to_string()),
-            Field::SecurityOpt => Some("no-new-privileges".to_string()),
-            _ => Some("v".to_string()),
-        };
-        let flag = flags::Flag {
-            row: Some(row),
-            name: row.names[0].to_string(),
-            value,
-            words: vec![row.names[0].to_string()],
-            at: Origin {
-                loc: Loc::default(),
-                option: "extraOptions".into(),
-            },
-        };
-        let mut notes = Notes::default();
-        field(&mut ctr, &mut notes, &flag.at.clone(), &flag, f);
-        let text = ctr.fields.write("x");
-        let t = table(&text);
-        let x = &t["containers"]["x"];
-        let name = match f {
-            Field::NetworkKey(k) => {
-                assert!(
-                    x["networks"][0].get(k).is_some(),
-                    "{}: {text}",
-                    row.names[0]
-                );
-                continue;
+        for v in values {
+            for mode in modes {
+                let mut words = vec![format!("{}={v}", row.names[0])];
+                if !mode.is_empty() {
+                    words.push(mode.to_string());
+                }
+                let json = serde_json::json!({
+                    "x1": { "image": "docker.io/library/alpine:3", "ports": ["8080:80"],
+                            "networks": ["media"], "extraOptions": words },
+                    "other": { "image": "docker.io/library/alpine:3" },
+                });
+                let Ok(got) = oci_containers(Path::new("c.json"), &json.to_string()) else {
+                    continue;
+                };
+                tried += 1;
+                if let Err(r) = crate::compile::compile(
+                    Path::new("imported.toml"),
+                    &got.toml,
+                    crate::compile::version::PodmanVersion::DEFAULT,
+                ) {
+                    let errors: Vec<String> = r
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| d.message.clone())
+                        .collect();
+                    failed.push(format!("{words:?}: {errors:?}"));
+                }
             }
-            Field::SecurityOpt => "no_new_privileges",
-            Field::List(n) | Field::Scalar(n) | Field::Bool(n) | Field::Int(n) | Field::Map(n) => n,
-            other => panic!("{other:?} is not an issue-7 shape"),
-        };
-        assert!(
-            x.get(name).is_some(),
-            "{}: no `{name}` in\n{text}",
-            row.names[0]
-        );
-        assert!(x.get("podman_args").is_none(), "{}: {text}", row.names[0]);
-        assert!(notes.warnings.is_empty() && notes.errors.is_empty());
+        }
     }
+    assert!(
+        failed.is_empty(),
+        "{} of {tried} do not build:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    assert!(tried > 5000, "{tried}");
 }
