@@ -13,6 +13,7 @@ pub mod interpolate;
 pub mod load;
 pub mod map;
 pub mod oci;
+mod probe;
 
 pub mod toml_out;
 pub mod yaml;

@@ -1,10 +1,5 @@
-//! The inventory's own verdict on a value the import is about to write: a one-container inventory
-//! with that value goes through quadgen's parser and validator, so the import writes a field only
-//! in the exact syntax `quadgen build` accepts.
-
-use std::path::Path;
-
-use crate::compile::version::PodmanVersion;
+//! The compose importer's probe: a one-container inventory around the value, in the context
+//! (network mode, networks, secrets) the service gives it; see [`crate::import::probe`].
 
 /// What a probe container needs besides the value: lines inside its table (`network_mode`), and
 /// whole tables after it (`[networks.X]`, `[secrets.X]`).
@@ -21,14 +16,7 @@ pub(super) fn refusal(ctx: &Context, line: &str) -> Option<String> {
         "[containers.probe]\nimage = \"docker.io/library/probe:latest\"\n{}{line}\n\n{}",
         ctx.container, ctx.tables
     );
-    let rejected =
-        crate::compile::validate_source(Path::new("probe.toml"), &text, PodmanVersion::DEFAULT)
-            .err()?;
-    let d = rejected.diagnostics.iter().find(|d| d.is_error())?;
-    Some(match &d.help {
-        Some(h) => format!("{}; {h}", d.message),
-        None => d.message.clone(),
-    })
+    crate::import::probe::verdict(&text).err()
 }
 
 #[cfg(test)]

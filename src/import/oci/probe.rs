@@ -1,12 +1,9 @@
-//! Does the inventory take a value? Asked of the inventory's own rules: the value is written into
-//! a one-container inventory exactly as the import writes it, and parsed and validated by
-//! `quadgen check`'s code. So a field is written only in a form `quadgen check` accepts, and a
-//! refusal carries the inventory's own reason.
+//! The oci-containers importer's probe: a container's imported fields, with the networks and
+//! volumes they name, as a one-container inventory; see [`crate::import::probe`].
 
 use std::fmt::Write as _;
 
 use super::fields::Fields;
-use crate::compile::{inventory, model, version::PodmanVersion};
 
 /// The image of the probe container (any valid reference: only its fields are under test).
 const IMAGE: &str = "docker.io/library/busybox:latest";
@@ -24,18 +21,7 @@ pub fn accepts(fields: &Fields, networks: &[String], volumes: &[String]) -> Resu
     let mut probe = fields.clone();
     probe.set("image", super::fields::Val::Str(IMAGE.into()));
     text.push_str(&probe.write("probe"));
-    let parsed = inventory::parse(&text).map_err(|d| first(&d))?;
-    match model::validate(parsed, PodmanVersion::DEFAULT) {
-        Ok(_) => Ok(()),
-        Err(d) => Err(first(&d.0)),
-    }
-}
-
-fn first(diags: &[crate::compile::diagnostic::Diagnostic]) -> String {
-    diags
-        .iter()
-        .find(|d| d.is_error())
-        .map_or_else(|| "refused".to_string(), |d| d.message.clone())
+    crate::import::probe::verdict(&text)
 }
 
 #[cfg(test)]

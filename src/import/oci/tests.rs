@@ -213,13 +213,13 @@ fn a_value_the_inventory_refuses_stays_in_podman_args_with_its_reason() {
     );
     let msgs = warnings(&got).join("\n");
     for want in [
-        "`cap_add` does not take it (`CAP_BOGUS` is not a Linux capability)",
+        "`cap_add` does not take it (`CAP_BOGUS` is not a Linux capability",
         "`sysctls` does not take it (podman refuses the sysctl `kernel.hostname`: it is not namespaced",
         "not KEY=VALUE: kept in podman_args",
-        "`pids_limit` does not take it (pids_limit 0 is not a limit)",
-        "`shm_size` does not take it (shm_size `lots` is not a size)",
+        "`pids_limit` does not take it (pids_limit 0 is not a limit",
+        "`shm_size` does not take it (shm_size `lots` is not a size",
         "no inventory field for this security option",
-        "`stop_signal` does not take it (`SIGNOPE` is not a signal)",
+        "`stop_signal` does not take it (`SIGNOPE` is not a signal",
         "not true or false",
         "`json-file` is podman's alias of `k8s-file`",
     ] {
