@@ -143,7 +143,7 @@ pub struct Container {
     /// Escape hatch: raw Quadlet keys per section (`Unit`, `Container`, `Service`, `Install`).
     pub quadlet: Option<RawSections>,
 
-    // Security (issue 7): capabilities, privileges, seccomp, SELinux labels, read-only root.
+    // Security: capabilities, privileges, seccomp, SELinux labels, read-only root.
     pub cap_add: Option<Spanned<Vec<Str>>>,
     pub cap_drop: Option<Spanned<Vec<Str>>>,
     pub privileged: Option<Spanned<bool>>,
@@ -155,7 +155,7 @@ pub struct Container {
     pub security_label_disable: Option<Spanned<bool>>,
     pub security_label_type: Option<Str>,
 
-    // Resources (issue 7): memory, CPU, processes, tmpfs mounts, shared memory, sysctls, ulimits.
+    // Resources: memory, CPU, processes, tmpfs mounts, shared memory, sysctls, ulimits.
     pub tmpfs: Option<Spanned<Vec<Str>>>,
     pub shm_size: Option<Str>,
     pub sysctls: Option<StrMap>,
@@ -164,7 +164,7 @@ pub struct Container {
     pub cpus: Option<Str>,
     pub pids_limit: Option<Spanned<i64>>,
 
-    // Runtime (issue 7): names, DNS, hosts, groups, working directory, init, signals, logging.
+    // Runtime: names, DNS, hosts, groups, working directory, init, signals, logging.
     pub hostname: Option<Str>,
     pub dns: Option<Spanned<Vec<Str>>>,
     pub dns_search: Option<Spanned<Vec<Str>>>,

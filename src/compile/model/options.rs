@@ -1,4 +1,4 @@
-//! The container options of issue 7, grouped by concern: [`Security`], [`Resources`] and
+//! The container options beyond image, mounts and networks, grouped by concern: [`Security`], [`Resources`] and
 //! [`Runtime`]. Every value is checked and carries the text written into the unit.
 
 use super::{HostPath, Single, Word};

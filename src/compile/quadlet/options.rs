@@ -1,4 +1,4 @@
-//! The container options of issue 7 ([`Security`], [`Resources`], [`Runtime`]) as Quadlet keys,
+//! The container options ([`Security`], [`Resources`], [`Runtime`]) as Quadlet keys,
 //! or, where the target's quadlet has no key, as `PodmanArgs=` words.
 
 use super::UnitBuilder;

@@ -515,7 +515,7 @@ fn volume_mount(
         // a `tmpfs` field, with the `tmpfs` key's (see `fields`)
         ("tmpfs", _) => None,
         (other, _) => {
-            out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form yet (tmpfs and others come with issue 7)"));
+            out.not_carried(buf, &v.loc, sref, "volumes", &format!("a `{other}` mount at `{target}` has no inventory form (bind, volume and tmpfs mounts do)"));
             None
         }
     }

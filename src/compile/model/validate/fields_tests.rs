@@ -207,6 +207,24 @@ fn podman_args_a_field_covers_warn_with_the_field() {
     assert!(text.contains("use `cap_add` instead"), "{text}");
     assert!(text.contains("use `shm_size` instead"), "{text}");
     assert!(!text.contains("error"), "{text}");
+    for covered in [
+        "\"--security-opt=no-new-privileges\"",
+        "\"--security-opt\", \"seccomp=unconfined\"",
+        "\"--security-opt\", \"label=type:spc_t\"",
+    ] {
+        let text = warnings(&format!("podman_args = [{covered}]\n"));
+        assert!(text.contains("use `no_new_privileges"), "{covered}: {text}");
+    }
+}
+
+/// Values no field can say (an AppArmor profile, podman's `json-file` alias) are what the escape
+/// hatch is for: no warning that sends the user to a field which would refuse them.
+#[test]
+fn podman_args_values_no_field_takes_do_not_warn() {
+    let text = warnings(
+        "podman_args = [\"--security-opt=apparmor=unconfined\", \"--security-opt\", \"label=level:s0\", \"--log-driver=json-file\"]\n",
+    );
+    assert!(!text.contains("instead"), "{text}");
 }
 
 #[test]

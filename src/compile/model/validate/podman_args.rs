@@ -14,8 +14,11 @@ const REFUSED: &[(&[&str], &str)] = &[
         "the container is named after its table; rename `[containers.NAME]`",
     ),
     (&["--pull"], "use `pull`"),
-    (&["--network", "--net"], "use `networks`"),
-    (&["--pod"], "use `networks` (pods are not supported yet)"),
+    (
+        &["--network", "--net"],
+        "use `networks`, or `network_mode` for `host`, `none` and `container:NAME`",
+    ),
+    (&["--pod"], "use `pod` with a `[pods.NAME]` table"),
     (
         &[
             "--replace",
@@ -124,7 +127,9 @@ impl Checker {
                     continue;
                 }
             }
-            if let Some((_, field)) = COVERED.iter().find(|(opts, _)| opts.contains(&option)) {
+            let value = inline.or_else(|| args.get(i + 1).map(|v| v.get_ref().as_str()));
+            let covered = COVERED.iter().find(|(opts, _)| opts.contains(&option));
+            if let Some((_, field)) = covered.filter(|_| a_field_takes(option, value)) {
                 self.diags.push(
                     Diagnostic::warning(
                         span(arg),
@@ -134,6 +139,29 @@ impl Checker {
                 );
             }
         }
+    }
+}
+
+/// Whether the covering field can say this value: most fields take any value of their option, but
+/// only some `--security-opt` forms have fields, and `log_driver` takes podman's own drivers.
+fn a_field_takes(option: &str, value: Option<&str>) -> bool {
+    let Some(value) = value else {
+        return true;
+    };
+    match option {
+        "--security-opt" => {
+            let value = value.replacen(':', "=", 1);
+            value == "no-new-privileges"
+                || value.starts_with("no-new-privileges=")
+                || value.starts_with("seccomp=")
+                || value == "label=disable"
+                || value.starts_with("label=type")
+        }
+        "--log-driver" => matches!(
+            value,
+            "journald" | "k8s-file" | "none" | "passthrough" | "passthrough-tty"
+        ),
+        _ => true,
     }
 }
 
