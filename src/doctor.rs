@@ -153,6 +153,9 @@ pub struct HostFacts {
     pub rootless_users: Vec<RootlessUser>,
     /// `registries.conf`, then `registries.conf.d/*.conf` in order, as (path, text).
     pub registries_conf: Vec<(String, String)>,
+    /// cron's tables and the scripts of `/etc/cron.{hourly,daily,weekly,monthly}`, as (path, text):
+    /// a prune scheduled there is as dangerous as one in a timer.
+    pub crontabs: Vec<(String, String)>,
 }
 
 impl Default for HostFacts {
@@ -168,6 +171,7 @@ impl Default for HostFacts {
             mounts: Vec::new(),
             rootless_users: Vec::new(),
             registries_conf: Vec::new(),
+            crontabs: Vec::new(),
         }
     }
 }

@@ -447,8 +447,54 @@ fn prune_lines(t: &TimerFacts) -> Vec<String> {
                 .iter()
                 .flat_map(|(_, text)| text.lines().map(str::to_string)),
         )
-        .filter(|l| l.contains("prune") && l.contains("podman"))
+        .filter(|l| is_podman_prune(l))
         .collect()
+}
+
+fn is_podman_prune(line: &str) -> bool {
+    line.contains("prune") && line.contains("podman")
+}
+
+/// A podman prune something schedules: which timer or cron file, the line, and the fixes for a
+/// prune that takes volumes and for one that takes networks.
+struct ScheduledPrune {
+    by: String,
+    line: String,
+    fix_volumes: String,
+    fix_networks: String,
+}
+
+/// Every prune the enabled or scheduled timers and the cron tables run.
+fn scheduled_prunes(facts: &HostFacts) -> Vec<ScheduledPrune> {
+    let has_safe_prune = facts
+        .timers
+        .iter()
+        .any(|t| t.timer == "quadgen-prune.timer");
+    let mut out = Vec::new();
+    for t in facts.timers.iter().filter(|t| t.scheduled() || t.enabled()) {
+        for line in prune_lines(t) {
+            out.push(ScheduledPrune {
+                by: t.timer.clone(),
+                line,
+                fix_volumes: prune_fix(facts, t, "volumes", has_safe_prune),
+                fix_networks: prune_fix(facts, t, "networks", has_safe_prune),
+            });
+        }
+    }
+    for (path, text) in &facts.crontabs {
+        let lines = text.lines().map(str::trim);
+        for line in lines.filter(|l| !l.starts_with('#') && is_podman_prune(l)) {
+            out.push(ScheduledPrune {
+                by: format!("cron ({path})"),
+                line: line.to_string(),
+                fix_volumes: format!("edit {path}: remove `--volumes` from `{line}`"),
+                fix_networks: format!(
+                    "edit {path}: replace `{line}` by an images-only prune (`podman image prune --all --force --filter until=24h`)"
+                ),
+            });
+        }
+    }
+    out
 }
 
 pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
@@ -464,54 +510,44 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    for t in &facts.timers {
-        if !t.scheduled() && !t.enabled() {
-            continue;
-        }
-        let has_safe_prune = facts
-            .timers
+    for p in scheduled_prunes(facts) {
+        let words: Vec<&str> = p.line.split_whitespace().collect();
+        if words
             .iter()
-            .any(|t| t.timer == "quadgen-prune.timer");
-        let fix = |what: &str| prune_fix(facts, t, what, has_safe_prune);
-        for line in prune_lines(t) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words
-                .iter()
-                .any(|w| *w == "--volumes" || w.starts_with("--volumes="))
-            {
-                volumes += 1;
-                out.push(finding(
-                    "prune-volumes",
-                    Level::Error,
-                    format!("{} runs `{}`", t.timer, line.trim()),
-                    "`--volumes` deletes every named volume no running container uses: a stopped \
-                     container's data is gone",
-                    fix("volumes"),
-                ));
-            }
-            let system = words.windows(2).any(|w| w == ["system", "prune"]);
-            let network = words.windows(2).any(|w| w == ["network", "prune"]);
-            if system || network {
-                networks += 1;
-                let (level, whose) = if ours.is_empty() {
-                    (Level::Warning, String::new())
-                } else {
-                    (Level::Error, format!(" (quadgen's: {})", ours.join(", ")))
-                };
-                out.push(finding(
-                    "prune-networks",
-                    level,
-                    format!(
-                        "{} runs `{}`, which removes every network no running container uses{whose}",
-                        t.timer,
-                        line.trim()
-                    ),
-                    "the network of a stopped quadlet container is removed while its \
-                     `-network.service` still says active: the container cannot start again \
-                     until that service is restarted",
-                    fix("networks"),
-                ));
-            }
+            .any(|w| *w == "--volumes" || w.starts_with("--volumes="))
+        {
+            volumes += 1;
+            out.push(finding(
+                "prune-volumes",
+                Level::Error,
+                format!("{} runs `{}`", p.by, p.line.trim()),
+                "`--volumes` deletes every named volume no running container uses: a stopped \
+                 container's data is gone",
+                p.fix_volumes.clone(),
+            ));
+        }
+        let system = words.windows(2).any(|w| w == ["system", "prune"]);
+        let network = words.windows(2).any(|w| w == ["network", "prune"]);
+        if system || network {
+            networks += 1;
+            let (level, whose) = if ours.is_empty() {
+                (Level::Warning, String::new())
+            } else {
+                (Level::Error, format!(" (quadgen's: {})", ours.join(", ")))
+            };
+            out.push(finding(
+                "prune-networks",
+                level,
+                format!(
+                    "{} runs `{}`, which removes every network no running container uses{whose}",
+                    p.by,
+                    p.line.trim()
+                ),
+                "the network of a stopped quadlet container is removed while its \
+                 `-network.service` still says active: the container cannot start again \
+                 until that service is restarted",
+                p.fix_networks,
+            ));
         }
     }
     if volumes == 0 {

@@ -52,6 +52,7 @@ pub fn gather(root: &Path) -> HostFacts {
             .unwrap_or_default(),
         rootless_users: rootless_users(),
         registries_conf: registries_conf(Path::new("/etc/containers")),
+        crontabs: crontabs(Path::new("/")),
     }
 }
 
@@ -347,6 +348,36 @@ fn rootless_users() -> Vec<RootlessUser> {
         }
     }
     out
+}
+
+/// Every cron table under `root` (`/etc/crontab`, `/etc/cron.d/*`, the users' tables) and the
+/// scripts run by `/etc/cron.{hourly,daily,weekly,monthly}`, sorted by path; unreadable ones are
+/// left out.
+pub(super) fn crontabs(root: &Path) -> Vec<(String, String)> {
+    let mut files = vec![root.join("etc/crontab")];
+    for dir in [
+        "etc/cron.d",
+        "etc/cron.hourly",
+        "etc/cron.daily",
+        "etc/cron.weekly",
+        "etc/cron.monthly",
+        "var/spool/cron/crontabs",
+        "var/spool/cron",
+    ] {
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            let mut d: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            d.sort();
+            files.extend(d.into_iter().filter(|p| p.is_file()));
+        }
+    }
+    files
+        .into_iter()
+        .filter_map(|p| {
+            std::fs::read_to_string(&p)
+                .ok()
+                .map(|t| (p.display().to_string(), t))
+        })
+        .collect()
 }
 
 /// `registries.conf` then `registries.conf.d/*.conf`, sorted, as containers-registries.conf(5)

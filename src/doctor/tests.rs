@@ -3,7 +3,7 @@
 //! rulesets (nixpkgs' nftables and iptables firewalls, with and without the UDP 53 rule) in a
 //! private network namespace.
 
-use super::gather::{parse_exec, parse_mountinfo, parse_networks};
+use super::gather::{crontabs, parse_exec, parse_mountinfo, parse_networks};
 use super::*;
 
 const NFT_NIXOS_OPEN: &str = include_str!("fixtures/nft-nixos-open.json");
@@ -66,6 +66,10 @@ fn healthy() -> HostFacts {
         registries_conf: vec![(
             "/etc/containers/registries.conf".into(),
             "unqualified-search-registries = [\"docker.io\"]\n".into(),
+        )],
+        crontabs: vec![(
+            "/etc/crontab".into(),
+            "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n".into(),
         )],
     }
 }
@@ -494,6 +498,38 @@ fn auto_update_timer_states() {
     );
 }
 
+/// A prune in cron is found like one in a timer; a commented-out line is not.
+#[test]
+fn prunes_scheduled_by_cron() {
+    let mut facts = healthy();
+    facts.crontabs.push((
+        "/etc/cron.d/podman".into(),
+        "# 0 3 * * * root podman system prune -af --volumes\n\
+         0 4 * * 0 root /usr/bin/podman system prune -af --volumes\n"
+            .into(),
+    ));
+    let f = diagnose(&facts, &options());
+    let volumes = one(&f, "prune-volumes");
+    assert_eq!(volumes.level, Level::Error, "{f:#?}");
+    assert_eq!(
+        volumes.what,
+        "cron (/etc/cron.d/podman) runs `0 4 * * 0 root /usr/bin/podman system prune -af --volumes`"
+    );
+    assert!(
+        volumes
+            .fix
+            .starts_with("edit /etc/cron.d/podman: remove `--volumes`"),
+        "{}",
+        volumes.fix
+    );
+    assert_eq!(one(&f, "prune-networks").level, Level::Error);
+
+    facts.crontabs[1].1 = "# 0 3 * * * root podman system prune -af --volumes\n".into();
+    let f = diagnose(&facts, &options());
+    assert_eq!(one(&f, "prune-volumes").level, Level::Ok);
+    assert_eq!(one(&f, "prune-networks").level, Level::Ok);
+}
+
 #[test]
 fn prunes_with_volumes_or_that_remove_networks() {
     let cases: Vec<(Vec<TimerFacts>, Level, Level)> = vec![
@@ -847,4 +883,40 @@ fn parsers_of_the_gathered_output() {
     assert_eq!(n[0].gateway.as_deref(), Some("10.88.0.1"));
     assert!(n[1].ours && n[1].dns_enabled);
     assert!(n[2].ours, "named in the manifest");
+}
+
+/// cron's places are read: the system table, `cron.d`, the periodic script folders and the users'
+/// tables, each as its path and text.
+#[test]
+fn crontabs_are_read_from_crons_places() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let write = |rel: &str, text: &str| {
+        let p = root.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("etc/crontab", "system\n");
+    write("etc/cron.d/podman", "d\n");
+    write("etc/cron.weekly/prune", "weekly\n");
+    write("var/spool/cron/crontabs/alice", "alice\n");
+    let got: Vec<(String, String)> = crontabs(root.path())
+        .into_iter()
+        .map(|(p, t)| {
+            let rel = std::path::Path::new(&p)
+                .strip_prefix(root.path())
+                .expect("under root");
+            (rel.display().to_string(), t)
+        })
+        .collect();
+    let want = [
+        ("etc/crontab", "system\n"),
+        ("etc/cron.d/podman", "d\n"),
+        ("etc/cron.weekly/prune", "weekly\n"),
+        ("var/spool/cron/crontabs/alice", "alice\n"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want);
 }
