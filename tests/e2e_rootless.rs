@@ -449,3 +449,166 @@ fn root_installs_for_a_user_and_linger_brings_them_back_after_a_reboot() {
     steps.step("uninstall --for-user");
     steps.finish();
 }
+
+/// Pod `shop` publishing 8090 (`front`) and 8091 (`probe`); `front` serves the image's page on
+/// 8080; `probe`'s main process fetches that page over 127.0.0.1 and only then serves it on 8081,
+/// so the page on 8091 is what one member got from the other over the pod's localhost. With
+/// `extra`, a third member that sleeps.
+fn pod_inventory(extra: bool) -> String {
+    let mut s = format!(
+        r#"[defaults]
+image = "{image}"
+init = true
+stop_timeout = "2s"
+
+[pods.shop]
+ports = ["127.0.0.1:8090:8080", "127.0.0.1:8091:8081"]
+
+[containers.front]
+pod = "shop"
+health = {{ cmd = "wget -q -O /dev/null http://127.0.0.1:8080/", interval = "1s", timeout = "2s", retries = 3 }}
+
+[containers.probe]
+pod = "shop"
+cmd = ["/bin/sh", "-c", "mkdir -p /got; until wget -q -O /got/index.html http://127.0.0.1:8080/; do sleep 0.2; done; exec httpd -f -p 8081 -h /got"]
+health = {{ cmd = "wget -q -O /dev/null http://127.0.0.1:8081/", interval = "1s", timeout = "2s", retries = 3 }}
+"#,
+        image = web_image()
+    );
+    if extra {
+        s.push_str("\n[containers.extra]\npod = \"shop\"\ncmd = [\"/bin/sleep\", \"100000\"]\n");
+    }
+    s
+}
+
+/// The one line of `quadgen status` about `service`.
+fn status_line<'a>(status: &'a str, service: &str) -> &'a str {
+    status
+        .lines()
+        .find(|l| l.trim_start().starts_with(service))
+        .unwrap_or_else(|| panic!("no {service} in status:\n{status}"))
+}
+
+/// `quadgen status` (text) shows each of `services` up and, for a member, in pod `shop`.
+fn assert_status_reports_members(status: &str, services: &[&str]) {
+    for service in services {
+        let line = status_line(status, service);
+        assert!(line.contains("active/running"), "{status}");
+        if *service != "shop-pod.service" {
+            assert!(line.contains("pod=shop"), "{status}");
+        }
+    }
+}
+
+#[test]
+fn a_pod_runs_rootless_as_its_user_and_a_member_that_leaves_stops_alone() {
+    let mut steps = Steps::new("rootless pod");
+    let Some(m) = Machine::boot_rootless_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+        return;
+    };
+    steps.step("boot");
+    add_user(&m, "alice");
+    linger(&m, "alice", ALICE_UID);
+    publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
+    steps.step("useradd + linger, build + push v1");
+
+    // As alice, `install --user`: the pod and its three members run under her podman.
+    let alice = |argv: &[&str]| as_user(&m, "alice", ALICE_UID, argv);
+    let inventory = "/home/alice/inventory.toml";
+    m.write_file(inventory, pod_inventory(true));
+    m.run_ok(["chown", "alice:", inventory]);
+    ok(
+        "quadgen install --user",
+        alice(&["quadgen", "install", "--user", inventory]),
+    );
+    steps.step("quadgen install --user (pod + 3 members)");
+    let units = [
+        "shop-pod.service",
+        "front.service",
+        "probe.service",
+        "extra.service",
+    ];
+    for unit in units {
+        wait_user_active(&m, "alice", unit, Duration::from_secs(30));
+    }
+    wait_http(&m, "http://127.0.0.1:8090/", "v1\n", Duration::from_secs(10));
+    // probe got this page from front over the pod's 127.0.0.1
+    wait_http(&m, "http://127.0.0.1:8091/", "v1\n", Duration::from_secs(10));
+    assert_eq!(
+        podman_ps(&m, Some(("alice", ALICE_UID))),
+        ["extra", "front", "probe", "shop-infra"]
+    );
+    assert_eq!(podman_ps(&m, None), Vec::<String>::new());
+    let pods = ok(
+        "podman pod ps",
+        alice(&["podman", "pod", "ps", "--format", "{{.Name}}"]),
+    );
+    assert_eq!(pods.trim(), "shop");
+    let status = ok(
+        "quadgen status --user",
+        alice(&["quadgen", "status", "--user"]),
+    );
+    assert_status_reports_members(&status, &units);
+    steps.step("checks");
+
+    // `extra` leaves the inventory: only it stops; the pod and the others keep running.
+    let ids = |units: &[&str]| -> Vec<String> {
+        units
+            .iter()
+            .map(|u| user_property(&m, "alice", u, "InvocationID"))
+            .collect()
+    };
+    let before = ids(&units[..3]);
+    m.write_file(inventory, pod_inventory(false));
+    ok(
+        "quadgen install --user (extra removed)",
+        alice(&["quadgen", "install", "--user", inventory]),
+    );
+    steps.step("quadgen install --user (extra removed)");
+    assert_eq!(
+        user_property(&m, "alice", "extra.service", "LoadState"),
+        "not-found"
+    );
+    assert_eq!(ids(&units[..3]), before, "only extra stopped");
+    assert_eq!(
+        podman_ps(&m, Some(("alice", ALICE_UID))),
+        ["front", "probe", "shop-infra"]
+    );
+    assert_eq!(m.http_get("http://127.0.0.1:8091/").as_deref(), Ok("v1\n"));
+    ok(
+        "quadgen uninstall --user",
+        alice(&["quadgen", "uninstall", "--user"]),
+    );
+    assert_eq!(
+        podman_ps(&m, Some(("alice", ALICE_UID))),
+        Vec::<String>::new()
+    );
+    steps.step("uninstall --user");
+
+    // The same pod installed for alice by root (`--for-user`): it runs as alice too.
+    m.write_file("/root/inventory.toml", pod_inventory(false));
+    run_ok_reporting(
+        &m,
+        &[
+            "quadgen",
+            "install",
+            "--for-user",
+            "alice",
+            "/root/inventory.toml",
+        ],
+    );
+    steps.step("quadgen install --for-user alice (pod + 2 members)");
+    for unit in &units[..3] {
+        wait_user_active(&m, "alice", unit, Duration::from_secs(30));
+    }
+    wait_http(&m, "http://127.0.0.1:8091/", "v1\n", Duration::from_secs(10));
+    assert_eq!(
+        podman_ps(&m, Some(("alice", ALICE_UID))),
+        ["front", "probe", "shop-infra"]
+    );
+    assert_eq!(podman_ps(&m, None), Vec::<String>::new());
+    let status = m.run_ok(["quadgen", "status", "--for-user", "alice"]);
+    assert_status_reports_members(&status, &units[..3]);
+    steps.step("checks");
+    steps.finish();
+}
