@@ -531,9 +531,19 @@ fn a_pod_runs_rootless_as_its_user_and_a_member_that_leaves_stops_alone() {
     for unit in units {
         wait_user_active(&m, "alice", unit, Duration::from_secs(30));
     }
-    wait_http(&m, "http://127.0.0.1:8090/", "v1\n", Duration::from_secs(10));
+    wait_http(
+        &m,
+        "http://127.0.0.1:8090/",
+        "v1\n",
+        Duration::from_secs(10),
+    );
     // probe got this page from front over the pod's 127.0.0.1
-    wait_http(&m, "http://127.0.0.1:8091/", "v1\n", Duration::from_secs(10));
+    wait_http(
+        &m,
+        "http://127.0.0.1:8091/",
+        "v1\n",
+        Duration::from_secs(10),
+    );
     assert_eq!(
         podman_ps(&m, Some(("alice", ALICE_UID))),
         ["extra", "front", "probe", "shop-infra"]
@@ -601,7 +611,12 @@ fn a_pod_runs_rootless_as_its_user_and_a_member_that_leaves_stops_alone() {
     for unit in &units[..3] {
         wait_user_active(&m, "alice", unit, Duration::from_secs(30));
     }
-    wait_http(&m, "http://127.0.0.1:8091/", "v1\n", Duration::from_secs(10));
+    wait_http(
+        &m,
+        "http://127.0.0.1:8091/",
+        "v1\n",
+        Duration::from_secs(10),
+    );
     assert_eq!(
         podman_ps(&m, Some(("alice", ALICE_UID))),
         ["front", "probe", "shop-infra"]
