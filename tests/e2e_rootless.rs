@@ -627,3 +627,104 @@ fn a_pod_runs_rootless_as_its_user_and_a_member_that_leaves_stops_alone() {
     steps.step("checks");
     steps.finish();
 }
+
+/// `n` health-gated containers (`c1`…), each serving the image's page on its own port from 8080.
+fn health_gated(n: u16) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                r#"[containers.c{i}]
+image = "{image}"
+init = true
+ports = ["127.0.0.1:{port}:8080"]
+health = {{ cmd = "wget -q -O /dev/null http://127.0.0.1:8080/", interval = "1s", timeout = "2s", retries = 2 }}
+
+"#,
+                image = web_image(),
+                port = 8079 + i
+            )
+        })
+        .collect()
+}
+
+/// A user unit's monotonic timestamp property (µs since boot; 0 when it never happened).
+fn user_monotonic(m: &Machine, unit: &str, property: &str) -> u64 {
+    user_property(m, "alice", unit, property)
+        .parse()
+        .unwrap_or_else(|e| panic!("{unit} {property}: {e}"))
+}
+
+/// The boot race of podman 5.4.2 rootless, fixed: with three health-gated containers of a
+/// lingering user, every one of 6 reboots brings all three up (`Notify=healthy`: each start
+/// waits for its health check). Before quadgen's `quadgen-podman-pause.service`, the three
+/// started together on a podman that had not run since boot, each set podman up at once, and a
+/// start's `READY=1` could be lost (systemd 257 drops a notification whose sender has exited by
+/// the time it reads it, and rootless `podman run` sends it from its re-executed child, which
+/// its parent reaps at once): the unit stayed `activating` until `TimeoutStartSec=`. Measured by
+/// hand with two such containers: 3 of 6 boots hung without the unit, 0 of 16 with it; at 1 in 3,
+/// 6 boots show the old bug with 91 % probability.
+#[test]
+fn health_gated_rootless_containers_come_up_on_every_boot() {
+    const BOOTS: usize = 6;
+    const N: u16 = 3;
+    let mut steps = Steps::new("rootless boots");
+    let Some(mut m) = Machine::boot_rootless_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+        return;
+    };
+    add_user(&m, "alice");
+    linger(&m, "alice", ALICE_UID);
+    publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
+    m.write_file("/root/inventory.toml", health_gated(N));
+    let out = run_ok_reporting(
+        &m,
+        &[
+            "quadgen",
+            "install",
+            "--for-user",
+            "alice",
+            "/root/inventory.toml",
+        ],
+    );
+    let pause = "/etc/systemd/user/quadgen-podman-pause.service";
+    assert!(m.exists(pause), "{out}");
+    steps.step("setup + quadgen install --for-user alice");
+    let services: Vec<String> = (1..=N).map(|i| format!("c{i}.service")).collect();
+    for boot in 1..=BOOTS {
+        m.reboot();
+        let up = std::time::Instant::now();
+        for s in &services {
+            wait_user_active(&m, "alice", s, Duration::from_secs(60));
+        }
+        let restarts: Vec<String> = services
+            .iter()
+            .map(|s| user_property(&m, "alice", s, "NRestarts"))
+            .collect();
+        steps.step(&format!(
+            "boot {boot}: all {N} active {:.2} s after the machine was up (restarts {})",
+            up.elapsed().as_secs_f64(),
+            restarts.join("/")
+        ));
+        // podman was set up once, before any container's start
+        let ready = user_monotonic(
+            &m,
+            "quadgen-podman-pause.service",
+            "ActiveEnterTimestampMonotonic",
+        );
+        assert!(ready > 0, "quadgen-podman-pause.service did not run");
+        for s in &services {
+            let started = user_monotonic(&m, s, "ExecMainStartTimestampMonotonic");
+            assert!(ready <= started, "{s} started before podman was set up");
+        }
+    }
+    for port in 8080..8080 + N {
+        wait_http(
+            &m,
+            &format!("http://127.0.0.1:{port}/"),
+            "v1\n",
+            Duration::from_secs(10),
+        );
+    }
+    m.run_ok(["quadgen", "uninstall", "--for-user", "alice"]);
+    assert!(!m.exists(pause), "the last user's uninstall removes it");
+    steps.finish();
+}

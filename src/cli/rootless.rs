@@ -1,10 +1,15 @@
 //! The rootless edge of `plan` and `install` (`--user`, `--for-user`): the host checks of
-//! [`crate::doctor::rootless`], printed before the plan; errors stop the command.
+//! [`crate::doctor::rootless`], printed before the plan; errors stop the command. And the one user
+//! unit quadgen writes outside the Quadlet directory, [`PODMAN_PAUSE_SERVICE`].
 
 use std::path::Path;
 
 use crate::cli::InstallArgs;
 use crate::compile::Compiled;
+use crate::compile::quadlet::{PODMAN_PAUSE_SERVICE, PODMAN_PAUSE_UNIT};
+use crate::host::fs;
+use crate::host::scope::{Scope, USERS_DIR};
+use crate::install::manifest::MANIFEST_FILE;
 
 /// Checks what the rootless containers of `compiled` need from the host and prints each problem
 /// with its fix on stderr. `Ok(false)`: an error-level problem, so nothing may be installed.
@@ -31,4 +36,78 @@ pub fn preflight(
         );
     }
     Ok(ok)
+}
+
+/// Puts quadgen's [`PODMAN_PAUSE_SERVICE`] (which every rootless unit `Wants=` and is `After=`)
+/// into the scope's user unit directory when it is not there: `$XDG_CONFIG_HOME/systemd/user`
+/// for `--user`, `/etc/systemd/user` for `--for-user` (the same text for every user). A file of
+/// that name with any other text is not quadgen's and is left as it is. Best effort: the units
+/// only `Wants=` it, so a failure is a warning (at boot the containers then set podman up
+/// themselves, all at once, as before).
+pub fn ensure_podman_pause_unit(scope: &Scope) {
+    let Some(dir) = scope.user_systemd_dir() else {
+        return;
+    };
+    let path = dir.join(PODMAN_PAUSE_SERVICE);
+    match fs::read_regular(&path) {
+        Ok(bytes) if bytes == PODMAN_PAUSE_UNIT.as_bytes() => return,
+        Ok(_) => {
+            eprintln!(
+                "warning: `{}` is not quadgen's (its text differs): left as it is; the units still start after it",
+                path.display()
+            );
+            return;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            eprintln!("warning: cannot read `{}`: {e}", path.display());
+            return;
+        }
+    }
+    let written = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))
+        .and_then(|()| {
+            fs::write_atomic(&dir, PODMAN_PAUSE_SERVICE, PODMAN_PAUSE_UNIT.as_bytes())
+                .and_then(|()| fs::sync_dir(&dir))
+                .map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(()) => eprintln!(
+            "wrote `{}`: sets up the user's podman once before the containers start",
+            path.display()
+        ),
+        Err(e) => eprintln!(
+            "warning: {e}; without it, containers that start together at boot may hang in `activating` (see README, Rootless)"
+        ),
+    }
+}
+
+/// Removes quadgen's [`PODMAN_PAUSE_SERVICE`] once nothing of the scope needs it: after an
+/// uninstall with `--user`; with `--for-user` only when no user has a quadgen manifest under
+/// `/etc/containers/systemd/users` any more (the file serves them all). Only a file with exactly
+/// quadgen's text is removed.
+pub fn remove_podman_pause_unit(scope: &Scope) {
+    let Some(dir) = scope.user_systemd_dir() else {
+        return;
+    };
+    if matches!(scope, Scope::ForUser(_)) && any_user_manifest() {
+        return;
+    }
+    let ours = fs::read_regular(&dir.join(PODMAN_PAUSE_SERVICE))
+        .is_ok_and(|bytes| bytes == PODMAN_PAUSE_UNIT.as_bytes());
+    if !ours {
+        return;
+    }
+    if let Err(e) = fs::remove(&dir, PODMAN_PAUSE_SERVICE).and_then(|()| fs::sync_dir(&dir)) {
+        eprintln!("warning: {e}");
+    }
+}
+
+/// Whether some user still has units quadgen installed with `--for-user`.
+fn any_user_manifest() -> bool {
+    std::fs::read_dir(USERS_DIR)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join(MANIFEST_FILE).is_file())
 }
