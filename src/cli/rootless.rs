@@ -49,20 +49,24 @@ pub fn ensure_podman_pause_unit(scope: &Scope) {
         return;
     };
     let path = dir.join(PODMAN_PAUSE_SERVICE);
-    match fs::read_regular(&path) {
-        Ok(bytes) if bytes == PODMAN_PAUSE_UNIT.as_bytes() => return,
-        Ok(_) => {
+    let found = match fs::read_regular(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            eprintln!("warning: cannot read `{}`: {e}", path.display());
+            return;
+        }
+    };
+    match pause_unit_action(found.as_deref()) {
+        PauseUnit::Ours => return,
+        PauseUnit::Foreign => {
             eprintln!(
                 "warning: `{}` is not quadgen's (its text differs): left as it is; the units still start after it",
                 path.display()
             );
             return;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            eprintln!("warning: cannot read `{}`: {e}", path.display());
-            return;
-        }
+        PauseUnit::Missing => {}
     }
     let written = std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))
@@ -93,13 +97,32 @@ pub fn remove_podman_pause_unit(scope: &Scope) {
     if matches!(scope, Scope::ForUser(_)) && any_user_manifest() {
         return;
     }
-    let ours = fs::read_regular(&dir.join(PODMAN_PAUSE_SERVICE))
-        .is_ok_and(|bytes| bytes == PODMAN_PAUSE_UNIT.as_bytes());
-    if !ours {
+    let found = fs::read_regular(&dir.join(PODMAN_PAUSE_SERVICE)).ok();
+    if pause_unit_action(found.as_deref()) != PauseUnit::Ours {
         return;
     }
     if let Err(e) = fs::remove(&dir, PODMAN_PAUSE_SERVICE).and_then(|()| fs::sync_dir(&dir)) {
         eprintln!("warning: {e}");
+    }
+}
+
+/// What is at [`PODMAN_PAUSE_SERVICE`]'s path, for quadgen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PauseUnit {
+    /// Nothing: install writes it.
+    Missing,
+    /// Exactly quadgen's text: left as it is, and uninstall may remove it.
+    Ours,
+    /// Anything else is someone else's (or a hand edit): never written over nor removed.
+    Foreign,
+}
+
+/// Decides by the file's bytes (`None`: no file): only quadgen's exact text is quadgen's.
+fn pause_unit_action(found: Option<&[u8]>) -> PauseUnit {
+    match found {
+        None => PauseUnit::Missing,
+        Some(bytes) if bytes == PODMAN_PAUSE_UNIT.as_bytes() => PauseUnit::Ours,
+        Some(_) => PauseUnit::Foreign,
     }
 }
 
@@ -110,4 +133,24 @@ fn any_user_manifest() -> bool {
         .flatten()
         .flatten()
         .any(|e| e.path().join(MANIFEST_FILE).is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_quadgens_exact_pause_unit_is_quadgens() {
+        assert_eq!(pause_unit_action(None), PauseUnit::Missing);
+        assert_eq!(
+            pause_unit_action(Some(PODMAN_PAUSE_UNIT.as_bytes())),
+            PauseUnit::Ours
+        );
+        let edited = PODMAN_PAUSE_UNIT.replace("90s", "300s");
+        assert_eq!(
+            pause_unit_action(Some(edited.as_bytes())),
+            PauseUnit::Foreign
+        );
+        assert_eq!(pause_unit_action(Some(b"")), PauseUnit::Foreign);
+    }
 }
