@@ -61,7 +61,7 @@ pub fn ensure_podman_pause_unit(scope: &Scope) {
         PauseUnit::Ours => return,
         PauseUnit::Foreign => {
             eprintln!(
-                "warning: `{}` is not quadgen's (its text differs): left as it is; the units still start after it",
+                "note: `{}` is not quadgen's (its text differs): left as it is; the units still start after it",
                 path.display()
             );
             return;
