@@ -43,9 +43,9 @@ pub fn preflight(
 /// for `--user`, `/etc/systemd/user` for `--for-user` (the same text for every user). A file of
 /// that name with any other text is not quadgen's and is left as it is. Best effort: the units
 /// only `Wants=` it, so a failure is a warning (at boot the containers then set podman up
-/// themselves, all at once, as before).
-pub fn ensure_podman_pause_unit(scope: &Scope) {
-    let Some(dir) = scope.user_systemd_dir() else {
+/// themselves, all at once, as before). Nothing with a `--root` of its own (an install elsewhere).
+pub fn ensure_podman_pause_unit(scope: &Scope, root: &Path) {
+    let Some(dir) = pause_unit_dir(scope, root) else {
         return;
     };
     let path = dir.join(PODMAN_PAUSE_SERVICE);
@@ -90,8 +90,8 @@ pub fn ensure_podman_pause_unit(scope: &Scope) {
 /// uninstall with `--user`; with `--for-user` only when no user has a quadgen manifest under
 /// `/etc/containers/systemd/users` any more (the file serves them all). Only a file with exactly
 /// quadgen's text is removed.
-pub fn remove_podman_pause_unit(scope: &Scope) {
-    let Some(dir) = scope.user_systemd_dir() else {
+pub fn remove_podman_pause_unit(scope: &Scope, root: &Path) {
+    let Some(dir) = pause_unit_dir(scope, root) else {
         return;
     };
     if matches!(scope, Scope::ForUser(_)) && any_user_manifest() {
@@ -104,6 +104,16 @@ pub fn remove_podman_pause_unit(scope: &Scope) {
     if let Err(e) = fs::remove(&dir, PODMAN_PAUSE_SERVICE).and_then(|()| fs::sync_dir(&dir)) {
         eprintln!("warning: {e}");
     }
+}
+
+/// Where [`PODMAN_PAUSE_SERVICE`] goes for a rootless install into the scope's own Quadlet
+/// directory `root`; `None` for root's containers, and for a `--root` elsewhere (a test, an image
+/// build), whose units the user's manager may never see.
+fn pause_unit_dir(scope: &Scope, root: &Path) -> Option<std::path::PathBuf> {
+    if scope.user_quadlet_dir().as_deref() != Some(root) {
+        return None;
+    }
+    scope.user_systemd_dir()
 }
 
 /// What is at [`PODMAN_PAUSE_SERVICE`]'s path, for quadgen.

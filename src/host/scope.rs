@@ -105,6 +105,20 @@ impl Scope {
         }
     }
 
+    /// The scope's own Quadlet directory (what `--root` defaults to): the user's
+    /// ([`user_unit_dir`]) for [`Scope::User`], [`for_user_unit_dir`] for [`Scope::ForUser`], none
+    /// for [`Scope::System`].
+    pub fn user_quadlet_dir(&self) -> Option<PathBuf> {
+        match self {
+            Scope::System => None,
+            Scope::User(a) => Some(user_unit_dir(
+                std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+                &a.home,
+            )),
+            Scope::ForUser(a) => Some(for_user_unit_dir(a.uid)),
+        }
+    }
+
     /// The systemd unit directory for the scope's own user units: the user's
     /// (`$XDG_CONFIG_HOME/systemd/user`) for [`Scope::User`], [`SYSTEM_USER_UNIT_DIR`] (read by
     /// every user's manager) for [`Scope::ForUser`], none for [`Scope::System`].
