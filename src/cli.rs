@@ -395,14 +395,9 @@ fn resolve_scope(args: &mut InstallArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     if args.root == std::path::Path::new(DEFAULT_ROOT) {
-        args.root = match &scope {
-            scope::Scope::User(account) => scope::user_unit_dir(
-                std::env::var_os("XDG_CONFIG_HOME").as_deref(),
-                &account.home,
-            ),
-            scope::Scope::ForUser(account) => scope::for_user_unit_dir(account.uid),
-            scope::Scope::System => args.root.clone(),
-        };
+        args.root = scope
+            .user_quadlet_dir()
+            .unwrap_or_else(|| args.root.clone());
     }
     args.scope = scope;
     Ok(())

@@ -148,6 +148,13 @@ fn file_inventory_enables_dns_firewall_timers_prune_and_hook() {
     let v = eval.json();
     let inventory = store_path_of(&repo().join("tests/nixos/fixtures/inventory.toml"), &eval);
     assert!(inventory.starts_with("/nix/store/") && inventory.ends_with("-inventory.toml"));
+    // no rootless users: no user unit of quadgen's
+    assert_eq!(
+        v["userUnits"].get("quadgen-podman-pause.service"),
+        None,
+        "{}",
+        v["userUnits"]
+    );
 
     assert_eq!(v["podman"], json!({ "enable": true, "dnsEnabled": true }));
     // podman0 is the podman module's own rule (dns_enabled); quadgen adds its bridges.
@@ -1373,6 +1380,33 @@ fn users_get_a_for_user_install_linger_subids_and_their_auto_update_timer() {
             "[Timer]",
             "OnCalendar=",
             "OnCalendar=Sun 03:00"
+        ]
+    );
+    // Declared by the module, since quadgen cannot write /etc/systemd/user on NixOS: the user
+    // unit every unit quadgen writes for them wants and starts after.
+    let pause: Vec<&str> = str_at(&v, "/userUnits/quadgen-podman-pause.service/text")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("Environment=\"PATH="))
+        .map(|l| match l.strip_prefix("ExecStart=/nix/store/") {
+            // the module's podman package, whatever its hash
+            Some(rest) if rest.ends_with("-podman-5.4.2/bin/podman unshare true") => {
+                "ExecStart=PODMAN/bin/podman unshare true"
+            }
+            _ => l,
+        })
+        .collect();
+    assert_eq!(
+        pause,
+        [
+            "[Unit]",
+            "ConditionUser=|alice",
+            "ConditionUser=|bob",
+            "Description=quadgen: set up the user's podman before the containers start",
+            "[Service]",
+            "ExecStart=PODMAN/bin/podman unshare true",
+            "RemainAfterExit=true",
+            "TimeoutStartSec=90s",
+            "Type=oneshot",
         ]
     );
     assert_eq!(

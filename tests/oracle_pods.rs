@@ -263,3 +263,47 @@ fn the_pod_key_table_is_each_real_quadlets() {
         );
     }
 }
+
+/// Rootless (`--user`, `--for-user`): every unit, pod and member included, converts cleanly with
+/// both quadlets, and each service keeps quadgen's `Wants=` and `After=` of
+/// `quadgen-podman-pause.service` (which sets up the user's podman once before any starts) and
+/// starts with the user manager's `default.target`.
+#[test]
+fn rootless_units_start_after_the_users_podman_is_set_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory = dir.path().join("inventory.toml");
+    std::fs::write(&inventory, POD_5_4).expect("write inventory");
+    let compiled = quadgen::compile::compile_file_for_user(&inventory, PodmanVersion::new(5, 4))
+        .expect("read")
+        .unwrap_or_else(|r| panic!("inventory rejected:\n{}", r.render(false)));
+    let units = tempfile::tempdir().expect("tempdir");
+    for f in &compiled.files {
+        std::fs::write(units.path().join(&f.file_name), &f.text).expect("write unit");
+    }
+    for o in oracles() {
+        let dry = o.dryrun(units.path());
+        dry.assert_clean(&o);
+        for service in [
+            "web-pod.service",
+            "server.service",
+            "client.service",
+            "media-network.service",
+            "shared-volume.service",
+        ] {
+            let unit = dry.service(service);
+            for key in ["Wants", "After"] {
+                assert!(
+                    unit.all("Unit", key).iter().any(|v| v
+                        .split_whitespace()
+                        .any(|u| u == "quadgen-podman-pause.service")),
+                    "{} {service}: no {key}=quadgen-podman-pause.service",
+                    o.version
+                );
+            }
+        }
+        assert_eq!(
+            dry.service("server.service").all("Install", "WantedBy"),
+            ["default.target"]
+        );
+    }
+}

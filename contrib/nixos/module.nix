@@ -108,6 +108,21 @@ let
       lib.nameValuePair "quadgen-install-user-${name}" (userInstall name u)) cfg.users;
     # podman ships the user unit podman-auto-update.timer; enabled for these users only
     # (`ConditionUser=|NAME` conditions are or-ed), not for every user of the host.
+    # `quadgen install --for-user` writes this unit to /etc/systemd/user, which NixOS owns: the
+    # module declares it instead (quadgen leaves a unit of this name it did not write alone).
+    # Every unit quadgen writes for these users wants it and starts after it, so the user's podman
+    # sets up its user namespace once at boot rather than once per container at the same time
+    # (which can leave a health-gated container `activating`; see README, Rootless).
+    systemd.user.services.quadgen-podman-pause = {
+      description = "quadgen: set up the user's podman before the containers start";
+      unitConfig.ConditionUser = map (name: "|${name}") (lib.attrNames cfg.users);
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        TimeoutStartSec = "90s";
+        ExecStart = "${podman}/bin/podman unshare true";
+      };
+    };
     systemd.user.timers.podman-auto-update = mkIf cfg.autoUpdate.enable {
       wantedBy = [ "timers.target" ];
       unitConfig.ConditionUser = map (name: "|${name}") (lib.attrNames cfg.users);

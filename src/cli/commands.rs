@@ -151,6 +151,7 @@ pub fn uninstall_command(
     if Manifest::load(root)?.is_none() {
         // Everything quadgen installed is gone: its generations go too.
         crate::install::generations::remove_all(root)?;
+        crate::cli::rootless::remove_podman_pause_unit(&args.scope, root);
     }
     Ok(code)
 }
@@ -236,6 +237,9 @@ pub(crate) fn run_install(
         },
         _ => wanted,
     };
+    if !matches!(command, Command::Uninstall) {
+        crate::cli::rootless::ensure_podman_pause_unit(&args.scope, root);
+    }
     let outcome = if args.no_systemd {
         install::run(root, wanted, inventory, options, &mut Offline, now, show)
     } else {

@@ -9,7 +9,7 @@ mod pod;
 mod user;
 mod volume;
 
-pub use user::for_user_manager;
+pub use user::{PODMAN_PAUSE_SERVICE, PODMAN_PAUSE_UNIT, for_user_manager};
 
 use crate::compile::model::{Model, Name, RawKey};
 use crate::unit::{Section, UnitKind};

@@ -16,10 +16,11 @@ use super::{Finding, Level};
 use crate::compile::model::{Model, Mount};
 use crate::host::scope::{Account, Scope};
 
-/// A published port of a container.
+/// A published port of a container or a pod.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortUse {
-    pub container: String,
+    /// Who publishes it, for a person: ``container `web` `` or ``pod `shop` ``.
+    pub owner: String,
     /// As written in the inventory (`80:8080/tcp`).
     pub mapping: String,
     /// The lowest host port it binds; `None` when podman picks one.
@@ -29,7 +30,8 @@ pub struct PortUse {
 /// A host path podman opens as the user: a bind-mount source or an environment file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathUse {
-    pub container: String,
+    /// Who needs it, for a person: ``container `web` `` or ``pod `shop` ``.
+    pub owner: String,
     pub path: String,
     /// `bind mount` or `environment file`.
     pub what: &'static str,
@@ -69,36 +71,45 @@ pub struct RootlessFacts {
     pub access: Vec<(String, Access)>,
 }
 
-/// The ports and host paths of every container.
+/// The ports and host paths of every container and pod (a pod publishes its members' ports and
+/// mounts its volumes into every member).
 pub fn needs(model: &Model) -> Needs {
     let mut out = Needs::default();
     for c in &model.containers {
-        let name = c.name.to_string();
-        for p in &c.ports {
-            out.ports.push(PortUse {
-                container: name.clone(),
-                mapping: p.clone(),
-                host_port: lowest_host_port(p),
-            });
-        }
-        for m in &c.mounts {
-            if let Mount::Bind { source, .. } = m {
-                out.paths.push(PathUse {
-                    container: name.clone(),
-                    path: source.raw.clone(),
-                    what: "bind mount",
-                });
-            }
-        }
+        let owner = format!("container `{}`", c.name);
+        add_uses(&mut out, &owner, &c.ports, &c.mounts);
         for f in &c.environment_files {
             out.paths.push(PathUse {
-                container: name.clone(),
+                owner: owner.clone(),
                 path: f.raw.clone(),
                 what: "environment file",
             });
         }
     }
+    for p in &model.pods {
+        add_uses(&mut out, &format!("pod `{}`", p.name), &p.ports, &p.mounts);
+    }
     out
+}
+
+/// The published ports and bind-mount sources of one container or pod.
+fn add_uses(out: &mut Needs, owner: &str, ports: &[String], mounts: &[Mount]) {
+    for p in ports {
+        out.ports.push(PortUse {
+            owner: owner.to_string(),
+            mapping: p.clone(),
+            host_port: lowest_host_port(p),
+        });
+    }
+    for m in mounts {
+        if let Mount::Bind { source, .. } = m {
+            out.paths.push(PathUse {
+                owner: owner.to_string(),
+                path: source.raw.clone(),
+                what: "bind mount",
+            });
+        }
+    }
 }
 
 /// The lowest host port a `[[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]` mapping binds.
@@ -226,8 +237,8 @@ fn check_ports(facts: &RootlessFacts, needs: &Needs, out: &mut Vec<Finding>) {
             "rootless-port",
             Level::Error,
             format!(
-                "container `{}` publishes `{}`: host port {port} is below net.ipv4.ip_unprivileged_port_start ({limit})",
-                p.container, p.mapping
+                "{} publishes `{}`: host port {port} is below net.ipv4.ip_unprivileged_port_start ({limit})",
+                p.owner, p.mapping
             ),
             "a rootless container cannot bind a privileged port: its start would fail",
             format!(
@@ -271,13 +282,10 @@ fn check_paths(facts: &RootlessFacts, needs: &Needs, out: &mut Vec<Finding>) {
             ),
         };
         let what = match access {
-            Access::Missing => format!(
-                "{} `{}` of container `{}` {what}",
-                p.what, p.path, p.container
-            ),
+            Access::Missing => format!("{} `{}` of {} {what}", p.what, p.path, p.owner),
             _ => format!(
-                "{} `{}` of container `{}` {what} user `{}`",
-                p.what, p.path, p.container, facts.user
+                "{} `{}` of {} {what} user `{}`",
+                p.what, p.path, p.owner, facts.user
             ),
         };
         out.push(finding("rootless-path", level, what, why, fix));

@@ -105,6 +105,34 @@ impl Scope {
         }
     }
 
+    /// The scope's own Quadlet directory (what `--root` defaults to): the user's
+    /// ([`user_unit_dir`]) for [`Scope::User`], [`for_user_unit_dir`] for [`Scope::ForUser`], none
+    /// for [`Scope::System`].
+    pub fn user_quadlet_dir(&self) -> Option<PathBuf> {
+        match self {
+            Scope::System => None,
+            Scope::User(a) => Some(user_unit_dir(
+                std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+                &a.home,
+            )),
+            Scope::ForUser(a) => Some(for_user_unit_dir(a.uid)),
+        }
+    }
+
+    /// The systemd unit directory for the scope's own user units: the user's
+    /// (`$XDG_CONFIG_HOME/systemd/user`) for [`Scope::User`], [`SYSTEM_USER_UNIT_DIR`] (read by
+    /// every user's manager) for [`Scope::ForUser`], none for [`Scope::System`].
+    pub fn user_systemd_dir(&self) -> Option<PathBuf> {
+        match self {
+            Scope::System => None,
+            Scope::User(a) => Some(user_systemd_dir(
+                std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+                &a.home,
+            )),
+            Scope::ForUser(_) => Some(PathBuf::from(SYSTEM_USER_UNIT_DIR)),
+        }
+    }
+
     /// `journalctl` arguments selecting the scope's `podman-auto-update.service`.
     pub fn auto_update_journal_args(&self) -> Vec<String> {
         match self {
@@ -127,6 +155,21 @@ pub fn user_unit_dir(xdg_config_home: Option<&std::ffi::OsStr>, home: &Path) -> 
         .unwrap_or_else(|| home.join(".config"));
     config.join("containers/systemd")
 }
+
+/// The calling user's systemd unit directory: `$XDG_CONFIG_HOME/systemd/user` when that is an
+/// absolute path, else `HOME/.config/systemd/user`.
+pub fn user_systemd_dir(xdg_config_home: Option<&std::ffi::OsStr>, home: &Path) -> PathBuf {
+    let quadlet = user_unit_dir(xdg_config_home, home);
+    quadlet
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(home)
+        .join("systemd/user")
+}
+
+/// The systemd unit directory of every user's manager that root may write:
+/// `/etc/systemd/user` (there is none for one user alone).
+pub const SYSTEM_USER_UNIT_DIR: &str = "/etc/systemd/user";
 
 /// The directory root installs a user's units into: `/etc/containers/systemd/users/UID`.
 pub fn for_user_unit_dir(uid: u32) -> PathBuf {
@@ -221,6 +264,14 @@ mod tests {
         assert_eq!(
             user_unit_dir(Some("cfg".as_ref()), home),
             Path::new("/home/alice/.config/containers/systemd")
+        );
+        assert_eq!(
+            user_systemd_dir(None, home),
+            Path::new("/home/alice/.config/systemd/user")
+        );
+        assert_eq!(
+            user_systemd_dir(Some("/srv/cfg".as_ref()), home),
+            Path::new("/srv/cfg/systemd/user")
         );
         assert_eq!(
             for_user_unit_dir(1000),

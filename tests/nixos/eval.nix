@@ -58,7 +58,10 @@ checkAssertions {
   # services.quadgen.users: the per-user install services, the user timers, the users' settings
   userUnits = lib.mapAttrs' (name: def:
     lib.nameValuePair "${name}.timer" { inherit (timerToUnit name def) text; inherit (def) wantedBy; })
-    (lib.filterAttrs (_: d: d.enable) (config.systemd.user.timers or { }));
+    (lib.filterAttrs (_: d: d.enable) (config.systemd.user.timers or { }))
+    // lib.mapAttrs' (name: def:
+      lib.nameValuePair "${name}.service" { inherit (serviceToUnit name def) text; inherit (def) wantedBy; })
+    (lib.filterAttrs (_: d: d.enable) (config.systemd.user.services or { }));
   users = lib.mapAttrs (_: u: { inherit (u) linger autoSubUidGidRange subUidRanges subGidRanges; })
     (config.users.users or { });
   install = lib.mapNullable (s: {

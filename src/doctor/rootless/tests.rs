@@ -218,3 +218,23 @@ fn access_is_decided_by_the_kernel_for_this_process() {
         Access::Missing
     );
 }
+
+#[test]
+fn a_pods_ports_and_bind_mounts_are_checked_as_its_own() {
+    let n = needs(&model(
+        "[pods.shop]\nports = [\"80:8080\"]\nvolumes = [\"/srv/shop:/srv\"]\n\
+         [containers.front]\nimage = \"docker.io/library/nginx:latest\"\npod = \"shop\"\n",
+    ));
+    let facts = RootlessFacts {
+        access: vec![("/srv/shop".into(), Access::Unreadable)],
+        ..ready()
+    };
+    let what: Vec<String> = check(&facts, &n).into_iter().map(|f| f.what).collect();
+    assert_eq!(
+        what,
+        [
+            "pod `shop` publishes `80:8080`: host port 80 is below net.ipv4.ip_unprivileged_port_start (1024)",
+            "bind mount `/srv/shop` of pod `shop` cannot be read by user `alice`",
+        ]
+    );
+}

@@ -101,6 +101,7 @@ in
 
     # --- nixos/modules/system/boot/systemd/user.nix (declaration only; real type) ---
     systemd.user.timers = mkOption { type = utils.systemdUtils.types.timers; default = { }; };
+    systemd.user.services = mkOption { type = utils.systemdUtils.types.services; default = { }; };
 
     # --- nixos/modules/config/users-groups.nix (userOpts: the options services.quadgen.users
     # reads or sets, with their types, defaults, and the normal-user default of
