@@ -562,6 +562,8 @@ fn build_command(
         target.podman,
         out.display()
     );
+    // The process ends now: freeing every unit one by one would only cost time.
+    std::mem::forget(compiled);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -576,6 +578,8 @@ fn check_command(inventory: &std::path::Path, target: TargetArgs) -> anyhow::Res
         compiled.files.len(),
         target.podman
     );
+    // The process ends now: freeing every unit one by one would only cost time.
+    std::mem::forget(compiled);
     Ok(ExitCode::SUCCESS)
 }
 
