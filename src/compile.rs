@@ -175,13 +175,10 @@ pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
         .metadata()
         .map_or(0, |m| m.len())
         .min(MAX_INVENTORY_BYTES);
-    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
-    file.take(MAX_INVENTORY_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_INVENTORY_BYTES {
-        return Err(ReadError::TooLarge {
+    let bytes =
+        read_at_most(file, expected, MAX_INVENTORY_BYTES)?.ok_or_else(|| ReadError::TooLarge {
             path: path.to_path_buf(),
-        });
-    }
+        })?;
     String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8 {
         path: path.to_path_buf(),
         source: std::io::Error::new(
@@ -189,6 +186,37 @@ pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
             "stream did not contain valid UTF-8",
         ),
     })
+}
+
+/// Everything `reader` gives, or `None` past `limit` bytes. A file of `expected` bytes
+/// is read into one buffer of its size; anything longer (a pipe, `/dev/zero`) in pieces, joined
+/// only when they fit, so the memory taken stays about the limit, never a doubled buffer.
+fn read_at_most(reader: impl Read, expected: u64, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    const PIECE: u64 = 1024 * 1024;
+    let mut reader = reader.take(limit + 1);
+    let mut first = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
+    (&mut reader).take(expected + 1).read_to_end(&mut first)?;
+    if (first.len() as u64) <= expected {
+        return Ok(Some(first));
+    }
+    let mut total = first.len() as u64;
+    if total > limit {
+        return Ok(None);
+    }
+    let mut pieces = vec![first];
+    loop {
+        let mut piece = Vec::with_capacity(PIECE as usize);
+        (&mut reader).take(PIECE).read_to_end(&mut piece)?;
+        if piece.is_empty() {
+            break;
+        }
+        total += piece.len() as u64;
+        if total > limit {
+            return Ok(None);
+        }
+        pieces.push(piece);
+    }
+    Ok(Some(pieces.concat()))
 }
 
 #[cfg(test)]
@@ -215,6 +243,27 @@ mod tests {
         }
         s.push_str("[containers.abc]\nimage = \"ghcr.io/e/hex:1\"\n");
         s
+    }
+
+    #[test]
+    fn reading_stops_past_the_limit_and_keeps_every_byte_below_it() {
+        let limit = 3 * 1024 * 1024 + 17;
+        let text = vec![b'x'; limit];
+        for expected in [0, 5, limit as u64] {
+            let read = read_at_most(&text[..], expected, limit as u64).expect("reads");
+            assert!(read.as_deref() == Some(&text[..]), "expected {expected}");
+            let smaller = limit as u64 - 1;
+            let over = read_at_most(&text[..], expected.min(smaller), smaller).expect("reads");
+            assert!(over.is_none(), "expected {expected}");
+        }
+        let read = read_at_most(&b"short"[..], 0, 10).expect("reads");
+        assert_eq!(read.as_deref(), Some(&b"short"[..]));
+        let endless = std::io::repeat(0);
+        assert!(
+            read_at_most(endless, 0, limit as u64)
+                .expect("reads")
+                .is_none()
+        );
     }
 
     #[test]

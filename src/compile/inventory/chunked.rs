@@ -92,23 +92,36 @@ impl Batches<'_> {
     /// gives a container [`Batches::names`] does not list (or one twice), or when `each`
     /// returns `false`: only the whole-file parse then gives the right result or error.
     pub fn each_container(&self, each: &mut dyn FnMut(Str, Spanned<Container>) -> bool) -> bool {
+        let mut parts = self.ranges.iter().map(|batch| self.parse_batch(batch));
+        self.hand_over(&mut parts, each)
+    }
+
+    /// The containers of one batch, or `None` when the batch could differ from the whole file.
+    fn parse_batch(&self, batch: &Range<usize>) -> Option<ContainerTables> {
+        let root = DeTable::parse(&self.source[batch.clone()]).ok()?;
+        let part = deserialize(root, &|at| at + batch.start)?;
+        let only_containers = part.defaults.is_none()
+            && part.networks.is_empty()
+            && part.volumes.is_empty()
+            && part.secrets.is_empty()
+            && part.pods.is_empty();
+        only_containers.then_some(part.containers)
+    }
+
+    /// Hands the containers of each parsed batch to `each`, checking them against the names.
+    fn hand_over(
+        &self,
+        parts: &mut dyn Iterator<Item = Option<ContainerTables>>,
+        each: &mut dyn FnMut(Str, Spanned<Container>) -> bool,
+    ) -> bool {
         let mut seen = vec![false; self.names.as_ref().map_or(0, Vec::len)];
-        for batch in &self.ranges {
-            let Some(root) = DeTable::parse(&self.source[batch.clone()]).ok() else {
+        let mut batches = 0;
+        for part in parts {
+            let Some(containers) = part else {
                 return false;
             };
-            let Some(part) = deserialize(root, &|at| at + batch.start) else {
-                return false;
-            };
-            if part.defaults.is_some()
-                || !part.networks.is_empty()
-                || !part.volumes.is_empty()
-                || !part.secrets.is_empty()
-                || !part.pods.is_empty()
-            {
-                return false;
-            }
-            for (name, container) in part.containers {
+            batches += 1;
+            for (name, container) in containers {
                 if let Some(names) = &self.names {
                     let found = names.binary_search_by(|n| n.get_ref().cmp(name.get_ref()));
                     match found {
@@ -121,9 +134,12 @@ impl Batches<'_> {
                 }
             }
         }
-        seen.iter().all(|s| *s)
+        batches == self.ranges.len() && seen.iter().all(|s| *s)
     }
 }
+
+/// The container tables of a batch, by name.
+type ContainerTables = std::collections::BTreeMap<Str, Spanned<Container>>;
 
 /// The inventory without its containers and the batches of container tables, or `None` when
 /// only a whole-file parse gives the right result or error (see the module docs).

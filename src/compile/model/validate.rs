@@ -192,8 +192,9 @@ impl Checker {
     ) -> Option<Vec<Container>> {
         // The models in the order they were fed, and for each container its name, where its
         // model is (none when it has errors) and its problems.
-        let mut models: Vec<Container> = Vec::new();
-        let mut checked: Vec<(Str, Option<usize>, Diagnostics)> = Vec::new();
+        let mut models: Vec<Container> = Vec::with_capacity(names.containers.len());
+        let mut checked: Vec<(Str, Option<usize>, Diagnostics)> =
+            Vec::with_capacity(names.containers.len());
         let complete = feed(&mut |name, raw| {
             let at = raw.span();
             let own_depends_on = raw.get_ref().depends_on.is_some();
