@@ -557,6 +557,8 @@ fn build_command(
         target.podman,
         out.display()
     );
+    // The process ends now: freeing every unit one by one would only cost time.
+    std::mem::forget(compiled);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -571,6 +573,8 @@ fn check_command(inventory: &std::path::Path, target: TargetArgs) -> anyhow::Res
         compiled.files.len(),
         target.podman
     );
+    // The process ends now: freeing every unit one by one would only cost time.
+    std::mem::forget(compiled);
     Ok(ExitCode::SUCCESS)
 }
 

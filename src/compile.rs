@@ -68,24 +68,18 @@ fn compile_owned(
             diagnostics,
         })
     };
-    let inventory = match inventory::parse(&source) {
-        Ok(inventory) => inventory,
+    let (model, warnings) = match parse_and_validate(&source, target) {
+        Ok(checked) => checked,
         Err(d) => return Err(reject(source, d)),
     };
-    let validated = model::validate(inventory, target);
-    let (model, warnings) = match validated {
-        Ok(checked) => checked,
-        Err(d) => return Err(reject(source, d.sorted())),
-    };
     let secrets = render::wanted_secrets(&model);
-    let files = render::render_each(quadlet::lower_each(&model).map(|unit| {
+    let files = render::render_each(quadlet::lower_into(model).map(|unit| {
         if for_user {
             quadlet::for_user_manager(unit)
         } else {
             unit
         }
     }));
-    drop(model);
     Ok(Compiled {
         files,
         secrets,
@@ -101,16 +95,34 @@ pub fn validate_source(
     source: &str,
     target: PodmanVersion,
 ) -> Result<(model::Model, Vec<Diagnostic>), Box<Rejected>> {
-    let reject = |diagnostics: Vec<Diagnostic>| {
+    let (model, warnings) = parse_and_validate(source, target).map_err(|diagnostics| {
         Box::new(Rejected {
             path: path.display().to_string(),
             source: source.to_string(),
             diagnostics,
         })
-    };
-    let inventory = inventory::parse(source).map_err(reject)?;
-    let (model, warnings) = model::validate(inventory, target).map_err(|d| reject(d.sorted()))?;
+    })?;
     Ok((model, warnings.sorted()))
+}
+
+/// The inventory parsed and checked; the problems sorted. A large inventory's containers are
+/// checked as each batch of them is parsed, so their inventory tables never all exist at once;
+/// whenever that path cannot give the whole-file result, the whole file is parsed.
+fn parse_and_validate(
+    source: &str,
+    target: PodmanVersion,
+) -> Result<(model::Model, diagnostic::Diagnostics), Vec<Diagnostic>> {
+    if let Some((rest, batches)) = inventory::split_large(source) {
+        if let Some(names) = batches.names() {
+            let fed =
+                model::validate_with(rest, names, target, |each| batches.each_container(each));
+            if let Some(validated) = fed {
+                return validated.map_err(diagnostic::Diagnostics::sorted);
+            }
+        }
+    }
+    let inventory = inventory::parse(source)?;
+    model::validate(inventory, target).map_err(diagnostic::Diagnostics::sorted)
 }
 
 /// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers
@@ -163,13 +175,10 @@ pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
         .metadata()
         .map_or(0, |m| m.len())
         .min(MAX_INVENTORY_BYTES);
-    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
-    file.take(MAX_INVENTORY_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_INVENTORY_BYTES {
-        return Err(ReadError::TooLarge {
+    let bytes =
+        read_at_most(file, expected, MAX_INVENTORY_BYTES)?.ok_or_else(|| ReadError::TooLarge {
             path: path.to_path_buf(),
-        });
-    }
+        })?;
     String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8 {
         path: path.to_path_buf(),
         source: std::io::Error::new(
@@ -177,4 +186,105 @@ pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
             "stream did not contain valid UTF-8",
         ),
     })
+}
+
+/// Everything `reader` gives, or `None` past `limit` bytes. A file of `expected` bytes
+/// is read into one buffer of its size; anything longer (a pipe, `/dev/zero`) in pieces, joined
+/// only when they fit, so the memory taken stays about the limit, never a doubled buffer.
+fn read_at_most(reader: impl Read, expected: u64, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    const PIECE: u64 = 1024 * 1024;
+    let mut reader = reader.take(limit + 1);
+    let mut first = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
+    (&mut reader).take(expected + 1).read_to_end(&mut first)?;
+    if (first.len() as u64) <= expected {
+        return Ok(Some(first));
+    }
+    let mut total = first.len() as u64;
+    if total > limit {
+        return Ok(None);
+    }
+    let mut pieces = vec![first];
+    loop {
+        let mut piece = Vec::with_capacity(PIECE as usize);
+        (&mut reader).take(PIECE).read_to_end(&mut piece)?;
+        if piece.is_empty() {
+            break;
+        }
+        total += piece.len() as u64;
+        if total > limit {
+            return Ok(None);
+        }
+        pieces.push(piece);
+    }
+    Ok(Some(pieces.concat()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large inventory, containers out of name order, with problems: some in one container,
+    /// some from `[defaults]` (the same place, for every container) and warnings.
+    fn large_with_problems() -> String {
+        let mut s = String::from("[defaults]\nrestart = \"sometimes\"\n\n[networks.net]\n\n");
+        for i in (0..3000).rev() {
+            let image = if i % 7 == 0 {
+                "nginx".to_string()
+            } else {
+                format!("ghcr.io/e/a{i}:1")
+            };
+            s.push_str(&format!(
+                "[containers.c{i}]\nimage = \"{image}\"\nnetworks = [\"net\"]\n"
+            ));
+            if i % 11 == 0 {
+                s.push_str(&format!("depends_on = [\"c{}\", \"missing{i}\"]\n", i + 1));
+            }
+            s.push('\n');
+        }
+        s.push_str("[containers.abc]\nimage = \"ghcr.io/e/hex:1\"\n");
+        s
+    }
+
+    #[test]
+    fn reading_stops_past_the_limit_and_keeps_every_byte_below_it() {
+        let limit = 3 * 1024 * 1024 + 17;
+        let text = vec![b'x'; limit];
+        for expected in [0, 5, limit as u64] {
+            let read = read_at_most(&text[..], expected, limit as u64).expect("reads");
+            assert!(read.as_deref() == Some(&text[..]), "expected {expected}");
+            let smaller = limit as u64 - 1;
+            let over = read_at_most(&text[..], expected.min(smaller), smaller).expect("reads");
+            assert!(over.is_none(), "expected {expected}");
+        }
+        let read = read_at_most(&b"short"[..], 0, 10).expect("reads");
+        assert_eq!(read.as_deref(), Some(&b"short"[..]));
+        let endless = std::io::repeat(0);
+        assert!(
+            read_at_most(endless, 0, limit as u64)
+                .expect("reads")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_large_inventory_checked_as_it_is_parsed_gives_the_whole_file_result() {
+        let source = large_with_problems();
+        let (_, batches) = inventory::split_large(&source).expect("large enough to stream");
+        assert!(batches.names().is_some(), "bare names stream");
+        let whole = inventory::parse(&source).expect("valid TOML");
+        let expected = model::validate(whole, PodmanVersion::DEFAULT).map_err(|d| d.sorted());
+        let streamed = parse_and_validate(&source, PodmanVersion::DEFAULT);
+        assert!(expected.is_err());
+        assert_eq!(format!("{streamed:?}"), format!("{expected:?}"));
+
+        let valid = source
+            .replace("sometimes", "always")
+            .replace("\"nginx\"", "\"docker.io/library/nginx:1\"");
+        let valid = valid.replace(", \"missing", "] # \"missing");
+        let whole = inventory::parse(&valid).expect("valid TOML");
+        let expected = model::validate(whole, PodmanVersion::DEFAULT);
+        let streamed = parse_and_validate(&valid, PodmanVersion::DEFAULT);
+        assert!(expected.is_ok(), "{expected:?}");
+        assert_eq!(format!("{streamed:?}"), format!("{expected:?}"));
+    }
 }

@@ -2,6 +2,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: quadgen allocates many small strings and frees them together; glibc's malloc spends a
+/// fifth of a large compile coalescing them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Die quietly like other Unix tools when the reader of our output goes away (`quadgen plan |
     // head`), instead of panicking on a write to a closed pipe.

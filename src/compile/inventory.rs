@@ -16,6 +16,7 @@ mod chunked;
 mod or_table;
 pub mod shape;
 
+pub use chunked::Batches;
 pub use or_table::OrTable;
 
 /// A spanned string, the most common inventory value.
@@ -332,6 +333,17 @@ pub fn parse(source: &str) -> Result<Inventory, Vec<Diagnostic>> {
         }
     }
     toml::from_str(source).map_err(|first| every_problem(source, &first))
+}
+
+/// A large inventory cut into everything but its containers, parsed, and the batches of container
+/// tables still to parse, so a caller can take each container as it is parsed instead of holding
+/// them all. `None` for a small inventory, or when only [`parse`] gives the right result.
+pub fn split_large(source: &str) -> Option<(Inventory, Batches<'_>)> {
+    if source.len() > 2 * chunked::BATCH_BYTES {
+        chunked::split(source, chunked::BATCH_BYTES)
+    } else {
+        None
+    }
 }
 
 /// The error path: the TOML tree checked against the shape of the serde types (see [`check`]).

@@ -124,5 +124,26 @@ pub fn lower_each(model: &Model) -> impl Iterator<Item = Unit> + '_ {
     networks.chain(volumes).chain(containers).chain(pods)
 }
 
+/// [`lower_each`] taking the model: each container is freed once its unit is built.
+pub fn lower_into(model: Model) -> impl Iterator<Item = Unit> {
+    let Model {
+        target,
+        networks,
+        volumes,
+        containers,
+        secrets: _,
+        pods,
+    } = model;
+    let networks = networks
+        .into_iter()
+        .map(move |n| network::lower(&n, target));
+    let volumes = volumes.into_iter().map(|v| volume::lower(&v));
+    let containers = containers
+        .into_iter()
+        .map(move |c| container::lower(&c, target));
+    let pods = pods.into_iter().map(move |p| pod::lower(&p, target));
+    networks.chain(volumes).chain(containers).chain(pods)
+}
+
 #[cfg(test)]
 mod tests;

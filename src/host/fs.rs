@@ -136,17 +136,64 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), IoError>
     Ok(())
 }
 
-/// Writes the new file `dir/name` (which must not exist) and fsyncs it, without the temporary
-/// file and rename of [`write_atomic`]: only for a directory nobody else sees until it is complete
-/// (a build's staging directory, renamed into place whole). The caller fsyncs the directory.
-pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), IoError> {
-    let path = dir.join(name);
-    let mut file = File::create_new(&path).map_err(io("create", &path))?;
-    file.write_all(bytes).map_err(io("write", &path))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(io("set permissions of", &path))?;
-    file.sync_all().map_err(io("fsync", &path))?;
-    Ok(())
+/// Writes new files (mode 0644) into a directory nobody else sees until it is complete (a
+/// build's staging directory, renamed into place whole): without the temporary file and rename of
+/// [`write_atomic`], and without an fsync per file: [`NewFiles::sync`] makes them all durable at
+/// once before the directory is renamed into sight.
+#[derive(Debug)]
+pub struct NewFiles<'d> {
+    dir: &'d Path,
+    /// Whether a file created with mode 0644 gets exactly that (the umask clears none of its
+    /// bits), so no file needs a `chmod`; learnt from the first file.
+    mode_is_exact: Option<bool>,
+}
+
+impl<'d> NewFiles<'d> {
+    pub fn new(dir: &'d Path) -> Self {
+        Self {
+            dir,
+            mode_is_exact: None,
+        }
+    }
+
+    /// Writes the new file `name` (which must not exist).
+    pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dir.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+            .map_err(io("create", &path))?;
+        file.write_all(bytes).map_err(io("write", &path))?;
+        let exact = match self.mode_is_exact {
+            Some(exact) => exact,
+            None => {
+                let mode = file.metadata().map_err(io("stat", &path))?.permissions();
+                *self.mode_is_exact.insert(mode.mode() & 0o7777 == 0o644)
+            }
+        };
+        if !exact {
+            file.set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io("set permissions of", &path))?;
+        }
+        Ok(())
+    }
+
+    /// Makes every file written, and the directory, durable: one `syncfs` of the file system
+    /// rather than an fsync per file.
+    pub fn sync(self) -> Result<(), IoError> {
+        use std::os::fd::AsRawFd;
+        let dir = File::open(self.dir).map_err(io("open", self.dir))?;
+        // SAFETY: `dir` is an open file descriptor for the duration of the call.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io("sync the file system of", self.dir)(
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Makes renames and removals in `dir` durable.

@@ -56,6 +56,33 @@ pub enum OutDirError {
     Write(#[from] IoError),
 }
 
+/// From this many files on, two threads write them: creating a file is mostly kernel time, and
+/// the two halves go to different cores.
+const PARALLEL_FROM: usize = 256;
+
+/// Writes `files` into the private directory `dir`, in two halves at once when there are many.
+fn write_files(dir: &Path, files: &[RenderedFile]) -> Result<(), IoError> {
+    let write = |files: &[RenderedFile]| {
+        let mut writer = fs::NewFiles::new(dir);
+        files
+            .iter()
+            .try_for_each(|file| writer.write(&file.file_name, file.text.as_bytes()))
+    };
+    if files.len() < PARALLEL_FROM {
+        return write(files);
+    }
+    let (first, second) = files.split_at(files.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| write(second));
+        let mine = write(first);
+        let theirs = match other.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        mine.and(theirs)
+    })
+}
+
 /// The marker that says a directory holds quadgen build output, so a rebuild may replace it.
 pub const BUILD_MARKER: &str = ".quadgen-build";
 
@@ -122,15 +149,13 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirErr
             source,
         })?;
     // The staging directory is private until renamed whole, so each file is written in place.
-    for file in files {
-        fs::write_new(staging.path(), &file.file_name, file.text.as_bytes())?;
-    }
-    fs::write_new(
-        staging.path(),
+    write_files(staging.path(), files)?;
+    let mut writer = fs::NewFiles::new(staging.path());
+    writer.write(
         BUILD_MARKER,
         b"Written by `quadgen build`; the next build replaces this whole directory.\n",
     )?;
-    fs::sync_dir(staging.path())?;
+    writer.sync()?;
     if out.exists() {
         // Both temporary directories are removed on every path out (they are `TempDir`s).
         let old = tempfile::Builder::new()

@@ -12,6 +12,11 @@
 //! error, a container in two batches, a `containers` key outside `[containers.NAME]` tables),
 //! [`parse`] returns `None` and the caller parses the whole file: its result, and every error
 //! message, are then exactly the whole-file ones.
+//!
+//! [`split`] gives the rest and the [`Batches`] without parsing them, so a caller can take each
+//! container as its batch is parsed ([`Batches::each_container`]) and never hold every container
+//! table: the names of the containers, which checks need before the first container, come from
+//! the table headers ([`Batches::names`]), and the batches are checked to give exactly those.
 
 use std::ops::Range;
 
@@ -20,11 +25,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use toml_parser::lexer::TokenKind;
 
-use super::Inventory;
+use super::{Container, Inventory, Str};
 
 /// The size of one batch of container tables. Large enough that per-batch costs vanish, small
 /// enough that the parser's working memory (about 30 times this) stays small.
-pub const BATCH_BYTES: usize = 256 * 1024;
+pub const BATCH_BYTES: usize = 64 * 1024;
 
 /// What a top-level table header names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +48,8 @@ struct Segment {
     range: Range<usize>,
     /// `None` for the text before the first header.
     header: Option<Header>,
+    /// The span of a container table's name when it is written bare (`[containers.NAME]`).
+    name: Option<Range<usize>>,
 }
 
 impl Segment {
@@ -54,14 +61,104 @@ impl Segment {
 /// The inventory parsed in batches of at most about `batch_bytes` of container tables, or `None`
 /// when only a whole-file parse gives the right result or error (see the module docs).
 pub fn parse(source: &str, batch_bytes: usize) -> Option<Inventory> {
+    let (mut inventory, batches) = split(source, batch_bytes)?;
+    let mut duplicate = false;
+    let complete = batches.each_container(&mut |name, container| {
+        duplicate = inventory.containers.insert(name, container).is_some();
+        !duplicate
+    });
+    (complete && !duplicate).then_some(inventory)
+}
+
+/// A large inventory cut into the rest (every table but the containers, parsed) and the batches
+/// of container tables, parsed one at a time by [`Batches::each_container`].
+pub struct Batches<'s> {
+    source: &'s str,
+    ranges: Vec<Range<usize>>,
+    /// The container names of the table headers (`None` when one is quoted), sorted.
+    names: Option<Vec<Str>>,
+}
+
+impl Batches<'_> {
+    /// The names of the containers with their spans, sorted, as the batches will give them;
+    /// `None` when a header quotes its name (only parsing the batches then gives the names).
+    /// [`Batches::each_container`] checks that the batches agree.
+    pub fn names(&self) -> Option<&[Str]> {
+        self.names.as_deref()
+    }
+
+    /// Parses the batches in file order and hands each container to `each` (within a batch,
+    /// sorted by name). `false` when a batch does not parse, holds anything but containers, or
+    /// gives a container [`Batches::names`] does not list (or one twice), or when `each`
+    /// returns `false`: only the whole-file parse then gives the right result or error.
+    pub fn each_container(&self, each: &mut dyn FnMut(Str, Spanned<Container>) -> bool) -> bool {
+        let mut parts = self.ranges.iter().map(|batch| self.parse_batch(batch));
+        self.hand_over(&mut parts, each)
+    }
+
+    /// The containers of one batch, or `None` when the batch could differ from the whole file.
+    fn parse_batch(&self, batch: &Range<usize>) -> Option<ContainerTables> {
+        let root = DeTable::parse(&self.source[batch.clone()]).ok()?;
+        let part = deserialize(root, &|at| at + batch.start)?;
+        let only_containers = part.defaults.is_none()
+            && part.networks.is_empty()
+            && part.volumes.is_empty()
+            && part.secrets.is_empty()
+            && part.pods.is_empty();
+        only_containers.then_some(part.containers)
+    }
+
+    /// Hands the containers of each parsed batch to `each`, checking them against the names.
+    fn hand_over(
+        &self,
+        parts: &mut dyn Iterator<Item = Option<ContainerTables>>,
+        each: &mut dyn FnMut(Str, Spanned<Container>) -> bool,
+    ) -> bool {
+        let mut seen = vec![false; self.names.as_ref().map_or(0, Vec::len)];
+        let mut batches = 0;
+        for part in parts {
+            let Some(containers) = part else {
+                return false;
+            };
+            batches += 1;
+            for (name, container) in containers {
+                if let Some(names) = &self.names {
+                    let found = names.binary_search_by(|n| n.get_ref().cmp(name.get_ref()));
+                    match found {
+                        Ok(i) if names[i].span() == name.span() && !seen[i] => seen[i] = true,
+                        _ => return false,
+                    }
+                }
+                if !each(name, container) {
+                    return false;
+                }
+            }
+        }
+        batches == self.ranges.len() && seen.iter().all(|s| *s)
+    }
+}
+
+/// The container tables of a batch, by name.
+type ContainerTables = std::collections::BTreeMap<Str, Spanned<Container>>;
+
+/// The inventory without its containers and the batches of container tables, or `None` when
+/// only a whole-file parse gives the right result or error (see the module docs).
+pub fn split(source: &str, batch_bytes: usize) -> Option<(Inventory, Batches<'_>)> {
     let segments = segments(source)?;
     let mut rest_text = String::new();
     // (offset in `rest_text`, offset in `source`) at the start of each piece of the rest.
     let mut rest_pieces: Vec<(usize, usize)> = Vec::new();
     let mut batches: Vec<Range<usize>> = Vec::new();
+    let mut names: Option<Vec<Str>> = Some(Vec::new());
     let mut previous_was_container = false;
     for segment in &segments {
         if segment.is_container() {
+            match (&mut names, &segment.name) {
+                (Some(names), Some(at)) => {
+                    names.push(Spanned::new(at.clone(), source[at.clone()].to_string()));
+                }
+                _ => names = None,
+            }
             let extend = previous_was_container
                 && (segment.header == Some(Header::ContainerPart)
                     || batches
@@ -78,6 +175,12 @@ pub fn parse(source: &str, batch_bytes: usize) -> Option<Inventory> {
             previous_was_container = false;
         }
     }
+    if let Some(names) = names.as_mut() {
+        // A `[containers.NAME.more]` table after `[containers.NAME]` names the same container;
+        // the first header gives the span.
+        names.sort_by(|a, b| a.get_ref().cmp(b.get_ref()));
+        names.dedup_by(|later, first| later.get_ref() == first.get_ref());
+    }
 
     let rest_root = DeTable::parse(&rest_text).ok()?;
     if rest_root
@@ -93,25 +196,13 @@ pub fn parse(source: &str, batch_bytes: usize) -> Option<Inventory> {
         let (start, original) = rest_pieces[index.saturating_sub(1)];
         original + (at - start)
     };
-    let mut inventory = deserialize(rest_root, &shift_rest)?;
-
-    for batch in batches {
-        let root = DeTable::parse(&source[batch.clone()]).ok()?;
-        let part = deserialize(root, &|at| at + batch.start)?;
-        if part.defaults.is_some()
-            || !part.networks.is_empty()
-            || !part.volumes.is_empty()
-            || !part.secrets.is_empty()
-        {
-            return None;
-        }
-        for (name, container) in part.containers {
-            if inventory.containers.insert(name, container).is_some() {
-                return None;
-            }
-        }
-    }
-    Some(inventory)
+    let inventory = deserialize(rest_root, &shift_rest)?;
+    let batches = Batches {
+        source,
+        ranges: batches,
+        names,
+    };
+    Some((inventory, batches))
 }
 
 /// Shifts every span of a parsed document with `shift`, then deserializes it.
@@ -171,6 +262,7 @@ fn segments(source: &str) -> Option<Vec<Segment>> {
     let mut segments = vec![Segment {
         range: 0..0,
         header: None,
+        name: None,
     }];
     // Open `[` and `{` of values; a header is a `[` first on its line outside any value.
     let mut depth = 0usize;
@@ -185,10 +277,11 @@ fn segments(source: &str) -> Option<Vec<Segment>> {
             TokenKind::Eof => break,
             TokenKind::LeftSquareBracket if depth == 0 && line_start => {
                 let start = token.span().start();
-                let header = header(source, &mut tokens)?;
+                let (header, name) = header(source, &mut tokens)?;
                 segments.push(Segment {
                     range: start..start,
                     header: Some(header),
+                    name,
                 });
             }
             TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
@@ -212,22 +305,28 @@ fn segments(source: &str) -> Option<Vec<Segment>> {
     Some(segments)
 }
 
-/// Reads a table header after its `[`, up to its closing `]`: which kind of table it opens.
-fn header(source: &str, tokens: &mut toml_parser::lexer::Lexer<'_>) -> Option<Header> {
-    let mut keys: Vec<&str> = Vec::new();
+/// Reads a table header after its `[`, up to its closing `]`: which kind of table it opens,
+/// and for a container's table the span of its name when it is a bare key.
+fn header(
+    source: &str,
+    tokens: &mut toml_parser::lexer::Lexer<'_>,
+) -> Option<(Header, Option<Range<usize>>)> {
+    // Each key's text and whether it is bare.
+    let mut keys: Vec<(&str, Option<Range<usize>>)> = Vec::new();
     let mut array_of_tables = false;
     let mut first = true;
     loop {
         let token = tokens.next()?;
-        let text = &source[token.span().start()..token.span().end()];
+        let span = token.span().start()..token.span().end();
+        let text = &source[span.clone()];
         match token.kind() {
             TokenKind::LeftSquareBracket if first => array_of_tables = true,
             TokenKind::Whitespace | TokenKind::Dot => {}
-            TokenKind::Atom
-            | TokenKind::BasicString
+            TokenKind::Atom => keys.push((text, Some(span))),
+            TokenKind::BasicString
             | TokenKind::LiteralString
             | TokenKind::MlBasicString
-            | TokenKind::MlLiteralString => keys.push(text),
+            | TokenKind::MlLiteralString => keys.push((text, None)),
             TokenKind::RightSquareBracket => break,
             _ => return None,
         }
@@ -238,12 +337,12 @@ fn header(source: &str, tokens: &mut toml_parser::lexer::Lexer<'_>) -> Option<He
         if tokens.next()?.kind() != TokenKind::RightSquareBracket {
             return None;
         }
-        return Some(Header::Other);
+        return Some((Header::Other, None));
     }
     Some(match keys.as_slice() {
-        ["containers", _] => Header::Container,
-        ["containers", _, _, ..] => Header::ContainerPart,
-        _ => Header::Other,
+        [("containers", _), (_, name)] => (Header::Container, name.clone()),
+        [("containers", _), (_, name), _, ..] => (Header::ContainerPart, name.clone()),
+        _ => (Header::Other, None),
     })
 }
 

@@ -37,19 +37,39 @@ use network::default_interface_name;
 /// Takes the inventory so each container's inventory entry is freed once its model is built: the
 /// two never exist whole at the same time, which halves the peak memory of a large inventory.
 pub fn validate(
-    inventory: Inventory,
+    mut inventory: Inventory,
     target: PodmanVersion,
 ) -> Result<(Model, Diagnostics), Diagnostics> {
+    let containers = std::mem::take(&mut inventory.containers);
+    let container_keys: Vec<Str> = containers.keys().cloned().collect();
+    let fed = validate_with(inventory, &container_keys, target, |each| {
+        containers.into_iter().all(|(name, raw)| each(name, raw))
+    });
+    // Every container was fed, so the check is complete.
+    fed.unwrap_or_else(|| Err(Diagnostics::default()))
+}
+
+/// A container handed to the checker: its name and its inventory table.
+pub type Feed<'f> = dyn FnMut(Str, Spanned<inventory::Container>) -> bool + 'f;
+
+/// [`validate`] for an inventory whose containers arrive one at a time: `rest` holds everything
+/// else, `container_keys` the names (sorted) of the containers `feed` hands to the checker in
+/// any order, each freed once its model is built. `None` when `feed` returns `false`
+/// (it could not give every container); otherwise the same result as [`validate`].
+pub fn validate_with(
+    rest: Inventory,
+    container_keys: &[Str],
+    target: PodmanVersion,
+    feed: impl FnOnce(&mut Feed<'_>) -> bool,
+) -> Option<Result<(Model, Diagnostics), Diagnostics>> {
     let Inventory {
         defaults,
         networks: inventory_networks,
         volumes: inventory_volumes,
-        containers: inventory_containers,
+        containers: _,
         secrets: inventory_secrets,
         pods: inventory_pods,
-    } = inventory;
-    // The container names stay (with their spans) for the checks across containers.
-    let container_keys: Vec<Str> = inventory_containers.keys().cloned().collect();
+    } = rest;
     let mut c = Checker {
         diags: Diagnostics::default(),
         target,
@@ -86,18 +106,18 @@ pub fn validate(
         .iter()
         .filter_map(|(name, pod)| c.pod(name, pod, &names))
         .collect();
-    let containers = c.containers(inventory_containers, defaults, &names);
+    let containers = c.containers(feed, defaults, &names)?;
 
-    c.check_service_names(&container_keys, &inventory_networks, &inventory_volumes);
-    c.check_pod_names(&inventory_pods, &container_keys, &containers);
-    c.check_cycles(&container_keys, &containers);
-    c.check_static_addresses(&container_keys, &containers);
+    c.check_service_names(container_keys, &inventory_networks, &inventory_volumes);
+    c.check_pod_names(&inventory_pods, container_keys, &containers);
+    c.check_cycles(container_keys, &containers);
+    c.check_static_addresses(container_keys, &containers);
     let secrets = c.unused_secrets(secrets, &secret_keys, &containers);
 
     if c.diags.has_errors() {
-        return Err(c.diags);
+        return Some(Err(c.diags));
     }
-    Ok((
+    Some(Ok((
         Model {
             target,
             networks,
@@ -107,7 +127,7 @@ pub fn validate(
             pods,
         },
         c.diags,
-    ))
+    )))
 }
 
 impl Checker {
@@ -161,40 +181,81 @@ struct Checker {
 }
 
 impl Checker {
-    /// Each container with `[defaults]` applied, checked; each inventory entry is dropped as
-    /// soon as its model is built.
+    /// Each container `feed` gives with `[defaults]` applied, checked; each inventory entry is
+    /// dropped as soon as its model is built. The models and their problems come out in the
+    /// order of the names, whatever the order of `feed`. `None` when `feed` returns `false`.
     fn containers(
         &mut self,
-        inventory_containers: BTreeMap<Str, Spanned<inventory::Container>>,
+        feed: impl FnOnce(&mut Feed<'_>) -> bool,
         defaults: Option<&inventory::Container>,
         names: &Names<'_>,
-    ) -> Vec<Container> {
-        inventory_containers
-            .into_iter()
-            .filter_map(|(name, raw)| {
-                let mut merged = pod::merge_member(defaults, raw.get_ref());
-                // A `[defaults]` dependency on a container does not apply to that container.
-                if raw.get_ref().depends_on.is_none() {
-                    if let Some(deps) = merged.depends_on.as_mut() {
-                        deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
-                    }
+    ) -> Option<Vec<Container>> {
+        // The models in the order they were fed, and for each container its name, where its
+        // model is (none when it has errors) and its problems.
+        let mut models: Vec<Container> = Vec::with_capacity(names.containers.len());
+        let mut checked: Vec<(Str, Option<usize>, Diagnostics)> =
+            Vec::with_capacity(names.containers.len());
+        let complete = feed(&mut |name, raw| {
+            let at = raw.span();
+            let own_depends_on = raw.get_ref().depends_on.is_some();
+            let mut merged = pod::merge_member(defaults, raw.into_inner());
+            // A `[defaults]` dependency on a container does not apply to that container.
+            if !own_depends_on {
+                if let Some(deps) = merged.depends_on.as_mut() {
+                    deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
                 }
-                self.container(&name, raw.span(), &merged, names)
-            })
-            .collect()
+            }
+            let outer = std::mem::take(&mut self.diags);
+            let model = self.container(&name, at, &merged, names);
+            let own = std::mem::replace(&mut self.diags, outer);
+            let index = model.map(|m| {
+                models.push(m);
+                models.len() - 1
+            });
+            checked.push((name, index, own));
+            true
+        });
+        if !complete {
+            return None;
+        }
+        checked.sort_by(|a, b| a.0.get_ref().cmp(b.0.get_ref()));
+        let mut order = Vec::with_capacity(models.len());
+        for (_, index, diags) in checked {
+            self.diags.0.extend(diags.0);
+            order.extend(index);
+        }
+        permute(&mut models, order);
+        Some(models)
+    }
+}
+
+/// Puts `items[order[k]]` at `k` for every `k`, in place (`order` is a permutation): a large
+/// inventory's models are moved once each, never copied into a second list.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut at = start;
+        while order[at] != at {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
     }
 }
 
 /// Applies `[defaults]`: the container's own value wins; maps merge key by key.
 fn merge(
     defaults: Option<&inventory::Container>,
-    own: &inventory::Container,
+    mut own: inventory::Container,
 ) -> inventory::Container {
     let Some(d) = defaults else {
-        return own.clone();
+        return own;
     };
-    // Only the values that are used are cloned: most of `[defaults]` is replaced by the
-    // container's own values.
+    // The container's own values are moved; of `[defaults]`, only the values that are used are
+    // cloned.
     let merge_map = |d: Option<StrMap>, o: Option<StrMap>| match (d, o) {
         (Some(mut d), Some(o)) => {
             for (k, v) in o {
@@ -221,98 +282,95 @@ fn merge(
     // A container's networking comes whole from its own table or whole from `[defaults]`:
     // `networks` and `network_mode` replace each other.
     let (networks, network_mode) = if own.networks.is_some() || own.network_mode.is_some() {
-        (own.networks.clone(), own.network_mode.clone())
+        (own.networks.take(), own.network_mode.take())
     } else {
         (d.networks.clone(), d.network_mode.clone())
     };
     inventory::Container {
-        image: own.image.clone().or_else(|| d.image.clone()),
-        description: own.description.clone().or_else(|| d.description.clone()),
-        cmd: own.cmd.clone().or_else(|| d.cmd.clone()),
-        entrypoint: own.entrypoint.clone().or_else(|| d.entrypoint.clone()),
-        environment: merge_map(d.environment.clone(), own.environment.clone()),
+        image: own.image.take().or_else(|| d.image.clone()),
+        description: own.description.take().or_else(|| d.description.clone()),
+        cmd: own.cmd.take().or_else(|| d.cmd.clone()),
+        entrypoint: own.entrypoint.take().or_else(|| d.entrypoint.clone()),
+        environment: merge_map(d.environment.clone(), own.environment.take()),
         environment_files: own
             .environment_files
-            .clone()
+            .take()
             .or_else(|| d.environment_files.clone()),
-        ports: own.ports.clone().or_else(|| d.ports.clone()),
-        volumes: own.volumes.clone().or_else(|| d.volumes.clone()),
+        ports: own.ports.take().or_else(|| d.ports.clone()),
+        volumes: own.volumes.take().or_else(|| d.volumes.clone()),
         networks,
         network_mode,
-        user: own.user.clone().or_else(|| d.user.clone()),
-        depends_on: own.depends_on.clone().or_else(|| d.depends_on.clone()),
-        after: own.after.clone().or_else(|| d.after.clone()),
-        requires: own.requires.clone().or_else(|| d.requires.clone()),
-        wants: own.wants.clone().or_else(|| d.wants.clone()),
-        health: own.health.clone().or_else(|| d.health.clone()),
-        restart: own.restart.clone().or_else(|| d.restart.clone()),
-        stop_timeout: own.stop_timeout.clone().or_else(|| d.stop_timeout.clone()),
-        start_timeout: own
-            .start_timeout
-            .clone()
-            .or_else(|| d.start_timeout.clone()),
-        labels: merge_map(d.labels.clone(), own.labels.clone()),
-        devices: own.devices.clone().or_else(|| d.devices.clone()),
-        pull: own.pull.clone().or_else(|| d.pull.clone()),
-        auto_update: own.auto_update.clone().or_else(|| d.auto_update.clone()),
-        auto_start: own.auto_start.clone().or_else(|| d.auto_start.clone()),
-        podman_args: own.podman_args.clone().or_else(|| d.podman_args.clone()),
-        secrets: own.secrets.clone().or_else(|| d.secrets.clone()),
-        quadlet: merge_raw(d.quadlet.clone(), own.quadlet.clone()),
+        user: own.user.take().or_else(|| d.user.clone()),
+        depends_on: own.depends_on.take().or_else(|| d.depends_on.clone()),
+        after: own.after.take().or_else(|| d.after.clone()),
+        requires: own.requires.take().or_else(|| d.requires.clone()),
+        wants: own.wants.take().or_else(|| d.wants.clone()),
+        health: own.health.take().or_else(|| d.health.clone()),
+        restart: own.restart.take().or_else(|| d.restart.clone()),
+        stop_timeout: own.stop_timeout.take().or_else(|| d.stop_timeout.clone()),
+        start_timeout: own.start_timeout.take().or_else(|| d.start_timeout.clone()),
+        labels: merge_map(d.labels.clone(), own.labels.take()),
+        devices: own.devices.take().or_else(|| d.devices.clone()),
+        pull: own.pull.take().or_else(|| d.pull.clone()),
+        auto_update: own.auto_update.take().or_else(|| d.auto_update.clone()),
+        auto_start: own.auto_start.take().or_else(|| d.auto_start.clone()),
+        podman_args: own.podman_args.take().or_else(|| d.podman_args.clone()),
+        secrets: own.secrets.take().or_else(|| d.secrets.clone()),
+        quadlet: merge_raw(d.quadlet.clone(), own.quadlet.take()),
         // `[defaults]` cannot set a pod (refused in `check_defaults_pod`).
-        pod: own.pod.clone(),
-        ..merge_options(d, own)
+        pod: own.pod.take(),
+        ..merge_options(d, &mut own)
     }
 }
 
 /// [`merge`] for the security, resources and runtime fields: maps merge key by key, anything
 /// else is replaced whole by the container's own value.
-fn merge_options(d: &inventory::Container, own: &inventory::Container) -> inventory::Container {
+fn merge_options(d: &inventory::Container, own: &mut inventory::Container) -> inventory::Container {
     inventory::Container {
-        cap_add: own.cap_add.clone().or_else(|| d.cap_add.clone()),
-        cap_drop: own.cap_drop.clone().or_else(|| d.cap_drop.clone()),
-        privileged: own.privileged.clone().or_else(|| d.privileged.clone()),
+        cap_add: own.cap_add.take().or_else(|| d.cap_add.clone()),
+        cap_drop: own.cap_drop.take().or_else(|| d.cap_drop.clone()),
+        privileged: own.privileged.take().or_else(|| d.privileged.clone()),
         no_new_privileges: own
             .no_new_privileges
-            .clone()
+            .take()
             .or_else(|| d.no_new_privileges.clone()),
-        read_only: own.read_only.clone().or_else(|| d.read_only.clone()),
+        read_only: own.read_only.take().or_else(|| d.read_only.clone()),
         read_only_tmpfs: own
             .read_only_tmpfs
-            .clone()
+            .take()
             .or_else(|| d.read_only_tmpfs.clone()),
         seccomp_profile: own
             .seccomp_profile
-            .clone()
+            .take()
             .or_else(|| d.seccomp_profile.clone()),
         security_label_disable: own
             .security_label_disable
-            .clone()
+            .take()
             .or_else(|| d.security_label_disable.clone()),
         security_label_type: own
             .security_label_type
-            .clone()
+            .take()
             .or_else(|| d.security_label_type.clone()),
-        tmpfs: own.tmpfs.clone().or_else(|| d.tmpfs.clone()),
-        shm_size: own.shm_size.clone().or_else(|| d.shm_size.clone()),
-        sysctls: merge_str_map(d.sysctls.clone(), own.sysctls.clone()),
-        ulimits: merge_str_map(d.ulimits.clone(), own.ulimits.clone()),
-        memory: own.memory.clone().or_else(|| d.memory.clone()),
-        cpus: own.cpus.clone().or_else(|| d.cpus.clone()),
-        pids_limit: own.pids_limit.clone().or_else(|| d.pids_limit.clone()),
-        hostname: own.hostname.clone().or_else(|| d.hostname.clone()),
-        dns: own.dns.clone().or_else(|| d.dns.clone()),
-        dns_search: own.dns_search.clone().or_else(|| d.dns_search.clone()),
-        dns_options: own.dns_options.clone().or_else(|| d.dns_options.clone()),
-        extra_hosts: own.extra_hosts.clone().or_else(|| d.extra_hosts.clone()),
-        group_add: own.group_add.clone().or_else(|| d.group_add.clone()),
-        working_dir: own.working_dir.clone().or_else(|| d.working_dir.clone()),
-        init: own.init.clone().or_else(|| d.init.clone()),
-        stop_signal: own.stop_signal.clone().or_else(|| d.stop_signal.clone()),
-        userns: own.userns.clone().or_else(|| d.userns.clone()),
-        timezone: own.timezone.clone().or_else(|| d.timezone.clone()),
-        log_driver: own.log_driver.clone().or_else(|| d.log_driver.clone()),
-        log_options: merge_str_map(d.log_options.clone(), own.log_options.clone()),
+        tmpfs: own.tmpfs.take().or_else(|| d.tmpfs.clone()),
+        shm_size: own.shm_size.take().or_else(|| d.shm_size.clone()),
+        sysctls: merge_str_map(d.sysctls.clone(), own.sysctls.take()),
+        ulimits: merge_str_map(d.ulimits.clone(), own.ulimits.take()),
+        memory: own.memory.take().or_else(|| d.memory.clone()),
+        cpus: own.cpus.take().or_else(|| d.cpus.clone()),
+        pids_limit: own.pids_limit.take().or_else(|| d.pids_limit.clone()),
+        hostname: own.hostname.take().or_else(|| d.hostname.clone()),
+        dns: own.dns.take().or_else(|| d.dns.clone()),
+        dns_search: own.dns_search.take().or_else(|| d.dns_search.clone()),
+        dns_options: own.dns_options.take().or_else(|| d.dns_options.clone()),
+        extra_hosts: own.extra_hosts.take().or_else(|| d.extra_hosts.clone()),
+        group_add: own.group_add.take().or_else(|| d.group_add.clone()),
+        working_dir: own.working_dir.take().or_else(|| d.working_dir.clone()),
+        init: own.init.take().or_else(|| d.init.clone()),
+        stop_signal: own.stop_signal.take().or_else(|| d.stop_signal.clone()),
+        userns: own.userns.take().or_else(|| d.userns.clone()),
+        timezone: own.timezone.take().or_else(|| d.timezone.clone()),
+        log_driver: own.log_driver.take().or_else(|| d.log_driver.clone()),
+        log_options: merge_str_map(d.log_options.clone(), own.log_options.take()),
         ..inventory::Container::default()
     }
 }
@@ -694,3 +752,13 @@ mod tests;
 mod fields_tests;
 #[cfg(test)]
 mod tests_network;
+
+#[cfg(test)]
+mod permute_tests {
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
+        super::permute(&mut items, vec![2, 0, 1, 4, 3]);
+        assert_eq!(items, vec!['c', 'a', 'b', 'e', 'd']);
+    }
+}

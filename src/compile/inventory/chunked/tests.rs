@@ -56,6 +56,43 @@ fn batches_give_exactly_the_whole_file_result_spans_included() {
     assert_eq!(&source[network.0.span()], "middle");
 }
 
+/// (name, span) of containers.
+type Keys = Vec<(String, Range<usize>)>;
+
+/// (name, span) of each container of a parsed inventory.
+fn keys_of(inventory: &Inventory) -> Keys {
+    let keys = inventory.containers.keys();
+    keys.map(|k| (k.get_ref().clone(), k.span())).collect()
+}
+
+/// The containers the batches give one at a time, or `None` when they cannot.
+fn streamed(source: &str, batch_bytes: usize) -> Option<(Vec<Str>, Keys)> {
+    let (_, batches) = split(source, batch_bytes)?;
+    let names = batches.names()?.to_vec();
+    let mut fed = Vec::new();
+    let complete = batches.each_container(&mut |name, _| {
+        fed.push((name.get_ref().clone(), name.span()));
+        true
+    });
+    complete.then_some((names, fed))
+}
+
+#[test]
+fn a_plain_inventory_streams_with_the_names_and_spans_of_the_whole_file() {
+    let source = generated(200);
+    let expected = keys_of(&whole(&source).expect("valid"));
+    for batch_bytes in [1, 1000, 1 << 20] {
+        let (names, mut fed) = streamed(&source, batch_bytes).expect("streams");
+        let names: Vec<(String, Range<usize>)> = names
+            .iter()
+            .map(|n| (n.get_ref().clone(), n.span()))
+            .collect();
+        assert_eq!(names, expected, "batch size {batch_bytes}");
+        fed.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(fed, expected, "batch size {batch_bytes}");
+    }
+}
+
 #[test]
 fn anything_the_batches_could_get_wrong_falls_back_to_the_whole_file() {
     let cases = [
@@ -128,10 +165,22 @@ proptest! {
         let source = pieces.concat();
         let expected = whole(&source);
         if let Some(chunked) = parse(&source, batch_bytes) {
-            match expected {
+            match &expected {
                 Ok(expected) => prop_assert_eq!(format!("{chunked:?}"), format!("{expected:?}")),
                 Err(e) => prop_assert!(false, "batches accepted what TOML rejects: {}", e),
             }
+        }
+        // Streamed, the names announced and the containers given are the whole file's.
+        if let Some((names, mut fed)) = streamed(&source, batch_bytes) {
+            let Ok(expected) = expected else {
+                return Err(TestCaseError::fail("batches streamed what TOML rejects"));
+            };
+            let expected = keys_of(&expected);
+            let names: Vec<(String, Range<usize>)> =
+                names.iter().map(|n| (n.get_ref().clone(), n.span())).collect();
+            prop_assert_eq!(&names, &expected);
+            fed.sort_by(|a, b| a.0.cmp(&b.0));
+            prop_assert_eq!(&fed, &expected);
         }
     }
 }

@@ -20,14 +20,18 @@ use crate::unit::escape::Target;
 /// from it: those are the pod's.
 pub(super) fn merge_member(
     defaults: Option<&inventory::Container>,
-    own: &inventory::Container,
+    mut own: inventory::Container,
 ) -> inventory::Container {
-    let mut merged = super::merge(defaults, own);
-    if own.pod.is_some() {
-        merged.ports = own.ports.clone();
-        merged.networks = own.networks.clone();
-        merged.network_mode = own.network_mode.clone();
+    if own.pod.is_none() {
+        return super::merge(defaults, own);
     }
+    let ports = own.ports.take();
+    let networks = own.networks.take();
+    let network_mode = own.network_mode.take();
+    let mut merged = super::merge(defaults, own);
+    merged.ports = ports;
+    merged.networks = networks;
+    merged.network_mode = network_mode;
     merged
 }
 
