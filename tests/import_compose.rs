@@ -175,6 +175,19 @@ struct Case<'a> {
     options: Options,
 }
 
+impl Case<'static> {
+    /// The files `names` of the fixture directory `dir`, with the default options.
+    fn of_fixture(label: &str, dir: &Path, names: &[&str]) -> Self {
+        Case {
+            label: label.into(),
+            dir: dir.to_path_buf(),
+            files: names.iter().map(|n| dir.join(n)).collect(),
+            compose_args: &[],
+            options: options(),
+        }
+    }
+}
+
 fn check_case(
     case: &Case<'_>,
     composes: &[compose::Compose],
@@ -1017,11 +1030,11 @@ fn built_stacks_with_an_image_override_match_compose() {
     );
 }
 
-fn fields_fixture() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/compose/fields"
-    ))
+/// A directory of `tests/fixtures/compose`.
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compose")
+        .join(name)
 }
 
 /// Every Compose key the inventory has a field for, in each form Compose allows
@@ -1036,16 +1049,10 @@ fn keys_with_an_inventory_field_become_that_field_and_match_compose() {
     if composes.is_empty() || oracles.is_empty() {
         return;
     }
-    let dir = fields_fixture();
+    let dir = fixture("fields");
     let mut tally = Tally::default();
     let imported = check_case(
-        &Case {
-            label: "fields".into(),
-            dir: dir.clone(),
-            files: vec![dir.join("compose.yaml")],
-            compose_args: &[],
-            options: options(),
-        },
+        &Case::of_fixture("fields", &dir, &["compose.yaml"]),
         &composes,
         &oracles,
         &mut tally,
@@ -1091,13 +1098,6 @@ fn keys_with_an_inventory_field_become_that_field_and_match_compose() {
     );
 }
 
-fn fixture() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/compose/stack"
-    ))
-}
-
 /// A stack with interpolation (every operator, `.env`, `$$`), `include`, `extends` from another
 /// file (whose `env_file` is relative to it), a profile, a second `-f` file, short and long
 /// syntax: imported three ways, each equal to what Compose makes of it.
@@ -1108,29 +1108,21 @@ fn interpolation_include_extends_profiles_and_overrides_match_compose() {
     if composes.is_empty() || oracles.is_empty() {
         return;
     }
-    let dir = fixture();
+    let dir = fixture("stack");
     let mut tally = Tally::default();
     let plain = check_case(
-        &Case {
-            label: "stack".into(),
-            dir: dir.clone(),
-            files: vec![dir.join("compose.yaml")],
-            compose_args: &[],
-            options: options(),
-        },
+        &Case::of_fixture("stack", &dir, &["compose.yaml"]),
         &composes,
         &oracles,
         &mut tally,
     )
     .expect("imports");
     check_case(
-        &Case {
-            label: "stack -f override.yaml".into(),
-            dir: dir.clone(),
-            files: vec![dir.join("compose.yaml"), dir.join("override.yaml")],
-            compose_args: &[],
-            options: options(),
-        },
+        &Case::of_fixture(
+            "stack -f override.yaml",
+            &dir,
+            &["compose.yaml", "override.yaml"],
+        ),
         &composes,
         &oracles,
         &mut tally,
@@ -1138,14 +1130,12 @@ fn interpolation_include_extends_profiles_and_overrides_match_compose() {
     .expect("imports");
     let with_debug = check_case(
         &Case {
-            label: "stack --profile debug".into(),
-            dir: dir.clone(),
-            files: vec![dir.join("compose.yaml")],
             compose_args: &["--profile", "debug"],
             options: Options {
                 profiles: vec!["debug".into()],
                 ..options()
             },
+            ..Case::of_fixture("stack --profile debug", &dir, &["compose.yaml"])
         },
         &composes,
         &oracles,

@@ -370,7 +370,12 @@ pub(super) fn crontabs(root: &Path) -> Vec<(String, String)> {
             files.extend(d.into_iter().filter(|p| p.is_file()));
         }
     }
-    files
+    read_texts(files)
+}
+
+/// Each readable file of `paths` as (path, text), in order; unreadable ones are left out.
+fn read_texts(paths: Vec<std::path::PathBuf>) -> Vec<(String, String)> {
+    paths
         .into_iter()
         .filter_map(|p| {
             std::fs::read_to_string(&p)
@@ -393,12 +398,5 @@ fn registries_conf(etc: &Path) -> Vec<(String, String)> {
         d.sort();
         files.extend(d);
     }
-    files
-        .into_iter()
-        .filter_map(|p| {
-            std::fs::read_to_string(&p)
-                .ok()
-                .map(|t| (p.display().to_string(), t))
-        })
-        .collect()
+    read_texts(files)
 }
