@@ -17,6 +17,7 @@
 
 pub mod apply;
 pub mod container;
+pub mod ctr;
 pub mod fields;
 pub mod flags;
 pub mod network;
@@ -28,7 +29,7 @@ use std::path::Path;
 use super::toml_out::{comment, key};
 use super::yaml::{self, Loc, Node, Value};
 use super::{ImportError, Imported, MovedSecret, Refused, Warning};
-use container::Ctr;
+use ctr::Ctr;
 
 /// What an import found besides the text: warnings, refusals, secrets left out.
 #[derive(Debug, Default)]

@@ -1,7 +1,9 @@
 //! `[containers.NAME]` → `NAME.container`.
 
 use super::{Unit, UnitBuilder, UnitKind, options, starts_at_boot};
-use crate::compile::model::{AutoUpdate, Container, HealthOnFailure, Mount, volume_service};
+use crate::compile::model::{
+    AutoUpdate, Container, HealthOnFailure, Mount, Name, pod_service, volume_service,
+};
 use crate::compile::model::{RESTART_SEC, STOP_HEADROOM};
 use crate::compile::version::PodmanVersion;
 use crate::unit::Section::{Container as C, Install, Service, Unit as U};
@@ -88,7 +90,7 @@ fn unit_section(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
 /// Networks and volumes: what the container is attached to (and the services it then uses).
 fn attachments(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String>) {
     if let Some(pod) = &c.pod {
-        super::pod::join(b, pod, uses);
+        join_pod(b, pod, uses);
     }
     super::container_network::networks(b, c, uses);
     for port in &c.ports {
@@ -174,4 +176,10 @@ fn with_options(spec: String, options: &[String]) -> String {
     } else {
         format!("{spec}:{}", options.join(","))
     }
+}
+
+/// A member: `Pod=NAME.pod`, so quadlet runs it with `--pod` and binds its service to the pod's.
+fn join_pod(b: &mut UnitBuilder, pod: &Name, uses: &mut Vec<String>) {
+    uses.push(pod_service(pod));
+    b.push(C, "Pod", format!("{pod}.pod"));
 }

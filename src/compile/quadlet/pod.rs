@@ -7,10 +7,10 @@
 
 use super::container::volume_line;
 use super::{Unit, UnitBuilder, UnitKind, starts_at_boot};
-use crate::compile::model::{Name, NetworkRef, Pod, network_service, pod_service};
+use crate::compile::model::{NetworkRef, Pod, network_service};
 use crate::compile::model::{RESTART_SEC, Word};
 use crate::compile::version::PodmanVersion;
-use crate::unit::Section::{Container as C, Install, Pod as P, Service, Unit as U};
+use crate::unit::Section::{Install, Pod as P, Service, Unit as U};
 
 /// The first Podman whose `.pod` has `ExitPolicy=`; before it, `--exit-policy` goes through
 /// `PodmanArgs=` (after quadlet's own `--exit-policy=stop`, so it wins).
@@ -87,10 +87,4 @@ fn exit_policy(b: &mut UnitBuilder, target: PodmanVersion) {
         let arg = Word::parse("--exit-policy=continue").map(|w| w.quoted);
         b.push(P, "PodmanArgs", arg.unwrap_or_default());
     }
-}
-
-/// A member: `Pod=NAME.pod`, so quadlet runs it with `--pod` and binds its service to the pod's.
-pub(super) fn join(b: &mut UnitBuilder, pod: &Name, uses: &mut Vec<String>) {
-    uses.push(pod_service(pod));
-    b.push(C, "Pod", format!("{pod}.pod"));
 }

@@ -3,7 +3,7 @@
 //! `podman_args` as one `--flag=value` word, with a warning giving the inventory's reason.
 
 use super::Notes;
-use super::container::{Ctr, Origin};
+use super::ctr::{Ctr, Origin, keep};
 use super::fields::{Fields, Val};
 use super::flags::{Field, Flag, Takes, Target};
 use super::{network, probe};
@@ -172,12 +172,6 @@ pub(super) fn checked(
             &format!("`{name}` does not take it ({why}): kept in podman_args"),
         ),
     }
-}
-
-/// `word` kept in `podman_args`, with why.
-pub(super) fn keep(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, word: String, why: &str) {
-    ctr.fields.podman_args.push(word);
-    ctr.note(notes, at, why);
 }
 
 /// A switch's value as podman (Go's `strconv.ParseBool`) reads it; none is `true`.

@@ -7,22 +7,9 @@
 //! cannot say is not carried, with a warning.
 
 use super::Notes;
-use super::apply::keep;
-use super::container::{Ctr, Origin};
+use super::ctr::{Ctr, Origin, PendingKey, keep};
 use super::fields::{Fields, Val};
 use super::probe;
-
-/// A key of the one network the container joins, waiting for all flags to be read (the
-/// `--network` may come after it).
-#[derive(Debug, Clone)]
-pub struct PendingKey {
-    /// `ip`, `ip6`, `aliases`, `mac`.
-    pub key: &'static str,
-    pub value: String,
-    /// The flag's long name, for `podman_args`.
-    pub flag: String,
-    pub at: Origin,
-}
 
 /// `--network=X`.
 pub fn flag(ctr: &mut Ctr<'_>, notes: &mut Notes, at: &Origin, v: &str) {
