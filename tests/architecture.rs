@@ -1,7 +1,8 @@
 //! The module graph of `src/` follows the one rule written at the top of `src/lib.rs`: a folder
 //! imports only the folders it may, a stage of `compile` and `install` only the stages before it,
-//! and no module (at the depth of `folder::module`) reaches back into one that reaches it. Read
-//! from the source (every `crate::` path outside comments and test code), so the rule cannot
+//! no module (at the depth of `folder::module`) reaches back into one that reaches it, and no two
+//! files of a folder import each other around a circle (`super::` paths too). Read
+//! from the source (every `crate::` and `super::` path outside comments and test code), so the rule cannot
 //! drift from the code.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -81,12 +82,18 @@ fn product_code(text: &str) -> String {
 /// Every `crate::a::b::…` path in `code`, as its identifiers; a group `crate::a::{b, c::d}`
 /// gives `a::b` and `a::c::d`.
 fn crate_paths(code: &str) -> Vec<Vec<String>> {
+    paths_after(code, "crate::")
+}
+
+/// Every path in `code` that starts with `prefix` (`crate::`, `super::`), as the identifiers
+/// after it; `super::super::x` gives `super::x` (one `super` was the prefix).
+fn paths_after(code: &str, prefix: &str) -> Vec<Vec<String>> {
     let mut paths = Vec::new();
     let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
+    while let Some(at) = rest.find(prefix) {
         let before = rest[..at].chars().next_back();
-        rest = &rest[at + "crate::".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+        rest = &rest[at + prefix.len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == ':') {
             continue;
         }
         read_path(rest, Vec::new(), &mut paths);
@@ -263,6 +270,67 @@ fn the_module_graph_has_no_cycle() {
     );
     if let Some(cycle) = find_cycle(&graph.edges) {
         panic!("import cycle: {}", cycle.join(" → "));
+    }
+}
+
+/// Every file-level import (`crate::…` and `super::…`), seen at the level where the two files
+/// part: an import from `import::oci::apply` of `import::oci::ctr` is an edge between the
+/// siblings `apply` and `ctr`; one of `compile::model` from `import::oci::apply` an edge from
+/// `import` to `compile`. Imports between a module and its own parent or child are not edges (a
+/// parent declares and re-exports its children; they use its shared types).
+fn sibling_edges() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_path(&src, f)).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let from = module_path(&src, file);
+        if matches!(from[0].as_str(), "lib" | "main") || from.last().is_some_and(|m| m == "tests") {
+            continue;
+        }
+        let code = product_code(&std::fs::read_to_string(file).expect("read"));
+        let absolute = crate_paths(&code);
+        let relative = paths_after(&code, "super::").into_iter().map(|p| {
+            let ups = 1 + p.iter().take_while(|w| *w == "super").count();
+            let base = &from[..from.len().saturating_sub(ups)];
+            base.iter()
+                .cloned()
+                .chain(p.into_iter().skip(ups - 1))
+                .collect::<Vec<_>>()
+        });
+        for path in absolute.into_iter().chain(relative) {
+            // The module imported: the longest prefix of the path that is a file.
+            let Some(to) = (1..=path.len())
+                .rev()
+                .map(|n| &path[..n])
+                .find(|m| modules.contains(*m))
+            else {
+                continue;
+            };
+            let common = from.iter().zip(to).take_while(|(a, b)| a == b).count();
+            if common < from.len() && common < to.len() {
+                edges
+                    .entry(from[..=common].join("::"))
+                    .or_default()
+                    .insert(to[..=common].join("::"));
+            }
+        }
+    }
+    edges
+}
+
+/// No two files of one folder (and no two folders) import each other, directly or around a
+/// circle: each folder reads as a DAG of its files.
+#[test]
+fn no_files_import_each_other_in_a_circle() {
+    let edges = sibling_edges();
+    assert!(
+        edges.contains_key("import::oci::apply"),
+        "the reader found no file-level edges: {edges:?}"
+    );
+    if let Some(cycle) = find_cycle(&edges) {
+        panic!("files that import each other: {}", cycle.join(" → "));
     }
 }
 
