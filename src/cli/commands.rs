@@ -221,7 +221,13 @@ pub(crate) fn run_install(
 ) -> anyhow::Result<ExitCode> {
     let root = &args.root;
     let now = unix_now();
+    // quadgen's pause unit goes in only once the plan is accepted (never for a refused one), and
+    // before the units that want it are written and reloaded.
+    let needs_pause_unit = !matches!(command, Command::Uninstall);
     let show = |plan: &Plan| {
+        if needs_pause_unit {
+            crate::cli::rootless::ensure_podman_pause_unit(&args.scope, root);
+        }
         if !args.json {
             // A closed stdout must not stop the install half-way: printing is best effort.
             let _ = print_plan(plan, args, false);
@@ -237,9 +243,6 @@ pub(crate) fn run_install(
         },
         _ => wanted,
     };
-    if !matches!(command, Command::Uninstall) {
-        crate::cli::rootless::ensure_podman_pause_unit(&args.scope, root);
-    }
     let outcome = if args.no_systemd {
         install::run(root, wanted, inventory, options, &mut Offline, now, show)
     } else {
@@ -256,6 +259,10 @@ pub(crate) fn run_install(
     match outcome {
         Outcome::Refused(plan) => report_refusal(&plan, args, command),
         Outcome::UpToDate(plan) => {
+            if needs_pause_unit {
+                // Up to date, but the pause unit may have been removed by hand.
+                crate::cli::rootless::ensure_podman_pause_unit(&args.scope, root);
+            }
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
             } else {

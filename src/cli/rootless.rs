@@ -49,6 +49,10 @@ pub fn ensure_podman_pause_unit(scope: &Scope, root: &Path) {
         return;
     };
     let path = dir.join(PODMAN_PAUSE_SERVICE);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // NixOS links the unit it declares (`services.quadgen.users`) into /etc/systemd/user.
+        return;
+    }
     let found = match fs::read_regular(&path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -57,7 +61,7 @@ pub fn ensure_podman_pause_unit(scope: &Scope, root: &Path) {
             return;
         }
     };
-    match pause_unit_action(found.as_deref()) {
+    match pause_unit_action(found.as_deref(), PAST_PODMAN_PAUSE_UNITS) {
         PauseUnit::Ours => return,
         PauseUnit::Foreign => {
             eprintln!(
@@ -66,7 +70,7 @@ pub fn ensure_podman_pause_unit(scope: &Scope, root: &Path) {
             );
             return;
         }
-        PauseUnit::Missing => {}
+        PauseUnit::Missing | PauseUnit::Outdated => {}
     }
     let written = std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))
@@ -98,7 +102,10 @@ pub fn remove_podman_pause_unit(scope: &Scope, root: &Path) {
         return;
     }
     let found = fs::read_regular(&dir.join(PODMAN_PAUSE_SERVICE)).ok();
-    if pause_unit_action(found.as_deref()) != PauseUnit::Ours {
+    if !matches!(
+        pause_unit_action(found.as_deref(), PAST_PODMAN_PAUSE_UNITS),
+        PauseUnit::Ours | PauseUnit::Outdated
+    ) {
         return;
     }
     if let Err(e) = fs::remove(&dir, PODMAN_PAUSE_SERVICE).and_then(|()| fs::sync_dir(&dir)) {
@@ -116,6 +123,10 @@ fn pause_unit_dir(scope: &Scope, root: &Path) -> Option<std::path::PathBuf> {
     scope.user_systemd_dir()
 }
 
+/// Every text of [`PODMAN_PAUSE_SERVICE`] an earlier release wrote, so that an upgrade still
+/// knows those files as its own. When `PODMAN_PAUSE_UNIT` changes, its old text goes here.
+const PAST_PODMAN_PAUSE_UNITS: &[&str] = &[];
+
 /// What is at [`PODMAN_PAUSE_SERVICE`]'s path, for quadgen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PauseUnit {
@@ -123,15 +134,18 @@ enum PauseUnit {
     Missing,
     /// Exactly quadgen's text: left as it is, and uninstall may remove it.
     Ours,
+    /// The text an earlier quadgen wrote: rewritten by install, removed by uninstall.
+    Outdated,
     /// Anything else is someone else's (or a hand edit): never written over nor removed.
     Foreign,
 }
 
 /// Decides by the file's bytes (`None`: no file): only quadgen's exact text is quadgen's.
-fn pause_unit_action(found: Option<&[u8]>) -> PauseUnit {
+fn pause_unit_action(found: Option<&[u8]>, past: &[&str]) -> PauseUnit {
     match found {
         None => PauseUnit::Missing,
         Some(bytes) if bytes == PODMAN_PAUSE_UNIT.as_bytes() => PauseUnit::Ours,
+        Some(bytes) if past.iter().any(|t| t.as_bytes() == bytes) => PauseUnit::Outdated,
         Some(_) => PauseUnit::Foreign,
     }
 }
@@ -151,16 +165,21 @@ mod tests {
 
     #[test]
     fn only_quadgens_exact_pause_unit_is_quadgens() {
-        assert_eq!(pause_unit_action(None), PauseUnit::Missing);
+        assert_eq!(pause_unit_action(None, &[]), PauseUnit::Missing);
         assert_eq!(
-            pause_unit_action(Some(PODMAN_PAUSE_UNIT.as_bytes())),
+            pause_unit_action(Some(PODMAN_PAUSE_UNIT.as_bytes()), &[]),
             PauseUnit::Ours
         );
         let edited = PODMAN_PAUSE_UNIT.replace("90s", "300s");
         assert_eq!(
-            pause_unit_action(Some(edited.as_bytes())),
+            pause_unit_action(Some(edited.as_bytes()), &[]),
             PauseUnit::Foreign
         );
-        assert_eq!(pause_unit_action(Some(b"")), PauseUnit::Foreign);
+        assert_eq!(pause_unit_action(Some(b""), &[]), PauseUnit::Foreign);
+        // After a change of the text, the old one is still quadgen's (rewritten, removable).
+        assert_eq!(
+            pause_unit_action(Some(edited.as_bytes()), &[edited.as_str()]),
+            PauseUnit::Outdated
+        );
     }
 }
