@@ -342,3 +342,33 @@ fn a_service_on_another_services_network_builds_without_its_ports() {
     );
     quadgen().arg("check").arg(&out).assert().success();
 }
+
+/// Compose lets an option repeat (`security_opt`, a list of `sysctls`); the inventory has one key
+/// each. The later one wins, as in Docker, and the import builds.
+#[test]
+fn repeated_options_become_one_key_the_later_one_winning() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    security_opt: [\"no-new-privileges\", \"no-new-privileges:true\", \"label=type:a_t\", \"label=type:b_t\"]\n    sysctls: [\"net.core.somaxconn=1024\", \"net.core.somaxconn=4096\"]\n  off:\n    image: docker.io/library/busybox:1\n    security_opt: [\"no-new-privileges\", \"no-new-privileges=false\"]\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("inventory.toml");
+    quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).expect("written");
+    let inv: toml::Table = toml::from_str(&text).expect("one key each");
+    let app = &inv["containers"]["app"];
+    assert_eq!(app["no_new_privileges"].as_bool(), Some(true), "{text}");
+    assert_eq!(app["security_label_type"].as_str(), Some("b_t"), "{text}");
+    assert_eq!(app["sysctls"]["net.core.somaxconn"].as_str(), Some("4096"));
+    assert!(
+        inv["containers"]["off"].get("no_new_privileges").is_none(),
+        "{text}"
+    );
+    quadgen().arg("check").arg(&out).assert().success();
+}

@@ -489,7 +489,7 @@ fn scheduled_prunes(facts: &HostFacts) -> Vec<ScheduledPrune> {
                 line: line.to_string(),
                 fix_volumes: format!("edit {path}: remove `--volumes` from `{line}`"),
                 fix_networks: format!(
-                    "edit {path}: replace `{line}` by an images-only prune (`podman image prune --all --force --filter until=24h`)"
+                    "edit {path}: in `{line}`, run `podman image prune --all --force --filter until=24h` (images only) instead of the system or network prune"
                 ),
             });
         }
@@ -512,10 +512,11 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
         .unwrap_or_default();
     for p in scheduled_prunes(facts) {
         let words: Vec<&str> = p.line.split_whitespace().collect();
-        if words
-            .iter()
-            .any(|w| *w == "--volumes" || w.starts_with("--volumes="))
-        {
+        let volumes_flag = |w: &&str| {
+            let w = w.trim_matches(|c| c == '"' || c == '\'');
+            w == "--volumes" || (w.starts_with("--volumes=") && w != "--volumes=false")
+        };
+        if words.iter().any(volumes_flag) {
             volumes += 1;
             out.push(finding(
                 "prune-volumes",

@@ -528,6 +528,15 @@ fn prunes_scheduled_by_cron() {
     let f = diagnose(&facts, &options());
     assert_eq!(one(&f, "prune-volumes").level, Level::Ok);
     assert_eq!(one(&f, "prune-networks").level, Level::Ok);
+
+    // `--volumes=false` keeps volumes; a quoted `sh -c` line is still read.
+    facts.crontabs[1].1 = "0 4 * * * root podman image prune -af --volumes=false\n\
+                           0 5 * * * root sh -c \"podman volume prune -f --volumes\"\n"
+        .into();
+    let f = diagnose(&facts, &options());
+    let volumes: Vec<_> = f.iter().filter(|x| x.id == "prune-volumes").collect();
+    assert_eq!(volumes.len(), 1, "{volumes:#?}");
+    assert!(volumes[0].what.contains("sh -c"), "{volumes:#?}");
 }
 
 #[test]

@@ -150,12 +150,17 @@ fn a_field_takes(option: &str, value: Option<&str>) -> bool {
     };
     match option {
         "--security-opt" => {
-            let value = value.replacen(':', "=", 1);
+            // podman splits at the first `=`, or at the first `:` when there is none.
+            let value = if value.contains('=') {
+                value.to_string()
+            } else {
+                value.replacen(':', "=", 1)
+            };
             value == "no-new-privileges"
                 || value.starts_with("no-new-privileges=")
                 || value.starts_with("seccomp=")
                 || value == "label=disable"
-                || value.starts_with("label=type")
+                || value.starts_with("label=type:")
         }
         "--log-driver" => matches!(
             value,

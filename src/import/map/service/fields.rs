@@ -288,7 +288,10 @@ fn security_opt(
         };
         let f = match (k, v) {
             ("no-new-privileges", None | Some("true")) => field("no_new_privileges", "true".into()),
-            ("no-new-privileges", Some("false")) => None,
+            ("no-new-privileges", Some("false")) => {
+                fields.retain(|old| old.name != "no_new_privileges");
+                None
+            }
             ("label", Some("disable")) => field("security_label_disable", "true".into()),
             ("label", Some(t)) if t.starts_with("type:") => {
                 field("security_label_type", string(&t["type:".len()..]))
@@ -312,8 +315,25 @@ fn security_opt(
                 None
             }
         };
+        // A later option of the same field wins, as in Docker: one key in the inventory.
+        if let Some(new) = &f {
+            fields.retain(|old| old.name != new.name);
+        }
         fields.extend(f);
     }
+}
+
+/// The pairs of a map, or of a list of `NAME=VALUE`, a later pair replacing an earlier one of the
+/// same name (a list may repeat one; the inventory's table may not).
+fn last_pairs(n: &Node) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in pairs(n) {
+        match out.iter_mut().find(|(seen, _)| *seen == k) {
+            Some(pair) => pair.1 = v,
+            None => out.push((k, v)),
+        }
+    }
+    out
 }
 
 /// `sysctls` (a map, or a list of `NAME=VALUE`), `ulimits` (a number, or `soft`/`hard`),
@@ -322,7 +342,7 @@ fn maps(s: &Svc<'_>, fields: &mut Vec<Field>) {
     let svc = s.svc;
     if let Some(n) = svc.get("sysctls") {
         let mut f = Field::new("sysctls", n, "sysctls", Shape::Table);
-        for (k, v) in pairs(n) {
+        for (k, v) in last_pairs(n) {
             f = f.item(
                 format!("{} = {}", key(&k), string(&v)),
                 vec![format!("--sysctl={k}={v}")],
