@@ -719,30 +719,25 @@ fn nodes_on_cycles<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> BTreeSet<&'a 
 
 /// A cycle through `start`, if there is one (names in order, `start` first).
 fn find_cycle<'a>(start: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
-    fn walk<'a>(
-        node: &'a str,
-        start: &'a str,
-        edges: &BTreeMap<&'a str, Vec<&'a str>>,
-        path: &mut Vec<&'a str>,
-        seen: &mut BTreeSet<&'a str>,
-    ) -> bool {
-        for next in edges.get(node).into_iter().flatten() {
-            if *next == start {
-                return true;
-            }
-            if seen.insert(next) {
-                path.push(next);
-                if walk(next, start, edges, path, seen) {
-                    return true;
-                }
-                path.pop();
-            }
-        }
-        false
-    }
-    let mut path = vec![start];
+    // Depth first with a stack of our own (a chain of 100,000 `depends_on` would overflow the
+    // thread's): each entry is a node on the path and the index of its next edge to try.
+    let next_of = |node: &'a str| edges.get(node).map_or(&[][..], Vec::as_slice);
+    let mut stack: Vec<(&'a str, usize)> = vec![(start, 0)];
     let mut seen = BTreeSet::from([start]);
-    walk(start, start, edges, &mut path, &mut seen).then_some(path)
+    while let Some((node, i)) = stack.last_mut() {
+        let Some(&next) = next_of(node).get(*i) else {
+            stack.pop();
+            continue;
+        };
+        *i += 1;
+        if next == start {
+            return Some(stack.iter().map(|(n, _)| *n).collect());
+        }
+        if seen.insert(next) {
+            stack.push((next, 0));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -752,6 +747,27 @@ mod tests;
 mod fields_tests;
 #[cfg(test)]
 mod tests_network;
+
+#[cfg(test)]
+mod find_cycle_tests {
+    use std::collections::BTreeMap;
+
+    /// a ↔ b, and a also depends on a chain of 300,000 containers: the cycle is found, with no
+    /// stack overflow (the walk was recursive).
+    #[test]
+    fn a_cycle_behind_a_long_chain_is_found_without_recursion() {
+        let names: Vec<String> = (0..300_000).map(|i| format!("c{i}")).collect();
+        let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        edges.insert("a", vec![names[0].as_str(), "b"]);
+        edges.insert("b", vec!["a"]);
+        for pair in names.windows(2) {
+            edges.insert(pair[0].as_str(), vec![pair[1].as_str()]);
+        }
+        assert_eq!(super::find_cycle("a", &edges), Some(vec!["a", "b"]));
+        assert_eq!(super::find_cycle("b", &edges), Some(vec!["b", "a"]));
+        assert_eq!(super::find_cycle("c0", &edges), None);
+    }
+}
 
 #[cfg(test)]
 mod permute_tests {
