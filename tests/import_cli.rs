@@ -372,3 +372,39 @@ fn repeated_options_become_one_key_the_later_one_winning() {
     );
     quadgen().arg("check").arg(&out).assert().success();
 }
+
+/// A secret listed twice, or two secrets at one target, would be two mounts at one path: the
+/// first is carried, the others are not (with a warning), and the import builds.
+#[test]
+fn secrets_that_collide_are_imported_so_that_the_inventory_builds() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(tmp.path().join("a.txt"), "a").expect("write");
+    std::fs::write(tmp.path().join("b.txt"), "b").expect("write");
+    std::fs::write(
+        tmp.path().join("compose.yaml"),
+        "services:\n  app:\n    image: docker.io/library/busybox:1\n    secrets: [a, a, {source: b, target: a}]\nsecrets:\n  a: {file: ./a.txt}\n  b: {file: ./b.txt}\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).expect("written");
+    let inv: toml::Table = toml::from_str(&text).expect("TOML");
+    let secrets = inv["containers"]["app"]["secrets"]
+        .as_array()
+        .expect("secrets");
+    assert_eq!(secrets.len(), 1, "{text}");
+    let err = stderr(&a);
+    assert_eq!(
+        err.matches("not carried: another of its secrets is already at `/run/secrets/a`")
+            .count(),
+        2,
+        "{err}"
+    );
+    assert!(inv["containers"]["app"].get("volumes").is_none(), "{text}");
+    quadgen().arg("check").arg(&out).assert().success();
+}

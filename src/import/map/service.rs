@@ -450,8 +450,16 @@ fn mounts(s: &Svc<'_>, buf: &mut String, out: &mut Out, used: &mut Used) {
         }
     }
     let mut secrets = Vec::new();
+    let mut targets = Vec::new();
     for sec in svc.get("secrets").map(Node::items).unwrap_or_default() {
-        match secret(s, sec, buf, out, &mut used.secrets) {
+        match secret(
+            s,
+            sec,
+            buf,
+            out,
+            &mut used.secrets,
+            (&secrets, &mut targets),
+        ) {
             Some(Ok(item)) => secrets.push(item),
             Some(Err(m)) => mounts.push(m),
             None => {}
@@ -616,6 +624,7 @@ fn secret(
     buf: &mut String,
     out: &mut Out,
     used: &mut Vec<(String, String, String)>,
+    (accepted, targets): (&[String], &mut Vec<String>),
 ) -> Option<Result<String, String>> {
     let project = sv.ctx.project;
     let top_secrets = sv.ctx.top_secrets;
@@ -630,6 +639,11 @@ fn secret(
     } else {
         format!("/run/secrets/{target}")
     };
+    if targets.contains(&target) {
+        let why = format!("another of its secrets is already at `{target}`");
+        out.not_carried(buf, &s.loc, sref, "secrets", &why);
+        return None;
+    }
     let def = top_secrets.and_then(|t| t.get(source));
     let Some(f) = def.and_then(|d| d.get("file")).and_then(Node::as_str) else {
         let why = match def
@@ -653,17 +667,34 @@ fn secret(
     };
     let (name, _) = object_name(&project.name, top_secrets, source);
     let item = secret_entry(sv, s, &name, &target);
+    // Probed with the service's secrets accepted so far: two at one target, or one secret
+    // twice, is refused here rather than in the written inventory.
+    let mut tables = format!("[secrets.{}]\nfile = {}\n", key(&name), string(&file));
+    for (_, other, other_file) in used.iter().filter(|(_, n, _)| *n != name) {
+        let _ = writeln!(
+            tables,
+            "[secrets.{}]\nfile = {}",
+            key(other),
+            string(other_file)
+        );
+    }
     let ctx = Context {
         container: String::new(),
-        tables: format!("[secrets.{}]\nfile = {}\n", key(&name), string(&file)),
+        tables,
     };
-    if let Some(why) = probe::refusal(&ctx, &format!("secrets = [{item}]")) {
+    let all: Vec<&str> = accepted
+        .iter()
+        .map(String::as_str)
+        .chain([item.as_str()])
+        .collect();
+    if let Some(why) = probe::refusal(&ctx, &format!("secrets = [{}]", all.join(", "))) {
         out.note(buf, &s.loc, sref, "secrets", &format!("secret `{source}` (a file): mounted read-only at {target}, as Compose does: the inventory refuses it as a secret: {why}"));
         return Some(Err(mount(&file, &target, &["ro".to_string()])));
     }
     if !used.iter().any(|(k, _, _)| k == source) {
         used.push((source.to_string(), name, file));
     }
+    targets.push(target);
     Some(Ok(item))
 }
 

@@ -197,8 +197,18 @@ fn same_target(a: &SecretUse, b: &SecretUse) -> bool {
     match (&a.kind, &b.kind) {
         (SecretKind::Env { target: x }, SecretKind::Env { target: y }) => x == y,
         (SecretKind::Mount { target: x, .. }, SecretKind::Mount { target: y, .. }) => {
-            a.secret == b.secret && x == y
+            mount_path(&a.secret, x.as_deref()) == mount_path(&b.secret, y.as_deref())
         }
         _ => false,
+    }
+}
+
+/// Where podman mounts a secret: `target` when absolute, else under `/run/secrets` (by default
+/// the secret's name). Two secrets at one path would be two mounts at one destination.
+fn mount_path(secret: &Name, target: Option<&str>) -> String {
+    match target {
+        Some(t) if t.starts_with('/') => t.trim_end_matches('/').to_string(),
+        Some(t) => format!("/run/secrets/{}", t.trim_end_matches('/')),
+        None => format!("/run/secrets/{secret}"),
     }
 }

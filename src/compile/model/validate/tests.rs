@@ -510,4 +510,33 @@ mod secrets {
         let errs = errors(&src);
         assert!(errs[0].contains("given twice"), "{errs:?}");
     }
+
+    /// Two secrets mounted at one path (an absolute target, or a relative one under
+    /// `/run/secrets`, or the other's default) would be two mounts at one destination.
+    #[test]
+    fn two_secrets_at_one_path_are_refused() {
+        for (first, second) in [
+            (
+                "{ name = \"db_password\", target = \"/etc/x\" }",
+                "{ name = \"other\", target = \"/etc/x\" }",
+            ),
+            (
+                "\"db_password\"",
+                "{ name = \"other\", target = \"db_password\" }",
+            ),
+        ] {
+            let src = format!(
+                "{SECRET}[secrets.other]\nfile = \"/run/secrets/other\"\n[containers.a]\n{IMG}secrets = [{first}, {second}]\n"
+            );
+            let errs = errors(&src);
+            assert!(
+                errs[0].contains("given twice"),
+                "{first} {second}: {errs:?}"
+            );
+        }
+        let fine = format!(
+            "{SECRET}[secrets.other]\nfile = \"/run/secrets/other\"\n[containers.a]\n{IMG}secrets = [\"db_password\", \"other\"]\n"
+        );
+        assert!(check(&fine).is_ok());
+    }
 }
