@@ -460,6 +460,9 @@ fn is_podman_prune(line: &str) -> bool {
 struct ScheduledPrune {
     by: String,
     line: String,
+    /// The user whose podman it prunes, when not root's (a user's crontab, or a system crontab
+    /// line run as that user): quadgen's system networks are then out of its reach.
+    user: Option<String>,
     fix_volumes: String,
     fix_networks: String,
 }
@@ -476,6 +479,7 @@ fn scheduled_prunes(facts: &HostFacts) -> Vec<ScheduledPrune> {
             out.push(ScheduledPrune {
                 by: t.timer.clone(),
                 line,
+                user: None,
                 fix_volumes: prune_fix(facts, t, "volumes", has_safe_prune),
                 fix_networks: prune_fix(facts, t, "networks", has_safe_prune),
             });
@@ -487,6 +491,7 @@ fn scheduled_prunes(facts: &HostFacts) -> Vec<ScheduledPrune> {
             out.push(ScheduledPrune {
                 by: format!("cron ({path})"),
                 line: line.to_string(),
+                user: cron_user(path, line).filter(|u| u != "root"),
                 fix_volumes: format!("edit {path}: remove `--volumes` from `{line}`"),
                 fix_networks: format!(
                     "edit {path}: in `{line}`, run `podman image prune --all --force --filter until=24h` (images only) instead of the system or network prune"
@@ -495,6 +500,25 @@ fn scheduled_prunes(facts: &HostFacts) -> Vec<ScheduledPrune> {
         }
     }
     out
+}
+
+/// Who runs a cron line: a user's own table is named after the user; a line of `/etc/crontab`
+/// or `/etc/cron.d` names its user after the schedule (five fields, or one `@word`); the
+/// periodic script folders run as root.
+fn cron_user(path: &str, line: &str) -> Option<String> {
+    if path.contains("/var/spool/cron/") {
+        return path.rsplit('/').next().map(str::to_string);
+    }
+    if !(path.ends_with("/etc/crontab") || path.contains("/etc/cron.d/")) {
+        return None;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let schedule = if words.first().is_some_and(|w| w.starts_with('@')) {
+        1
+    } else {
+        5
+    };
+    words.get(schedule).map(|w| w.to_string())
 }
 
 pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
@@ -531,16 +555,24 @@ pub(super) fn check_prunes(facts: &HostFacts, out: &mut Vec<Finding>) {
         let network = words.windows(2).any(|w| w == ["network", "prune"]);
         if system || network {
             networks += 1;
-            let (level, whose) = if ours.is_empty() {
-                (Level::Warning, String::new())
-            } else {
-                (Level::Error, format!(" (quadgen's: {})", ours.join(", ")))
+            let (level, of, whose) = match &p.user {
+                Some(user) => (
+                    Level::Warning,
+                    format!(" of {user}'s podman"),
+                    String::new(),
+                ),
+                None if ours.is_empty() => (Level::Warning, String::new(), String::new()),
+                None => (
+                    Level::Error,
+                    String::new(),
+                    format!(" (quadgen's: {})", ours.join(", ")),
+                ),
             };
             out.push(finding(
                 "prune-networks",
                 level,
                 format!(
-                    "{} runs `{}`, which removes every network no running container uses{whose}",
+                    "{} runs `{}`, which removes every network{of} no running container uses{whose}",
                     p.by,
                     p.line.trim()
                 ),

@@ -529,6 +529,30 @@ fn prunes_scheduled_by_cron() {
     assert_eq!(one(&f, "prune-volumes").level, Level::Ok);
     assert_eq!(one(&f, "prune-networks").level, Level::Ok);
 
+    // A user's own crontab, or a system crontab line run as a user, prunes that user's podman:
+    // quadgen's system networks are out of its reach (a warning), its volumes are not safe.
+    for (path, line) in [
+        (
+            "/var/spool/cron/crontabs/alice",
+            "0 4 * * * podman system prune -af --volumes",
+        ),
+        (
+            "/etc/cron.d/podman",
+            "@weekly alice podman system prune -af --volumes",
+        ),
+    ] {
+        facts.crontabs[1] = (path.into(), format!("{line}\n"));
+        let f = diagnose(&facts, &options());
+        let networks = one(&f, "prune-networks");
+        assert_eq!(networks.level, Level::Warning, "{path}: {networks:#?}");
+        assert!(
+            networks.what.contains("of alice's podman"),
+            "{}",
+            networks.what
+        );
+        assert_eq!(one(&f, "prune-volumes").level, Level::Error);
+    }
+
     // `--volumes=false` keeps volumes; a quoted `sh -c` line is still read.
     facts.crontabs[1].1 = "0 4 * * * root podman image prune -af --volumes=false\n\
                            0 5 * * * root sh -c \"podman volume prune -f --volumes\"\n"
