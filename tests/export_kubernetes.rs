@@ -35,8 +35,9 @@ fn export(inventory: &str, extra: &[&str]) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
 
-const INVENTORIES: [&str; 3] = [
+const INVENTORIES: [&str; 4] = [
     "examples/homelab.toml",
+    "examples/vpn-media.toml",
     "tests/export/rich.toml",
     "tests/export/options.toml",
 ];
@@ -133,7 +134,7 @@ fn every_document_validates_against_the_kubernetes_schemas() {
             let (ok, report) = validate(&bin, &yaml);
             assert!(ok, "{inventory} does not validate:\n{report}");
             let docs = documents(&yaml);
-            assert!(docs.len() >= 5, "{inventory}: too few documents: {docs:?}");
+            assert!(docs.len() >= 4, "{inventory}: too few documents: {docs:?}");
             for doc in &docs {
                 assert!(
                     report.contains(&format!(
@@ -539,4 +540,37 @@ fn the_schema_oracle_checks_the_option_fields_too() {
         let (ok, report) = validate(&bin, &yaml.replacen(from, to, 1));
         assert!(!ok, "kubernetes-validate accepted {to:?}:\n{report}");
     }
+}
+
+/// `network_mode = "container:gluetun"` keeps its meaning: the client becomes a second container
+/// of gluetun's pod (one network namespace, as under podman), not a Deployment with a network of
+/// its own whose traffic would bypass the tunnel.
+#[test]
+fn a_container_on_anothers_network_is_a_second_container_of_its_pod() {
+    let (yaml, stderr) = export("examples/vpn-media.toml", &[]);
+    assert_eq!(
+        documents(&yaml),
+        [
+            "service/gluetun",
+            "deployment/gluetun",
+            "service/jellyfin",
+            "deployment/jellyfin"
+        ]
+    );
+    let docs: Vec<serde_json::Value> = yaml
+        .split("\n---\n")
+        .filter(|d| d.contains("kind: Deployment") && d.contains("name: gluetun"))
+        .map(|d| serde_norway::from_str(d).expect("YAML"))
+        .collect();
+    let names: Vec<&str> = docs[0]["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["gluetun", "qbittorrent"]);
+    assert!(
+        stderr.contains("container `qbittorrent`: shares `gluetun`'s network namespace (`network_mode`): written as a second container of `gluetun`'s pod"),
+        "{stderr}"
+    );
 }

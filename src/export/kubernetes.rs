@@ -18,6 +18,7 @@ mod pod;
 mod pod_options;
 pub mod quantity;
 mod secrets;
+mod sidecar;
 
 pub use secrets::{SecretData, SecretSource};
 
@@ -147,7 +148,8 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
     for v in &model.volumes {
         documents.push(claim(model, v, &namespace));
     }
-    for c in model.containers.iter().filter(|c| c.pod.is_none()) {
+    let standalone = model.containers.iter().filter(|c| c.pod.is_none());
+    for c in standalone.filter(|c| sidecar_owner(model, c).is_none()) {
         let mut notes = container_notes(model, c);
         if let Some(service) = service(c, &namespace) {
             documents.push(Document {
@@ -155,7 +157,13 @@ pub fn export(model: &Model, options: &Options) -> Result<Export, Vec<Refusal>> 
                 object: Object::Service(service),
             });
         }
-        let deployment = deployment(c, &namespace, &secrets, &mut notes);
+        let sidecars: Vec<&model::Container> = model
+            .containers
+            .iter()
+            .filter(|s| sidecar_owner(model, s) == Some(&c.name))
+            .collect();
+        let mut deployment = deployment(c, &namespace, &secrets, &mut notes);
+        sidecar::add(model, &mut deployment, &sidecars, &secrets, &mut notes);
         notes.sort();
         notes.dedup();
         documents.push(Document {
@@ -373,6 +381,22 @@ fn deployment(
             },
         },
     }
+}
+
+/// The container whose network namespace `c` shares (`network_mode = "container:OWNER"`), when
+/// the export puts `c` into OWNER's pod as a second container: OWNER stands alone (no pod of
+/// its own, no network mode of its own) and so does `c`.
+fn sidecar_owner<'m>(model: &'m Model, c: &model::Container) -> Option<&'m model::Name> {
+    let [NetworkRef::Container(owner)] = c.networks.as_slice() else {
+        return None;
+    };
+    let owner = model.containers.iter().find(|o| &o.name == owner)?;
+    let owner_alone = owner.pod.is_none()
+        && !owner
+            .networks
+            .iter()
+            .any(|n| matches!(n, NetworkRef::Container(_)));
+    (c.pod.is_none() && owner_alone).then_some(&owner.name)
 }
 
 /// A pod spec with `options`, on the node's network or not.

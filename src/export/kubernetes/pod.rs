@@ -99,7 +99,11 @@ fn deployment(
 
 /// Adds a member's own volumes to the pod's, except one with the same source (a claim or a host
 /// path another member mounts too), whose mounts then name the volume already there.
-fn share_volumes(volumes: &mut Vec<Volume>, own: Vec<Volume>, mounts: &mut [VolumeMount]) {
+pub(super) fn share_volumes(
+    volumes: &mut Vec<Volume>,
+    own: Vec<Volume>,
+    mounts: &mut [VolumeMount],
+) {
     let source = |v: &Volume| Volume {
         name: String::new(),
         ..v.clone()
