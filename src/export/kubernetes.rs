@@ -739,20 +739,34 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
     start_order_texts(c, &mut texts);
     runtime_texts(c, &mut texts);
     carried_elsewhere_texts(c, &mut texts);
+    notes_about(c, texts)
+}
+
+/// `texts` as notes about container `c`, with the note on its raw keys.
+fn notes_about(c: &model::Container, texts: Vec<String>) -> Vec<Note> {
+    let subject = || Subject::Container(c.name.to_string());
     let mut notes: Vec<Note> = texts
         .into_iter()
         .map(|text| Note {
-            subject: Subject::Container(c.name.to_string()),
+            subject: subject(),
             text,
         })
         .collect();
     if !c.raw.is_empty() {
-        notes.push(raw_keys_note(
-            Subject::Container(c.name.to_string()),
-            &c.raw,
-        ));
+        notes.push(raw_keys_note(subject(), &c.raw));
     }
     notes
+}
+
+/// For a container that shares a pod template with others: its labels are not the template's
+/// (`whose` labels are).
+fn labels_of_another_texts(c: &model::Container, whose: &str, texts: &mut Vec<String>) {
+    if !c.labels.is_empty() {
+        texts.retain(|t| !t.starts_with("its labels"));
+        texts.push(format!(
+            "its labels are not carried: the pod template has {whose} labels, as annotations"
+        ));
+    }
 }
 
 /// The host network and no network, which a Kubernetes pod cannot have the same way.

@@ -131,13 +131,7 @@ fn member_notes(model: &Model, c: &model::Container) -> Vec<Note> {
     runtime_texts(c, &mut texts);
     carried_elsewhere_texts(c, &mut texts);
     pod_options::member_texts(c, &mut texts);
-    if !c.labels.is_empty() {
-        texts.retain(|t| !t.starts_with("its labels"));
-        texts.push(
-            "its labels are not carried: the pod template has the pod's labels, as annotations"
-                .into(),
-        );
-    }
+    labels_of_another_texts(c, "the pod's", &mut texts);
     let reached_by: Vec<&str> = model
         .containers
         .iter()
@@ -150,18 +144,7 @@ fn member_notes(model: &Model, c: &model::Container) -> Vec<Note> {
             list(&reached_by)
         ));
     }
-    let subject = || Subject::Container(c.name.to_string());
-    let mut notes: Vec<Note> = texts
-        .into_iter()
-        .map(|text| Note {
-            subject: subject(),
-            text,
-        })
-        .collect();
-    if !c.raw.is_empty() {
-        notes.push(raw_keys_note(subject(), &c.raw));
-    }
-    notes
+    notes_about(c, texts)
 }
 
 /// What the pod itself has that Kubernetes does not mean the same way.

@@ -50,24 +50,6 @@ fn sidecar_notes(model: &Model, c: &model::Container, owner: &str) -> Vec<Note> 
     runtime_texts(c, &mut texts);
     carried_elsewhere_texts(c, &mut texts);
     pod_options::member_texts(c, &mut texts);
-    if !c.labels.is_empty() {
-        texts.retain(|t| !t.starts_with("its labels"));
-        texts.push(format!(
-            "its labels are not carried: the pod template has `{owner}`'s labels, as annotations"
-        ));
-    }
-    let mut notes: Vec<Note> = texts
-        .into_iter()
-        .map(|text| Note {
-            subject: Subject::Container(c.name.to_string()),
-            text,
-        })
-        .collect();
-    if !c.raw.is_empty() {
-        notes.push(raw_keys_note(
-            Subject::Container(c.name.to_string()),
-            &c.raw,
-        ));
-    }
-    notes
+    labels_of_another_texts(c, &format!("`{owner}`'s"), &mut texts);
+    notes_about(c, texts)
 }
