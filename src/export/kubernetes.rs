@@ -356,9 +356,28 @@ fn deployment(
     let container = container(c, secrets, volume_mounts, notes);
     let options = pod_options::container_pod_options(c, host_network, notes);
 
+    let spec = pod_spec(
+        options,
+        host_network,
+        c.stop_timeout.whole_secs_rounded_up(),
+        vec![container],
+        volumes,
+    );
+    deployment_of(name, namespace, key_values(&c.labels), persistent, spec)
+}
+
+/// A Deployment `name` of one replica running `spec`, with `annotations` on its pod template;
+/// `Recreate` when its pod writes `persistent` storage (two pods never share it).
+fn deployment_of(
+    name: &str,
+    namespace: &Option<String>,
+    annotations: BTreeMap<String, String>,
+    persistent: bool,
+    spec: PodSpec,
+) -> Deployment {
     let mut template_meta = meta(name, &None);
     template_meta.name = String::new();
-    template_meta.annotations = key_values(&c.labels);
+    template_meta.annotations = annotations;
     Deployment {
         api_version: "apps/v1",
         kind: "Deployment",
@@ -371,13 +390,7 @@ fn deployment(
             strategy: persistent.then_some(Strategy { kind: "Recreate" }),
             template: PodTemplate {
                 metadata: template_meta,
-                spec: pod_spec(
-                    options,
-                    host_network,
-                    c.stop_timeout.whole_secs_rounded_up(),
-                    vec![container],
-                    volumes,
-                ),
+                spec,
             },
         },
     }

@@ -256,16 +256,6 @@ fn merge(
     };
     // The container's own values are moved; of `[defaults]`, only the values that are used are
     // cloned.
-    let merge_map = |d: Option<StrMap>, o: Option<StrMap>| match (d, o) {
-        (Some(mut d), Some(o)) => {
-            for (k, v) in o {
-                d.remove(&k);
-                d.insert(k, v);
-            }
-            Some(d)
-        }
-        (d, o) => o.or(d),
-    };
     let merge_raw = |d: Option<RawSections>, o: Option<RawSections>| match (d, o) {
         (Some(mut d), Some(o)) => {
             for (section, keys) in o {
@@ -291,7 +281,7 @@ fn merge(
         description: own.description.take().or_else(|| d.description.clone()),
         cmd: own.cmd.take().or_else(|| d.cmd.clone()),
         entrypoint: own.entrypoint.take().or_else(|| d.entrypoint.clone()),
-        environment: merge_map(d.environment.clone(), own.environment.take()),
+        environment: merge_str_map(d.environment.clone(), own.environment.take()),
         environment_files: own
             .environment_files
             .take()
@@ -309,7 +299,7 @@ fn merge(
         restart: own.restart.take().or_else(|| d.restart.clone()),
         stop_timeout: own.stop_timeout.take().or_else(|| d.stop_timeout.clone()),
         start_timeout: own.start_timeout.take().or_else(|| d.start_timeout.clone()),
-        labels: merge_map(d.labels.clone(), own.labels.take()),
+        labels: merge_str_map(d.labels.clone(), own.labels.take()),
         devices: own.devices.take().or_else(|| d.devices.clone()),
         pull: own.pull.take().or_else(|| d.pull.clone()),
         auto_update: own.auto_update.take().or_else(|| d.auto_update.clone()),

@@ -76,25 +76,8 @@ fn deployment(
         subject: Subject::Pod(name.into()),
         text,
     }));
-    let mut template_meta = meta(name, &None);
-    template_meta.name = String::new();
-    template_meta.annotations = key_values(&p.labels);
-    Deployment {
-        api_version: "apps/v1",
-        kind: "Deployment",
-        metadata: meta(name, namespace),
-        spec: DeploymentSpec {
-            replicas: 1,
-            selector: LabelSelector {
-                match_labels: selector(name),
-            },
-            strategy: persistent.then_some(Strategy { kind: "Recreate" }),
-            template: PodTemplate {
-                metadata: template_meta,
-                spec: pod_spec(options, host_network, grace, containers, volumes),
-            },
-        },
-    }
+    let spec = pod_spec(options, host_network, grace, containers, volumes);
+    deployment_of(name, namespace, key_values(&p.labels), persistent, spec)
 }
 
 /// Adds a member's own volumes to the pod's, except one with the same source (a claim or a host
