@@ -757,18 +757,30 @@ fn container_notes(model: &Model, c: &model::Container) -> Vec<Note> {
 
 /// `texts` as notes about container `c`, with the note on its raw keys.
 fn notes_about(c: &model::Container, texts: Vec<String>) -> Vec<Note> {
-    let subject = || Subject::Container(c.name.to_string());
+    notes_of(Subject::Container(c.name.to_string()), texts, &c.raw)
+}
+
+/// `texts` as notes about `subject` (a container or a pod), with the note on its raw keys.
+fn notes_of(subject: Subject, texts: Vec<String>, raw: &[model::RawKey]) -> Vec<Note> {
     let mut notes: Vec<Note> = texts
         .into_iter()
         .map(|text| Note {
-            subject: subject(),
+            subject: subject.clone(),
             text,
         })
         .collect();
-    if !c.raw.is_empty() {
-        notes.push(raw_keys_note(subject(), &c.raw));
+    if !raw.is_empty() {
+        notes.push(raw_keys_note(subject, raw));
     }
     notes
+}
+
+/// The note on `podman_args` (a container's or a pod's), which Kubernetes has no place for.
+fn podman_args_texts(args: &[model::Word], texts: &mut Vec<String>) {
+    if !args.is_empty() {
+        let args: Vec<&str> = args.iter().map(|w| w.raw.as_str()).collect();
+        texts.push(format!("podman_args {} are not carried", list(&args)));
+    }
 }
 
 /// For a container that shares a pod template with others: its labels are not the template's
@@ -935,10 +947,7 @@ fn carried_elsewhere_texts(c: &model::Container, texts: &mut Vec<String>) {
                 .to_string(),
         );
     }
-    if !c.podman_args.is_empty() {
-        let args: Vec<&str> = c.podman_args.iter().map(|w| w.raw.as_str()).collect();
-        texts.push(format!("podman_args {} are not carried", list(&args)));
-    }
+    podman_args_texts(&c.podman_args, texts);
     if !c.secrets.is_empty() {
         texts.push(
             "its secrets come from Secrets (`secretKeyRef`, or a `secret` volume with the one file), which you create; see the header"

@@ -135,20 +135,6 @@ fn pod_notes(p: &model::Pod) -> Vec<Note> {
     let mut texts = Vec::new();
     networks_texts(&p.networks, &mut texts);
     ports_texts(p.name.as_str(), &p.ports, &mut texts);
-    if !p.podman_args.is_empty() {
-        let args: Vec<&str> = p.podman_args.iter().map(|w| w.raw.as_str()).collect();
-        texts.push(format!("podman_args {} are not carried", list(&args)));
-    }
-    let subject = || Subject::Pod(p.name.to_string());
-    let mut notes: Vec<Note> = texts
-        .into_iter()
-        .map(|text| Note {
-            subject: subject(),
-            text,
-        })
-        .collect();
-    if !p.raw.is_empty() {
-        notes.push(raw_keys_note(subject(), &p.raw));
-    }
-    notes
+    podman_args_texts(&p.podman_args, &mut texts);
+    notes_of(Subject::Pod(p.name.to_string()), texts, &p.raw)
 }
