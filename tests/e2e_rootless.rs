@@ -64,6 +64,18 @@ fn web_only() -> String {
     all[..end].to_string()
 }
 
+/// A booted rootless machine with user alice (lingering, her manager up) and image `web:v1` in
+/// the local registry; `None` when the test skips.
+fn boot_with_alice(steps: &mut Steps) -> Option<Machine> {
+    let m = Machine::boot_rootless_with(Path::new(env!("CARGO_BIN_EXE_quadgen")))?;
+    steps.step("boot");
+    add_user(&m, "alice");
+    linger(&m, "alice", ALICE_UID);
+    publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
+    steps.step("useradd + linger (user@1000 up), build + push v1");
+    Some(m)
+}
+
 /// Creates a user with a home (useradd gives it subordinate ID ranges).
 fn add_user(m: &Machine, name: &str) {
     m.run_ok(["useradd", "--create-home", "--shell", "/bin/sh", name]);
@@ -202,15 +214,9 @@ fn user_auto_update(m: &Machine, user: &str) {
 #[test]
 fn a_user_installs_her_own_containers_and_auto_update_rolls_back_rootless() {
     let mut steps = Steps::new("rootless --user");
-    let Some(m) = Machine::boot_rootless_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+    let Some(m) = boot_with_alice(&mut steps) else {
         return;
     };
-    steps.step("boot");
-    add_user(&m, "alice");
-    linger(&m, "alice", ALICE_UID);
-    steps.step("useradd + linger (user@1000 up)");
-    publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
-    steps.step("build + push v1");
 
     let alice = |argv: &[&str]| as_user(&m, "alice", ALICE_UID, argv);
     m.write_file("/home/alice/inventory.toml", inventory("1"));
@@ -505,14 +511,9 @@ fn assert_status_reports_members(status: &str, services: &[&str]) {
 #[test]
 fn a_pod_runs_rootless_as_its_user_and_a_member_that_leaves_stops_alone() {
     let mut steps = Steps::new("rootless pod");
-    let Some(m) = Machine::boot_rootless_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+    let Some(m) = boot_with_alice(&mut steps) else {
         return;
     };
-    steps.step("boot");
-    add_user(&m, "alice");
-    linger(&m, "alice", ALICE_UID);
-    publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
-    steps.step("useradd + linger, build + push v1");
 
     // As alice, `install --user`: the pod and its three members run under her podman.
     let alice = |argv: &[&str]| as_user(&m, "alice", ALICE_UID, argv);
@@ -681,12 +682,9 @@ fn health_gated_rootless_containers_come_up_on_every_boot() {
     const BOOTS: usize = 6;
     const N: u16 = 3;
     let mut steps = Steps::new("rootless boots");
-    let Some(mut m) = Machine::boot_rootless_with(Path::new(env!("CARGO_BIN_EXE_quadgen"))) else {
+    let Some(mut m) = boot_with_alice(&mut steps) else {
         return;
     };
-    add_user(&m, "alice");
-    linger(&m, "alice", ALICE_UID);
-    publish_web(&m, "v1", &[("www/index.html", "v1\n")]);
     m.write_file("/root/inventory.toml", health_gated(N));
     let out = run_ok_reporting(
         &m,

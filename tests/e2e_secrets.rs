@@ -73,6 +73,19 @@ fn main_env(m: &Machine, container: &str) -> String {
     m.sh_ok(&format!("tr '\\0' '\\n' < /proc/{pid}/environ"))
 }
 
+/// Both consumers' main processes see `value`: `envc` as `API_TOKEN`, `filec` in
+/// `/run/secrets/db` (the main process, not `podman exec`, which shows a newer value than the
+/// process has).
+fn assert_consumers_see(m: &Machine, value: &str, context: &str) {
+    assert!(
+        main_env(m, "envc")
+            .lines()
+            .any(|l| l == format!("API_TOKEN={value}")),
+        "envc's main process has API_TOKEN={value}: {context}"
+    );
+    assert_eq!(main_file(m, "filec", "/run/secrets/db"), value, "{context}");
+}
+
 /// A file as the container's main process sees it, through /proc/PID/root.
 fn main_file(m: &Machine, container: &str, path: &str) -> String {
     let pid = main_pid(m, container);
@@ -122,13 +135,7 @@ fn secrets_reach_their_consumers_and_a_rotation_restarts_exactly_them() {
     for u in ["envc.service", "filec.service", "plain.service"] {
         m.wait_active(u, START);
     }
-    assert!(
-        main_env(&m, "envc")
-            .lines()
-            .any(|l| l == "API_TOKEN=first-Value-71"),
-        "env secret in the main process"
-    );
-    assert_eq!(main_file(&m, "filec", "/run/secrets/db"), "first-Value-71");
+    assert_consumers_see(&m, "first-Value-71", "the first install");
     assert_eq!(main_file(&m, "filec", "/etc/app/db"), "first-Value-71");
     let mode = m.sh_ok(&format!(
         "stat -c %a /proc/{}/root/etc/app/db",
@@ -172,13 +179,7 @@ fn secrets_reach_their_consumers_and_a_rotation_restarts_exactly_them() {
     assert_ne!(after[0], before[0], "envc restarted:\n{out}");
     assert_ne!(after[1], before[1], "filec restarted:\n{out}");
     assert_eq!(after[2], before[2], "plain kept running:\n{out}");
-    assert!(
-        main_env(&m, "envc")
-            .lines()
-            .any(|l| l == "API_TOKEN=second-Value-72"),
-        "the new value in envc's main process"
-    );
-    assert_eq!(main_file(&m, "filec", "/run/secrets/db"), "second-Value-72");
+    assert_consumers_see(&m, "second-Value-72", "after the rotation");
     assert_value_nowhere(&m, "second-Value-72", &(out + &plan));
     let manifest = m.read_file(&format!("{UNITS}/.quadgen-manifest.json"));
     assert!(!manifest.contains("second-Value-72") && manifest.contains("hmac_sha256"));
@@ -287,16 +288,7 @@ fn a_no_systemd_install_owes_the_secret_until_an_install_with_systemd() {
     for u in ["envc.service", "filec.service", "plain.service"] {
         m.wait_active(u, START);
     }
-    assert!(
-        main_env(&m, "envc")
-            .lines()
-            .any(|l| l == "API_TOKEN=offline-Value-81"),
-        "{out}"
-    );
-    assert_eq!(
-        main_file(&m, "filec", "/run/secrets/db"),
-        "offline-Value-81"
-    );
+    assert_consumers_see(&m, "offline-Value-81", &out);
     assert_value_nowhere(&m, "offline-Value-81", &(out + &text + &status_text));
     let manifest = m.read_file(&format!("{UNITS}/.quadgen-manifest.json"));
     assert!(
