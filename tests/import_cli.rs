@@ -22,6 +22,30 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
+/// Writes `yaml` as `compose.yaml` (and `files`, as name and text) into a new directory and runs
+/// `quadgen import compose -o inventory.toml` there: the directory, the output path, the run.
+fn import_in_tmp(
+    yaml: &str,
+    files: &[(&str, &str)],
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    assert_cmd::assert::Assert,
+) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (name, text) in files {
+        std::fs::write(tmp.path().join(name), text).expect("write");
+    }
+    std::fs::write(tmp.path().join("compose.yaml"), yaml).expect("write");
+    let out = tmp.path().join("inventory.toml");
+    let a = quadgen()
+        .current_dir(tmp.path())
+        .args(["import", "compose", "-o"])
+        .arg(&out)
+        .assert();
+    (tmp, out, a)
+}
+
 fn fixture() -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -102,19 +126,11 @@ fn writes_an_inventory_that_checks_and_never_overwrites_without_force() {
 
 #[test]
 fn refusals_are_located_and_write_nothing() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::write(
-        tmp.path().join("compose.yaml"),
+    let (tmp, out, a) = import_in_tmp(
         "services:\n  web:\n    build: ./src\n  db:\n    image: postgres:${PG:?set PG in .env}\n",
-    )
-    .expect("write");
-    let out = tmp.path().join("inventory.toml");
-    let a = quadgen()
-        .current_dir(tmp.path())
-        .args(["import", "compose", "-o"])
-        .arg(&out)
-        .assert()
-        .code(1);
+        &[],
+    );
+    let a = a.code(1);
     let err = stderr(&a);
     assert!(
         err.contains(
@@ -316,19 +332,11 @@ fn a_value_the_inventory_refuses_stays_a_podman_argument_with_the_reason() {
 /// service's own `ports` (which Docker refuses there too) are a warning, so the import builds.
 #[test]
 fn a_service_on_another_services_network_builds_without_its_ports() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::write(
-        tmp.path().join("compose.yaml"),
+    let (_tmp, out, a) = import_in_tmp(
         "services:\n  vpn:\n    image: docker.io/library/busybox:1\n  app:\n    image: docker.io/library/busybox:1\n    network_mode: service:vpn\n    ports: [\"8080:80\"]\n",
-    )
-    .expect("write");
-    let out = tmp.path().join("inventory.toml");
-    let a = quadgen()
-        .current_dir(tmp.path())
-        .args(["import", "compose", "-o"])
-        .arg(&out)
-        .assert()
-        .success();
+        &[],
+    );
+    let a = a.success();
     assert!(
         stderr(&a).contains("compose.yaml:7:12: warning: service `app`: `ports`: not carried: the container shares another's network (`container:vpn`)"),
         "{}",
@@ -347,19 +355,11 @@ fn a_service_on_another_services_network_builds_without_its_ports() {
 /// each. The later one wins, as in Docker, and the import builds.
 #[test]
 fn repeated_options_become_one_key_the_later_one_winning() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::write(
-        tmp.path().join("compose.yaml"),
+    let (_tmp, out, a) = import_in_tmp(
         "services:\n  app:\n    image: docker.io/library/busybox:1\n    security_opt: [\"no-new-privileges\", \"no-new-privileges:true\", \"label=type:a_t\", \"label=type:b_t\"]\n    sysctls: [\"net.core.somaxconn=1024\", \"net.core.somaxconn=4096\"]\n  off:\n    image: docker.io/library/busybox:1\n    security_opt: [\"no-new-privileges\", \"no-new-privileges=false\"]\n",
-    )
-    .expect("write");
-    let out = tmp.path().join("inventory.toml");
-    quadgen()
-        .current_dir(tmp.path())
-        .args(["import", "compose", "-o"])
-        .arg(&out)
-        .assert()
-        .success();
+        &[],
+    );
+    a.success();
     let text = std::fs::read_to_string(&out).expect("written");
     let inv: toml::Table = toml::from_str(&text).expect("one key each");
     let app = &inv["containers"]["app"];
@@ -377,21 +377,11 @@ fn repeated_options_become_one_key_the_later_one_winning() {
 /// first is carried, the others are not (with a warning), and the import builds.
 #[test]
 fn secrets_that_collide_are_imported_so_that_the_inventory_builds() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::write(tmp.path().join("a.txt"), "a").expect("write");
-    std::fs::write(tmp.path().join("b.txt"), "b").expect("write");
-    std::fs::write(
-        tmp.path().join("compose.yaml"),
+    let (_tmp, out, a) = import_in_tmp(
         "services:\n  app:\n    image: docker.io/library/busybox:1\n    secrets: [a, a, {source: b, target: a}]\nsecrets:\n  a: {file: ./a.txt}\n  b: {file: ./b.txt}\n",
-    )
-    .expect("write");
-    let out = tmp.path().join("inventory.toml");
-    let a = quadgen()
-        .current_dir(tmp.path())
-        .args(["import", "compose", "-o"])
-        .arg(&out)
-        .assert()
-        .success();
+        &[("a.txt", "a"), ("b.txt", "b")],
+    );
+    let a = a.success();
     let text = std::fs::read_to_string(&out).expect("written");
     let inv: toml::Table = toml::from_str(&text).expect("TOML");
     let secrets = inv["containers"]["app"]["secrets"]
