@@ -52,9 +52,8 @@ fn compile_1000(bencher: divan::Bencher) {
     });
 }
 
-#[divan::bench(sample_count = 20)]
-fn compile_and_write_1000_to_tmpfs(bencher: divan::Bencher) {
-    let src = inventory(1000);
+/// A tmpfs directory for build output (or /tmp), and the `out` path in it.
+fn tmpfs_out() -> (tempfile::TempDir, std::path::PathBuf) {
     let base = if Path::new("/dev/shm").is_dir() {
         Path::new("/dev/shm")
     } else {
@@ -62,10 +61,41 @@ fn compile_and_write_1000_to_tmpfs(bencher: divan::Bencher) {
     };
     let tmp = tempfile::tempdir_in(base).expect("tmpfs dir");
     let out = tmp.path().join("out");
+    (tmp, out)
+}
+
+/// `build` into a directory that does not exist yet: every file is written.
+#[divan::bench(sample_count = 20)]
+fn compile_and_write_1000_to_tmpfs(bencher: divan::Bencher) {
+    let src = inventory(1000);
+    let (_tmp, out) = tmpfs_out();
+    bencher
+        .with_inputs(|| {
+            let _ = std::fs::remove_dir_all(&out);
+        })
+        .bench_values(|()| {
+            let compiled =
+                quadgen::compile::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
+                    .unwrap_or_else(|_| panic!("bench inventory must be valid"));
+            quadgen::install::out_dir::write_out_dir(&out, &compiled.files).expect("write");
+        });
+}
+
+/// `build` again over an earlier build of the same inventory: read and compared, nothing written.
+#[divan::bench(sample_count = 20)]
+fn compile_and_rebuild_1000_unchanged_on_tmpfs(bencher: divan::Bencher) {
+    let src = inventory(1000);
+    let (_tmp, out) = tmpfs_out();
+    let compile = || {
+        quadgen::compile::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
+            .unwrap_or_else(|_| panic!("bench inventory must be valid"))
+    };
+    quadgen::install::out_dir::write_out_dir(&out, &compile().files).expect("write");
     bencher.bench(|| {
-        let compiled =
-            quadgen::compile::compile(Path::new("bench.toml"), &src, PodmanVersion::DEFAULT)
-                .unwrap_or_else(|_| panic!("bench inventory must be valid"));
-        quadgen::install::out_dir::write_out_dir(&out, &compiled.files).expect("write");
+        let written = quadgen::install::out_dir::write_out_dir(&out, &compile().files);
+        assert_eq!(
+            written.expect("write"),
+            quadgen::install::out_dir::Written::Unchanged
+        );
     });
 }

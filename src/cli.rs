@@ -547,16 +547,17 @@ fn build_command(
     out: &std::path::Path,
     target: TargetArgs,
 ) -> anyhow::Result<ExitCode> {
+    use crate::install::out_dir::{self, Written};
     let Some(compiled) = compile_and_report(inventory, target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
-    crate::install::out_dir::write_out_dir(out, &compiled.files)?;
-    eprintln!(
-        "wrote {} units for Podman {} to `{}`",
-        compiled.files.len(),
-        target.podman,
-        out.display()
-    );
+    let (count, podman, shown) = (compiled.files.len(), target.podman, out.display());
+    match out_dir::write_out_dir(out, &compiled.files)? {
+        Written::Replaced => eprintln!("wrote {count} units for Podman {podman} to `{shown}`"),
+        Written::Unchanged => eprintln!(
+            "`{shown}` already holds these {count} units for Podman {podman}: nothing written"
+        ),
+    }
     // The process ends now: freeing every unit one by one would only cost time.
     std::mem::forget(compiled);
     Ok(ExitCode::SUCCESS)

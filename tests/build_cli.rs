@@ -58,6 +58,133 @@ fn builds_the_example_and_rebuilds_identically() {
     assert_eq!(first, read_all(), "same inventory, byte-identical files");
 }
 
+/// Each file of `dir` with its inode and content, by name.
+fn files_with_inodes(dir: &std::path::Path) -> Vec<(String, u64, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("out dir")
+        .map(|e| {
+            let e = e.expect("entry");
+            let meta = std::fs::symlink_metadata(e.path()).expect("stat");
+            let bytes = std::fs::read(e.path()).unwrap_or_default();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                meta.ino(),
+                bytes,
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_rebuild_with_nothing_changed_leaves_the_directory_untouched() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("units");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    let build = || {
+        let assert = quadgen()
+            .args(["build", example, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+    };
+    assert!(build().contains("wrote "), "the first build writes");
+    let first = files_with_inodes(&out);
+    let directory = std::fs::metadata(&out)
+        .expect("out")
+        .modified()
+        .expect("mtime");
+    let said = build();
+    assert!(said.contains("nothing written"), "{said}");
+    assert_eq!(
+        files_with_inodes(&out),
+        first,
+        "the very same files (inodes)"
+    );
+    let after = std::fs::metadata(&out)
+        .expect("out")
+        .modified()
+        .expect("mtime");
+    assert_eq!(directory, after, "the directory itself was not touched");
+}
+
+#[test]
+fn a_rebuild_puts_back_whatever_differs_from_the_build() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("units");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    let build = || {
+        let assert = quadgen()
+            .args(["build", example, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+    };
+    build();
+    let built: Vec<(String, Vec<u8>)> = files_with_inodes(&out)
+        .into_iter()
+        .map(|(name, _, bytes)| (name, bytes))
+        .collect();
+    let unit = out.join("jdownloader.container");
+    let text = std::fs::read_to_string(&unit).expect("unit");
+    // Each of these makes the directory differ from the build; the rebuild must replace it.
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let changes: Vec<Change> = vec![
+        (
+            "an edited unit",
+            Box::new(|| std::fs::write(&unit, text.replace("Image=", "Image=x")).expect("edit")),
+        ),
+        (
+            "a unit of another mode",
+            Box::new(|| {
+                std::fs::set_permissions(&unit, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod")
+            }),
+        ),
+        (
+            "a file the build does not make",
+            Box::new(|| std::fs::write(out.join("extra.container"), "x").expect("extra")),
+        ),
+        (
+            "a missing unit",
+            Box::new(|| std::fs::remove_file(&unit).expect("remove")),
+        ),
+        (
+            "a unit that is a symlink to the same text",
+            Box::new(|| {
+                let copy = tmp.path().join("copy");
+                std::fs::write(&copy, &text).expect("copy");
+                std::fs::remove_file(&unit).expect("remove");
+                std::os::unix::fs::symlink(&copy, &unit).expect("link");
+            }),
+        ),
+    ];
+    for (what, change) in changes {
+        change();
+        let said = build();
+        assert!(said.contains("wrote "), "{what}: {said}");
+        let now: Vec<(String, Vec<u8>)> = files_with_inodes(&out)
+            .into_iter()
+            .map(|(name, _, bytes)| (name, bytes))
+            .collect();
+        assert_eq!(now, built, "{what}: the build's files, and only them");
+        let mode = std::fs::symlink_metadata(&unit)
+            .expect("unit")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o170777,
+            0o100644,
+            "{what}: a plain file of mode 0644"
+        );
+    }
+}
+
 #[test]
 fn bad_inventory_reports_every_problem_with_its_place_and_writes_nothing() {
     let tmp = tempfile::tempdir().expect("tmp");

@@ -37,7 +37,7 @@ pub struct Inventory {
     #[serde(default)]
     pub volumes: BTreeMap<Str, Spanned<Volume>>,
     #[serde(default)]
-    pub containers: BTreeMap<Str, Spanned<Container>>,
+    pub containers: BTreeMap<Str, Box<Spanned<Container>>>,
     /// `[secrets.NAME]`: files whose content becomes a podman secret at install.
     #[serde(default)]
     pub secrets: BTreeMap<Str, Spanned<Secret>>,

@@ -188,6 +188,66 @@ impl<'d> NewFiles<'d> {
     }
 }
 
+/// A file of a directory, read whole by [`read_plain_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainFile {
+    pub name: String,
+    /// The permission bits (`0o644`).
+    pub mode: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// Every entry of `dir`, read whole; `None` when one is not a regular file (a symlink, a
+/// directory, …), cannot be read, or when they total more than `max_bytes`. Each file is opened
+/// by the directory's descriptor, so the path is walked once, not once per file.
+pub fn read_plain_files(dir: &Path, max_bytes: u64) -> Option<Vec<PlainFile>> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let dir_fd = rustix::fs::open(dir, flags | OFlags::DIRECTORY, Mode::empty()).ok()?;
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    for entry in rustix::fs::Dir::read_from(&dir_fd).ok()? {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        let fd = rustix::fs::openat(&dir_fd, name, flags | OFlags::NOFOLLOW, Mode::empty()).ok()?;
+        let stat = rustix::fs::fstat(&fd).ok()?;
+        let size = u64::try_from(stat.st_size).ok()?;
+        total += size;
+        let regular = rustix::fs::FileType::from_raw_mode(stat.st_mode).is_file();
+        if !regular || total > max_bytes {
+            return None;
+        }
+        // One byte more than the size: a file that grew since `fstat` reads longer.
+        let mut bytes = vec![0; usize::try_from(size).ok()? + 1];
+        let mut filled = 0;
+        loop {
+            match rustix::io::read(&fd, &mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => return None,
+            }
+            if filled >= bytes.len() {
+                return None;
+            }
+            if filled as u64 == size {
+                // A regular file read to its size is read whole (a short read means its end).
+                break;
+            }
+        }
+        bytes.truncate(filled);
+        files.push(PlainFile {
+            name: name.to_str().ok()?.to_string(),
+            mode: stat.st_mode & 0o7777,
+            bytes,
+        });
+    }
+    Some(files)
+}
+
 /// Makes renames and removals in `dir` durable.
 pub fn sync_dir(dir: &Path) -> Result<(), IoError> {
     File::open(dir)

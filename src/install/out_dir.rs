@@ -119,11 +119,70 @@ pub fn resolve_out_dir(out: &Path) -> Result<PathBuf, OutDirError> {
     Ok(path)
 }
 
+/// The text of [`BUILD_MARKER`].
+const MARKER_TEXT: &[u8] =
+    b"Written by `quadgen build`; the next build replaces this whole directory.\n";
+
+/// The most an earlier build's files are read to compare them (far above 100,000 units): a
+/// directory holding more is replaced without comparing.
+const PREVIOUS_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The files of an earlier build in an output directory, read so that a rebuild giving exactly
+/// them leaves the directory untouched (same files, same times, nothing written).
+#[derive(Debug, Default)]
+struct PreviousBuild {
+    /// Each file's name and content, the marker included.
+    files: std::collections::HashMap<String, Vec<u8>>,
+}
+
+impl PreviousBuild {
+    /// The earlier build in `out`, or `None` when there is none or it cannot be read whole (the
+    /// rebuild then replaces the directory, as always). Only plain files of mode 0644 are
+    /// compared: anything else makes the directory differ.
+    fn read(out: &Path) -> Option<Self> {
+        let dir = resolve_out_dir(out).ok()?;
+        let mut files = std::collections::HashMap::new();
+        for file in fs::read_plain_files(&dir, PREVIOUS_MAX_BYTES)? {
+            if file.mode != 0o644 {
+                return None;
+            }
+            files.insert(file.name, file.bytes);
+        }
+        (files.get(BUILD_MARKER)?.as_slice() == MARKER_TEXT).then_some(Self { files })
+    }
+
+    /// Whether the earlier build is exactly `files` and the marker.
+    fn is(&self, files: &[RenderedFile]) -> bool {
+        self.files.len() == files.len() + 1
+            && files.iter().all(|file| {
+                self.files.get(&file.file_name).map(Vec::as_slice) == Some(file.text.as_bytes())
+            })
+    }
+}
+
+/// What [`write_out_dir`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The directory now holds the new build.
+    Replaced,
+    /// The directory already held exactly these files: nothing was written.
+    Unchanged,
+}
+
 /// Writes `files` as the complete content of `out` (see [`resolve_out_dir`]): built in a
 /// temporary sibling directory, then swapped in by rename, so `out` is never half-written and no
 /// temporary directory is left behind. An existing `out` is replaced only if it is empty or an
-/// earlier build's output.
-pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirError> {
+/// earlier build's output; when that build is exactly `files`, nothing is written.
+pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<Written, OutDirError> {
+    if PreviousBuild::read(out).is_some_and(|previous| previous.is(files)) {
+        return Ok(Written::Unchanged);
+    }
+    replace_out_dir(out, files)?;
+    Ok(Written::Replaced)
+}
+
+/// [`write_out_dir`] without comparing: always replaces `out`.
+fn replace_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirError> {
     let shown = out;
     let out = resolve_out_dir(out)?;
     let out = out.as_path();
@@ -151,10 +210,7 @@ pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirErr
     // The staging directory is private until renamed whole, so each file is written in place.
     write_files(staging.path(), files)?;
     let mut writer = fs::NewFiles::new(staging.path());
-    writer.write(
-        BUILD_MARKER,
-        b"Written by `quadgen build`; the next build replaces this whole directory.\n",
-    )?;
+    writer.write(BUILD_MARKER, MARKER_TEXT)?;
     writer.sync()?;
     if out.exists() {
         // Both temporary directories are removed on every path out (they are `TempDir`s).

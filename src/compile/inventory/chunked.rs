@@ -27,9 +27,11 @@ use toml_parser::lexer::TokenKind;
 
 use super::{Container, Inventory, Str};
 
-/// The size of one batch of container tables. Large enough that per-batch costs vanish, small
-/// enough that the parser's working memory (about 30 times this) stays small.
-pub const BATCH_BYTES: usize = 64 * 1024;
+/// The size of one batch of container tables: about 20 containers. The parser's working memory
+/// is about 30 times this, so small batches keep it in the same few pages, which are then reused
+/// instead of faulted in fresh (1,000 containers: 64 KiB batches took 2,090 page faults and
+/// 25.6 ms of CPU, 8 KiB batches 1,530 and 22.3 ms; smaller ones gain nothing more).
+pub const BATCH_BYTES: usize = 8 * 1024;
 
 /// What a top-level table header names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +93,16 @@ impl Batches<'_> {
     /// sorted by name). `false` when a batch does not parse, holds anything but containers, or
     /// gives a container [`Batches::names`] does not list (or one twice), or when `each`
     /// returns `false`: only the whole-file parse then gives the right result or error.
-    pub fn each_container(&self, each: &mut dyn FnMut(Str, Spanned<Container>) -> bool) -> bool {
-        let mut parts = self.ranges.iter().map(|batch| self.parse_batch(batch));
-        self.hand_over(&mut parts, each)
+    pub fn each_container(
+        &self,
+        each: &mut dyn FnMut(Str, Box<Spanned<Container>>) -> bool,
+    ) -> bool {
+        let mut seen = vec![false; self.names.as_ref().map_or(0, Vec::len)];
+        let complete = self.ranges.iter().all(|batch| {
+            self.parse_batch(batch)
+                .is_some_and(|containers| self.hand_over(containers, &mut seen, each))
+        });
+        complete && seen.iter().all(|s| *s)
     }
 
     /// The containers of one batch, or `None` when the batch could differ from the whole file.
@@ -108,38 +117,32 @@ impl Batches<'_> {
         only_containers.then_some(part.containers)
     }
 
-    /// Hands the containers of each parsed batch to `each`, checking them against the names.
+    /// Hands the containers of one parsed batch to `each`, checking them against the names
+    /// (`seen` marks the names given so far).
     fn hand_over(
         &self,
-        parts: &mut dyn Iterator<Item = Option<ContainerTables>>,
-        each: &mut dyn FnMut(Str, Spanned<Container>) -> bool,
+        containers: ContainerTables,
+        seen: &mut [bool],
+        each: &mut dyn FnMut(Str, Box<Spanned<Container>>) -> bool,
     ) -> bool {
-        let mut seen = vec![false; self.names.as_ref().map_or(0, Vec::len)];
-        let mut batches = 0;
-        for part in parts {
-            let Some(containers) = part else {
-                return false;
-            };
-            batches += 1;
-            for (name, container) in containers {
-                if let Some(names) = &self.names {
-                    let found = names.binary_search_by(|n| n.get_ref().cmp(name.get_ref()));
-                    match found {
-                        Ok(i) if names[i].span() == name.span() && !seen[i] => seen[i] = true,
-                        _ => return false,
-                    }
-                }
-                if !each(name, container) {
-                    return false;
+        for (name, container) in containers {
+            if let Some(names) = &self.names {
+                let found = names.binary_search_by(|n| n.get_ref().cmp(name.get_ref()));
+                match found {
+                    Ok(i) if names[i].span() == name.span() && !seen[i] => seen[i] = true,
+                    _ => return false,
                 }
             }
+            if !each(name, container) {
+                return false;
+            }
         }
-        batches == self.ranges.len() && seen.iter().all(|s| *s)
+        true
     }
 }
 
 /// The container tables of a batch, by name.
-type ContainerTables = std::collections::BTreeMap<Str, Spanned<Container>>;
+type ContainerTables = std::collections::BTreeMap<Str, Box<Spanned<Container>>>;
 
 /// The inventory without its containers and the batches of container tables, or `None` when
 /// only a whole-file parse gives the right result or error (see the module docs).

@@ -50,7 +50,7 @@ pub fn validate(
 }
 
 /// A container handed to the checker: its name and its inventory table.
-pub type Feed<'f> = dyn FnMut(Str, Spanned<inventory::Container>) -> bool + 'f;
+pub type Feed<'f> = dyn FnMut(Str, Box<Spanned<inventory::Container>>) -> bool + 'f;
 
 /// [`validate`] for an inventory whose containers arrive one at a time: `rest` holds everything
 /// else, `container_keys` the names (sorted) of the containers `feed` hands to the checker in
