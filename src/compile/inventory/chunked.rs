@@ -258,45 +258,35 @@ fn shift_value<'i>(
     Spanned::new(span, inner)
 }
 
-/// The file cut at its top-level table headers, or `None` when the lexer sees something it does
-/// not expect (the whole-file parse then reports it).
+/// The file cut at its top-level table headers, or `None` when a header is not what the lexer
+/// expects (the whole-file parse then reports it). A header is a line whose first character
+/// (after spaces and tabs) is `[`; only those lines are lexed. Such a line inside a multi-line
+/// string or array is no header: a cut there leaves a batch or the rest that does not parse, or
+/// names no batch gives, and the caller then parses the whole file.
 fn segments(source: &str) -> Option<Vec<Segment>> {
-    let mut tokens = toml_parser::Source::new(source).lex();
     let mut segments = vec![Segment {
         range: 0..0,
         header: None,
         name: None,
     }];
-    // Open `[` and `{` of values; a header is a `[` first on its line outside any value.
-    let mut depth = 0usize;
-    let mut line_start = true;
-    while let Some(token) = tokens.next() {
-        match token.kind() {
-            TokenKind::Whitespace | TokenKind::Comment => continue,
-            TokenKind::Newline => {
-                line_start = true;
-                continue;
-            }
-            TokenKind::Eof => break,
-            TokenKind::LeftSquareBracket if depth == 0 && line_start => {
-                let start = token.span().start();
-                let (header, name) = header(source, &mut tokens)?;
-                segments.push(Segment {
-                    range: start..start,
-                    header: Some(header),
-                    name,
-                });
-            }
-            TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
-            TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => {
-                depth = depth.checked_sub(1)?;
-            }
-            _ => {}
+    let mut line_start = 0;
+    while line_start < source.len() {
+        let line = &source[line_start..];
+        let line_end = line
+            .find('\n')
+            .map_or(source.len(), |at| line_start + at + 1);
+        let at = line_start + (line.len() - line.trim_start_matches([' ', '\t']).len());
+        if source[at..].starts_with('[') {
+            let after = at + 1;
+            let mut tokens = toml_parser::Source::new(&source[after..]).lex();
+            let (header, name) = header(source, after, &mut tokens)?;
+            segments.push(Segment {
+                range: at..at,
+                header: Some(header),
+                name,
+            });
         }
-        line_start = false;
-    }
-    if depth != 0 {
-        return None;
+        line_start = line_end;
     }
     for i in 1..segments.len() {
         let end = segments[i].range.start;
@@ -310,8 +300,10 @@ fn segments(source: &str) -> Option<Vec<Segment>> {
 
 /// Reads a table header after its `[`, up to its closing `]`: which kind of table it opens,
 /// and for a container's table the span of its name when it is a bare key.
+/// `tokens` lexes `source` from `offset` on.
 fn header(
     source: &str,
+    offset: usize,
     tokens: &mut toml_parser::lexer::Lexer<'_>,
 ) -> Option<(Header, Option<Range<usize>>)> {
     // Each key's text and whether it is bare.
@@ -320,7 +312,7 @@ fn header(
     let mut first = true;
     loop {
         let token = tokens.next()?;
-        let span = token.span().start()..token.span().end();
+        let span = offset + token.span().start()..offset + token.span().end();
         let text = &source[span.clone()];
         match token.kind() {
             TokenKind::LeftSquareBracket if first => array_of_tables = true,

@@ -114,7 +114,8 @@ fn anything_the_batches_could_get_wrong_falls_back_to_the_whole_file() {
 
 #[test]
 fn brackets_in_strings_and_arrays_are_not_headers() {
-    let source = "[containers.a]\nimage = \"\"\"\n[containers.b]\n\"\"\"\ncmd = [\n  \"x\",\n  \"[containers.c]\",\n]\n\
+    // Inside a value on one line, and in a comment: the batches are used.
+    let source = "[containers.a]\nimage = \"[containers.b]\"\ncmd = [\"x\", \"[containers.c]\"]\n\
                   # [containers.d]\n[containers.e]\nimage = 'y'\nlabels = { a = \"[containers.f]\" }\n";
     let chunked = parse(source, 1).expect("batches");
     assert_eq!(
@@ -127,6 +128,29 @@ fn brackets_in_strings_and_arrays_are_not_headers() {
         .map(|k| k.get_ref().as_str())
         .collect();
     assert_eq!(names, ["a", "e"]);
+}
+
+#[test]
+fn a_line_that_only_looks_like_a_header_falls_back_to_the_whole_file() {
+    // A line starting with `[` inside a multi-line string is taken for a header: the
+    // batches then do not parse or name a container no batch gives, so the whole file is parsed
+    // (or the cut falls inside one batch, which then holds the file's text as it is).
+    let cases = [
+        "[containers.a]\nimage = \"\"\"\n[containers.b]\n\"\"\"\n[containers.e]\nimage = 'y'\n",
+        "[containers.a]\nimage = '''\n  [containers.a]\n'''\n[containers.e]\nimage = 'y'\n",
+        "[defaults]\nimage = \"\"\"\n[containers.b]\n\"\"\"\n[containers.e]\nimage = 'y'\n",
+    ];
+    for case in cases {
+        let expected = format!("{:?}", whole(case).expect("valid TOML"));
+        // Cut at every header: the fallback.
+        assert!(parse(case, 1).is_none(), "{case}");
+        // Cut at some or none: the whole-file result, or the fallback.
+        for batch in [20, 1000] {
+            if let Some(chunked) = parse(case, batch) {
+                assert_eq!(format!("{chunked:?}"), expected, "{case}");
+            }
+        }
+    }
 }
 
 /// Pieces of inventories, valid and not, that a file is built from.
