@@ -222,9 +222,12 @@ fn podman_args_a_field_covers_warn_with_the_field() {
 #[test]
 fn podman_args_values_no_field_takes_do_not_warn() {
     let text = warnings(
-        "podman_args = [\"--security-opt=apparmor=unconfined\", \"--security-opt\", \"label=level:s0\", \"--log-driver=json-file\"]\n",
+        "podman_args = [\"--security-opt=apparmor=unconfined\", \"--security-opt\", \"label=level:s0\", \"--log-driver=json-file\", \"--sysctl=kernel.hostname=x\", \"--sysctl\", \"net.ipv4.ip_forward=\"]\n",
     );
     assert!(!text.contains("instead"), "{text}");
+    // A sysctl the field takes still points to it.
+    let text = warnings("podman_args = [\"--sysctl\", \"net.ipv4.ip_forward=1\"]\n");
+    assert!(text.contains("use `sysctls` instead"), "{text}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! auto-update label, …) are refused; arguments a first-class field now covers get a warning
 //! naming it.
 
+use super::resources::is_container_sysctl;
 use super::{Checker, span};
 use crate::compile::diagnostic::Diagnostic;
 use crate::compile::inventory::Str;
@@ -143,7 +144,8 @@ impl Checker {
 }
 
 /// Whether the covering field can say this value: most fields take any value of their option, but
-/// only some `--security-opt` forms have fields, and `log_driver` takes podman's own drivers.
+/// only some `--security-opt` forms have fields, `log_driver` takes podman's own drivers and
+/// `sysctls` only namespaced sysctls (a warning to use the field would send the user to an error).
 fn a_field_takes(option: &str, value: Option<&str>) -> bool {
     let Some(value) = value else {
         return true;
@@ -162,6 +164,9 @@ fn a_field_takes(option: &str, value: Option<&str>) -> bool {
                 || value == "label=disable"
                 || value.starts_with("label=type:")
         }
+        "--sysctl" => value
+            .split_once('=')
+            .is_some_and(|(name, value)| !value.is_empty() && is_container_sysctl(name)),
         "--log-driver" => matches!(
             value,
             "journald" | "k8s-file" | "none" | "passthrough" | "passthrough-tty"

@@ -67,6 +67,21 @@ const NAMESPACED_SYSCTLS: &[&str] = &[
     "kernel.shm_rmid_forced",
 ];
 
+/// Whether `sysctls` takes the sysctl `name`: a sysctl name of the container's own namespaces.
+pub(super) fn is_container_sysctl(name: &str) -> bool {
+    is_sysctl_name(name)
+        && (name.starts_with("net.")
+            || name.starts_with("fs.mqueue.")
+            || NAMESPACED_SYSCTLS.contains(&name))
+}
+
+fn is_sysctl_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+}
+
 impl Checker {
     /// The resource fields of a container.
     pub(super) fn resources(&mut self, c: &inventory::Container) -> Resources {
@@ -186,20 +201,14 @@ impl Checker {
     /// `NAME = VALUE` for a sysctl of the container's own namespaces.
     fn sysctl(&mut self, name: &Str, value: &Str) -> Option<String> {
         let n = name.get_ref();
-        let chars_ok = !n.is_empty()
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'));
-        if !chars_ok {
+        if !is_sysctl_name(n) {
             self.err(
                 span(name),
                 format!("`{}` is not a sysctl name", n.escape_debug()),
             );
             return None;
         }
-        let namespaced = n.starts_with("net.")
-            || n.starts_with("fs.mqueue.")
-            || NAMESPACED_SYSCTLS.contains(&n.as_str());
-        if !namespaced {
+        if !is_container_sysctl(n) {
             self.err_help(
                 span(name),
                 format!("podman refuses the sysctl `{n}`: it is not namespaced, so it would change the whole host"),
