@@ -58,6 +58,25 @@ fn builds_the_example_and_rebuilds_identically() {
     assert_eq!(first, read_all(), "same inventory, byte-identical files");
 }
 
+/// `quadgen build examples/homelab.toml --out OUT`, which must succeed; its stderr.
+fn build_example_into(out: &std::path::Path) -> String {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
+    let assert = quadgen()
+        .args(["build", example, "--out"])
+        .arg(out)
+        .assert()
+        .success();
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+/// Each file of `dir` with its content, by name.
+fn files_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    files_with_inodes(dir)
+        .into_iter()
+        .map(|(name, _, bytes)| (name, bytes))
+        .collect()
+}
+
 /// Each file of `dir` with its inode and content, by name.
 fn files_with_inodes(dir: &std::path::Path) -> Vec<(String, u64, Vec<u8>)> {
     use std::os::unix::fs::MetadataExt;
@@ -82,15 +101,7 @@ fn files_with_inodes(dir: &std::path::Path) -> Vec<(String, u64, Vec<u8>)> {
 fn a_rebuild_with_nothing_changed_leaves_the_directory_untouched() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("units");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
-    let build = || {
-        let assert = quadgen()
-            .args(["build", example, "--out"])
-            .arg(&out)
-            .assert()
-            .success();
-        String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
-    };
+    let build = || build_example_into(&out);
     assert!(build().contains("wrote "), "the first build writes");
     let first = files_with_inodes(&out);
     let directory = std::fs::metadata(&out)
@@ -116,20 +127,9 @@ fn a_rebuild_puts_back_whatever_differs_from_the_build() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("units");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
-    let build = || {
-        let assert = quadgen()
-            .args(["build", example, "--out"])
-            .arg(&out)
-            .assert()
-            .success();
-        String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
-    };
+    let build = || build_example_into(&out);
     build();
-    let built: Vec<(String, Vec<u8>)> = files_with_inodes(&out)
-        .into_iter()
-        .map(|(name, _, bytes)| (name, bytes))
-        .collect();
+    let built = files_of(&out);
     let unit = out.join("jdownloader.container");
     let text = std::fs::read_to_string(&unit).expect("unit");
     // Each of these makes the directory differ from the build; the rebuild must replace it.
@@ -168,11 +168,11 @@ fn a_rebuild_puts_back_whatever_differs_from_the_build() {
         change();
         let said = build();
         assert!(said.contains("wrote "), "{what}: {said}");
-        let now: Vec<(String, Vec<u8>)> = files_with_inodes(&out)
-            .into_iter()
-            .map(|(name, _, bytes)| (name, bytes))
-            .collect();
-        assert_eq!(now, built, "{what}: the build's files, and only them");
+        assert_eq!(
+            files_of(&out),
+            built,
+            "{what}: the build's files, and only them"
+        );
         let mode = std::fs::symlink_metadata(&unit)
             .expect("unit")
             .permissions()

@@ -129,7 +129,7 @@ const PREVIOUS_MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The files of an earlier build in an output directory, read so that a rebuild giving exactly
 /// them leaves the directory untouched (same files, same times, nothing written).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PreviousBuild {
     /// Each file's name and content, the marker included.
     files: std::collections::HashMap<String, Vec<u8>>,
