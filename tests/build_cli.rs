@@ -26,36 +26,17 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
 fn builds_the_example_and_rebuilds_identically() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("units");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
-    quadgen()
-        .args(["build", example, "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    let read_all = || {
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
-            .expect("out dir")
-            .map(|e| {
-                let e = e.expect("entry");
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).expect("read"),
-                )
-            })
-            .collect();
-        files.sort();
-        files
-    };
-    let first = read_all();
+    build_example_into(&out);
+    let first = files_of(&out);
     assert!(first.iter().any(|(n, _)| n == "jdownloader.container"));
     assert!(first.iter().any(|(n, _)| n == "app.network"));
     assert!(first.iter().any(|(n, _)| n == "pgdata.volume"));
-    quadgen()
-        .args(["build", example, "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    assert_eq!(first, read_all(), "same inventory, byte-identical files");
+    build_example_into(&out);
+    assert_eq!(
+        first,
+        files_of(&out),
+        "same inventory, byte-identical files"
+    );
 }
 
 /// `quadgen build examples/homelab.toml --out OUT`, which must succeed; its stderr.
@@ -456,11 +437,7 @@ fn out_dot_inside_an_earlier_build_is_refused_and_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("units");
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
-    quadgen()
-        .args(["build", example, "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    build_example_into(&out);
     let before = tree(tmp.path());
     for dot in [".", "./", "../units", "sub/.."] {
         let stderr = fails(
@@ -515,11 +492,7 @@ fn out_symlink_is_followed_to_the_chosen_directory_and_stays_a_link() {
     // link stays, no temporary directory is left anywhere.
     std::fs::create_dir(&real).expect("mkdir");
     for _ in 0..2 {
-        quadgen()
-            .args(["build", example, "--out"])
-            .arg(&link)
-            .assert()
-            .success();
+        build_example_into(&link);
         let meta = std::fs::symlink_metadata(&link).expect("meta");
         assert!(meta.file_type().is_symlink(), "still a link");
         assert!(real.join("app.network").is_file());
