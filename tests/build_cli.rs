@@ -79,6 +79,43 @@ fn files_with_inodes(dir: &std::path::Path) -> Vec<(String, u64, Vec<u8>)> {
 }
 
 #[test]
+fn every_file_is_0644_whatever_the_umask_and_however_many() {
+    // 300 containers: written by two threads. umask 077 would make them 0600, unreadable to a
+    // user who copies them into ~/.config/containers/systemd.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!(
+            "[containers.app{i}]\nimage = \"docker.io/library/nginx:1.27\"\n\n"
+        ));
+    }
+    let inventory = write(tmp.path(), "inventory.toml", &text);
+    let out = tmp.path().join("units");
+    let quadgen = assert_cmd::cargo::cargo_bin("quadgen");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 077 && exec \"$0\" build \"$1\" --out \"$2\"")
+        .arg(&quadgen)
+        .arg(&inventory)
+        .arg(&out)
+        .status()
+        .expect("sh");
+    assert!(status.success());
+    let modes: Vec<(String, u32)> = std::fs::read_dir(&out)
+        .expect("out")
+        .map(|e| {
+            let e = e.expect("entry");
+            let mode = e.metadata().expect("stat").permissions().mode() & 0o7777;
+            (e.file_name().to_string_lossy().into_owned(), mode)
+        })
+        .collect();
+    assert_eq!(modes.len(), 301, "300 units and the build marker");
+    let odd: Vec<_> = modes.iter().filter(|(_, mode)| *mode != 0o644).collect();
+    assert!(odd.is_empty(), "not 0644: {odd:?}");
+}
+
+#[test]
 fn a_rebuild_with_nothing_changed_leaves_the_directory_untouched() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("units");

@@ -138,53 +138,71 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), IoError>
 
 /// Writes new files (mode 0644, each fsynced) into a directory nobody else sees until it is
 /// complete (a build's staging directory, renamed into place whole): without the temporary file
-/// and rename of [`write_atomic`]. [`NewFiles::sync`] then makes the directory durable before it
-/// is renamed into sight. (Not one `syncfs` for all: that would also flush every other program's
-/// pending writes on the same file system, which on a busy disk costs far more than it saves.)
+/// and rename of [`write_atomic`]. Each file is created by the directory's descriptor, so the
+/// path is walked once, not once per file; two threads may write through one `NewFiles`.
+/// [`NewFiles::sync`] then makes the directory durable before it is renamed into sight. (Not one
+/// `syncfs` for all: that would also flush every other program's pending writes on the same file
+/// system, which on a busy disk costs far more than it saves.)
 #[derive(Debug)]
 pub struct NewFiles<'d> {
     dir: &'d Path,
+    dir_fd: rustix::fd::OwnedFd,
     /// Whether a file created with mode 0644 gets exactly that (the umask clears none of its
     /// bits), so no file needs a `chmod`; learnt from the first file.
-    mode_is_exact: Option<bool>,
+    mode_is_exact: std::sync::OnceLock<bool>,
 }
 
 impl<'d> NewFiles<'d> {
-    pub fn new(dir: &'d Path) -> Self {
-        Self {
+    /// Opens the directory `dir` to write into.
+    pub fn open(dir: &'d Path) -> Result<Self, IoError> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir_fd = rustix::fs::open(dir, flags, Mode::empty())
+            .map_err(|errno| io("open", dir)(errno.into()))?;
+        Ok(Self {
             dir,
-            mode_is_exact: None,
-        }
+            dir_fd,
+            mode_is_exact: std::sync::OnceLock::new(),
+        })
     }
 
     /// Writes the new file `name` (which must not exist).
-    pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.dir.join(name);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-            .map_err(io("create", &path))?;
-        file.write_all(bytes).map_err(io("write", &path))?;
-        let exact = match self.mode_is_exact {
-            Some(exact) => exact,
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
+        use rustix::fs::{Mode, OFlags};
+        let failed = |action| {
+            let path = self.dir.join(name);
+            move |errno: rustix::io::Errno| io(action, &path)(errno.into())
+        };
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        let mode = Mode::from_bits_truncate(0o644);
+        let file = rustix::fs::openat(&self.dir_fd, name, flags, mode).map_err(failed("create"))?;
+        let mut left = bytes;
+        while !left.is_empty() {
+            match rustix::io::write(&file, left) {
+                Ok(0) => return Err(failed("write")(rustix::io::Errno::IO)),
+                Ok(n) => left = &left[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                Err(errno) => return Err(failed("write")(errno)),
+            }
+        }
+        let exact = match self.mode_is_exact.get() {
+            Some(&exact) => exact,
             None => {
-                let mode = file.metadata().map_err(io("stat", &path))?.permissions();
-                *self.mode_is_exact.insert(mode.mode() & 0o7777 == 0o644)
+                let stat = rustix::fs::fstat(&file).map_err(failed("stat"))?;
+                *self
+                    .mode_is_exact
+                    .get_or_init(|| stat.st_mode & 0o7777 == 0o644)
             }
         };
         if !exact {
-            file.set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io("set permissions of", &path))?;
+            rustix::fs::fchmod(&file, mode).map_err(failed("set permissions of"))?;
         }
-        file.sync_all().map_err(io("fsync", &path))
+        rustix::fs::fsync(&file).map_err(failed("fsync"))
     }
 
     /// Makes the directory's entries durable (each file already is).
     pub fn sync(self) -> Result<(), IoError> {
-        sync_dir(self.dir)
+        rustix::fs::fsync(&self.dir_fd).map_err(|errno| io("fsync", self.dir)(errno.into()))
     }
 }
 

@@ -60,10 +60,9 @@ pub enum OutDirError {
 /// the two halves go to different cores.
 const PARALLEL_FROM: usize = 256;
 
-/// Writes `files` into the private directory `dir`, in two halves at once when there are many.
-fn write_files(dir: &Path, files: &[RenderedFile]) -> Result<(), IoError> {
+/// Writes `files` into the private directory of `writer`, in two halves at once when there are many.
+fn write_files(writer: &fs::NewFiles, files: &[RenderedFile]) -> Result<(), IoError> {
     let write = |files: &[RenderedFile]| {
-        let mut writer = fs::NewFiles::new(dir);
         files
             .iter()
             .try_for_each(|file| writer.write(&file.file_name, file.text.as_bytes()))
@@ -208,8 +207,8 @@ fn replace_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirError
             source,
         })?;
     // The staging directory is private until renamed whole, so each file is written in place.
-    write_files(staging.path(), files)?;
-    let mut writer = fs::NewFiles::new(staging.path());
+    let writer = fs::NewFiles::open(staging.path())?;
+    write_files(&writer, files)?;
     writer.write(BUILD_MARKER, MARKER_TEXT)?;
     writer.sync()?;
     if out.exists() {
