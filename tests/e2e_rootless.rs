@@ -436,19 +436,42 @@ fn root_installs_for_a_user_and_linger_brings_them_back_after_a_reboot() {
     );
     assert_eq!(podman_ps(&m, Some(("alice", ALICE_UID))), ["web"]);
     assert_eq!(podman_ps(&m, None), Vec::<String>::new());
-    let again = m.run([
-        "quadgen",
-        "install",
-        "--for-user",
-        "alice",
-        "/root/inventory.toml",
-    ]);
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains("nothing to do"),
-        "{again:?}"
+    // quadgen's pause unit serves every user: an install holds /etc/containers/systemd/users
+    // shared until its manifest is written, and the last user's uninstall decides to remove the
+    // unit under an exclusive lock. An uninstall deciding (`flock -x`, 3 s): the install waits.
+    let again = m.sh(
+        "flock -x /etc/containers/systemd/users sleep 3 & sleep 0.5; \
+         start=$(date +%s%N); quadgen install --for-user alice /root/inventory.toml; code=$?; \
+         echo $(( ($(date +%s%N) - start) / 1000000 )) >/root/waited-ms; exit $code",
     );
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{again:?}");
+    assert!(said.contains("nothing to do"), "{said}");
+    assert!(
+        said.contains("waiting for another user's quadgen uninstall to finish"),
+        "{said}"
+    );
+    let waited: u64 = m.read_file("/root/waited-ms").trim().parse().expect("ms");
+    assert!(waited >= 2000, "the install went on after {waited} ms");
+    steps.step(&format!(
+        "install waited {waited} ms for an uninstall's lock"
+    ));
 
-    m.run_ok(["quadgen", "uninstall", "--for-user", "alice"]);
+    // An install running (`flock -s`, 3 s): the last uninstall removes the pause unit only
+    // after it, when it sees no user's manifest.
+    let pause = "/etc/systemd/user/quadgen-podman-pause.service";
+    assert!(m.exists(pause));
+    let uninstall = m.sh(
+        "flock -s /etc/containers/systemd/users sleep 3 & sleep 0.5; \
+         quadgen uninstall --for-user alice",
+    );
+    let said = String::from_utf8_lossy(&uninstall.stderr);
+    assert!(uninstall.status.success(), "{uninstall:?}");
+    assert!(
+        said.contains("waiting for another user's quadgen install to finish"),
+        "{said}"
+    );
+    assert!(!m.exists(pause), "the last user's uninstall removes it");
     assert!(!m.exists(&format!("{dir}/web.container")));
     assert_eq!(
         podman_ps(&m, Some(("alice", ALICE_UID))),

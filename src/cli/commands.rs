@@ -224,6 +224,11 @@ pub(crate) fn run_install(
     // quadgen's pause unit goes in only once the plan is accepted (never for a refused one), and
     // before the units that want it are written and reloaded.
     let needs_pause_unit = !matches!(command, Command::Uninstall);
+    let _pause_unit_kept = if needs_pause_unit {
+        crate::cli::rootless::hold_podman_pause_unit(&args.scope, root)?
+    } else {
+        None
+    };
     let show = |plan: &Plan| {
         if needs_pause_unit {
             crate::cli::rootless::ensure_podman_pause_unit(&args.scope, root);

@@ -92,25 +92,75 @@ pub fn ensure_podman_pause_unit(scope: &Scope, root: &Path) {
 
 /// Removes quadgen's [`PODMAN_PAUSE_SERVICE`] once nothing of the scope needs it: after an
 /// uninstall with `--user`; with `--for-user` only when no user has a quadgen manifest under
-/// `/etc/containers/systemd/users` any more (the file serves them all). Only a file with exactly
-/// quadgen's text is removed.
+/// `/etc/containers/systemd/users` any more (the file serves them all), decided while no
+/// `--for-user` install runs ([`hold_podman_pause_unit`]). Only a file with exactly quadgen's
+/// text is removed.
 pub fn remove_podman_pause_unit(scope: &Scope, root: &Path) {
     let Some(dir) = pause_unit_dir(scope, root) else {
         return;
     };
-    if matches!(scope, Scope::ForUser(_)) && any_user_manifest() {
-        return;
+    let users = matches!(scope, Scope::ForUser(_)).then(|| Path::new(USERS_DIR));
+    if let Err(e) = remove_pause_unit_in(&dir, users) {
+        eprintln!("warning: {e}");
     }
+}
+
+/// [`remove_podman_pause_unit`] in the unit directory `dir`; with `users` (the directory of the
+/// users' Quadlet directories), only when none holds a manifest, under its exclusive lock.
+fn remove_pause_unit_in(dir: &Path, users: Option<&Path>) -> Result<(), fs::IoError> {
+    let _no_install_runs = match users {
+        Some(users) => {
+            let lock = match fs::lock_dir(users, fs::DirLockMode::Exclusive, |path| {
+                eprintln!(
+                    "waiting for another user's quadgen install to finish (lock `{}`)",
+                    path.display()
+                );
+            }) {
+                Ok(lock) => Some(lock),
+                // No users' directory: no manifest, and no install that could be writing one.
+                Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            if any_user_manifest(users) {
+                return Ok(());
+            }
+            lock
+        }
+        None => None,
+    };
     let found = fs::read_regular(&dir.join(PODMAN_PAUSE_SERVICE)).ok();
     if !matches!(
         pause_unit_action(found.as_deref(), PAST_PODMAN_PAUSE_UNITS),
         PauseUnit::Ours | PauseUnit::Outdated
     ) {
-        return;
+        return Ok(());
     }
-    if let Err(e) = fs::remove(&dir, PODMAN_PAUSE_SERVICE).and_then(|()| fs::sync_dir(&dir)) {
-        eprintln!("warning: {e}");
+    fs::remove(dir, PODMAN_PAUSE_SERVICE).and_then(|()| fs::sync_dir(dir))
+}
+
+/// For a `--for-user` install: a shared lock on `/etc/containers/systemd/users`, held from before
+/// [`ensure_podman_pause_unit`] until the install's manifest is written. [`PODMAN_PAUSE_SERVICE`]
+/// serves every user, so without it another user's last uninstall, between this install writing
+/// the file and writing its first manifest, would see no manifest and remove the file this
+/// install's units want. Installs share the lock (they all write the same text); that uninstall
+/// waits for them. `None` for other scopes (one user's own files, under the install lock).
+pub fn hold_podman_pause_unit(
+    scope: &Scope,
+    root: &Path,
+) -> Result<Option<fs::DirLock>, fs::IoError> {
+    if !matches!(scope, Scope::ForUser(_)) || pause_unit_dir(scope, root).is_none() {
+        return Ok(None);
     }
+    hold_pause_unit_in(Path::new(USERS_DIR)).map(Some)
+}
+
+fn hold_pause_unit_in(users: &Path) -> Result<fs::DirLock, fs::IoError> {
+    fs::lock_dir(users, fs::DirLockMode::Shared, |path| {
+        eprintln!(
+            "waiting for another user's quadgen uninstall to finish (lock `{}`)",
+            path.display()
+        );
+    })
 }
 
 /// Where [`PODMAN_PAUSE_SERVICE`] goes for a rootless install into the scope's own Quadlet
@@ -150,9 +200,10 @@ fn pause_unit_action(found: Option<&[u8]>, past: &[&str]) -> PauseUnit {
     }
 }
 
-/// Whether some user still has units quadgen installed with `--for-user`.
-fn any_user_manifest() -> bool {
-    std::fs::read_dir(USERS_DIR)
+/// Whether some user still has units quadgen installed with `--for-user`: a user's Quadlet
+/// directory under `users` holds a quadgen manifest.
+fn any_user_manifest(users: &Path) -> bool {
+    std::fs::read_dir(users)
         .into_iter()
         .flatten()
         .flatten()
@@ -181,5 +232,81 @@ mod tests {
             pause_unit_action(Some(edited.as_bytes()), &[edited.as_str()]),
             PauseUnit::Outdated
         );
+    }
+
+    /// A users' directory and a unit directory holding quadgen's pause unit.
+    fn pause_unit_dirs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (users, units) = (tmp.path().join("users"), tmp.path().join("user"));
+        std::fs::create_dir_all(&users).expect("users");
+        std::fs::create_dir_all(&units).expect("units");
+        std::fs::write(units.join(PODMAN_PAUSE_SERVICE), PODMAN_PAUSE_UNIT).expect("unit");
+        (tmp, users, units)
+    }
+
+    /// Runs the last user's uninstall (its removal of the pause unit) while another user's
+    /// install holds its lock and has not written its manifest; the install then writes it or
+    /// not (`install_finishes`), and lets go. Whether the pause unit is there at the end.
+    fn uninstall_during_a_first_install(install_finishes: bool) -> bool {
+        let (_tmp, users, units) = pause_unit_dirs();
+        let install = hold_pause_unit_in(&users).expect("lock");
+        let remover = {
+            let (users, units) = (users.clone(), units.clone());
+            std::thread::spawn(move || remove_pause_unit_in(&units, Some(&users)))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            !remover.is_finished(),
+            "the uninstall waits for the install"
+        );
+        assert!(units.join(PODMAN_PAUSE_SERVICE).exists());
+        if install_finishes {
+            let alice = users.join("1000");
+            std::fs::create_dir_all(&alice).expect("alice");
+            std::fs::write(alice.join(MANIFEST_FILE), "{}").expect("manifest");
+        }
+        drop(install);
+        remover.join().expect("no panic").expect("removal");
+        units.join(PODMAN_PAUSE_SERVICE).exists()
+    }
+
+    #[test]
+    fn the_last_uninstall_keeps_the_pause_unit_a_running_install_will_need() {
+        assert!(
+            uninstall_during_a_first_install(true),
+            "alice's units want it"
+        );
+        assert!(
+            !uninstall_during_a_first_install(false),
+            "nobody has a manifest after all: removed"
+        );
+    }
+
+    #[test]
+    fn installs_share_the_pause_unit_lock_and_wait_for_an_uninstall_deciding() {
+        let (_tmp, users, _units) = pause_unit_dirs();
+        let alice = hold_pause_unit_in(&users).expect("alice");
+        let bob = hold_pause_unit_in(&users).expect("bob installs at the same time");
+        drop((alice, bob));
+        let uninstall = fs::lock_dir(&users, fs::DirLockMode::Exclusive, |_| {}).expect("lock");
+        let install = {
+            let users = users.clone();
+            std::thread::spawn(move || hold_pause_unit_in(&users).map(drop))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            !install.is_finished(),
+            "the install waits for the uninstall"
+        );
+        drop(uninstall);
+        install.join().expect("no panic").expect("lock");
+    }
+
+    #[test]
+    fn without_a_users_directory_the_pause_unit_goes() {
+        let (_tmp, users, units) = pause_unit_dirs();
+        std::fs::remove_dir(&users).expect("rmdir");
+        remove_pause_unit_in(&units, Some(&users)).expect("removal");
+        assert!(!units.join(PODMAN_PAUSE_SERVICE).exists());
     }
 }

@@ -318,6 +318,53 @@ pub struct Lock {
     _file: File,
 }
 
+/// A `flock` on a directory itself (no lock file beside anything), held until dropped.
+#[derive(Debug)]
+pub struct DirLock {
+    _dir: rustix::fd::OwnedFd,
+}
+
+/// Whether a [`DirLock`] excludes only [`DirLockMode::Exclusive`] holders or everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirLockMode {
+    /// Many holders at once; waits while an exclusive holder has it.
+    Shared,
+    /// One holder; waits while anyone has it.
+    Exclusive,
+}
+
+/// Locks the directory `dir` in `mode`. When it is held against us, calls `waiting` once and
+/// waits.
+pub fn lock_dir(
+    dir: &Path,
+    mode: DirLockMode,
+    waiting: impl FnOnce(&Path),
+) -> Result<DirLock, IoError> {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
+    let failed = |action| move |errno: rustix::io::Errno| io(action, dir)(errno.into());
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(dir, flags, Mode::empty()).map_err(failed("open"))?;
+    let (now, wait) = match mode {
+        DirLockMode::Shared => (
+            FlockOperation::NonBlockingLockShared,
+            FlockOperation::LockShared,
+        ),
+        DirLockMode::Exclusive => (
+            FlockOperation::NonBlockingLockExclusive,
+            FlockOperation::LockExclusive,
+        ),
+    };
+    match rustix::fs::flock(&fd, now) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            waiting(dir);
+            rustix::fs::flock(&fd, wait).map_err(failed("lock"))?;
+        }
+        Err(errno) => return Err(failed("lock")(errno)),
+    }
+    Ok(DirLock { _dir: fd })
+}
+
 /// Temporary files of a write that was killed before its rename: only the lock holder can be
 /// writing, so every one left is stale. Best effort: a failure here changes nothing else.
 fn remove_stale_temp_files(root: &Path) {
