@@ -1,4 +1,4 @@
-//! Units → file text and content hashes. The text is deterministic: same inventory, same bytes.
+//! Units → file text (and its content hash, on demand). The text is deterministic: same inventory, same bytes.
 
 use crate::compile::model::{Model, container_service};
 use crate::compile::quadlet::Unit;
@@ -19,8 +19,14 @@ pub struct RenderedFile {
     /// [`Unit::auto_start`]: install starts the unit when it is new.
     pub auto_start: bool,
     pub text: String,
-    /// Lower-case hex sha256 of `text`.
-    pub sha256: String,
+}
+
+impl RenderedFile {
+    /// Lower-case hex sha256 of the text, as the manifest records it. Computed on each call: only
+    /// install needs it, once per file.
+    pub fn sha256(&self) -> String {
+        sha256_hex(self.text.as_bytes())
+    }
 }
 
 /// Renders one unit. The header names the inventory entry, not the inventory file: renaming or
@@ -64,7 +70,6 @@ pub fn render(unit: &Unit) -> RenderedFile {
             text.push('\n');
         }
     }
-    let sha256 = sha256_hex(text.as_bytes());
     RenderedFile {
         file_name: unit.file_name(),
         kind: unit.kind,
@@ -73,7 +78,6 @@ pub fn render(unit: &Unit) -> RenderedFile {
         uses: unit.uses.clone(),
         auto_start: unit.auto_start,
         text,
-        sha256,
     }
 }
 

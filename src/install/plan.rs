@@ -286,9 +286,9 @@ impl Plan {
     }
 }
 
-fn record(file: &RenderedFile) -> FileRecord {
+fn record(file: &RenderedFile, sha256: String) -> FileRecord {
     FileRecord {
-        sha256: file.sha256.clone(),
+        sha256,
         next_sha256: None,
         entry: file.entry.clone(),
         service: file.service.clone(),
@@ -583,14 +583,15 @@ pub fn plan_with_secrets(
     };
     let mut new_manifest = Manifest::new(inventory);
     for wanted in desired {
-        new_manifest
-            .files
-            .insert(wanted.file_name.clone(), record(wanted));
+        let sha256 = wanted.sha256();
         if draft.holding.holds(&wanted.file_name) {
             draft.plan_held(wanted);
         } else {
-            draft.plan_desired_file(wanted);
+            draft.plan_desired_file(wanted, &sha256);
         }
+        new_manifest
+            .files
+            .insert(wanted.file_name.clone(), record(wanted, sha256));
     }
     draft.plan_changed_units();
     draft.keep_held(&mut new_manifest);
@@ -631,7 +632,7 @@ pub fn plan_with_secrets(
 impl<'a> Draft<'a> {
     /// Phase 1, per desired file: add, restore, adopt, change, or refuse it (edited by hand, or a
     /// file quadgen did not write).
-    fn plan_desired_file(&mut self, wanted: &'a RenderedFile) {
+    fn plan_desired_file(&mut self, wanted: &'a RenderedFile, wanted_sha256: &str) {
         let old = self.old_files.get(&wanted.file_name);
         let on_disk = self.observed.files.get(&wanted.file_name);
         let change = |op: FileOp, backup: bool| FileChange {
@@ -657,7 +658,7 @@ impl<'a> Draft<'a> {
             }
             (None, Some(r)) => {
                 self.files.push(change(FileOp::Restore, false));
-                if r.sha256 != wanted.sha256 {
+                if r.sha256 != *wanted_sha256 {
                     self.changed.push(wanted);
                 } else {
                     if wanted.auto_start {
@@ -670,12 +671,12 @@ impl<'a> Draft<'a> {
             // Our content on disk under a name the manifest (or an interrupted install's intent)
             // lists: an earlier install wrote it. Unlisted, it is someone else's file, whatever
             // its content.
-            (Some(f), Some(r)) if f.sha256 == wanted.sha256 => {
-                if r.sha256 != wanted.sha256 {
+            (Some(f), Some(r)) if f.sha256 == *wanted_sha256 => {
+                if r.sha256 != *wanted_sha256 {
                     self.files.push(change(FileOp::Adopt, false));
                 }
             }
-            (Some(f), None) if self.options.adopt && f.sha256 == wanted.sha256 => {
+            (Some(f), None) if self.options.adopt && f.sha256 == *wanted_sha256 => {
                 self.files.push(change(FileOp::Adopt, false));
                 self.work.reason(
                     &wanted.service,

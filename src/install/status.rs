@@ -205,13 +205,14 @@ fn file_state(
     want: Option<&RenderedFile>,
     inventory_given: bool,
 ) -> FileState {
+    let want = want.map(RenderedFile::sha256);
     match on_disk {
         None => FileState::Missing,
-        Some(f) if !record.is_ours(&f.sha256) && want.is_none_or(|d| d.sha256 != f.sha256) => {
+        Some(f) if !record.is_ours(&f.sha256) && want.as_ref().is_none_or(|d| *d != f.sha256) => {
             FileState::Edited
         }
         Some(_) if inventory_given && want.is_none() => FileState::Leaving,
-        Some(f) if want.is_some_and(|d| d.sha256 != f.sha256) => FileState::Outdated,
+        Some(f) if want.as_ref().is_some_and(|d| *d != f.sha256) => FileState::Outdated,
         Some(_) => FileState::Ok,
     }
 }
@@ -585,7 +586,6 @@ mod tests {
             uses: Vec::new(),
             auto_start: true,
             text: text.into(),
-            sha256: sha256_hex(text.as_bytes()),
         };
         let desired = vec![
             rendered("b", "[Container]\nImage=x:2\n"),

@@ -33,7 +33,6 @@ fn unit(name: &str, version: &str, auto_start: bool, uses: &[&str]) -> RenderedF
         service,
         uses: uses.iter().map(|s| s.to_string()).collect(),
         auto_start,
-        sha256: sha256_hex(text.as_bytes()),
         text,
     }
 }
@@ -41,7 +40,7 @@ fn unit(name: &str, version: &str, auto_start: bool, uses: &[&str]) -> RenderedF
 fn manifest_of(files: &[&RenderedFile]) -> Manifest {
     let mut m = Manifest::new("/inv.toml");
     for f in files {
-        m.files.insert(f.file_name.clone(), record(f));
+        m.files.insert(f.file_name.clone(), record(f, f.sha256()));
     }
     m
 }
@@ -497,8 +496,8 @@ fn interrupted_install_is_finished() {
     );
     let intent = first.intent(Some(&manifest_of(&[&a1])));
     let rec = &intent.files["a.container"];
-    assert_eq!(rec.sha256, a1.sha256);
-    assert_eq!(rec.next_sha256.as_deref(), Some(a2.sha256.as_str()));
+    assert_eq!(rec.sha256, a1.sha256());
+    assert_eq!(rec.next_sha256.as_deref(), Some(a2.sha256().as_str()));
     assert!(intent.pending.as_ref().is_some_and(|p| p.reload));
 
     let again = plan(
@@ -760,11 +759,7 @@ fn adopt_takes_over_only_byte_identical_files_and_restarts_nothing() {
 
 #[test]
 fn a_change_the_service_does_not_see_reloads_and_never_restarts() {
-    let with = |f: &RenderedFile, text: String| RenderedFile {
-        sha256: sha256_hex(text.as_bytes()),
-        text,
-        ..f.clone()
-    };
+    let with = |f: &RenderedFile, text: String| RenderedFile { text, ..f.clone() };
     let old = [
         unit("a.container", "1", true, &[]),
         unit("n.network", "1", false, &[]),
@@ -813,7 +808,8 @@ fn a_change_the_service_does_not_see_reloads_and_never_restarts() {
     );
     for f in &described {
         assert_eq!(
-            p.manifest.files[&f.file_name].sha256, f.sha256,
+            p.manifest.files[&f.file_name].sha256,
+            f.sha256(),
             "the manifest records the new file"
         );
     }
@@ -903,7 +899,7 @@ fn a_held_file_is_left_alone_and_a_release_takes_it_back() {
     assert_eq!(ops(&p), vec![("a.container", FileOp::Change, true)]);
     assert_eq!(p.steps.restart, strings(&["a.service"]));
     assert_eq!(p.manifest.held, BTreeSet::from(["c.container".to_string()]));
-    assert_eq!(p.manifest.files["a.container"].sha256, a2.sha256);
+    assert_eq!(p.manifest.files["a.container"].sha256, a2.sha256());
 
     // Without the hold, the same edit is refused as before.
     m.held.clear();
