@@ -286,21 +286,21 @@ fn bind_sources(mounts: &[Mount]) -> impl Iterator<Item = &HostPath> {
 
 /// The systemd service quadlet makes from a container.
 pub fn container_service(name: &Name) -> String {
-    format!("{name}.service")
+    [name.as_str(), ".service"].concat()
 }
 
 /// The systemd service quadlet makes from a pod (quadlet 5.4 to 5.8 alike, without
 /// `ServiceName=`, which quadgen refuses).
 pub fn pod_service(name: &Name) -> String {
-    format!("{name}-pod.service")
+    [name.as_str(), "-pod.service"].concat()
 }
 
 /// The systemd service quadlet makes from a network.
 pub fn network_service(name: &Name) -> String {
-    format!("{name}-network.service")
+    [name.as_str(), "-network.service"].concat()
 }
 
 /// The systemd service quadlet makes from a volume.
 pub fn volume_service(name: &Name) -> String {
-    format!("{name}-volume.service")
+    [name.as_str(), "-volume.service"].concat()
 }

@@ -38,7 +38,7 @@ pub struct SectionBody {
 
 impl Unit {
     pub fn file_name(&self) -> String {
-        format!("{}.{}", self.name, self.kind.extension())
+        [self.name.as_str(), ".", self.kind.extension()].concat()
     }
 
     /// The systemd service quadlet generates from this file.

@@ -456,7 +456,7 @@ impl Checker {
                 );
                 continue;
             }
-            match Word::parse(&format!("{key}={}", v.get_ref())) {
+            match Word::parse(&[key.as_str(), "=", v.get_ref()].concat()) {
                 Ok(w) => out.push(w),
                 Err(e) => self.err(span(v), format!("{what} `{key}` {e}")),
             }

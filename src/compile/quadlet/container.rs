@@ -16,7 +16,7 @@ pub fn lower(c: &Container, target: PodmanVersion) -> Unit {
     let mut uses = Vec::new();
     unit_section(&mut b, c, &mut uses);
     b.push(C, "Image", c.image_written.written.clone());
-    b.push(C, "ContainerName", c.name.to_string());
+    b.push(C, "ContainerName", c.name.as_str());
     if c.auto_update != AutoUpdate::None {
         b.push(C, "AutoUpdate", c.auto_update.as_str());
     }
@@ -109,14 +109,14 @@ pub(super) fn volume_line(mount: &Mount, uses: &mut Vec<String>) -> String {
             source,
             target,
             options,
-        } => with_options(format!("{}:{target}", source.written), options),
+        } => with_options(&[source.written.as_str(), ":", target], options),
         Mount::Named {
             volume,
             target,
             options,
         } => {
             uses.push(volume_service(volume));
-            with_options(format!("{volume}.volume:{target}"), options)
+            with_options(&[volume.as_str(), ".volume:", target], options)
         }
         Mount::Anonymous { target } => target.clone(),
     }
@@ -170,16 +170,18 @@ fn health_check(b: &mut UnitBuilder, c: &Container) {
     }
 }
 
-fn with_options(spec: String, options: &[String]) -> String {
-    if options.is_empty() {
-        spec
-    } else {
-        format!("{spec}:{}", options.join(","))
+/// `spec` (its pieces joined), then `:` and the options, comma-separated, when there are any.
+fn with_options(spec: &[&str], options: &[String]) -> String {
+    let mut line = spec.concat();
+    for (i, option) in options.iter().enumerate() {
+        line.push_str(if i == 0 { ":" } else { "," });
+        line.push_str(option);
     }
+    line
 }
 
 /// A member: `Pod=NAME.pod`, so quadlet runs it with `--pod` and binds its service to the pod's.
 fn join_pod(b: &mut UnitBuilder, pod: &Name, uses: &mut Vec<String>) {
     uses.push(pod_service(pod));
-    b.push(C, "Pod", format!("{pod}.pod"));
+    b.push(C, "Pod", [pod.as_str(), ".pod"].concat());
 }

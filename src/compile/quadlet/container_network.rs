@@ -20,16 +20,20 @@ pub(super) fn networks(b: &mut UnitBuilder, c: &Container, uses: &mut Vec<String
                     .map(|s| s.options())
                     .unwrap_or_default();
                 if options.is_empty() {
-                    b.push(C, "Network", format!("{n}.network"));
+                    b.push(C, "Network", [n.as_str(), ".network"].concat());
                 } else {
-                    b.push(C, "Network", format!("{n}.network:{}", options.join(",")));
+                    b.push(
+                        C,
+                        "Network",
+                        [n.as_str(), ".network:", &options.join(",")].concat(),
+                    );
                 }
             }
             NetworkRef::Host => b.push(C, "Network", "host"),
             NetworkRef::None => b.push(C, "Network", "none"),
             NetworkRef::Container(owner) => {
                 uses.push(container_service(owner));
-                b.push(C, "Network", format!("{owner}.container"));
+                b.push(C, "Network", [owner.as_str(), ".container"].concat());
             }
         }
     }
