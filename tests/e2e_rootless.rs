@@ -436,42 +436,63 @@ fn root_installs_for_a_user_and_linger_brings_them_back_after_a_reboot() {
     );
     assert_eq!(podman_ps(&m, Some(("alice", ALICE_UID))), ["web"]);
     assert_eq!(podman_ps(&m, None), Vec::<String>::new());
+    m.write_file("/root/inventory.toml", inventory("2"));
     // quadgen's pause unit serves every user: an install holds /etc/containers/systemd/users
     // shared until its manifest is written, and the last user's uninstall decides to remove the
-    // unit under an exclusive lock. An uninstall deciding (`flock -x`, 3 s): the install waits.
-    let again = m.sh(
-        "flock -x /etc/containers/systemd/users sleep 3 & sleep 0.5; \
-         start=$(date +%s%N); quadgen install --for-user alice /root/inventory.toml; code=$?; \
-         echo $(( ($(date +%s%N) - start) / 1000000 )) >/root/waited-ms; exit $code",
-    );
-    let said = String::from_utf8_lossy(&again.stderr);
-    assert!(again.status.success(), "{again:?}");
-    assert!(said.contains("nothing to do"), "{said}");
+    // unit under an exclusive lock. An install that starts `other` again, probed as it runs:
+    let (code, held, probes) =
+        probe_users_lock_during(&m, "quadgen install --for-user alice /root/inventory.toml");
+    assert_eq!(code, 0, "{}", m.read_file("/root/probed.log"));
     assert!(
-        said.contains("waiting for another user's quadgen uninstall to finish"),
-        "{said}"
+        held > 0,
+        "the install never held the users' lock ({probes} probes while it ran)"
     );
-    let waited: u64 = m.read_file("/root/waited-ms").trim().parse().expect("ms");
-    assert!(waited >= 2000, "the install went on after {waited} ms");
     steps.step(&format!(
-        "install waited {waited} ms for an uninstall's lock"
+        "an install holds the users' lock ({held} of {probes} probes)"
     ));
 
-    // An install running (`flock -s`, 3 s): the last uninstall removes the pause unit only
-    // after it, when it sees no user's manifest.
+    // An uninstall deciding: the install waits for it, then goes on.
+    hold_users_lock(&m, "-x", "held-x");
+    start_logged(
+        &m,
+        "install",
+        "quadgen install --for-user alice /root/inventory.toml",
+    );
+    let log = wait_for_log(
+        &m,
+        "install",
+        "waiting for another user's quadgen uninstall to finish",
+    );
+    assert!(
+        !m.exists("/root/install.code"),
+        "it finished under the lock: {log}"
+    );
+    m.remove("/run/held-x");
+    let (code, log) = wait_for_code(&m, "install");
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("nothing to do"), "{log}");
+    steps.step("an install waits for an uninstall's lock");
+
+    // An install running: the last uninstall removes the pause unit only after it, when it
+    // sees no user's manifest.
     let pause = "/etc/systemd/user/quadgen-podman-pause.service";
     assert!(m.exists(pause));
-    let uninstall = m.sh(
-        "flock -s /etc/containers/systemd/users sleep 3 & sleep 0.5; \
-         quadgen uninstall --for-user alice",
+    hold_users_lock(&m, "-s", "held-s");
+    start_logged(&m, "uninstall", "quadgen uninstall --for-user alice");
+    let log = wait_for_log(
+        &m,
+        "uninstall",
+        "waiting for another user's quadgen install or uninstall to finish",
     );
-    let said = String::from_utf8_lossy(&uninstall.stderr);
-    assert!(uninstall.status.success(), "{uninstall:?}");
+    assert!(m.exists(pause), "removed while an install ran: {log}");
+    assert!(!m.exists("/root/uninstall.code"), "{log}");
+    m.remove("/run/held-s");
+    let (code, log) = wait_for_code(&m, "uninstall");
+    assert_eq!(code, 0, "{log}");
     assert!(
-        said.contains("waiting for another user's quadgen install to finish"),
-        "{said}"
+        !m.exists(pause),
+        "the last user's uninstall removes it: {log}"
     );
-    assert!(!m.exists(pause), "the last user's uninstall removes it");
     assert!(!m.exists(&format!("{dir}/web.container")));
     assert_eq!(
         podman_ps(&m, Some(("alice", ALICE_UID))),
@@ -479,6 +500,100 @@ fn root_installs_for_a_user_and_linger_brings_them_back_after_a_reboot() {
     );
     steps.step("uninstall --for-user");
     steps.finish();
+}
+
+/// Holds `/etc/containers/systemd/users` locked (`flock` `mode`: `-s` or `-x`) from a unit of its
+/// own until `/run/FLAG` is removed; returns once the lock is held.
+fn hold_users_lock(m: &Machine, mode: &str, flag: &str) {
+    let script = format!("touch /run/{flag}; while [ -e /run/{flag} ]; do sleep 0.1; done");
+    m.run_ok([
+        "systemd-run",
+        &format!("--unit=qg-lock-{flag}"),
+        "--collect",
+        "--service-type=exec",
+        "flock",
+        mode,
+        "/etc/containers/systemd/users",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    wait_until(&format!("/run/{flag}"), || {
+        m.exists(&format!("/run/{flag}"))
+    });
+}
+
+/// Starts `command` (a shell command) in a unit of its own, as [`Machine::run`] would run it:
+/// its output goes to `/root/NAME.log`, its exit code to `/root/NAME.code`.
+fn start_logged(m: &Machine, name: &str, command: &str) {
+    let script = format!("{command} >/root/{name}.log 2>&1; echo $? >/root/{name}.code");
+    m.run_ok([
+        "systemd-run",
+        &format!("--unit=qg-{name}"),
+        "--collect",
+        "--service-type=exec",
+        "--setenv=INVOCATION_ID=",
+        "--setenv=HOME=/root",
+        "sh",
+        "-c",
+        &script,
+    ]);
+}
+
+/// Waits until `/root/NAME.log` (of [`start_logged`]) says `line`; its text.
+fn wait_for_log(m: &Machine, name: &str, line: &str) -> String {
+    let path = format!("/root/{name}.log");
+    let mut log = String::new();
+    wait_until(&format!("{line:?} in {path}"), || {
+        log = if m.exists(&path) {
+            m.read_file(&path)
+        } else {
+            String::new()
+        };
+        log.contains(line)
+    });
+    log
+}
+
+/// Waits for the command of [`start_logged`] to end; its exit code and output.
+fn wait_for_code(m: &Machine, name: &str) -> (i32, String) {
+    let path = format!("/root/{name}.code");
+    wait_until(&path, || m.exists(&path));
+    let code = m.read_file(&path).trim().parse().expect("exit code");
+    (code, m.read_file(&format!("/root/{name}.log")))
+}
+
+/// Polls `done` every 100 ms for up to 60 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Runs `command` while probing every 20 ms whether `/etc/containers/systemd/users` can be
+/// locked exclusively (it cannot while an install holds it shared): its exit code, how many
+/// probes found the lock held, and how many probes there were. Its output: `/root/probed.log`.
+fn probe_users_lock_during(m: &Machine, command: &str) -> (i32, u32, u32) {
+    let script = format!(
+        "{command} >/root/probed.log 2>&1 & pid=$!; held=0; probes=0; \
+         while kill -0 $pid 2>/dev/null; do probes=$((probes + 1)); \
+         flock -n -x /etc/containers/systemd/users true || held=$((held + 1)); sleep 0.02; done; \
+         wait $pid; echo $? $held $probes"
+    );
+    let out = m.sh_ok(&script);
+    let numbers: Vec<i64> = out
+        .split_whitespace()
+        .map(|n| n.parse().expect("number"))
+        .collect();
+    let [code, held, probes] = numbers[..] else {
+        panic!("unexpected probe output {out:?}");
+    };
+    (code as i32, held as u32, probes as u32)
 }
 
 /// Pod `shop` publishing 8090 (`front`) and 8091 (`probe`); `front` serves the image's page on

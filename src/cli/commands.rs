@@ -225,7 +225,7 @@ pub(crate) fn run_install(
     // before the units that want it are written and reloaded.
     let needs_pause_unit = !matches!(command, Command::Uninstall);
     let _pause_unit_kept = if needs_pause_unit {
-        crate::cli::rootless::hold_podman_pause_unit(&args.scope, root)?
+        crate::cli::rootless::hold_podman_pause_unit(&args.scope, root)
     } else {
         None
     };

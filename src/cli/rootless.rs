@@ -112,7 +112,7 @@ fn remove_pause_unit_in(dir: &Path, users: Option<&Path>) -> Result<(), fs::IoEr
         Some(users) => {
             let lock = match fs::lock_dir(users, fs::DirLockMode::Exclusive, |path| {
                 eprintln!(
-                    "waiting for another user's quadgen install to finish (lock `{}`)",
+                    "waiting for another user's quadgen install or uninstall to finish (lock `{}`)",
                     path.display()
                 );
             }) {
@@ -143,15 +143,15 @@ fn remove_pause_unit_in(dir: &Path, users: Option<&Path>) -> Result<(), fs::IoEr
 /// serves every user, so without it another user's last uninstall, between this install writing
 /// the file and writing its first manifest, would see no manifest and remove the file this
 /// install's units want. Installs share the lock (they all write the same text); that uninstall
-/// waits for them. `None` for other scopes (one user's own files, under the install lock).
-pub fn hold_podman_pause_unit(
-    scope: &Scope,
-    root: &Path,
-) -> Result<Option<fs::DirLock>, fs::IoError> {
+/// waits for them. `None` for other scopes (one user's own files, under the install lock), and,
+/// with a warning, when the lock cannot be taken: like the pause unit itself, it is best effort.
+pub fn hold_podman_pause_unit(scope: &Scope, root: &Path) -> Option<fs::DirLock> {
     if !matches!(scope, Scope::ForUser(_)) || pause_unit_dir(scope, root).is_none() {
-        return Ok(None);
+        return None;
     }
-    hold_pause_unit_in(Path::new(USERS_DIR)).map(Some)
+    hold_pause_unit_in(Path::new(USERS_DIR))
+        .map_err(|e| eprintln!("warning: {e}; another user's uninstall may remove `{PODMAN_PAUSE_SERVICE}` meanwhile"))
+        .ok()
 }
 
 fn hold_pause_unit_in(users: &Path) -> Result<fs::DirLock, fs::IoError> {
@@ -201,13 +201,17 @@ fn pause_unit_action(found: Option<&[u8]>, past: &[&str]) -> PauseUnit {
 }
 
 /// Whether some user still has units quadgen installed with `--for-user`: a user's Quadlet
-/// directory under `users` holds a quadgen manifest.
+/// directory under `users` holds a quadgen manifest. A directory that cannot be read counts as holding one: the unit is then kept, never removed
+/// from under a user who may still need it.
 fn any_user_manifest(users: &Path) -> bool {
-    std::fs::read_dir(users)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.path().join(MANIFEST_FILE).is_file())
+    let mut entries = match std::fs::read_dir(users) {
+        Ok(entries) => entries,
+        Err(e) => return e.kind() != std::io::ErrorKind::NotFound,
+    };
+    entries.any(|entry| match entry {
+        Ok(entry) => entry.path().join(MANIFEST_FILE).is_file(),
+        Err(_) => true,
+    })
 }
 
 #[cfg(test)]
@@ -286,7 +290,17 @@ mod tests {
     fn installs_share_the_pause_unit_lock_and_wait_for_an_uninstall_deciding() {
         let (_tmp, users, _units) = pause_unit_dirs();
         let alice = hold_pause_unit_in(&users).expect("alice");
-        let bob = hold_pause_unit_in(&users).expect("bob installs at the same time");
+        let bob = {
+            // On a thread, so that a lock that is not shared fails the test instead of hanging it.
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let users = users.clone();
+            std::thread::spawn(move || sender.send(hold_pause_unit_in(&users)));
+            receiver.recv_timeout(std::time::Duration::from_secs(5))
+        };
+        assert!(
+            matches!(bob, Ok(Ok(_))),
+            "bob installs while alice does: {bob:?}"
+        );
         drop((alice, bob));
         let uninstall = fs::lock_dir(&users, fs::DirLockMode::Exclusive, |_| {}).expect("lock");
         let install = {
@@ -300,6 +314,19 @@ mod tests {
         );
         drop(uninstall);
         install.join().expect("no panic").expect("lock");
+    }
+
+    #[test]
+    fn a_users_directory_that_cannot_be_read_keeps_the_pause_unit() {
+        let (_tmp, users, _units) = pause_unit_dirs();
+        assert!(!any_user_manifest(&users), "empty");
+        std::fs::remove_dir(&users).expect("rmdir");
+        assert!(!any_user_manifest(&users), "none at all");
+        std::fs::write(&users, "not a directory").expect("file");
+        assert!(
+            any_user_manifest(&users),
+            "unreadable: as if one were there"
+        );
     }
 
     #[test]

@@ -169,10 +169,8 @@ impl<'d> NewFiles<'d> {
     /// Writes the new file `name` (which must not exist).
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
         use rustix::fs::{Mode, OFlags};
-        let failed = |action| {
-            let path = self.dir.join(name);
-            move |errno: rustix::io::Errno| io(action, &path)(errno.into())
-        };
+        let failed =
+            |action| move |errno: rustix::io::Errno| io(action, &self.dir.join(name))(errno.into());
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
         let mode = Mode::from_bits_truncate(0o644);
         let file = rustix::fs::openat(&self.dir_fd, name, flags, mode).map_err(failed("create"))?;
