@@ -97,6 +97,11 @@ pub enum Target {
 
 /// Doubles `%` (and `$` for [`Target::ExecStart`]) so systemd leaves them literal.
 pub fn protect(value: &str, target: Target) -> String {
+    // Most values hold neither: one scan of the bytes (`%` and `$` are ASCII) and a copy.
+    let special = |b: u8| b == b'%' || (b == b'$' && target == Target::ExecStart);
+    if !value.bytes().any(special) {
+        return value.to_owned();
+    }
     let mut out = String::with_capacity(value.len() + 4);
     for c in value.chars() {
         match c {
@@ -121,9 +126,14 @@ pub fn word(value: &str) -> Result<String, Unrepresentable> {
         return Err(Unrepresentable::Nul);
     }
     let protected = protect(value, Target::ExecStart);
+    let unquoted =
+        |c: char| !c.is_whitespace() && !c.is_control() && !matches!(c, '"' | '\'' | '\\');
+    // ASCII-only words, the usual case, are checked byte by byte (a visible ASCII character is
+    // neither whitespace nor control); any other goes through every character.
     let plain = protected
-        .chars()
-        .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '"' | '\'' | '\\'));
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && unquoted(char::from(b)))
+        || protected.chars().all(unquoted);
     if plain {
         return Ok(protected);
     }
