@@ -249,9 +249,10 @@ pub struct InstallArgs {
     /// `--no-systemd`.
     #[arg(long, value_name = "DIR", default_value = "/etc/containers/systemd")]
     pub root: PathBuf,
-    /// Write the Quadlet directory without any systemctl or podman call (image builders,
-    /// chroots). The manifest records the reload, starts and restarts not done; the next install
-    /// without `--no-systemd` does them. Units that leave are not stopped.
+    /// No systemctl or podman call (image builders, chroots): the Quadlet directory is written
+    /// and the manifest records the reload, starts and restarts not done, which the next install
+    /// without `--no-systemd` does; units that leave are not stopped. (`plan` writes nothing
+    /// either way: it shows what such an install would do.)
     #[arg(long)]
     pub no_systemd: bool,
     /// Print JSON for machines.
@@ -541,6 +542,15 @@ fn man_command() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `1 unit`, `2 units`.
+fn units(count: usize) -> String {
+    if count == 1 {
+        "1 unit".to_string()
+    } else {
+        format!("{count} units")
+    }
+}
+
 /// `quadgen build`: compile and replace the output directory.
 fn build_command(
     inventory: &std::path::Path,
@@ -551,12 +561,12 @@ fn build_command(
     let Some(compiled) = compile_and_report(inventory, target.podman)? else {
         return Ok(ExitCode::from(exit::FAILURE));
     };
-    let (count, podman, shown) = (compiled.files.len(), target.podman, out.display());
+    let (units, podman, shown) = (units(compiled.files.len()), target.podman, out.display());
     match out_dir::write_out_dir(out, &compiled.files)? {
-        Written::Replaced => eprintln!("wrote {count} units for Podman {podman} to `{shown}`"),
-        Written::Unchanged => eprintln!(
-            "`{shown}` already holds these {count} units for Podman {podman}: nothing written"
-        ),
+        Written::Replaced => eprintln!("wrote {units} for Podman {podman} to `{shown}`"),
+        Written::Unchanged => {
+            eprintln!("`{shown}` already holds these {units} for Podman {podman}: nothing written")
+        }
     }
     // The process ends now: freeing every unit one by one would only cost time.
     std::mem::forget(compiled);
@@ -569,9 +579,9 @@ fn check_command(inventory: &std::path::Path, target: TargetArgs) -> anyhow::Res
         return Ok(ExitCode::from(exit::FAILURE));
     };
     eprintln!(
-        "`{}` is valid: {} units for Podman {}",
+        "`{}` is valid: {} for Podman {}",
         inventory.display(),
-        compiled.files.len(),
+        units(compiled.files.len()),
         target.podman
     );
     // The process ends now: freeing every unit one by one would only cost time.

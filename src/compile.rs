@@ -141,6 +141,12 @@ pub enum ReadError {
         MAX_INVENTORY_BYTES / (1024 * 1024)
     )]
     TooLarge { path: PathBuf },
+    #[error(
+        "`{}` is a directory: name the inventory file in it (e.g. `{}`)",
+        path.display(),
+        path.join("inventory.toml").display()
+    )]
+    Directory { path: PathBuf },
     #[error("failed to read from file `{}`", path.display())]
     NotUtf8 {
         path: PathBuf,
@@ -171,10 +177,13 @@ pub fn compile_file_for_user(
 /// The inventory's text, refused past [`MAX_INVENTORY_BYTES`] or when it is not UTF-8.
 pub fn read_inventory(path: &Path) -> Result<String, ReadError> {
     let file = fs_err::File::open(path)?;
-    let expected = file
-        .metadata()
-        .map_or(0, |m| m.len())
-        .min(MAX_INVENTORY_BYTES);
+    let metadata = file.metadata().ok();
+    if metadata.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+        return Err(ReadError::Directory {
+            path: path.to_path_buf(),
+        });
+    }
+    let expected = metadata.map_or(0, |m| m.len()).min(MAX_INVENTORY_BYTES);
     let bytes =
         read_at_most(file, expected, MAX_INVENTORY_BYTES)?.ok_or_else(|| ReadError::TooLarge {
             path: path.to_path_buf(),

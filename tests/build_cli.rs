@@ -397,6 +397,27 @@ fn an_endless_or_oversized_file_is_refused_at_the_size_limit() {
 }
 
 #[test]
+fn a_directory_given_as_the_inventory_says_to_name_the_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("units");
+    let stderr = fails(
+        quadgen()
+            .arg("build")
+            .arg(tmp.path())
+            .arg("--out")
+            .arg(&out),
+        1,
+    );
+    let want = format!(
+        "`{}` is a directory: name the inventory file in it (e.g. `{}`)",
+        tmp.path().display(),
+        tmp.path().join("inventory.toml").display()
+    );
+    assert!(stderr.contains(&want), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
 fn unknown_target_version_is_a_usage_error() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
     let stderr = fails(quadgen().args(["check", example, "--podman", "4.9"]), 2);

@@ -19,7 +19,8 @@ use crate::install::manifest::Manifest;
 use crate::install::plan::{self, Plan, PlanOptions};
 
 /// A managed file found by the NAME the user gave: the manifest, the file's name and its
-/// content on disk. Refused while an install owes systemd work (its manifest would be lost).
+/// content on disk. Work an earlier install still owes (interrupted, or `--no-systemd`) stays
+/// owed: the hold and edit plans carry it in their manifest.
 struct Managed {
     manifest: Manifest,
     file: String,
@@ -34,12 +35,6 @@ fn read_managed(root: &Path, name: &str) -> anyhow::Result<Managed> {
         );
     };
     let file = plan::hold::resolve(Some(&manifest), name)?;
-    if manifest.pending.is_some() {
-        bail!(
-            "an install into `{}` still owes systemd work (interrupted, or `--no-systemd`); run `quadgen install` first",
-            root.display()
-        );
-    }
     let observed = fs::observe(root, [&file])?;
     let Some(on_disk) = observed.files.get(&file) else {
         bail!(

@@ -461,7 +461,8 @@ fn start_units(
 
 /// Step 6, the final manifest: what the plan wanted, but a leaving unit still up keeps its
 /// record, a network that could not be removed stays owed (the next install tries the
-/// recreation again), and without systemd all the systemd work stays owed. Nothing left that
+/// recreation again), without systemd all the systemd work stays owed, and so does the work of
+/// an earlier install that the plan carries. Nothing left that
 /// is quadgen's (uninstall): no manifest either.
 fn write_final_manifest(
     plan: &Plan,
@@ -482,13 +483,16 @@ fn write_final_manifest(
             done.files.insert(f.file_name.clone(), record.clone());
         }
     }
-    if !owed.is_empty() {
-        done.pending = Some(owed);
+    let mut pending = if systemd.is_offline() {
+        plan.steps.pending()
+    } else {
+        owed
+    };
+    // Work an earlier install still owes, which this plan carries without doing (hold, edit).
+    if let Some(carried) = &plan.manifest.pending {
+        pending.absorb(carried);
     }
-    if systemd.is_offline() {
-        let owed = plan.steps.pending();
-        done.pending = (!owed.is_empty()).then_some(owed);
-    }
+    done.pending = (!pending.is_empty()).then_some(pending);
     if done.files.is_empty() && done.pending.is_none() && done.secrets.is_empty() {
         fs::remove(root, MANIFEST_FILE)?;
     } else {

@@ -113,6 +113,25 @@ impl Pending {
             && self.secret_rm.is_empty()
     }
 
+    /// Adds the work of `other` not already here (a plan that carries owed work without doing it:
+    /// `quadgen hold`, `quadgen edit`).
+    pub fn absorb(&mut self, other: &Pending) {
+        fn add(into: &mut Vec<String>, from: &[String]) {
+            for item in from {
+                if !into.contains(item) {
+                    into.push(item.clone());
+                }
+            }
+        }
+        self.reload |= other.reload;
+        add(&mut self.restart, &other.restart);
+        add(&mut self.try_restart, &other.try_restart);
+        add(&mut self.start, &other.start);
+        add(&mut self.network_rm, &other.network_rm);
+        add(&mut self.secret_sync, &other.secret_sync);
+        add(&mut self.secret_rm, &other.secret_rm);
+    }
+
     /// Every pending service a generated service name, every pending network a podman network
     /// name, every pending secret a name quadgen accepts.
     fn validate(&self) -> Result<(), InvalidEntry> {

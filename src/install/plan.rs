@@ -280,7 +280,10 @@ impl Plan {
                 _ => {}
             }
         }
-        let pending = self.steps.pending();
+        let mut pending = self.steps.pending();
+        if let Some(carried) = &self.manifest.pending {
+            pending.absorb(carried);
+        }
         intent.pending = (!pending.is_empty()).then_some(pending);
         intent
     }
@@ -814,12 +817,12 @@ impl<'a> Draft<'a> {
         }
     }
 
-    /// Phase 4, work an interrupted install still owes: its reload, its starts and restarts of
+    /// Phase 4, work an earlier install still owes (interrupted, or `--no-systemd`): its reload, its starts and restarts of
     /// units still wanted, and a network it could not remove (recreated again whole).
     fn plan_owed_work(&mut self, owed: &Pending) {
         let desired_services: BTreeSet<&str> =
             self.desired.iter().map(|d| d.service.as_str()).collect();
-        let why = "owed by an interrupted install";
+        let why = "owed by an earlier install (interrupted, or run with --no-systemd)";
         let work = &mut self.work;
         work.reload |= owed.reload;
         for (from, to) in [
