@@ -121,8 +121,23 @@ fn parse_and_validate(
             }
         }
     }
-    let inventory = inventory::parse(source)?;
+    let inventory = inventory::parse_salvaging(source).map_err(|u| every_problem(*u, target))?;
     model::validate(inventory, target).map_err(diagnostic::Diagnostics::sorted)
+}
+
+/// The problems of an inventory that does not parse, with those the model's checks find in what
+/// could be salvaged of it, so one run reports both kinds; sorted by place.
+fn every_problem(unparsed: inventory::Unparsed, target: PodmanVersion) -> Vec<Diagnostic> {
+    let mut all = unparsed.problems;
+    if let Some(salvaged) = unparsed.salvaged {
+        let found = match model::validate(salvaged, target) {
+            Ok((_, warnings)) => warnings,
+            Err(problems) => problems,
+        };
+        all.extend(found.sorted());
+    }
+    all.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+    all
 }
 
 /// The largest inventory quadgen reads (64 MiB): far above any real one (100,000 containers

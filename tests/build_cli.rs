@@ -273,6 +273,69 @@ fn toml_errors_point_at_the_field() {
 
 /// Unknown keys and type errors in every kind of table, all reported in one run.
 #[test]
+fn a_typo_does_not_hide_the_other_problems() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = write(
+        tmp.path(),
+        "inv.toml",
+        r#"[containers.web1]
+image = "nginx"
+portz = ["80:80"]
+
+[containers.web2]
+image = "docker.io/library/nginx:1.27"
+restart = 5
+networks = ["lan"]
+"#,
+    );
+    let out = tmp.path().join("units");
+    let stderr = fails(quadgen().arg("build").arg(&inv).arg("--out").arg(&out), 1);
+    let path = inv.display().to_string();
+    // The unknown key and the wrong type, and in the same run what the model's checks find in
+    // the rest: the short image name and the undefined network, each at its place.
+    let expected = [
+        "`nginx` is a short name".into(),
+        format!("{path}:2:9"),
+        "unknown field `portz` in `containers.web1`".into(),
+        format!("{path}:3:1"),
+        "`containers.web2.restart` must be a string, not a whole number".into(),
+        format!("{path}:7:11"),
+        "there is no network named `lan` in the inventory".into(),
+        format!("{path}:8:13"),
+        "has 4 problems; nothing was written".into(),
+    ];
+    let mut rest = stderr.as_str();
+    for want in &expected {
+        let at = rest
+            .find(want.as_str())
+            .unwrap_or_else(|| panic!("{want:?} missing or out of order in:\n{stderr}"));
+        rest = &rest[at + want.len()..];
+    }
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn a_container_left_out_for_its_problem_is_not_reported_missing_too() {
+    // `db` is not a table, so it cannot be read at all; `app` depends on it. Reporting "there
+    // is no container named `db`" as well would blame the user for an entry they wrote: the
+    // model's checks do not run on an inventory missing one of its entries.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = write(
+        tmp.path(),
+        "inv.toml",
+        "[containers]\ndb = \"postgres\"\n\n[containers.app]\nimage = \"docker.io/library/nginx:1.27\"\ndepends_on = [\"db\"]\nportz = 1\n",
+    );
+    let stderr = fails(quadgen().arg("check").arg(&inv), 1);
+    assert!(
+        stderr.contains("`containers.db` must be a table, not a string"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown field `portz`"), "{stderr}");
+    assert!(!stderr.contains("no container named"), "{stderr}");
+    assert!(stderr.contains("has 2 problems"), "{stderr}");
+}
+
+#[test]
 fn every_unknown_key_and_type_error_is_printed_at_once() {
     let tmp = tempfile::tempdir().expect("tmp");
     let inv = write(

@@ -327,12 +327,28 @@ fn duration<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<
 /// A large inventory is parsed in batches of container tables, which takes a fraction of the
 /// memory; whenever that could differ from parsing the whole file, the whole file is parsed.
 pub fn parse(source: &str) -> Result<Inventory, Vec<Diagnostic>> {
+    parse_salvaging(source).map_err(|unparsed| unparsed.problems)
+}
+
+/// What is left of inventory text that does not parse.
+#[derive(Debug)]
+pub struct Unparsed {
+    /// Every unknown key and value of the wrong type (or the TOML syntax error).
+    pub problems: Vec<Diagnostic>,
+    /// The inventory without the keys and values the problems are about, when removing them
+    /// took no whole container, network, volume, pod or secret: its other problems can then be
+    /// reported in the same run.
+    pub salvaged: Option<Inventory>,
+}
+
+/// [`parse`], keeping what can be salvaged of an inventory that does not parse.
+pub fn parse_salvaging(source: &str) -> Result<Inventory, Box<Unparsed>> {
     if source.len() > 2 * chunked::BATCH_BYTES {
         if let Some(inventory) = chunked::parse(source, chunked::BATCH_BYTES) {
             return Ok(inventory);
         }
     }
-    toml::from_str(source).map_err(|first| every_problem(source, &first))
+    toml::from_str(source).map_err(|first| Box::new(every_problem(source, &first)))
 }
 
 /// A large inventory cut into everything but its containers, parsed, and the batches of container
@@ -347,15 +363,21 @@ pub fn split_large(source: &str) -> Option<(Inventory, Batches<'_>)> {
 }
 
 /// The error path: the TOML tree checked against the shape of the serde types (see [`check`]).
-fn every_problem(source: &str, first: &toml::de::Error) -> Vec<Diagnostic> {
+fn every_problem(source: &str, first: &toml::de::Error) -> Unparsed {
     let Ok(root) = toml::de::DeTable::parse(source) else {
-        return vec![check::from_toml_error(first)];
+        return Unparsed {
+            problems: vec![check::from_toml_error(first)],
+            salvaged: None,
+        };
     };
-    let problems = check::every_problem(root, shape::shape_of::<Inventory>().as_ref());
+    let (problems, salvaged) = check::every_problem(root, shape::shape_of::<Inventory>().as_ref());
     if problems.is_empty() {
-        vec![check::from_toml_error(first)]
+        Unparsed {
+            problems: vec![check::from_toml_error(first)],
+            salvaged: None,
+        }
     } else {
-        problems
+        Unparsed { problems, salvaged }
     }
 }
 

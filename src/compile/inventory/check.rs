@@ -24,16 +24,26 @@ use crate::compile::diagnostic::{Diagnostic, did_you_mean};
 const DESERIALIZER_ROUNDS: usize = 100;
 
 /// Every problem of `root` against `shape` (the inventory's), then every one the deserializer
-/// still finds, in the order of the file.
-pub fn every_problem(mut root: Spanned<DeTable<'_>>, shape: Option<&Shape>) -> Vec<Diagnostic> {
+/// still finds, in the order of the file; and the inventory the deserializer accepts once each
+/// of them is removed, when that removed no whole entry of `containers`, `networks`, `volumes`,
+/// `pods` or `secrets` (checks of the rest would then report a missing entry the user wrote).
+pub fn every_problem(
+    mut root: Spanned<DeTable<'_>>,
+    shape: Option<&Shape>,
+) -> (Vec<Diagnostic>, Option<Inventory>) {
+    let entries = entry_names(root.get_ref());
     let mut out = Vec::new();
     if let Some(shape) = shape {
         let mut path = Vec::new();
         check_table(root.get_mut(), shape, &mut path, &mut out);
     }
+    let mut accepted = None;
     for _ in 0..DESERIALIZER_ROUNDS {
         let error = match Inventory::deserialize(toml::de::Deserializer::from(root.clone())) {
-            Ok(_) => break,
+            Ok(inventory) => {
+                accepted = Some(inventory);
+                break;
+            }
             Err(error) => error,
         };
         let mut path = Vec::new();
@@ -48,7 +58,21 @@ pub fn every_problem(mut root: Spanned<DeTable<'_>>, shape: Option<&Shape>) -> V
         }
     }
     out.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
-    out
+    let rest = accepted.filter(|_| entry_names(root.get_ref()) == entries);
+    (out, rest)
+}
+
+/// The named entries of the inventory's tables (`containers.web`, `networks.lan`, …).
+fn entry_names(root: &DeTable<'_>) -> Vec<(String, String)> {
+    let mut names = Vec::new();
+    for table in ["containers", "networks", "volumes", "pods", "secrets"] {
+        if let Some(DeValue::Table(entries)) = root.get(table).map(Spanned::get_ref) {
+            for name in entries.keys() {
+                names.push((table.to_string(), name.get_ref().to_string()));
+            }
+        }
+    }
+    names
 }
 
 /// Names the value a deserializer's message is about: a bare expectation ("a string or a list
