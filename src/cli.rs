@@ -328,11 +328,12 @@ pub enum ExportTarget {
 /// What to do with the units shipped for hosts without NixOS.
 #[derive(Debug, Subcommand)]
 pub enum HostUnitsAction {
-    /// Print every unit, each preceded by a `# FILE` line.
+    /// Print every unit, each preceded by a `# FILE` line, as shipped: they run
+    /// `/usr/local/bin/quadgen`, where `install` writes the path of its `--quadgen`.
     Print,
     /// Write the units into a systemd unit directory (existing files are replaced atomically).
     /// Then: `systemctl daemon-reload && systemctl enable --now quadgen-install.path
-    /// quadgen-prune.timer podman-auto-update.timer`.
+    /// quadgen-install.service quadgen-prune.timer podman-auto-update.timer`.
     Install {
         /// The unit directory.
         #[arg(long, default_value = "/etc/systemd/system")]

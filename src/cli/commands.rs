@@ -58,7 +58,7 @@ pub(crate) fn print_plan(plan: &Plan, args: &InstallArgs, verbose: bool) -> anyh
     Ok(())
 }
 
-const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made; the reload, starts, restarts and podman secrets above are recorded in the manifest and done by the next install without --no-systemd (units that leave are not stopped)";
+const NO_SYSTEMD_NOTE: &str = "note: --no-systemd: no systemctl or podman call is made, so units that leave are not stopped (the `stop` lines above are what an install with systemd would do); the reload, starts, restarts and podman secrets above are recorded in the manifest and done by the next install without --no-systemd";
 
 /// `quadgen plan` and `install --dry-run`: exit 0, or 3 when install would refuse.
 pub fn plan_command(
