@@ -135,11 +135,52 @@ fn finish(
             "the imported inventory does not build (an importer bug; please report it); nothing was written"
         );
     }
+    let missing = missing_bind_sources(name, &imported.toml);
+    for (container, path) in &missing {
+        eprintln!(
+            "warning: container `{container}` bind-mounts `{path}`, which does not exist on this host: podman refuses to start a container whose bind-mount source is missing (Docker creates it as an empty directory); create it before the first start"
+        );
+    }
+    let warnings = imported.warnings.len() + missing.len();
     match output {
         None => std::io::stdout().write_all(imported.toml.as_bytes())?,
-        Some(path) => write_output(path, force, &imported.toml, imported.warnings.len())?,
+        Some(path) => write_output(path, force, &imported.toml, warnings)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each container's and pod's bind-mount sources that do not exist on this host, as
+/// (container or pod, path). Compose creates a missing source directory; podman refuses to start.
+fn missing_bind_sources(name: &Path, toml: &str) -> Vec<(String, String)> {
+    let Ok((model, _)) = crate::compile::validate_source(name, toml, PodmanVersion::DEFAULT) else {
+        return Vec::new();
+    };
+    let binds = |mounts: &[crate::compile::model::Mount]| -> Vec<String> {
+        mounts
+            .iter()
+            .filter_map(|m| match m {
+                crate::compile::model::Mount::Bind { source, .. } => Some(source.raw.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let containers = model
+        .containers
+        .iter()
+        .map(|c| (c.name.to_string(), binds(&c.mounts)));
+    let pods = model
+        .pods
+        .iter()
+        .map(|p| (p.name.to_string(), binds(&p.mounts)));
+    let mut missing = Vec::new();
+    for (owner, sources) in containers.chain(pods) {
+        for source in sources {
+            if std::fs::symlink_metadata(&source).is_err() {
+                missing.push((owner.clone(), source));
+            }
+        }
+    }
+    missing
 }
 
 /// What to import: Compose's normalized JSON on stdin (`-`), the files named, or the default
