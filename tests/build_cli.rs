@@ -481,6 +481,19 @@ fn a_directory_given_as_the_inventory_says_to_name_the_file() {
 }
 
 #[test]
+fn an_empty_inventory_is_valid_with_a_warning() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = write(tmp.path(), "inv.toml", "# nothing yet\n");
+    let a = quadgen().arg("check").arg(&inv).assert().success();
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("warning: the inventory defines nothing: it gives no unit"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is valid: 0 units"), "{stderr}");
+}
+
+#[test]
 fn unknown_target_version_is_a_usage_error() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/homelab.toml");
     let stderr = fails(quadgen().args(["check", example, "--podman", "4.9"]), 2);

@@ -113,6 +113,14 @@ pub fn validate_with(
     c.check_cycles(container_keys, &containers);
     c.check_static_addresses(container_keys, &containers);
     let secrets = c.unused_secrets(secrets, &secret_keys, &containers);
+    let empty =
+        containers.is_empty() && networks.is_empty() && volumes.is_empty() && pods.is_empty();
+    if empty && secrets.is_empty() && !c.diags.has_errors() {
+        c.diags.push(
+            Diagnostic::warning(None, "the inventory defines nothing: it gives no unit")
+                .with_help("installed, it removes every unit an earlier install of it wrote (after asking for --allow-removals)"),
+        );
+    }
 
     if c.diags.has_errors() {
         return Some(Err(c.diags));
