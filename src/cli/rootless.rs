@@ -110,7 +110,7 @@ pub fn remove_podman_pause_unit(scope: &Scope, root: &Path) {
 fn remove_pause_unit_in(dir: &Path, users: Option<&Path>) -> Result<(), fs::IoError> {
     let _no_install_runs = match users {
         Some(users) => {
-            let lock = match fs::lock_dir(users, fs::DirLockMode::Exclusive, |path| {
+            let lock = match fs::lock_dir(users, fs::LockMode::Exclusive, |path| {
                 eprintln!(
                     "waiting for another user's quadgen install or uninstall to finish (lock `{}`)",
                     path.display()
@@ -155,7 +155,7 @@ pub fn hold_podman_pause_unit(scope: &Scope, root: &Path) -> Option<fs::DirLock>
 }
 
 fn hold_pause_unit_in(users: &Path) -> Result<fs::DirLock, fs::IoError> {
-    fs::lock_dir(users, fs::DirLockMode::Shared, |path| {
+    fs::lock_dir(users, fs::LockMode::Shared, |path| {
         eprintln!(
             "waiting for another user's quadgen uninstall to finish (lock `{}`)",
             path.display()
@@ -302,7 +302,7 @@ mod tests {
             "bob installs while alice does: {bob:?}"
         );
         drop((alice, bob));
-        let uninstall = fs::lock_dir(&users, fs::DirLockMode::Exclusive, |_| {}).expect("lock");
+        let uninstall = fs::lock_dir(&users, fs::LockMode::Exclusive, |_| {}).expect("lock");
         let install = {
             let users = users.clone();
             std::thread::spawn(move || hold_pause_unit_in(&users).map(drop))

@@ -322,9 +322,9 @@ pub struct DirLock {
     _dir: rustix::fd::OwnedFd,
 }
 
-/// Whether a [`DirLock`] excludes only [`DirLockMode::Exclusive`] holders or everyone.
+/// Whether a lock excludes only [`LockMode::Exclusive`] holders or everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirLockMode {
+pub enum LockMode {
     /// Many holders at once; waits while an exclusive holder has it.
     Shared,
     /// One holder; waits while anyone has it.
@@ -335,32 +335,45 @@ pub enum DirLockMode {
 /// waits.
 pub fn lock_dir(
     dir: &Path,
-    mode: DirLockMode,
+    mode: LockMode,
     waiting: impl FnOnce(&Path),
 ) -> Result<DirLock, IoError> {
-    use rustix::fs::{FlockOperation, Mode, OFlags};
-    let failed = |action| move |errno: rustix::io::Errno| io(action, dir)(errno.into());
+    use rustix::fs::{Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(dir, flags, Mode::empty()).map_err(failed("open"))?;
+    let fd = rustix::fs::open(dir, flags, Mode::empty())
+        .map_err(|errno| io("open", dir)(errno.into()))?;
+    flock_or_wait(&fd, mode, dir, waiting)?;
+    Ok(DirLock { _dir: fd })
+}
+
+/// `flock`s `fd` (the file or directory at `path`) in `mode`; when it is held against us, calls
+/// `waiting` once and waits.
+fn flock_or_wait(
+    fd: impl rustix::fd::AsFd,
+    mode: LockMode,
+    path: &Path,
+    waiting: impl FnOnce(&Path),
+) -> Result<(), IoError> {
+    use rustix::fs::FlockOperation;
+    let failed = |errno: rustix::io::Errno| io("lock", path)(errno.into());
     let (now, wait) = match mode {
-        DirLockMode::Shared => (
+        LockMode::Shared => (
             FlockOperation::NonBlockingLockShared,
             FlockOperation::LockShared,
         ),
-        DirLockMode::Exclusive => (
+        LockMode::Exclusive => (
             FlockOperation::NonBlockingLockExclusive,
             FlockOperation::LockExclusive,
         ),
     };
     match rustix::fs::flock(&fd, now) {
-        Ok(()) => {}
+        Ok(()) => Ok(()),
         Err(rustix::io::Errno::WOULDBLOCK) => {
-            waiting(dir);
-            rustix::fs::flock(&fd, wait).map_err(failed("lock"))?;
+            waiting(path);
+            rustix::fs::flock(&fd, wait).map_err(failed)
         }
-        Err(errno) => return Err(failed("lock")(errno)),
+        Err(errno) => Err(failed(errno)),
     }
-    Ok(DirLock { _dir: fd })
 }
 
 /// Temporary files of a write that was killed before its rename: only the lock holder can be
@@ -386,7 +399,6 @@ fn remove_stale_temp_files(root: &Path) {
 /// followed to create or truncate a file elsewhere.
 pub fn lock(root: &Path, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
     use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
     let path = root.join(LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -398,22 +410,7 @@ pub fn lock(root: &Path, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
             "open the lock file (it must be a plain file, not a symlink)",
             &path,
         ))?;
-    let flock = |op| {
-        // SAFETY: `file` owns a valid open descriptor for the duration of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
-    };
-    match flock(libc::LOCK_EX | libc::LOCK_NB) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
-            waiting(&path);
-            flock(libc::LOCK_EX).map_err(io("lock", &path))?;
-        }
-        Err(e) => return Err(io("lock", &path)(e)),
-    }
+    flock_or_wait(&file, LockMode::Exclusive, &path, waiting)?;
     remove_stale_temp_files(root);
     Ok(Lock { _file: file })
 }

@@ -462,8 +462,8 @@ fn start_units(
 /// Step 6, the final manifest: what the plan wanted, but a leaving unit still up keeps its
 /// record, a network that could not be removed stays owed (the next install tries the
 /// recreation again), without systemd all the systemd work stays owed, and so does the work of
-/// an earlier install that the plan carries. Nothing left that
-/// is quadgen's (uninstall): no manifest either.
+/// an earlier install that the plan carries. Nothing left that is quadgen's (uninstall): no
+/// manifest either.
 fn write_final_manifest(
     plan: &Plan,
     root: &Path,
