@@ -113,15 +113,12 @@ pub fn validate_with(
     c.check_cycles(container_keys, &containers);
     c.check_static_addresses(container_keys, &containers);
     let secrets = c.unused_secrets(secrets, &secret_keys, &containers);
-    let empty =
-        containers.is_empty() && networks.is_empty() && volumes.is_empty() && pods.is_empty();
-    if empty && secrets.is_empty() && !c.diags.has_errors() {
-        c.diags.push(
-            Diagnostic::warning(None, "the inventory defines nothing: it gives no unit")
-                .with_help("installed, it removes every unit an earlier install of it wrote (after asking for --allow-removals)"),
-        );
-    }
-
+    let defines_nothing = containers.is_empty()
+        && networks.is_empty()
+        && volumes.is_empty()
+        && pods.is_empty()
+        && secrets.is_empty();
+    c.warn_if_it_defines_nothing(defines_nothing);
     if c.diags.has_errors() {
         return Some(Err(c.diags));
     }
@@ -139,6 +136,17 @@ pub fn validate_with(
 }
 
 impl Checker {
+    /// An inventory that defines nothing (and has no other problem) is a warning.
+    fn warn_if_it_defines_nothing(&mut self, defines_nothing: bool) {
+        if !defines_nothing || self.diags.has_errors() {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::warning(None, "the inventory defines nothing: it gives no unit")
+                .with_help("installed, it removes every unit an earlier install of it wrote (after asking for --allow-removals)"),
+        );
+    }
+
     /// Two networks must not share a bridge interface name.
     fn check_interface_names<N>(&mut self, networks: &[Network], keys: &BTreeMap<Str, N>) {
         let mut interfaces: BTreeMap<&str, &Name> = BTreeMap::new();
