@@ -402,25 +402,16 @@ fn secrets_that_collide_are_imported_so_that_the_inventory_builds() {
 #[test]
 fn a_bind_mount_source_missing_on_this_host_is_a_warning() {
     // Compose creates a missing bind-mount source as a directory; podman refuses to start.
-    let yaml = "services:\n  web:\n    image: docker.io/library/nginx:1.27\n    volumes:\n      - ./data:/data\n      - ./conf:/etc/nginx/conf.d:ro\n";
-    let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::create_dir(tmp.path().join("conf")).expect("conf");
-    std::fs::write(tmp.path().join("compose.yaml"), yaml).expect("write");
-    let out = tmp.path().join("inventory.toml");
-    let a = quadgen()
-        .current_dir(tmp.path())
-        .args(["import", "compose", "-o"])
-        .arg(&out)
-        .assert()
-        .success();
-    let err = stderr(&a);
+    let yaml = "services:\n  web:\n    image: docker.io/library/nginx:1.27\n    volumes:\n      - ./data:/data\n      - ./nginx.conf:/etc/nginx/nginx.conf:ro\n";
+    let (tmp, out, a) = import_in_tmp(yaml, &[("nginx.conf", "events {}\n")]);
+    let err = stderr(&a.success());
     let data = tmp.path().join("data");
     let want = format!(
         "warning: container `web` bind-mounts `{}`, which does not exist on this host",
         data.display()
     );
     assert!(err.contains(&want), "{err}");
-    assert!(!err.contains("/conf`, which does not exist"), "{err}");
+    assert!(!err.contains("nginx.conf`, which does not exist"), "{err}");
     assert!(err.contains("(1 warning;"), "{err}");
     std::fs::create_dir(&data).expect("data");
     let a = quadgen()
