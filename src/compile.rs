@@ -125,16 +125,15 @@ fn parse_and_validate(
     model::validate(inventory, target).map_err(diagnostic::Diagnostics::sorted)
 }
 
-/// The problems of an inventory that does not parse, with those the model's checks find in what
-/// could be salvaged of it, so one run reports both kinds; sorted by place.
+/// The problems of an inventory that does not parse, with the errors the model's checks find in
+/// what could be salvaged of it (its unknown keys removed), so one run reports both kinds;
+/// sorted by place. Warnings wait for an inventory that parses.
 fn every_problem(unparsed: inventory::Unparsed, target: PodmanVersion) -> Vec<Diagnostic> {
     let mut all = unparsed.problems;
     if let Some(salvaged) = unparsed.salvaged {
-        let found = match model::validate(salvaged, target) {
-            Ok((_, warnings)) => warnings,
-            Err(problems) => problems,
-        };
-        all.extend(found.sorted());
+        if let Err(problems) = model::validate(salvaged, target) {
+            all.extend(problems.0.into_iter().filter(Diagnostic::is_error));
+        }
     }
     all.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     all

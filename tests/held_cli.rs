@@ -212,6 +212,14 @@ fn a_plain_hand_edit_is_still_refused_and_hold_keeps_it() {
     let (code, _, err) = h.run(&["hold", "api"]);
     assert_eq!(code, 0);
     assert!(err.contains("already held"), "{err}");
+    let (code, out, err) = h.run_with(ADD_DEBUG, &["hold", "worker", "--no-systemd"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(
+            "the systemd work an earlier install owes (interrupted, or --no-systemd) is still owed"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -326,19 +334,31 @@ fn rollback_across_three_generations_restarts_exactly_what_differs() {
 #[test]
 fn edit_without_systemd_leaves_the_restart_owed_to_the_next_install() {
     let h = Host::new();
-    h.write_inventory(&inventory("1", "1", false));
+    h.write_inventory(&inventory("1", "1", true));
     assert_eq!(h.install().0, 0);
     h.take_calls();
     let (code, out, err) = h.run_with(ADD_DEBUG, &["edit", "web", "--no-systemd"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(h.take_calls().is_empty(), "no systemctl call");
-    // Editing and holding go on without systemd (an image root has none): each
+    // An edit with systemd waits for the owed work (it would restart before it is done)…
+    let (code, _, err) = h.run_with(ADD_DEBUG, &["edit", "web"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("still owes systemd work"), "{err}");
+    // …editing and holding go on without systemd (an image root has none): each
     // carries the owed work on; the next install does it, web still held.
     let (code, out, err) = h.run_with(ADD_OTHER, &["edit", "api", "--no-systemd"]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = h.run_with(ADD_DEBUG, &["hold", "web", "--no-systemd"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("already held"), "{err}");
+    let (code, out, err) = h.run_with(ADD_DEBUG, &["hold", "worker", "--no-systemd"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(
+            "the systemd work an earlier install owes (interrupted, or --no-systemd) is still owed"
+        ),
+        "{err}"
+    );
     assert!(h.take_calls().is_empty(), "no systemctl call");
     let (code, out, err) = h.install();
     assert_eq!(code, 0, "{out}{err}");

@@ -18,6 +18,9 @@ use crate::install::apply;
 use crate::install::manifest::Manifest;
 use crate::install::plan::{self, Plan, PlanOptions};
 
+/// Said when a command leaves the work an earlier install owes for the next install.
+const OWED_NOTE: &str = "note: the systemd work an earlier install owes (interrupted, or --no-systemd) is still owed: the next `quadgen install` without --no-systemd does it";
+
 /// A managed file found by the NAME the user gave: the manifest, the file's name and its
 /// content on disk. Work an earlier install still owes (interrupted, or `--no-systemd`) stays
 /// owed: the hold and edit plans carry it in their manifest.
@@ -90,6 +93,13 @@ pub fn edit_command(name: &str, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         let _lock = lock(root)?;
         read_managed(root, name)?
     };
+    if before.manifest.pending.is_some() && !args.no_systemd {
+        // The edit restarts its unit: not before the owed reload, secrets and networks exist.
+        bail!(
+            "an install into `{}` still owes systemd work (interrupted, or `--no-systemd`): run `quadgen install` first, which does it (with `--no-systemd`, the edit carries it on)",
+            root.display()
+        );
+    }
     let edited = crate::host::editor::edit_text(&before.text, &before.file)?;
     let file = &before.file;
     if edited == before.text || edited.trim().is_empty() {
@@ -141,6 +151,9 @@ pub fn hold_command(name: &str, args: &InstallArgs) -> anyhow::Result<ExitCode> 
         "`{file}` is held as it is on disk: installs leave it alone; if the edit is not running yet: systemctl daemon-reload && systemctl restart {}",
         managed.manifest.files[file].service
     );
+    if managed.manifest.pending.is_some() {
+        eprintln!("{OWED_NOTE}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

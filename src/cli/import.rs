@@ -175,7 +175,11 @@ fn missing_bind_sources(name: &Path, toml: &str) -> Vec<(String, String)> {
     let mut missing = Vec::new();
     for (owner, sources) in containers.chain(pods) {
         for source in sources {
-            if std::fs::symlink_metadata(&source).is_err() {
+            // Followed like podman follows it: a dangling link is missing too; a path this user
+            // may not look into is not known to be.
+            let gone =
+                std::fs::metadata(&source).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            if gone {
                 missing.push((owner.clone(), source));
             }
         }

@@ -335,9 +335,8 @@ pub fn parse(source: &str) -> Result<Inventory, Vec<Diagnostic>> {
 pub struct Unparsed {
     /// Every unknown key and value of the wrong type (or the TOML syntax error).
     pub problems: Vec<Diagnostic>,
-    /// The inventory without the keys and values the problems are about, when removing them
-    /// took no whole container, network, volume, pod or secret: its other problems can then be
-    /// reported in the same run.
+    /// The inventory without its unknown keys, when those are its only problems: its other
+    /// problems can then be reported in the same run.
     pub salvaged: Option<Inventory>,
 }
 

@@ -23,25 +23,35 @@ use crate::compile::diagnostic::{Diagnostic, did_you_mean};
 /// deserialization of the whole tree).
 const DESERIALIZER_ROUNDS: usize = 100;
 
+/// What the walk against the shape found: the problems, and whether it removed a value of the
+/// wrong type (not only unknown keys).
+#[derive(Default)]
+struct Found {
+    problems: Vec<Diagnostic>,
+    values_removed: bool,
+}
+
 /// Every problem of `root` against `shape` (the inventory's), then every one the deserializer
-/// still finds, in the order of the file; and the inventory the deserializer accepts once each
-/// of them is removed, when that removed no whole entry of `containers`, `networks`, `volumes`,
-/// `pods` or `secrets` (checks of the rest would then report a missing entry the user wrote).
+/// still finds, in the order of the file; and the inventory without them when the only problems
+/// are unknown keys. (A value removed for its type would fall back to its default, and the
+/// checks of the rest would then report what the user never wrote: a network without the
+/// subnet they gave, a container without its pod.)
 pub fn every_problem(
     mut root: Spanned<DeTable<'_>>,
     shape: Option<&Shape>,
 ) -> (Vec<Diagnostic>, Option<Inventory>) {
-    let entries = entry_names(root.get_ref());
-    let mut out = Vec::new();
+    let mut found = Found::default();
     if let Some(shape) = shape {
         let mut path = Vec::new();
-        check_table(root.get_mut(), shape, &mut path, &mut out);
+        check_table(root.get_mut(), shape, &mut path, &mut found);
     }
+    let mut out = found.problems;
     let mut accepted = None;
-    for _ in 0..DESERIALIZER_ROUNDS {
+    for round in 0..DESERIALIZER_ROUNDS {
         let error = match Inventory::deserialize(toml::de::Deserializer::from(root.clone())) {
             Ok(inventory) => {
-                accepted = Some(inventory);
+                // Only unknown keys were removed: the rest is what the user wrote.
+                accepted = (round == 0 && !found.values_removed).then_some(inventory);
                 break;
             }
             Err(error) => error,
@@ -58,21 +68,7 @@ pub fn every_problem(
         }
     }
     out.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
-    let rest = accepted.filter(|_| entry_names(root.get_ref()) == entries);
-    (out, rest)
-}
-
-/// The named entries of the inventory's tables (`containers.web`, `networks.lan`, …).
-fn entry_names(root: &DeTable<'_>) -> Vec<(String, String)> {
-    let mut names = Vec::new();
-    for table in ["containers", "networks", "volumes", "pods", "secrets"] {
-        if let Some(DeValue::Table(entries)) = root.get(table).map(Spanned::get_ref) {
-            for name in entries.keys() {
-                names.push((table.to_string(), name.get_ref().to_string()));
-            }
-        }
-    }
-    names
+    (out, accepted)
 }
 
 /// Names the value a deserializer's message is about: a bare expectation ("a string or a list
@@ -138,12 +134,7 @@ pub fn from_toml_error(error: &toml::de::Error) -> Diagnostic {
     }
 }
 
-fn check_table(
-    table: &mut DeTable<'_>,
-    shape: &Shape,
-    path: &mut Vec<String>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_table(table: &mut DeTable<'_>, shape: &Shape, path: &mut Vec<String>, out: &mut Found) {
     let mut wrong: Vec<String> = Vec::new();
     for (key, value) in table.iter_mut() {
         let name = key.get_ref().as_ref();
@@ -156,7 +147,8 @@ fn check_table(
         let keep = match field_shape {
             Some(field_shape) => check_value(value, field_shape, path, out),
             None => {
-                out.push(unknown_field(name, key.span(), shape, path));
+                out.problems
+                    .push(unknown_field(name, key.span(), shape, path));
                 false
             }
         };
@@ -178,11 +170,12 @@ fn check_value(
     value: &mut Spanned<DeValue<'_>>,
     shape: &Shape,
     path: &mut Vec<String>,
-    out: &mut Vec<Diagnostic>,
+    out: &mut Found,
 ) -> bool {
     let shape = strip(shape);
     if !fits(value.get_ref(), shape) {
-        out.push(wrong_type(value, shape, path));
+        out.problems.push(wrong_type(value, shape, path));
+        out.values_removed = true;
         return false;
     }
     match (value.get_mut(), shape) {
@@ -195,12 +188,7 @@ fn check_value(
     true
 }
 
-fn check_list(
-    array: &mut DeArray<'_>,
-    shape: &Shape,
-    path: &mut Vec<String>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_list(array: &mut DeArray<'_>, shape: &Shape, path: &mut Vec<String>, out: &mut Found) {
     let mut keep = Vec::with_capacity(array.len());
     for (index, item) in array.iter_mut().enumerate() {
         path.push(format!("[{index}]"));
