@@ -212,14 +212,6 @@ fn a_plain_hand_edit_is_still_refused_and_hold_keeps_it() {
     let (code, _, err) = h.run(&["hold", "api"]);
     assert_eq!(code, 0);
     assert!(err.contains("already held"), "{err}");
-    let (code, out, err) = h.run_with(ADD_DEBUG, &["hold", "worker", "--no-systemd"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        err.contains(
-            "the systemd work an earlier install owes (interrupted, or --no-systemd) is still owed"
-        ),
-        "{err}"
-    );
 }
 
 #[test]
