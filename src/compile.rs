@@ -121,14 +121,15 @@ fn parse_and_validate(
             }
         }
     }
-    let inventory = inventory::parse_salvaging(source).map_err(|u| every_problem(*u, target))?;
+    let inventory =
+        inventory::parse_salvaging(source).map_err(|u| with_salvaged_errors(*u, target))?;
     model::validate(inventory, target).map_err(diagnostic::Diagnostics::sorted)
 }
 
 /// The problems of an inventory that does not parse, with the errors the model's checks find in
 /// what could be salvaged of it (its unknown keys removed), so one run reports both kinds;
 /// sorted by place. Warnings wait for an inventory that parses.
-fn every_problem(unparsed: inventory::Unparsed, target: PodmanVersion) -> Vec<Diagnostic> {
+fn with_salvaged_errors(unparsed: inventory::Unparsed, target: PodmanVersion) -> Vec<Diagnostic> {
     let mut all = unparsed.problems;
     if let Some(salvaged) = unparsed.salvaged {
         if let Err(problems) = model::validate(salvaged, target) {

@@ -506,18 +506,12 @@ fn root_installs_for_a_user_and_linger_brings_them_back_after_a_reboot() {
 /// own until `/run/FLAG` is removed; returns once the lock is held.
 fn hold_users_lock(m: &Machine, mode: &str, flag: &str) {
     let script = format!("touch /run/{flag}; while [ -e /run/{flag} ]; do sleep 0.1; done");
-    m.run_ok([
-        "systemd-run",
-        &format!("--unit=qg-lock-{flag}"),
-        "--collect",
-        "--service-type=exec",
-        "flock",
-        mode,
-        "/etc/containers/systemd/users",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    let users = "/etc/containers/systemd/users";
+    start_unit(
+        m,
+        &format!("qg-lock-{flag}"),
+        &["flock", mode, users, "sh", "-c", &script],
+    );
     wait_until(&format!("/run/{flag}"), || {
         m.exists(&format!("/run/{flag}"))
     });
@@ -527,17 +521,23 @@ fn hold_users_lock(m: &Machine, mode: &str, flag: &str) {
 /// its output goes to `/root/NAME.log`, its exit code to `/root/NAME.code`.
 fn start_logged(m: &Machine, name: &str, command: &str) {
     let script = format!("{command} >/root/{name}.log 2>&1; echo $? >/root/{name}.code");
-    m.run_ok([
+    start_unit(m, &format!("qg-{name}"), &["sh", "-c", &script]);
+}
+
+/// Starts `argv` in the transient unit `unit` of its own, with [`Machine::run`]'s environment,
+/// and returns at once.
+fn start_unit(m: &Machine, unit: &str, argv: &[&str]) {
+    let unit = format!("--unit={unit}");
+    let mut args = vec![
         "systemd-run",
-        &format!("--unit=qg-{name}"),
+        &unit,
         "--collect",
         "--service-type=exec",
         "--setenv=INVOCATION_ID=",
         "--setenv=HOME=/root",
-        "sh",
-        "-c",
-        &script,
-    ]);
+    ];
+    args.extend_from_slice(argv);
+    m.run_ok(args);
 }
 
 /// Waits until `/root/NAME.log` (of [`start_logged`]) says `line`; its text.

@@ -23,7 +23,8 @@ const OWED_NOTE: &str = "note: the systemd work an earlier install owes (interru
 
 /// A managed file found by the NAME the user gave: the manifest, the file's name and its
 /// content on disk. Work an earlier install still owes (interrupted, or `--no-systemd`) stays
-/// owed: the hold and edit plans carry it in their manifest.
+/// owed: the hold and edit plans carry it in their manifest (an edit with systemd refuses
+/// instead, see [`edit_command`]).
 struct Managed {
     manifest: Manifest,
     file: String,

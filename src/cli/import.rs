@@ -155,32 +155,20 @@ fn missing_bind_sources(name: &Path, toml: &str) -> Vec<(String, String)> {
     let Ok((model, _)) = crate::compile::validate_source(name, toml, PodmanVersion::DEFAULT) else {
         return Vec::new();
     };
-    let binds = |mounts: &[crate::compile::model::Mount]| -> Vec<String> {
-        mounts
-            .iter()
-            .filter_map(|m| match m {
-                crate::compile::model::Mount::Bind { source, .. } => Some(source.raw.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let containers = model
+    let owners = model
         .containers
         .iter()
-        .map(|c| (c.name.to_string(), binds(&c.mounts)));
-    let pods = model
-        .pods
-        .iter()
-        .map(|p| (p.name.to_string(), binds(&p.mounts)));
+        .map(|c| (c.name.to_string(), &c.mounts))
+        .chain(model.pods.iter().map(|p| (p.name.to_string(), &p.mounts)));
     let mut missing = Vec::new();
-    for (owner, sources) in containers.chain(pods) {
-        for source in sources {
+    for (owner, mounts) in owners {
+        for source in crate::compile::model::bind_sources(mounts) {
             // Followed like podman follows it: a dangling link is missing too; a path this user
             // may not look into is not known to be.
-            let gone =
-                std::fs::metadata(&source).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            let gone = std::fs::metadata(&source.raw)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
             if gone {
-                missing.push((owner.clone(), source));
+                missing.push((owner.clone(), source.raw.clone()));
             }
         }
     }

@@ -145,7 +145,7 @@ fn remove_pause_unit_in(dir: &Path, users: Option<&Path>) -> Result<(), fs::IoEr
 /// install's units want. Installs share the lock (they all write the same text); that uninstall
 /// waits for them. `None` for other scopes (one user's own files, under the install lock), and,
 /// with a warning, when the lock cannot be taken: like the pause unit itself, it is best effort.
-pub fn hold_podman_pause_unit(scope: &Scope, root: &Path) -> Option<fs::DirLock> {
+pub fn hold_podman_pause_unit(scope: &Scope, root: &Path) -> Option<fs::Lock> {
     if !matches!(scope, Scope::ForUser(_)) || pause_unit_dir(scope, root).is_none() {
         return None;
     }
@@ -154,7 +154,7 @@ pub fn hold_podman_pause_unit(scope: &Scope, root: &Path) -> Option<fs::DirLock>
         .ok()
 }
 
-fn hold_pause_unit_in(users: &Path) -> Result<fs::DirLock, fs::IoError> {
+fn hold_pause_unit_in(users: &Path) -> Result<fs::Lock, fs::IoError> {
     fs::lock_dir(users, fs::LockMode::Shared, |path| {
         eprintln!(
             "waiting for another user's quadgen uninstall to finish (lock `{}`)",
@@ -201,8 +201,8 @@ fn pause_unit_action(found: Option<&[u8]>, past: &[&str]) -> PauseUnit {
 }
 
 /// Whether some user still has units quadgen installed with `--for-user`: a user's Quadlet
-/// directory under `users` holds a quadgen manifest. A directory that cannot be read counts as holding one: the unit is then kept, never removed
-/// from under a user who may still need it.
+/// directory under `users` holds a quadgen manifest. A directory that cannot be read counts as
+/// holding one: the unit is then kept, never removed from under a user who may still need it.
 fn any_user_manifest(users: &Path) -> bool {
     let mut entries = match std::fs::read_dir(users) {
         Ok(entries) => entries,

@@ -277,7 +277,7 @@ impl Pod {
 }
 
 /// The host paths of bind mounts.
-fn bind_sources(mounts: &[Mount]) -> impl Iterator<Item = &HostPath> {
+pub fn bind_sources(mounts: &[Mount]) -> impl Iterator<Item = &HostPath> {
     mounts.iter().filter_map(|m| match m {
         Mount::Bind { source, .. } => Some(source),
         _ => None,

@@ -1,4 +1,5 @@
-//! Units → file text (and its content hash, on demand). The text is deterministic: same inventory, same bytes.
+//! Units → file text (and its content hash, on demand). The text is deterministic: same
+//! inventory, same bytes.
 
 use crate::compile::model::{Model, container_service};
 use crate::compile::quadlet::Unit;

@@ -155,13 +155,9 @@ pub struct NewFiles<'d> {
 impl<'d> NewFiles<'d> {
     /// Opens the directory `dir` to write into.
     pub fn open(dir: &'d Path) -> Result<Self, IoError> {
-        use rustix::fs::{Mode, OFlags};
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir_fd = rustix::fs::open(dir, flags, Mode::empty())
-            .map_err(|errno| io("open", dir)(errno.into()))?;
         Ok(Self {
             dir,
-            dir_fd,
+            dir_fd: open_dir(dir)?,
             mode_is_exact: std::sync::OnceLock::new(),
         })
     }
@@ -169,8 +165,7 @@ impl<'d> NewFiles<'d> {
     /// Writes the new file `name` (which must not exist).
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), IoError> {
         use rustix::fs::{Mode, OFlags};
-        let failed =
-            |action| move |errno: rustix::io::Errno| io(action, &self.dir.join(name))(errno.into());
+        let failed = |action| move |errno| errno_io(action, &self.dir.join(name))(errno);
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
         let mode = Mode::from_bits_truncate(0o644);
         let file = rustix::fs::openat(&self.dir_fd, name, flags, mode).map_err(failed("create"))?;
@@ -200,7 +195,7 @@ impl<'d> NewFiles<'d> {
 
     /// Makes the directory's entries durable (each file already is).
     pub fn sync(self) -> Result<(), IoError> {
-        rustix::fs::fsync(&self.dir_fd).map_err(|errno| io("fsync", self.dir)(errno.into()))
+        rustix::fs::fsync(&self.dir_fd).map_err(errno_io("fsync", self.dir))
     }
 }
 
@@ -219,7 +214,7 @@ pub struct PlainFile {
 pub fn read_plain_files(dir: &Path, max_bytes: u64) -> Option<Vec<PlainFile>> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-    let dir_fd = rustix::fs::open(dir, flags | OFlags::DIRECTORY, Mode::empty()).ok()?;
+    let dir_fd = open_dir(dir).ok()?;
     let mut files = Vec::new();
     let mut total = 0u64;
     for entry in rustix::fs::Dir::read_from(&dir_fd).ok()? {
@@ -310,16 +305,10 @@ pub fn is_backup(name: &str) -> bool {
     name.contains(".quadgen-edit-")
 }
 
-/// The install lock, held until dropped.
+/// A `flock` (the install lock, or [`lock_dir`]'s on a directory itself), held until dropped.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
-}
-
-/// A `flock` on a directory itself (no lock file beside anything), held until dropped.
-#[derive(Debug)]
-pub struct DirLock {
-    _dir: rustix::fd::OwnedFd,
+    _held: rustix::fd::OwnedFd,
 }
 
 /// Whether a lock excludes only [`LockMode::Exclusive`] holders or everyone.
@@ -333,17 +322,26 @@ pub enum LockMode {
 
 /// Locks the directory `dir` in `mode`. When it is held against us, calls `waiting` once and
 /// waits.
-pub fn lock_dir(
-    dir: &Path,
-    mode: LockMode,
-    waiting: impl FnOnce(&Path),
-) -> Result<DirLock, IoError> {
+pub fn lock_dir(dir: &Path, mode: LockMode, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
+    let fd = open_dir(dir)?;
+    flock_or_wait(&fd, mode, dir, waiting)?;
+    Ok(Lock { _held: fd })
+}
+
+/// The directory `dir`, opened to create, read or lock files by its descriptor.
+fn open_dir(dir: &Path) -> Result<rustix::fd::OwnedFd, IoError> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(dir, flags, Mode::empty())
-        .map_err(|errno| io("open", dir)(errno.into()))?;
-    flock_or_wait(&fd, mode, dir, waiting)?;
-    Ok(DirLock { _dir: fd })
+    rustix::fs::open(dir, flags, Mode::empty()).map_err(errno_io("open", dir))
+}
+
+/// [`io`] for a `rustix` error.
+fn errno_io(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(rustix::io::Errno) -> IoError + use<> {
+    let to_io = io(action, path);
+    move |errno| to_io(errno.into())
 }
 
 /// `flock`s `fd` (the file or directory at `path`) in `mode`; when it is held against us, calls
@@ -355,7 +353,7 @@ fn flock_or_wait(
     waiting: impl FnOnce(&Path),
 ) -> Result<(), IoError> {
     use rustix::fs::FlockOperation;
-    let failed = |errno: rustix::io::Errno| io("lock", path)(errno.into());
+    let failed = |errno| errno_io("lock", path)(errno);
     let (now, wait) = match mode {
         LockMode::Shared => (
             FlockOperation::NonBlockingLockShared,
@@ -412,7 +410,7 @@ pub fn lock(root: &Path, waiting: impl FnOnce(&Path)) -> Result<Lock, IoError> {
         ))?;
     flock_or_wait(&file, LockMode::Exclusive, &path, waiting)?;
     remove_stale_temp_files(root);
-    Ok(Lock { _file: file })
+    Ok(Lock { _held: file.into() })
 }
 
 #[cfg(test)]

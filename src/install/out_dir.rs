@@ -138,10 +138,9 @@ impl PreviousBuild {
     /// The earlier build in `out`, or `None` when there is none or it cannot be read whole (the
     /// rebuild then replaces the directory, as always). Only plain files of mode 0644 are
     /// compared: anything else makes the directory differ.
-    fn read(out: &Path) -> Option<Self> {
-        let dir = resolve_out_dir(out).ok()?;
+    fn read(dir: &Path) -> Option<Self> {
         let mut files = std::collections::HashMap::new();
-        for file in fs::read_plain_files(&dir, PREVIOUS_MAX_BYTES)? {
+        for file in fs::read_plain_files(dir, PREVIOUS_MAX_BYTES)? {
             if file.mode != 0o644 {
                 return None;
             }
@@ -173,18 +172,16 @@ pub enum Written {
 /// temporary directory is left behind. An existing `out` is replaced only if it is empty or an
 /// earlier build's output; when that build is exactly `files`, nothing is written.
 pub fn write_out_dir(out: &Path, files: &[RenderedFile]) -> Result<Written, OutDirError> {
-    if PreviousBuild::read(out).is_some_and(|previous| previous.is(files)) {
+    let resolved = resolve_out_dir(out)?;
+    if PreviousBuild::read(&resolved).is_some_and(|previous| previous.is(files)) {
         return Ok(Written::Unchanged);
     }
-    replace_out_dir(out, files)?;
+    replace_out_dir(out, &resolved, files)?;
     Ok(Written::Replaced)
 }
 
-/// [`write_out_dir`] without comparing: always replaces `out`.
-fn replace_out_dir(out: &Path, files: &[RenderedFile]) -> Result<(), OutDirError> {
-    let shown = out;
-    let out = resolve_out_dir(out)?;
-    let out = out.as_path();
+/// [`write_out_dir`] without comparing: always replaces `out` (`shown`, as the user wrote it).
+fn replace_out_dir(shown: &Path, out: &Path, files: &[RenderedFile]) -> Result<(), OutDirError> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
