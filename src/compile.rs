@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod inventory;
 pub mod model;
+pub mod parallel;
 pub mod quadlet;
 pub mod render;
 pub mod version;
@@ -73,12 +74,14 @@ fn compile_owned(
         Err(d) => return Err(reject(source, d)),
     };
     let secrets = render::wanted_secrets(&model);
-    let files = render::render_each(quadlet::lower_into(model).map(|unit| {
-        if for_user {
+    let (target, objects) = quadlet::into_objects(model);
+    let files = render::sorted(parallel::map_unordered(objects, |object| {
+        let unit = object.lower(target);
+        render::render(&if for_user {
             quadlet::for_user_manager(unit)
         } else {
             unit
-        }
+        })
     }));
     Ok(Compiled {
         files,
@@ -114,8 +117,9 @@ fn parse_and_validate(
 ) -> Result<(model::Model, diagnostic::Diagnostics), Vec<Diagnostic>> {
     if let Some((rest, batches)) = inventory::split_large(source) {
         if let Some(names) = batches.names() {
-            let fed =
-                model::validate_with(rest, names, target, |each| batches.each_container(each));
+            let fed = model::validate_with(rest, names, target, |check, each| {
+                batches.each_container(check, each)
+            });
             if let Some(validated) = fed {
                 return validated.map_err(diagnostic::Diagnostics::sorted);
             }

@@ -31,6 +31,7 @@ const STAGES: &[(&str, &[&str])] = &[
         "compile",
         &[
             "diagnostic",
+            "parallel",
             "inventory",
             "version",
             "model",

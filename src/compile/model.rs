@@ -16,7 +16,7 @@ pub use image::Image;
 pub use options::{ListItem, Resources, Runtime, Seccomp, Security};
 pub use port::parse_port;
 pub use secret::{Secret, SecretKind, SecretUse, is_env_name, mount_target_problem};
-pub use validate::{Feed, validate, validate_with};
+pub use validate::{Check, Checked, Feed, validate, validate_with};
 pub use values::{Duration, DurationError, HostPath, HostPathError, Name, NameError, Single, Word};
 
 use crate::compile::version::PodmanVersion;

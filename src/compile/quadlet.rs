@@ -11,7 +11,8 @@ mod volume;
 
 pub use user::{PODMAN_PAUSE_SERVICE, PODMAN_PAUSE_UNIT, for_user_manager};
 
-use crate::compile::model::{Model, Name, RawKey};
+use crate::compile::model::{Container, Model, Name, Network, Pod, RawKey, Volume};
+use crate::compile::version::PodmanVersion;
 use crate::unit::{Section, UnitKind};
 
 /// One Quadlet file before rendering.
@@ -124,8 +125,30 @@ pub fn lower_each(model: &Model) -> impl Iterator<Item = Unit> + '_ {
     networks.chain(volumes).chain(containers).chain(pods)
 }
 
-/// [`lower_each`] taking the model: each container is freed once its unit is built.
-pub fn lower_into(model: Model) -> impl Iterator<Item = Unit> {
+/// One object of the model, to be lowered into its unit on its own (on any thread).
+#[derive(Debug)]
+pub enum Object {
+    Network(Network),
+    Volume(Volume),
+    Container(Box<Container>),
+    Pod(Pod),
+}
+
+impl Object {
+    /// The object's unit for Podman `target`.
+    pub fn lower(&self, target: PodmanVersion) -> Unit {
+        match self {
+            Object::Network(n) => network::lower(n, target),
+            Object::Volume(v) => volume::lower(v),
+            Object::Container(c) => container::lower(c, target),
+            Object::Pod(p) => pod::lower(p, target),
+        }
+    }
+}
+
+/// The model's objects in [`lower`]'s order, taking the model: each is freed once its unit is
+/// built. The Podman version they are lowered for comes with them.
+pub fn into_objects(model: Model) -> (PodmanVersion, impl Iterator<Item = Object> + Send) {
     let Model {
         target,
         networks,
@@ -134,15 +157,15 @@ pub fn lower_into(model: Model) -> impl Iterator<Item = Unit> {
         secrets: _,
         pods,
     } = model;
-    let networks = networks
-        .into_iter()
-        .map(move |n| network::lower(&n, target));
-    let volumes = volumes.into_iter().map(|v| volume::lower(&v));
-    let containers = containers
-        .into_iter()
-        .map(move |c| container::lower(&c, target));
-    let pods = pods.into_iter().map(move |p| pod::lower(&p, target));
-    networks.chain(volumes).chain(containers).chain(pods)
+    let objects = (networks.into_iter().map(Object::Network))
+        .chain(volumes.into_iter().map(Object::Volume))
+        .chain(
+            containers
+                .into_iter()
+                .map(|c| Object::Container(Box::new(c))),
+        )
+        .chain(pods.into_iter().map(Object::Pod));
+    (target, objects)
 }
 
 #[cfg(test)]

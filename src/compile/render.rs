@@ -87,13 +87,8 @@ pub fn render_all(units: &[Unit]) -> Vec<RenderedFile> {
     sorted(units.iter().map(render).collect())
 }
 
-/// [`render_all`] taking the units one at a time, each dropped once rendered: a large inventory's
-/// units (several times the size of their text) never all exist at once.
-pub fn render_each(units: impl IntoIterator<Item = Unit>) -> Vec<RenderedFile> {
-    sorted(units.into_iter().map(|unit| render(&unit)).collect())
-}
-
-fn sorted(mut files: Vec<RenderedFile>) -> Vec<RenderedFile> {
+/// Files sorted by name, the order every caller gets them in.
+pub fn sorted(mut files: Vec<RenderedFile>) -> Vec<RenderedFile> {
     files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     files
 }

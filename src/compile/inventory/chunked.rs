@@ -26,6 +26,7 @@ use toml::de::{DeTable, DeValue};
 use toml_parser::lexer::TokenKind;
 
 use super::{Container, Inventory, Str};
+use crate::compile::parallel;
 
 /// The size of one batch of container tables: about 20 containers. The parser's working memory
 /// is about 30 times this, so small batches keep it in the same few pages, which are then reused
@@ -65,7 +66,7 @@ impl Segment {
 pub fn parse(source: &str, batch_bytes: usize) -> Option<Inventory> {
     let (mut inventory, batches) = split(source, batch_bytes)?;
     let mut duplicate = false;
-    let complete = batches.each_container(&mut |name, container| {
+    let complete = batches.each_container(&|_, container| container, &mut |name, container| {
         duplicate = inventory.containers.insert(name, container).is_some();
         !duplicate
     });
@@ -89,19 +90,29 @@ impl Batches<'_> {
         self.names.as_deref()
     }
 
-    /// Parses the batches in file order and hands each container to `each` (within a batch,
-    /// sorted by name). `false` when a batch does not parse, holds anything but containers, or
-    /// gives a container [`Batches::names`] does not list (or one twice), or when `each`
-    /// returns `false`: only the whole-file parse then gives the right result or error.
-    pub fn each_container(
+    /// Parses the batches, applies `map` to each container on the thread that parsed it (two
+    /// threads when there are two cores) and hands each result to `each` in file order (within
+    /// a batch, sorted by name). `false` when a batch does not parse, holds anything but
+    /// containers, or gives a container [`Batches::names`] does not list (or one twice), or when
+    /// `each` returns `false`: only the whole-file parse then gives the right result or error.
+    pub fn each_container<T: Send>(
         &self,
-        each: &mut dyn FnMut(Str, Box<Spanned<Container>>) -> bool,
+        map: &(dyn Fn(&Str, Box<Spanned<Container>>) -> T + Sync),
+        each: &mut dyn FnMut(Str, T) -> bool,
     ) -> bool {
         let mut seen = vec![false; self.names.as_ref().map_or(0, Vec::len)];
-        let complete = self.ranges.iter().all(|batch| {
-            self.parse_batch(batch)
-                .is_some_and(|containers| self.hand_over(containers, &mut seen, each))
-        });
+        let complete = parallel::map_in_order(
+            &self.ranges,
+            |batch| {
+                let containers = self.parse_batch(batch)?;
+                let mapped = containers.into_iter().map(|(name, container)| {
+                    let mapped = map(&name, container);
+                    (name, mapped)
+                });
+                Some(mapped.collect::<Vec<_>>())
+            },
+            |batch| batch.is_some_and(|b| self.hand_over(b, &mut seen, each)),
+        );
         complete && seen.iter().all(|s| *s)
     }
 
@@ -119,11 +130,11 @@ impl Batches<'_> {
 
     /// Hands the containers of one parsed batch to `each`, checking them against the names
     /// (`seen` marks the names given so far).
-    fn hand_over(
+    fn hand_over<T>(
         &self,
-        containers: ContainerTables,
+        containers: Vec<(Str, T)>,
         seen: &mut [bool],
-        each: &mut dyn FnMut(Str, Box<Spanned<Container>>) -> bool,
+        each: &mut dyn FnMut(Str, T) -> bool,
     ) -> bool {
         for (name, container) in containers {
             if let Some(names) = &self.names {

@@ -42,25 +42,41 @@ pub fn validate(
 ) -> Result<(Model, Diagnostics), Diagnostics> {
     let containers = std::mem::take(&mut inventory.containers);
     let container_keys: Vec<Str> = containers.keys().cloned().collect();
-    let fed = validate_with(inventory, &container_keys, target, |each| {
-        containers.into_iter().all(|(name, raw)| each(name, raw))
+    let fed = validate_with(inventory, &container_keys, target, |check, each| {
+        containers.into_iter().all(|(name, raw)| {
+            let checked = check(&name, raw);
+            each(name, checked)
+        })
     });
     // Every container was fed, so the check is complete.
     fed.unwrap_or_else(|| Err(Diagnostics::default()))
 }
 
-/// A container handed to the checker: its name and its inventory table.
-pub type Feed<'f> = dyn FnMut(Str, Box<Spanned<inventory::Container>>) -> bool + 'f;
+/// One container checked on its own, with `[defaults]` applied: its model (none when it has
+/// errors) and its problems.
+#[derive(Debug)]
+pub struct Checked {
+    model: Option<Container>,
+    diags: Diagnostics,
+}
+
+/// The check of one container, from its name and inventory table; it needs nothing else, so it
+/// may run on any thread, e.g. the one that parsed the table.
+pub type Check<'c> = dyn Fn(&Str, Box<Spanned<inventory::Container>>) -> Checked + Sync + 'c;
+
+/// What a feed hands to the checker: each container's name and its [`Check`].
+pub type Feed<'f> = dyn FnMut(Str, Checked) -> bool + 'f;
 
 /// [`validate`] for an inventory whose containers arrive one at a time: `rest` holds everything
-/// else, `container_keys` the names (sorted) of the containers `feed` hands to the checker in
-/// any order, each freed once its model is built. `None` when `feed` returns `false`
-/// (it could not give every container); otherwise the same result as [`validate`].
+/// else, `container_keys` the names (sorted) of the containers `feed` checks (with the [`Check`]
+/// it is given) and hands on in any order, each inventory table freed once checked. `None` when
+/// `feed` returns `false` (it could not give every container); otherwise the same result as
+/// [`validate`].
 pub fn validate_with(
     rest: Inventory,
     container_keys: &[Str],
     target: PodmanVersion,
-    feed: impl FnOnce(&mut Feed<'_>) -> bool,
+    feed: impl FnOnce(&Check<'_>, &mut Feed<'_>) -> bool,
 ) -> Option<Result<(Model, Diagnostics), Diagnostics>> {
     let Inventory {
         defaults,
@@ -197,12 +213,12 @@ struct Checker {
 }
 
 impl Checker {
-    /// Each container `feed` gives with `[defaults]` applied, checked; each inventory entry is
-    /// dropped as soon as its model is built. The models and their problems come out in the
-    /// order of the names, whatever the order of `feed`. `None` when `feed` returns `false`.
+    /// Each container `feed` gives, checked by [`Checker::one_container`] wherever `feed` runs
+    /// the check. The models and their problems come out in the order of the names, whatever
+    /// the order of `feed`. `None` when `feed` returns `false`.
     fn containers(
         &mut self,
-        feed: impl FnOnce(&mut Feed<'_>) -> bool,
+        feed: impl FnOnce(&Check<'_>, &mut Feed<'_>) -> bool,
         defaults: Option<&inventory::Container>,
         names: &Names<'_>,
     ) -> Option<Vec<Container>> {
@@ -211,24 +227,16 @@ impl Checker {
         let mut models: Vec<Container> = Vec::with_capacity(names.containers.len());
         let mut checked: Vec<(Str, Option<usize>, Diagnostics)> =
             Vec::with_capacity(names.containers.len());
-        let complete = feed(&mut |name, raw| {
-            let at = raw.span();
-            let own_depends_on = raw.get_ref().depends_on.is_some();
-            let mut merged = pod::merge_member(defaults, raw.into_inner());
-            // A `[defaults]` dependency on a container does not apply to that container.
-            if !own_depends_on {
-                if let Some(deps) = merged.depends_on.as_mut() {
-                    deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
-                }
-            }
-            let outer = std::mem::take(&mut self.diags);
-            let model = self.container(&name, at, &merged, names);
-            let own = std::mem::replace(&mut self.diags, outer);
+        let target = self.target;
+        let check = |name: &Str, raw: Box<Spanned<inventory::Container>>| {
+            Checker::one_container(target, name, *raw, defaults, names)
+        };
+        let complete = feed(&check, &mut |name, Checked { model, diags }| {
             let index = model.map(|m| {
                 models.push(m);
                 models.len() - 1
             });
-            checked.push((name, index, own));
+            checked.push((name, index, diags));
             true
         });
         if !complete {
@@ -242,6 +250,37 @@ impl Checker {
         }
         permute(&mut models, order);
         Some(models)
+    }
+}
+
+impl Checker {
+    /// One container with `[defaults]` applied, checked with a checker of its own; its
+    /// inventory entry is dropped as soon as its model is built.
+    fn one_container(
+        target: PodmanVersion,
+        name: &Str,
+        raw: Spanned<inventory::Container>,
+        defaults: Option<&inventory::Container>,
+        names: &Names<'_>,
+    ) -> Checked {
+        let at = raw.span();
+        let own_depends_on = raw.get_ref().depends_on.is_some();
+        let mut merged = pod::merge_member(defaults, raw.into_inner());
+        // A `[defaults]` dependency on a container does not apply to that container.
+        if !own_depends_on {
+            if let Some(deps) = merged.depends_on.as_mut() {
+                deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+            }
+        }
+        let mut checker = Checker {
+            diags: Diagnostics::default(),
+            target,
+        };
+        let model = checker.container(name, at, &merged, names);
+        Checked {
+            model,
+            diags: checker.diags,
+        }
     }
 }
 

@@ -70,7 +70,7 @@ fn streamed(source: &str, batch_bytes: usize) -> Option<(Vec<Str>, Keys)> {
     let (_, batches) = split(source, batch_bytes)?;
     let names = batches.names()?.to_vec();
     let mut fed = Vec::new();
-    let complete = batches.each_container(&mut |name, _| {
+    let complete = batches.each_container(&|_, _| (), &mut |name, ()| {
         fed.push((name.get_ref().clone(), name.span()));
         true
     });
