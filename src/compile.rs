@@ -315,4 +315,20 @@ mod tests {
         assert!(expected.is_ok(), "{expected:?}");
         assert_eq!(format!("{streamed:?}"), format!("{expected:?}"));
     }
+
+    #[test]
+    fn units_rendered_on_two_threads_are_the_units_rendered_one_by_one() {
+        let valid = large_with_problems()
+            .replace("sometimes", "always")
+            .replace("\"nginx\"", "\"docker.io/library/nginx:1\"")
+            .replace(", \"missing", "] # \"missing");
+        let path = Path::new("inventory.toml");
+        for _ in 0..3 {
+            let compiled = compile(path, &valid, PodmanVersion::DEFAULT).expect("valid");
+            let (model, _) = validate_source(path, &valid, PodmanVersion::DEFAULT).expect("valid");
+            let one_by_one = render::render_all(&quadlet::lower(&model));
+            assert_eq!(compiled.files.len(), 3002);
+            assert!(compiled.files == one_by_one);
+        }
+    }
 }

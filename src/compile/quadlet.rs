@@ -146,8 +146,8 @@ impl Object {
     }
 }
 
-/// The model's objects in [`lower`]'s order, taking the model: each is freed once its unit is
-/// built. The Podman version they are lowered for comes with them.
+/// The model's objects, taking the model: each is freed once its unit is built (in any order,
+/// on any thread). The Podman version they are lowered for comes with them.
 pub fn into_objects(model: Model) -> (PodmanVersion, impl Iterator<Item = Object> + Send) {
     let Model {
         target,

@@ -90,6 +90,9 @@ pub fn render_all(units: &[Unit]) -> Vec<RenderedFile> {
 /// Files sorted by name, the order every caller gets them in.
 pub fn sorted(mut files: Vec<RenderedFile>) -> Vec<RenderedFile> {
     files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    // Names are unique (one per entry of a kind, each kind its own extension), so the order
+    // does not depend on the order the files were rendered in.
+    debug_assert!(files.windows(2).all(|w| w[0].file_name < w[1].file_name));
     files
 }
 

@@ -95,6 +95,8 @@ impl Batches<'_> {
     /// a batch, sorted by name). `false` when a batch does not parse, holds anything but
     /// containers, or gives a container [`Batches::names`] does not list (or one twice), or when
     /// `each` returns `false`: only the whole-file parse then gives the right result or error.
+    /// `map` may see a container of a batch whose result is dropped (a batch past the one that
+    /// failed): it must not panic on any table.
     pub fn each_container<T: Send>(
         &self,
         map: &(dyn Fn(&Str, Box<Spanned<Container>>) -> T + Sync),

@@ -64,7 +64,7 @@ pub struct Checked {
 /// may run on any thread, e.g. the one that parsed the table.
 pub type Check<'c> = dyn Fn(&Str, Box<Spanned<inventory::Container>>) -> Checked + Sync + 'c;
 
-/// What a feed hands to the checker: each container's name and its [`Check`].
+/// What a feed hands to the checker: each container's name and its [`Checked`] result.
 pub type Feed<'f> = dyn FnMut(Str, Checked) -> bool + 'f;
 
 /// [`validate`] for an inventory whose containers arrive one at a time: `rest` holds everything
@@ -213,6 +213,35 @@ struct Checker {
 }
 
 impl Checker {
+    /// One container with `[defaults]` applied, checked with a checker of its own; its
+    /// inventory entry is dropped as soon as its model is built.
+    fn one_container(
+        target: PodmanVersion,
+        name: &Str,
+        raw: Spanned<inventory::Container>,
+        defaults: Option<&inventory::Container>,
+        names: &Names<'_>,
+    ) -> Checked {
+        let at = raw.span();
+        let own_depends_on = raw.get_ref().depends_on.is_some();
+        let mut merged = pod::merge_member(defaults, raw.into_inner());
+        // A `[defaults]` dependency on a container does not apply to that container.
+        if !own_depends_on {
+            if let Some(deps) = merged.depends_on.as_mut() {
+                deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
+            }
+        }
+        let mut checker = Checker {
+            diags: Diagnostics::default(),
+            target,
+        };
+        let model = checker.container(name, at, &merged, names);
+        Checked {
+            model,
+            diags: checker.diags,
+        }
+    }
+
     /// Each container `feed` gives, checked by [`Checker::one_container`] wherever `feed` runs
     /// the check. The models and their problems come out in the order of the names, whatever
     /// the order of `feed`. `None` when `feed` returns `false`.
@@ -250,37 +279,6 @@ impl Checker {
         }
         permute(&mut models, order);
         Some(models)
-    }
-}
-
-impl Checker {
-    /// One container with `[defaults]` applied, checked with a checker of its own; its
-    /// inventory entry is dropped as soon as its model is built.
-    fn one_container(
-        target: PodmanVersion,
-        name: &Str,
-        raw: Spanned<inventory::Container>,
-        defaults: Option<&inventory::Container>,
-        names: &Names<'_>,
-    ) -> Checked {
-        let at = raw.span();
-        let own_depends_on = raw.get_ref().depends_on.is_some();
-        let mut merged = pod::merge_member(defaults, raw.into_inner());
-        // A `[defaults]` dependency on a container does not apply to that container.
-        if !own_depends_on {
-            if let Some(deps) = merged.depends_on.as_mut() {
-                deps.get_mut().retain(|d| d.get_ref() != name.get_ref());
-            }
-        }
-        let mut checker = Checker {
-            diags: Diagnostics::default(),
-            target,
-        };
-        let model = checker.container(name, at, &merged, names);
-        Checked {
-            model,
-            diags: checker.diags,
-        }
     }
 }
 
