@@ -469,6 +469,8 @@ struct Builder {
     secret_sync: BTreeSet<String>,
     secret_rm: BTreeSet<String>,
     reasons: BTreeMap<String, String>,
+    /// Services whose files are held: their reason says so unless something is owed them.
+    held: BTreeSet<String>,
     notes: Vec<String>,
 }
 
@@ -842,7 +844,14 @@ impl<'a> Draft<'a> {
             .chain(&owed.try_restart)
             .chain(&owed.start)
         {
-            if desired_services.contains(service.as_str()) {
+            if !desired_services.contains(service.as_str()) {
+                continue;
+            }
+            if work.held.contains(service) {
+                // The held note says nothing is done; the owed action is the news.
+                let reason = format!("{why}; its file is held (`quadgen edit`) and kept as it is");
+                work.reasons.insert(service.clone(), reason);
+            } else {
                 work.reason(service, why);
             }
         }

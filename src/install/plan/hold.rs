@@ -75,6 +75,7 @@ impl Draft<'_> {
             ours: Some(wanted.text.clone()),
         });
         self.work.reason(&wanted.service, HELD_REASON);
+        self.work.held.insert(wanted.service.clone());
     }
 
     /// Held files keep their old record and stay held in the new manifest, desired or not (a

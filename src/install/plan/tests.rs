@@ -918,6 +918,46 @@ fn a_held_file_is_left_alone_and_a_release_takes_it_back() {
 }
 
 #[test]
+fn a_restart_owed_to_a_held_unit_is_done_and_says_why() {
+    // `quadgen edit --no-systemd` wrote the edit and owes its restart; an install follows.
+    let a1 = unit("a.container", "1", true, &[]);
+    let edited = "# a.container\n[Container]\nImage=docker.io/library/a:1\nEnvironment=DEBUG=1\n";
+    let mut m = manifest_of(&[&a1]);
+    m.held.insert("a.container".into());
+    m.pending = Some(Pending {
+        reload: true,
+        restart: strings(&["a.service"]),
+        ..Pending::default()
+    });
+    let p = plan(
+        std::slice::from_ref(&a1),
+        Some(&m),
+        &disk(&[("a.container", edited)]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(ops(&p).is_empty(), "the held file is not written");
+    assert_eq!(p.steps.restart, strings(&["a.service"]));
+    assert_eq!(p.units[0].action, Action::Restart);
+    assert_eq!(
+        p.units[0].reason,
+        "owed by an earlier install (interrupted, or run with --no-systemd); its file is held \
+         (`quadgen edit`) and kept as it is"
+    );
+    // Without owed work the held unit stays, and its reason says it is held.
+    m.pending = None;
+    let p = plan(
+        std::slice::from_ref(&a1),
+        Some(&m),
+        &disk(&[("a.container", edited)]),
+        "/inv.toml",
+        PlanOptions::default(),
+    );
+    assert!(p.steps.restart.is_empty());
+    assert!(p.units[0].reason.starts_with("held (`quadgen edit`)"));
+}
+
+#[test]
 fn edit_writes_reloads_restarts_and_holds() {
     let a1 = unit("a.container", "1", true, &[]);
     let m = manifest_of(&[&a1]);
