@@ -53,13 +53,19 @@ pub struct NetworkFacts {
     /// The bridge (`podman0`, `qg-media`).
     pub interface: String,
     pub dns_enabled: bool,
-    /// The first IPv4 subnet and its gateway.
-    pub subnet: Option<String>,
-    pub gateway: Option<String>,
+    /// Every subnet (IPv4 and IPv6) with its gateway.
+    pub subnets: Vec<SubnetFacts>,
     /// Made by quadgen: in the manifest, or a `qg-` bridge.
     pub ours: bool,
     /// The inspect JSON object (written back, DNS on, by the default network's fix).
     pub raw: serde_json::Value,
+}
+
+/// A subnet of a podman network and its gateway (where aardvark-dns listens).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SubnetFacts {
+    pub subnet: String,
+    pub gateway: Option<String>,
 }
 
 /// A command's output: `None` when the program is not installed.
@@ -146,6 +152,8 @@ pub struct HostFacts {
     pub nft: Probe,
     /// `iptables-save`.
     pub iptables: Probe,
+    /// `ip6tables-save`.
+    pub ip6tables: Probe,
     /// Every loaded timer (podman-auto-update.timer among them when podman ships it).
     pub timers: Vec<TimerFacts>,
     pub storage: Option<StorageFacts>,
@@ -166,6 +174,7 @@ impl Default for HostFacts {
             networks: Ok(Vec::new()),
             nft: None,
             iptables: None,
+            ip6tables: None,
             timers: Vec::new(),
             storage: None,
             mounts: Vec::new(),

@@ -10,7 +10,10 @@
 //! * its verdicts are what containers see: before the fixes, a container's DNS lookup of its own
 //!   name fails on `qg-media` (DNS on, firewall closed) and on the default network;
 //! * running each fix exactly as doctor prints it makes doctor exit 0 with those checks `ok`
-//!   (the timer with its next run), and the same lookups now succeed on both networks.
+//!   (the timer with its next run), and the same lookups now succeed on both networks;
+//! * on a dual-stack network behind a firewall that filters only IPv6, doctor reports the IPv6
+//!   queries dropped, a lookup through the IPv6 gateway fails while the IPv4 one works, and the
+//!   printed fix makes the IPv6 lookup work.
 //!
 //! Needs root and the provisioned machine root (`sudo bash tests/provision.sh`);
 //! `QUADGEN_SKIP_E2E=1` turns "cannot run here" into a loud SKIPPED line.
@@ -40,6 +43,38 @@ const CLOSED_RULESET: &str = r#"table inet qgtest {
 	}
 }
 "#;
+
+/// A default-deny input chain for IPv6 only (ICMPv6 let in, so neighbour discovery works): IPv4
+/// is not filtered at all.
+const IPV6_CLOSED_RULESET: &str = r#"table ip6 qgtest6 {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+		meta l4proto ipv6-icmp accept
+	}
+}
+"#;
+
+/// Whether a container on `network` resolves its own name by asking the name server `server`
+/// (5 s at most).
+fn resolves_through(m: &Machine, network: &str, server: &str, n: u32) -> bool {
+    let name = format!("probe-{network}-{n}");
+    let out = m.run([
+        "podman",
+        "run",
+        "--rm",
+        &format!("--network={network}"),
+        &format!("--name={name}"),
+        IMAGE,
+        "timeout",
+        "5",
+        "nslookup",
+        &name,
+        server,
+    ]);
+    out.status.success()
+}
 
 /// A prune the guide warns about: `--volumes` deletes unused volumes, `system prune` the networks
 /// of stopped containers.
@@ -248,6 +283,59 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
         "lookup on the default network fails after the fixes"
     );
     steps.step("lookups work");
+
+    // A dual-stack network behind a firewall that filters only IPv6: doctor names the IPv6
+    // queries, a lookup through the IPv6 gateway fails while the IPv4 one works, and the fix as
+    // printed lets IPv6 through.
+    m.write_file(
+        "/root/inventory.toml",
+        "[networks.media]\n\n[networks.lan]\nsubnets = [\"10.89.61.0/24\", \
+         { subnet = \"fd00:61::/64\", gateway = \"fd00:61::1\" }]\n",
+    );
+    m.run_ok(["quadgen", "install", "/root/inventory.toml"]);
+    m.systemctl_ok(["start", "lan-network.service"]);
+    m.exec_ok(["nft", "delete", "table", "inet", "qgtest"]);
+    m.write_file("/root/ipv6-closed.nft", IPV6_CLOSED_RULESET);
+    m.exec_ok(["nft", "-f", "/root/ipv6-closed.nft"]);
+    let (code, report) = doctor(&m);
+    assert_eq!(code, 5, "{report:#}");
+    let errors = findings(&report, "error");
+    assert_eq!(
+        ids(&errors),
+        BTreeSet::from(["firewall-dns".to_owned()]),
+        "{report:#}"
+    );
+    assert_eq!(
+        errors[0]["what"],
+        "the firewall drops container DNS (UDP 53) on `qg-lan` (IPv6) by ip6 qgtest6 input \
+         (policy drop)"
+    );
+    assert!(
+        resolves_through(&m, "lan", "10.89.61.1", 3),
+        "IPv4 lookup on qg-lan fails"
+    );
+    assert!(
+        !resolves_through(&m, "lan", "fd00:61::1", 3),
+        "IPv6 lookup on qg-lan passed a closed ip6 table"
+    );
+    steps.step("doctor finds IPv6 DNS dropped");
+
+    let fix = errors[0]["fix"].as_str().expect("fix");
+    let out = m.sh(fix);
+    assert!(out.status.success(), "the IPv6 fix failed: {fix}\n{out:?}");
+    let (code, report) = doctor(&m);
+    assert_eq!(code, 0, "{report:#}");
+    let firewall = findings(&report, "ok")
+        .into_iter()
+        .find(|f| f["id"] == "firewall-dns")
+        .expect("firewall");
+    let what = firewall["what"].as_str().unwrap_or_default();
+    assert!(what.contains("qg-lan (IPv6)"), "{what}");
+    assert!(
+        resolves_through(&m, "lan", "fd00:61::1", 4),
+        "IPv6 lookup on qg-lan fails after the fix"
+    );
+    steps.step("IPv6 fix works");
 
     m.halt().expect("clean halt");
     steps.finish();

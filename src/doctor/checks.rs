@@ -1,6 +1,6 @@
 //! The checks of [`diagnose`](super::diagnose), one function each: facts in, findings out.
 
-use super::firewall::{self, DnsPacket, IptablesFilter, NftRuleset, Verdict};
+use super::firewall::{self, DnsPacket, Family, IptablesFilter, NftRuleset, Verdict};
 use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, StorageFacts, TimerFacts};
 use crate::compile::version::PodmanVersion;
 
@@ -136,19 +136,18 @@ fn default_network_fix(nixos: bool, n: &NetworkFacts) -> String {
 pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     const ID: &str = "firewall-dns";
     let packets = dns_packets(facts);
-    let Some((nft, iptables)) = read_firewall(facts, out) else {
+    let Some(firewall) = read_firewall(facts, out) else {
         return;
     };
-    let nft_chains = nft
-        .as_ref()
-        .map(NftRuleset::input_chains)
-        .unwrap_or_default();
-    if nft_chains.is_empty() && iptables.is_none() {
-        if nft
+    let has_v6 = packets.iter().any(|p| p.family == Family::V6);
+    let by = firewall.filtering_chains(has_v6);
+    if by.is_empty() {
+        let nft_tables_unread = firewall
+            .nft
             .as_ref()
             .is_some_and(NftRuleset::has_iptables_nft_tables)
-            && !matches!(facts.iptables, Some(Ok(_)))
-        {
+            && !matches!(facts.iptables, Some(Ok(_)));
+        if nft_tables_unread {
             out.push(finding(
                 ID,
                 Level::Warning,
@@ -158,15 +157,21 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
             ));
             return;
         }
-        if let Some(Err(e)) = &facts.iptables {
-            out.push(finding(
-                ID,
-                Level::Warning,
-                format!("`iptables-save` failed: {e}"),
-                "UDP 53 could not be checked in iptables (run doctor as root)",
-                "sudo quadgen doctor".into(),
-            ));
-            return;
+        let failed = [
+            ("iptables-save", &facts.iptables, true),
+            ("ip6tables-save", &facts.ip6tables, has_v6),
+        ];
+        for (program, probe, needed) in failed {
+            if let (Some(Err(e)), true) = (probe, needed) {
+                out.push(finding(
+                    ID,
+                    Level::Warning,
+                    format!("`{program}` failed: {e}"),
+                    "UDP 53 could not be checked in iptables (run doctor as root)",
+                    "sudo quadgen doctor".into(),
+                ));
+                return;
+            }
         }
         out.push(ok(
             ID,
@@ -176,30 +181,19 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
         ));
         return;
     }
-
-    let mut closed = Vec::new();
-    let mut unknown = Vec::new();
-    let mut open = Vec::new();
+    let mut verdicts = DnsVerdicts::default();
     for pkt in &packets {
-        match combined_verdict(nft.as_ref(), iptables.as_ref(), pkt) {
-            Verdict::Accept => open.push(pkt.iface.clone()),
-            Verdict::Drop { chain } => closed.push((pkt.iface.clone(), chain)),
-            Verdict::Unknown { chain, why } => unknown.push((pkt.iface.clone(), chain, why)),
+        match firewall.verdict(pkt) {
+            Verdict::Accept => verdicts.open.push(pkt.label()),
+            Verdict::Drop { chain } => verdicts.closed.push((pkt.clone(), chain)),
+            Verdict::Unknown { chain, why } => verdicts.unknown.push((pkt.clone(), chain, why)),
         }
     }
-    report_dns_verdicts(
-        facts,
-        out,
-        &closed,
-        &unknown,
-        &open,
-        nft_chains,
-        iptables.is_some(),
-    );
+    report_dns_verdicts(facts, out, &verdicts, &by);
 }
 
-/// One DNS query per bridge (podman's own and quadgen's), from a host in its subnet to its
-/// gateway; `podman0` when there is none.
+/// One DNS query per bridge (podman's own and quadgen's) and IP version, from a host in each of
+/// its subnets to that subnet's gateway; `podman0` over IPv4 when there is none.
 fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
     let bridges: Vec<&NetworkFacts> = match &facts.networks {
         Ok(n) => n
@@ -208,31 +202,106 @@ fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
             .collect(),
         Err(_) => Vec::new(),
     };
+    let unaddressed = |iface: &str| DnsPacket {
+        iface: iface.into(),
+        family: Family::V4,
+        saddr: None,
+        daddr: None,
+    };
     if bridges.is_empty() {
-        vec![DnsPacket {
-            iface: "podman0".into(),
-            saddr: None,
-            daddr: None,
-        }]
-    } else {
-        bridges
-            .iter()
-            .map(|n| DnsPacket {
-                iface: n.interface.clone(),
-                saddr: n.subnet.as_deref().and_then(firewall::host_in),
-                daddr: n.gateway.as_deref().and_then(|g| g.parse().ok()),
-            })
-            .collect()
+        return vec![unaddressed("podman0")];
+    }
+    let mut packets = Vec::new();
+    for bridge in bridges {
+        let before = packets.len();
+        for subnet in &bridge.subnets {
+            let saddr = firewall::host_in(&subnet.subnet);
+            let daddr = subnet.gateway.as_deref().and_then(|g| g.parse().ok());
+            let family = match saddr.or(daddr) {
+                Some(std::net::IpAddr::V6(_)) => Family::V6,
+                _ => Family::V4,
+            };
+            // One query per family: a second subnet of the same family meets the same rules
+            // but for its addresses, and podman gives the first one's gateway first.
+            if packets[before..]
+                .iter()
+                .any(|p: &DnsPacket| p.family == family)
+            {
+                continue;
+            }
+            packets.push(DnsPacket {
+                iface: bridge.interface.clone(),
+                family,
+                saddr,
+                daddr,
+            });
+        }
+        if packets.len() == before {
+            packets.push(unaddressed(&bridge.interface));
+        }
+    }
+    packets
+}
+
+/// The rulesets a DNS query meets: nftables', iptables' and ip6tables' filter tables, each when
+/// it is there and filters input.
+struct Firewall {
+    nft: Option<NftRuleset>,
+    iptables: Option<IptablesFilter>,
+    ip6tables: Option<IptablesFilter>,
+}
+
+impl Firewall {
+    /// The chains that filter the queries, IPv6 ones too when `v6`, as findings name them.
+    fn filtering_chains(&self, v6: bool) -> Vec<String> {
+        let mut chains = Vec::new();
+        let families: &[Family] = if v6 {
+            &[Family::V4, Family::V6]
+        } else {
+            &[Family::V4]
+        };
+        if let Some(nft) = &self.nft {
+            for family in families {
+                for chain in nft.input_chains(*family) {
+                    if !chains.contains(&chain) {
+                        chains.push(chain);
+                    }
+                }
+            }
+        }
+        chains.extend(self.iptables.as_ref().map(IptablesFilter::input_label));
+        if v6 {
+            chains.extend(self.ip6tables.as_ref().map(IptablesFilter::input_label));
+        }
+        chains
+    }
+
+    /// What the query meets: a drop anywhere wins, then an unknown, else accept.
+    fn verdict(&self, pkt: &DnsPacket) -> Verdict {
+        let iptables = match pkt.family {
+            Family::V4 => self.iptables.as_ref(),
+            Family::V6 => self.ip6tables.as_ref(),
+        };
+        let verdicts = [
+            self.nft.as_ref().map(|rs| rs.verdict(pkt)),
+            iptables.map(|f| f.verdict(pkt)),
+        ];
+        let mut state = Verdict::Accept;
+        for v in verdicts.into_iter().flatten() {
+            match (&state, v) {
+                (Verdict::Drop { .. }, _) => {}
+                (_, v @ Verdict::Drop { .. }) => state = v,
+                (Verdict::Accept, v) => state = v,
+                _ => {}
+            }
+        }
+        state
     }
 }
 
-/// The nftables ruleset and iptables' filter table, when they can be read; `None` (with a
+/// The nftables ruleset and the iptables filter tables, when they can be read; `None` (with a
 /// finding) when the check cannot go on.
-#[allow(clippy::type_complexity)]
-fn read_firewall(
-    facts: &HostFacts,
-    out: &mut Vec<Finding>,
-) -> Option<(Option<NftRuleset>, Option<IptablesFilter>)> {
+fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> {
     const ID: &str = "firewall-dns";
     let nft = match &facts.nft {
         Some(Ok(json)) => match NftRuleset::parse(json) {
@@ -260,52 +329,50 @@ fn read_firewall(
         }
         None => None,
     };
-    let iptables = match &facts.iptables {
-        Some(Ok(text)) => IptablesFilter::parse(text).filter(IptablesFilter::filters_input),
+    let filter = |probe: &super::Probe, family| match probe {
+        Some(Ok(text)) => IptablesFilter::parse(text, family).filter(IptablesFilter::filters_input),
         _ => None,
     };
-    Some((nft, iptables))
+    Some(Firewall {
+        nft,
+        iptables: filter(&facts.iptables, Family::V4),
+        ip6tables: filter(&facts.ip6tables, Family::V6),
+    })
 }
 
-/// What the query meets: a drop anywhere wins, then an unknown, else accept.
-fn combined_verdict(
-    nft: Option<&NftRuleset>,
-    iptables: Option<&IptablesFilter>,
-    pkt: &DnsPacket,
-) -> Verdict {
-    let verdicts = [
-        nft.map(|rs| rs.verdict(pkt)),
-        iptables.map(|f| f.verdict(pkt)),
-    ];
-    let mut state = Verdict::Accept;
-    for v in verdicts.into_iter().flatten() {
-        match (&state, v) {
-            (Verdict::Drop { .. }, _) => {}
-            (_, v @ Verdict::Drop { .. }) => state = v,
-            (Verdict::Accept, v) => state = v,
-            _ => {}
-        }
+/// What the firewall does with each query.
+#[derive(Default)]
+struct DnsVerdicts {
+    /// Dropped: the query and the chain that drops it.
+    closed: Vec<(DnsPacket, String)>,
+    /// Undecided: the query, the chain and the rule quadgen cannot evaluate.
+    unknown: Vec<(DnsPacket, String, String)>,
+    /// Accepted.
+    open: Vec<String>,
+}
+
+/// How an error or warning names a query: its bridge, and the IP version when it is IPv6.
+fn quoted(pkt: &DnsPacket) -> String {
+    match pkt.family {
+        Family::V4 => format!("`{}`", pkt.iface),
+        Family::V6 => format!("`{}` (IPv6)", pkt.iface),
     }
-    state
 }
 
 /// The findings: an error for the bridges where DNS is dropped (with the fix), a warning per
-/// rule quadgen cannot evaluate, ok for the rest.
+/// rule quadgen cannot evaluate, ok for the rest (`by`: the chains that filter).
 fn report_dns_verdicts(
     facts: &HostFacts,
     out: &mut Vec<Finding>,
-    closed: &[(String, String)],
-    unknown: &[(String, String, String)],
-    open: &[String],
-    nft_chains: Vec<String>,
-    has_iptables: bool,
+    verdicts: &DnsVerdicts,
+    by: &[String],
 ) {
     const ID: &str = "firewall-dns";
-    if !closed.is_empty() {
-        let ifaces: Vec<String> = closed.iter().map(|(i, _)| i.clone()).collect();
-        let where_: Vec<String> = closed
+    if !verdicts.closed.is_empty() {
+        let where_: Vec<String> = verdicts
+            .closed
             .iter()
-            .map(|(i, c)| format!("`{i}` by {c}"))
+            .map(|(pkt, chain)| format!("{} by {chain}", quoted(pkt)))
             .collect();
         out.push(finding(
             ID,
@@ -316,36 +383,51 @@ fn report_dns_verdicts(
             ),
             "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
              and a default-deny input chain drops the queries",
-            firewall_fix(facts, closed, &ifaces),
+            firewall_fix(facts, &verdicts.closed),
         ));
     }
-    for (iface, chain, why) in unknown {
+    for (pkt, chain, why) in &verdicts.unknown {
         out.push(finding(
             ID,
             Level::Warning,
-            format!("cannot tell whether UDP 53 on `{iface}` is accepted: {chain} has {why}"),
+            format!(
+                "cannot tell whether UDP 53 on {} is accepted: {chain} has {why}",
+                quoted(pkt)
+            ),
             "a rule quadgen cannot evaluate decides; check it by hand",
-            format!("nft list ruleset; iptables-save   # look for what {chain} does with udp dport 53 on {iface}"),
+            format!(
+                "nft list ruleset; {}   # look for what {chain} does with udp dport 53 on {}",
+                match pkt.family {
+                    Family::V4 => "iptables-save",
+                    Family::V6 => "ip6tables-save",
+                },
+                pkt.label()
+            ),
         ));
     }
-    if !open.is_empty() {
-        let mut by = nft_chains;
-        if has_iptables {
-            by.push("iptables filter INPUT".into());
-        }
+    if !verdicts.open.is_empty() {
         out.push(ok(
             ID,
             format!(
                 "UDP 53 is accepted on {} ({})",
-                open.join(", "),
+                verdicts.open.join(", "),
                 by.join(", ")
             ),
         ));
     }
 }
 
-fn firewall_fix(facts: &HostFacts, closed: &[(String, String)], ifaces: &[String]) -> String {
+/// The fix for dropped queries: NixOS options, or a rule inserted ahead of the drops in each
+/// chain that drops them (nftables' `inet` and `ip6` chains, iptables' and ip6tables' INPUT).
+fn firewall_fix(facts: &HostFacts, closed: &[(DnsPacket, String)]) -> String {
+    let mut ifaces: Vec<&str> = Vec::new();
+    for (pkt, _) in closed {
+        if !ifaces.contains(&pkt.iface.as_str()) {
+            ifaces.push(&pkt.iface);
+        }
+    }
     if facts.nixos {
+        // NixOS's firewall opens an interface's ports over IPv4 and IPv6 alike.
         return ifaces
             .iter()
             .map(|i| format!("networking.firewall.interfaces.\"{i}\".allowedUDPPorts = [ 53 ];"))
@@ -353,33 +435,35 @@ fn firewall_fix(facts: &HostFacts, closed: &[(String, String)], ifaces: &[String
             .join("\n")
             + "   # services.quadgen.enable sets these, then nixos-rebuild switch";
     }
-    let mut cmds: Vec<String> = Vec::new();
-    let quoted: Vec<String> = ifaces.iter().map(|i| format!("\"{i}\"")).collect();
-    let mut nft_chains: Vec<&str> = Vec::new();
-    let mut ipt = false;
-    for (_, chain) in closed {
-        if chain.starts_with("iptables ") {
-            ipt = true;
-        } else {
-            let c = chain.split(" (").next().unwrap_or(chain);
-            if !nft_chains.contains(&c) {
-                nft_chains.push(c);
-            }
+    // Each chain that drops, with the bridges it drops on, in the order met.
+    let mut chains: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (pkt, chain) in closed {
+        let chain = chain.split(" (").next().unwrap_or(chain);
+        match chains.iter_mut().find(|(c, _)| *c == chain) {
+            Some((_, on)) if on.contains(&pkt.iface.as_str()) => {}
+            Some((_, on)) => on.push(&pkt.iface),
+            None => chains.push((chain, vec![&pkt.iface])),
         }
     }
-    for c in nft_chains {
-        // `family table chain`: insert into the base chain, ahead of its drops.
-        let base = c;
-        cmds.push(format!(
-            "nft 'insert rule {base} iifname {{ {} }} udp dport 53 accept'",
-            quoted.join(", ")
-        ));
-    }
-    if ipt {
-        for i in ifaces {
-            cmds.push(format!(
-                "iptables -I INPUT -i {i} -p udp --dport 53 -j ACCEPT"
-            ));
+    let mut cmds: Vec<String> = Vec::new();
+    for (chain, on) in chains {
+        match chain.split_once(" filter ") {
+            // `iptables filter INPUT`, `ip6tables filter INPUT`: insert ahead of its drops.
+            Some((program @ ("iptables" | "ip6tables"), _)) => {
+                for iface in on {
+                    cmds.push(format!(
+                        "{program} -I INPUT -i {iface} -p udp --dport 53 -j ACCEPT"
+                    ));
+                }
+            }
+            // `family table chain`: insert into the base chain, ahead of its drops.
+            _ => {
+                let quoted: Vec<String> = on.iter().map(|i| format!("\"{i}\"")).collect();
+                cmds.push(format!(
+                    "nft 'insert rule {chain} iifname {{ {} }} udp dport 53 accept'",
+                    quoted.join(", ")
+                ));
+            }
         }
     }
     cmds.join(" && ") + "   # and add the same rule to your firewall's saved configuration"

@@ -1,7 +1,9 @@
 //! Whether the active firewall lets a container's DNS query in: UDP 53 from the bridge's subnet to
-//! aardvark-dns on its gateway, arriving on the bridge (`podman0`, `qg-…`). Pure: evaluates the
-//! packet through an nftables ruleset (`nft -j list ruleset`) and an iptables filter table
-//! (`iptables-save`).
+//! aardvark-dns on its gateway, arriving on the bridge (`podman0`, `qg-…`), over IPv4 and, on a
+//! dual-stack network, over IPv6 (aardvark-dns listens on each gateway, and containers are given
+//! each as a name server). Pure: evaluates the packet through an nftables ruleset
+//! (`nft -j list ruleset`: `inet` tables see both families, `ip` only IPv4, `ip6` only IPv6) and
+//! the filter table of `iptables-save` (IPv4) or `ip6tables-save` (IPv6).
 //!
 //! Every input base chain must let the packet through: in nftables an `accept` ends only its own
 //! base chain, the next one at the same hook still sees the packet, and a drop anywhere is final.
@@ -10,20 +12,38 @@
 //! and are read from `iptables-save` instead, which shows their matches.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use serde::Serialize;
 use serde_json::Value;
+
+/// The IP version of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
 
 /// The packet a container sends to aardvark-dns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsPacket {
     /// The bridge it arrives on.
     pub iface: String,
+    pub family: Family,
     /// A container address of the bridge's subnet, when known.
-    pub saddr: Option<Ipv4Addr>,
+    pub saddr: Option<IpAddr>,
     /// The bridge's gateway (where aardvark-dns listens), when known.
-    pub daddr: Option<Ipv4Addr>,
+    pub daddr: Option<IpAddr>,
+}
+
+impl DnsPacket {
+    /// How a finding names the packet: its bridge, and `(IPv6)` for an IPv6 query.
+    pub fn label(&self) -> String {
+        match self.family {
+            Family::V4 => self.iface.clone(),
+            Family::V6 => format!("{} (IPv6)", self.iface),
+        }
+    }
 }
 
 /// What a ruleset does with the packet.
@@ -72,24 +92,45 @@ enum Flow {
 
 const MAX_DEPTH: usize = 32;
 
-fn cidr_contains(cidr: &str, addr: Ipv4Addr) -> Option<bool> {
-    let (net, len) = match cidr.split_once('/') {
-        Some((n, l)) => (n, l.parse::<u32>().ok()?),
-        None => (cidr, 32),
-    };
-    let net: Ipv4Addr = net.parse().ok()?;
-    if len > 32 {
-        return None;
+/// An address as a 128-bit number and its width (32 or 128).
+fn bits(addr: IpAddr) -> (u128, u32) {
+    match addr {
+        IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+        IpAddr::V6(a) => (u128::from(a), 128),
     }
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    Some(u32::from(net) & mask == u32::from(addr) & mask)
 }
 
-/// A container address in `subnet` (`10.88.0.0/16` → `10.88.0.2`).
-pub fn host_in(subnet: &str) -> Option<Ipv4Addr> {
+/// Whether `addr` is in `cidr` (an address alone is a full-length prefix); an address of the
+/// other family never is. `None` when `cidr` cannot be read.
+fn cidr_contains(cidr: &str, addr: IpAddr) -> Option<bool> {
+    let (net, len) = match cidr.split_once('/') {
+        Some((n, l)) => (n.parse::<IpAddr>().ok()?, Some(l.parse::<u32>().ok()?)),
+        None => (cidr.parse::<IpAddr>().ok()?, None),
+    };
+    let ((net, width), (addr, addr_width)) = (bits(net), bits(addr));
+    let len = len.unwrap_or(width);
+    if len > width {
+        return None;
+    }
+    if width != addr_width {
+        return Some(false);
+    }
+    let host_bits = width - len;
+    let mask = if host_bits >= 128 {
+        0
+    } else {
+        u128::MAX << host_bits
+    };
+    Some(net & mask == addr & mask)
+}
+
+/// A container address in `subnet` (`10.88.0.0/16` → `10.88.0.2`, `fd00::/64` → `fd00::2`).
+pub fn host_in(subnet: &str) -> Option<IpAddr> {
     let (net, _) = subnet.split_once('/')?;
-    let net: Ipv4Addr = net.parse().ok()?;
-    Some(Ipv4Addr::from(u32::from(net).wrapping_add(2)))
+    Some(match net.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) => IpAddr::V4(u32::from(a).wrapping_add(2).into()),
+        IpAddr::V6(a) => IpAddr::V6(u128::from(a).wrapping_add(2).into()),
+    })
 }
 
 /// An interface pattern (`qg-*` in nftables, `qg-+` in iptables) against a name.
@@ -195,23 +236,27 @@ impl NftRuleset {
         out
     }
 
-    /// The IPv4 filter chains at the input hook that this module evaluates (iptables-nft's tables
-    /// left out), as `family table chain`.
-    pub fn input_chains(&self) -> Vec<String> {
-        self.base_chains()
+    /// The filter chains at the input hook that this module evaluates for packets of `family`
+    /// (iptables-nft's tables left out), as `family table chain`.
+    pub fn input_chains(&self, family: Family) -> Vec<String> {
+        self.base_chains(family)
             .iter()
             .map(|c| format!("{} {} {}", c.family, c.table, c.name))
             .collect()
     }
 
-    fn base_chains(&self) -> Vec<&NftChain> {
+    fn base_chains(&self, family: Family) -> Vec<&NftChain> {
         let xt = self.xt_tables();
+        let sees = |table_family: &str| match family {
+            Family::V4 => matches!(table_family, "ip" | "inet"),
+            Family::V6 => matches!(table_family, "ip6" | "inet"),
+        };
         self.chains
             .iter()
             .filter(|c| {
                 c.hook.as_deref() == Some("input")
                     && c.chain_type.as_deref().is_none_or(|t| t == "filter")
-                    && matches!(c.family.as_str(), "ip" | "inet")
+                    && sees(&c.family)
                     && !xt.contains(&(c.family.clone(), c.table.clone()))
             })
             .collect()
@@ -225,7 +270,7 @@ impl NftRuleset {
     /// What the input base chains do with the packet.
     pub fn verdict(&self, pkt: &DnsPacket) -> Verdict {
         let mut unknown = None;
-        for chain in self.base_chains() {
+        for chain in self.base_chains(pkt.family) {
             let label = format!("{} {} {}", chain.family, chain.table, chain.name);
             match self.eval_chain(chain, pkt, 0) {
                 Flow::Accept => {}
@@ -381,8 +426,20 @@ impl NftRuleset {
                 "iifname" | "iif" => Ok(Key::Iface(pkt.iface.clone())),
                 "pkttype" => Ok(Key::PktHost),
                 "l4proto" => Ok(Key::Proto),
-                "nfproto" => Ok(Key::Str("ipv4".into())),
-                "protocol" => Ok(Key::Str("ip".into())),
+                "nfproto" => Ok(Key::Str(
+                    match pkt.family {
+                        Family::V4 => "ipv4",
+                        Family::V6 => "ipv6",
+                    }
+                    .into(),
+                )),
+                "protocol" => Ok(Key::Str(
+                    match pkt.family {
+                        Family::V4 => "ip",
+                        Family::V6 => "ip6",
+                    }
+                    .into(),
+                )),
                 _ => Err(format!("`meta {key}`")),
             };
         }
@@ -392,14 +449,23 @@ impl NftRuleset {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let field = p.get("field").and_then(Value::as_str).unwrap_or_default();
+            // The network header of the packet's family; the other family's is absent.
+            let own = match pkt.family {
+                Family::V4 => "ip",
+                Family::V6 => "ip6",
+            };
             return match (proto, field) {
                 ("udp" | "th", "dport") => Ok(Key::Port),
-                ("ip", "protocol") => Ok(Key::Proto),
-                ("ip", "saddr") => pkt.saddr.map(Key::Addr).ok_or("`ip saddr`".into()),
-                ("ip", "daddr") => pkt.daddr.map(Key::Addr).ok_or("`ip daddr`".into()),
+                ("ip" | "ip6", _) if proto != own => Ok(Key::Absent),
+                ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Key::Proto),
+                ("ip" | "ip6", "saddr") => {
+                    pkt.saddr.map(Key::Addr).ok_or(format!("`{proto} saddr`"))
+                }
+                ("ip" | "ip6", "daddr") => {
+                    pkt.daddr.map(Key::Addr).ok_or(format!("`{proto} daddr`"))
+                }
                 (
-                    "tcp" | "icmp" | "ip6" | "icmpv6" | "sctp" | "dccp" | "igmp" | "esp" | "ah"
-                    | "arp",
+                    "tcp" | "icmp" | "icmpv6" | "sctp" | "dccp" | "igmp" | "esp" | "ah" | "arp",
                     _,
                 ) => Ok(Key::Absent),
                 _ => Err(format!("`{proto} {field}`")),
@@ -516,7 +582,7 @@ enum Key {
     /// The destination port: 53.
     Port,
     CtState,
-    Addr(Ipv4Addr),
+    Addr(IpAddr),
     Str(String),
     /// A header the packet does not have.
     Absent,
@@ -572,10 +638,11 @@ impl Key {
                     let a = |i: usize| {
                         r.get(i)
                             .and_then(Value::as_str)
-                            .and_then(|s| s.parse::<Ipv4Addr>().ok())
+                            .and_then(|s| s.parse::<IpAddr>().ok())
                     };
                     if let (Some(lo), Some(hi)) = (a(0), a(1)) {
-                        return Ok((lo..=hi).contains(addr));
+                        // An address of the other family is in no range (IpAddr orders V4 first).
+                        return Ok(lo.is_ipv4() == addr.is_ipv4() && (lo..=hi).contains(addr));
                     }
                 }
                 Err(format!("address `{v}`"))
@@ -605,9 +672,11 @@ impl Key {
 // ---------------------------------------------------------------------------------------------
 // iptables
 
-/// The filter table of `iptables-save`: chain policies and rules (as words).
+/// The filter table of `iptables-save` (or `ip6tables-save`): chain policies and rules (as words).
 #[derive(Debug, Clone, Default)]
 pub struct IptablesFilter {
+    /// `iptables` or `ip6tables`: the program, in chain names and fixes.
+    program: &'static str,
     policies: BTreeMap<String, String>,
     rules: BTreeMap<String, Vec<Vec<String>>>,
 }
@@ -646,11 +715,18 @@ fn words(line: &str) -> Vec<String> {
 }
 
 impl IptablesFilter {
-    /// Parses `iptables-save` output; `None` when it has no filter table.
-    pub fn parse(text: &str) -> Option<IptablesFilter> {
+    /// Parses the output of `iptables-save` (`family` V4) or `ip6tables-save` (V6); `None` when
+    /// it has no filter table.
+    pub fn parse(text: &str, family: Family) -> Option<IptablesFilter> {
         let mut in_filter = false;
         let mut seen = false;
-        let mut f = IptablesFilter::default();
+        let mut f = IptablesFilter {
+            program: match family {
+                Family::V4 => "iptables",
+                Family::V6 => "ip6tables",
+            },
+            ..IptablesFilter::default()
+        };
         for line in text.lines() {
             let line = line.trim();
             if let Some(table) = line.strip_prefix('*') {
@@ -695,7 +771,7 @@ impl IptablesFilter {
             Flow::Continue => {
                 if self.policies.get("INPUT").is_some_and(|p| p == "DROP") {
                     Verdict::Drop {
-                        chain: "iptables filter INPUT (policy DROP)".into(),
+                        chain: format!("{} (policy DROP)", self.input_label()),
                     }
                 } else {
                     Verdict::Accept
@@ -706,8 +782,13 @@ impl IptablesFilter {
         }
     }
 
+    /// `iptables filter INPUT` or `ip6tables filter INPUT`.
+    pub fn input_label(&self) -> String {
+        format!("{} filter INPUT", self.program)
+    }
+
     fn eval_chain(&self, name: &str, pkt: &DnsPacket, depth: usize) -> Flow {
-        let label = format!("iptables filter {name}");
+        let label = format!("{} filter {name}", self.program);
         if depth > MAX_DEPTH {
             return Flow::Unknown(label, "chains nest too deep".into());
         }

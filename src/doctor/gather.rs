@@ -6,7 +6,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::{HostFacts, Mount, NetworkFacts, Probe, RootlessUser, StorageFacts, TimerFacts};
+use super::{
+    HostFacts, Mount, NetworkFacts, Probe, RootlessUser, StorageFacts, SubnetFacts, TimerFacts,
+};
 use crate::install::manifest::Manifest;
 use crate::unit::UnitKind;
 
@@ -45,6 +47,7 @@ pub fn gather(root: &Path) -> HostFacts {
         podman_version,
         nft: probe("nft", &["-j", "list", "ruleset"]),
         iptables: probe("iptables-save", &[]),
+        ip6tables: probe("ip6tables-save", &[]),
         timers: timers(),
         storage: storage(),
         mounts: std::fs::read_to_string("/proc/self/mountinfo")
@@ -97,17 +100,21 @@ pub fn parse_networks(json: &str, ours: &[String]) -> Vec<NetworkFacts> {
                     .unwrap_or_default()
                     .to_string()
             };
-            let subnet = raw
+            let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+            let subnets = raw
                 .get("subnets")
                 .and_then(Value::as_array)
-                .and_then(|a| {
-                    a.iter().find(|s| {
-                        s.get("subnet")
-                            .and_then(Value::as_str)
-                            .is_some_and(|s| !s.contains(':'))
-                    })
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| {
+                            Some(SubnetFacts {
+                                subnet: text(s, "subnet")?,
+                                gateway: text(s, "gateway"),
+                            })
+                        })
+                        .collect()
                 })
-                .cloned();
+                .unwrap_or_default();
             let name = s("name");
             let interface = s("network_interface");
             NetworkFacts {
@@ -117,16 +124,7 @@ pub fn parse_networks(json: &str, ours: &[String]) -> Vec<NetworkFacts> {
                     .get("dns_enabled")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                subnet: subnet
-                    .as_ref()
-                    .and_then(|s| s.get("subnet"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                gateway: subnet
-                    .as_ref()
-                    .and_then(|s| s.get("gateway"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                subnets,
                 name,
                 interface,
                 raw,

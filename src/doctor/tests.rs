@@ -11,6 +11,13 @@ const NFT_NIXOS_CLOSED: &str = include_str!("fixtures/nft-nixos-closed.json");
 const IPTABLES_NIXOS: &str = include_str!("fixtures/iptables-nixos.txt");
 const IPTABLES_NIXOS_CLOSED: &str = include_str!("fixtures/iptables-nixos-closed.txt");
 const NFT_OF_IPTABLES: &str = include_str!("fixtures/nft-of-iptables-nixos.json");
+/// `nft -j list ruleset` (nft 1.0.6) of an `ip6` table that drops by default and lets no DNS in,
+/// beside an `ip` table that lets DNS in on `qg-*`.
+const NFT_DUAL_STACK_IPV6_CLOSED: &str = include_str!("fixtures/nft-dual-stack-ipv6-closed.json");
+/// The same after doctor's fix, run by nft 1.0.6.
+const NFT_DUAL_STACK_FIXED: &str = include_str!("fixtures/nft-dual-stack-fixed.json");
+/// `ip6tables-save` (1.8.9) of an INPUT chain that drops by default and lets no DNS in.
+const IP6TABLES_CLOSED: &str = include_str!("fixtures/ip6tables-closed.txt");
 
 fn options() -> Options {
     Options {
@@ -24,8 +31,10 @@ fn network(name: &str, iface: &str, subnet: &str, gateway: &str, dns: bool) -> N
         driver: "bridge".into(),
         interface: iface.into(),
         dns_enabled: dns,
-        subnet: Some(subnet.into()),
-        gateway: Some(gateway.into()),
+        subnets: vec![SubnetFacts {
+            subnet: subnet.into(),
+            gateway: Some(gateway.into()),
+        }],
         ours: iface.starts_with("qg-"),
         raw: serde_json::json!({
             "name": name, "driver": "bridge", "network_interface": iface,
@@ -46,6 +55,7 @@ fn healthy() -> HostFacts {
         ]),
         nft: Some(Ok(NFT_NIXOS_OPEN.into())),
         iptables: Some(Ok(String::new())),
+        ip6tables: Some(Ok(String::new())),
         timers: vec![TimerFacts {
             timer: "podman-auto-update.timer".into(),
             unit_file_state: "enabled".into(),
@@ -284,6 +294,124 @@ fn iptables_firewall_is_read_from_iptables_save() {
         one(&diagnose(&facts, &options()), "firewall-dns").level,
         Level::Warning
     );
+}
+
+/// podman's network and quadgen's dual-stack `lan` (bridge `qg-lan`).
+fn dual_stack() -> HostFacts {
+    let mut lan = network("lan", "qg-lan", "10.89.60.0/24", "10.89.60.1", true);
+    lan.subnets.push(SubnetFacts {
+        subnet: "fd00:60::/64".into(),
+        gateway: Some("fd00:60::1".into()),
+    });
+    let mut facts = healthy();
+    facts.networks = Ok(vec![
+        network("podman", "podman0", "10.88.0.0/16", "10.88.0.1", true),
+        lan,
+    ]);
+    facts
+}
+
+#[test]
+fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_of_its_own() {
+    let mut facts = dual_stack();
+    facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
+    let f = diagnose(&facts, &options());
+    let fw = of(&f, "firewall-dns");
+    assert_eq!(fw.len(), 2, "{fw:#?}");
+    assert_eq!(fw[0].level, Level::Error);
+    // The ip table lets DNS in on `qg-*` only; the ip6 table nowhere.
+    assert_eq!(
+        fw[0].what,
+        "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input (policy \
+         drop), `qg-lan` (IPv6) by ip6 qgtest6 input (policy drop)"
+    );
+    assert_eq!(
+        fw[0].fix,
+        "nft 'insert rule ip qgtest4 input iifname { \"podman0\" } udp dport 53 accept' && nft \
+         'insert rule ip6 qgtest6 input iifname { \"qg-lan\" } udp dport 53 accept'   # and add \
+         the same rule to your firewall's saved configuration"
+    );
+    assert_eq!(fw[1].level, Level::Ok);
+    assert_eq!(
+        fw[1].what,
+        "UDP 53 is accepted on qg-lan (ip qgtest4 input, ip6 qgtest6 input)"
+    );
+
+    // After the fix as printed (run by the real nft), both are accepted.
+    facts.nft = Some(Ok(NFT_DUAL_STACK_FIXED.into()));
+    let fw = one(&diagnose(&facts, &options()), "firewall-dns").clone();
+    assert_eq!(
+        fw.what,
+        "UDP 53 is accepted on podman0, qg-lan, qg-lan (IPv6) (ip qgtest4 input, ip6 qgtest6 input)"
+    );
+
+    // Without an IPv6 subnet there is no IPv6 query: the ip6 table is not in the way.
+    let mut facts = healthy();
+    facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
+    let fw = of(&diagnose(&facts, &options()), "firewall-dns")
+        .into_iter()
+        .map(|f| f.what.clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        fw,
+        [
+            "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input (policy \
+             drop)",
+            "UDP 53 is accepted on qg-media (ip qgtest4 input)"
+        ]
+    );
+
+    // The NixOS option opens the bridge over both IP versions.
+    let mut facts = dual_stack();
+    facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
+    facts.nixos = true;
+    assert_eq!(
+        of(&diagnose(&facts, &options()), "firewall-dns")[0].fix,
+        "networking.firewall.interfaces.\"podman0\".allowedUDPPorts = [ 53 ];\n\
+         networking.firewall.interfaces.\"qg-lan\".allowedUDPPorts = [ 53 ];   # \
+         services.quadgen.enable sets these, then nixos-rebuild switch"
+    );
+}
+
+#[test]
+fn ipv6_dns_is_read_from_ip6tables_save() {
+    let mut facts = dual_stack();
+    facts.nft = None;
+    facts.iptables = Some(Ok(String::new()));
+    facts.ip6tables = Some(Ok(IP6TABLES_CLOSED.into()));
+    let f = diagnose(&facts, &options());
+    let fw = of(&f, "firewall-dns");
+    assert_eq!(fw[0].level, Level::Error, "{fw:#?}");
+    assert_eq!(
+        fw[0].what,
+        "the firewall drops container DNS (UDP 53) on `qg-lan` (IPv6) by ip6tables filter INPUT \
+         (policy DROP)"
+    );
+    assert_eq!(
+        fw[0].fix,
+        "ip6tables -I INPUT -i qg-lan -p udp --dport 53 -j ACCEPT   # and add the same rule to \
+         your firewall's saved configuration"
+    );
+    assert_eq!(
+        fw[1].what,
+        "UDP 53 is accepted on podman0, qg-lan (ip6tables filter INPUT)"
+    );
+    // The fix as ip6tables would hold it: inserted first, the query is accepted.
+    let fixed = IP6TABLES_CLOSED.replace(
+        "-A INPUT -i lo -j ACCEPT",
+        "-A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -i lo -j ACCEPT",
+    );
+    facts.ip6tables = Some(Ok(fixed));
+    let fw = one(&diagnose(&facts, &options()), "firewall-dns").clone();
+    assert_eq!(fw.level, Level::Ok, "{fw:#?}");
+    // An IPv4-only host does not consult ip6tables.
+    let mut facts = healthy();
+    facts.nft = None;
+    facts.iptables = Some(Ok(String::new()));
+    facts.ip6tables = Some(Ok(IP6TABLES_CLOSED.into()));
+    let fw = one(&diagnose(&facts, &options()), "firewall-dns").clone();
+    assert_eq!(fw.level, Level::Ok, "{fw:#?}");
+    assert!(fw.what.starts_with("no firewall is active"), "{}", fw.what);
 }
 
 #[test]
@@ -912,8 +1040,17 @@ fn parsers_of_the_gathered_output() {
         ),
         ("podman", "podman0", false, false)
     );
-    assert_eq!(n[0].subnet.as_deref(), Some("10.88.0.0/16"));
-    assert_eq!(n[0].gateway.as_deref(), Some("10.88.0.1"));
+    let subnet = |subnet: &str, gateway: &str| SubnetFacts {
+        subnet: subnet.into(),
+        gateway: Some(gateway.into()),
+    };
+    assert_eq!(
+        n[0].subnets,
+        vec![
+            subnet("fd00::/64", "fd00::1"),
+            subnet("10.88.0.0/16", "10.88.0.1")
+        ]
+    );
     assert!(n[1].ours && n[1].dns_enabled);
     assert!(n[2].ours, "named in the manifest");
 }
