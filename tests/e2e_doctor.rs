@@ -56,9 +56,9 @@ const IPV6_CLOSED_RULESET: &str = r#"table ip6 qgtest6 {
 }
 "#;
 
-/// Whether a container on `network` resolves its own name by asking the name server `server`
-/// (5 s at most).
-fn resolves_through(m: &Machine, network: &str, server: &str, n: u32) -> bool {
+/// Whether a container on `network` resolves its own name by asking the name server `server`:
+/// `Ok` when it does, else what nslookup printed.
+fn resolves_through(m: &Machine, network: &str, server: &str, n: u32) -> Result<(), String> {
     let name = format!("probe-{network}-{n}");
     let out = m.run([
         "podman",
@@ -73,7 +73,16 @@ fn resolves_through(m: &Machine, network: &str, server: &str, n: u32) -> bool {
         &name,
         server,
     ]);
-    out.status.success()
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "exit {:?}: {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// A prune the guide warns about: `--volumes` deletes unused volumes, `system prune` the networks
@@ -284,19 +293,37 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
     );
     steps.step("lookups work");
 
-    // A dual-stack network behind a firewall that filters only IPv6: doctor names the IPv6
-    // queries, a lookup through the IPv6 gateway fails while the IPv4 one works, and the fix as
-    // printed lets IPv6 through.
+    // A dual-stack network (its IPv6 subnet first, so containers ask the IPv6 gateway first)
+    // behind a firewall that filters only IPv6: doctor names the IPv6 queries, a lookup through
+    // the IPv6 gateway times out while the IPv4 one answers, and the fix as printed lets IPv6
+    // through.
     m.write_file(
         "/root/inventory.toml",
-        "[networks.media]\n\n[networks.lan]\nsubnets = [\"10.89.61.0/24\", \
-         { subnet = \"fd00:61::/64\", gateway = \"fd00:61::1\" }]\n",
+        "[networks.media]\n\n[networks.lan]\nsubnets = [{ subnet = \"fd00:61::/64\", gateway = \
+         \"fd00:61::1\" }, \"10.89.61.0/24\"]\n",
     );
     m.run_ok(["quadgen", "install", "/root/inventory.toml"]);
     m.systemctl_ok(["start", "lan-network.service"]);
     m.exec_ok(["nft", "delete", "table", "inet", "qgtest"]);
     m.write_file("/root/ipv6-closed.nft", IPV6_CLOSED_RULESET);
     m.exec_ok(["nft", "-f", "/root/ipv6-closed.nft"]);
+    // What containers on it are given: the IPv6 gateway as their first name server.
+    let resolv = m.run_ok([
+        "podman",
+        "run",
+        "--rm",
+        "--network=lan",
+        IMAGE,
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    let servers: Vec<&str> = resolv
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver "))
+        .collect();
+    assert_eq!(servers.first(), Some(&"fd00:61::1"), "{resolv}");
+    assert!(servers.contains(&"10.89.61.1"), "{resolv}");
+
     let (code, report) = doctor(&m);
     assert_eq!(code, 5, "{report:#}");
     let errors = findings(&report, "error");
@@ -311,12 +338,14 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
          (policy drop)"
     );
     assert!(
-        resolves_through(&m, "lan", "10.89.61.1", 3),
+        resolves_through(&m, "lan", "10.89.61.1", 3).is_ok(),
         "IPv4 lookup on qg-lan fails"
     );
+    let dropped = resolves_through(&m, "lan", "fd00:61::1", 4);
+    eprintln!("IPv6 lookup behind the closed ip6 table: {dropped:?}");
     assert!(
-        !resolves_through(&m, "lan", "fd00:61::1", 3),
-        "IPv6 lookup on qg-lan passed a closed ip6 table"
+        dropped.as_ref().is_err_and(|e| e.contains("timed out")),
+        "the IPv6 lookup on qg-lan should time out at the closed ip6 table: {dropped:?}"
     );
     steps.step("doctor finds IPv6 DNS dropped");
 
@@ -329,10 +358,13 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
         .into_iter()
         .find(|f| f["id"] == "firewall-dns")
         .expect("firewall");
-    let what = firewall["what"].as_str().unwrap_or_default();
-    assert!(what.contains("qg-lan (IPv6)"), "{what}");
+    assert_eq!(
+        firewall["what"],
+        "UDP 53 is accepted on qg-lan (IPv6), qg-lan, qg-media, podman0 (inet netavark INPUT, \
+         ip6 qgtest6 input)"
+    );
     assert!(
-        resolves_through(&m, "lan", "fd00:61::1", 4),
+        resolves_through(&m, "lan", "fd00:61::1", 5).is_ok(),
         "IPv6 lookup on qg-lan fails after the fix"
     );
     steps.step("IPv6 fix works");

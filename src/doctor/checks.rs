@@ -140,8 +140,7 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
         return;
     };
     let has_v6 = packets.iter().any(|p| p.family == Family::V6);
-    let by = firewall.filtering_chains(has_v6);
-    if by.is_empty() {
+    if firewall.filtering_chains(&families(&packets)).is_empty() {
         let nft_tables_unread = firewall
             .nft
             .as_ref()
@@ -167,7 +166,7 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
                     ID,
                     Level::Warning,
                     format!("`{program}` failed: {e}"),
-                    "UDP 53 could not be checked in iptables (run doctor as root)",
+                    "UDP 53 could not be checked in iptables' rules (run doctor as root)",
                     "sudo quadgen doctor".into(),
                 ));
                 return;
@@ -184,17 +183,30 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     let mut verdicts = DnsVerdicts::default();
     for pkt in &packets {
         match firewall.verdict(pkt) {
-            Verdict::Accept => verdicts.open.push(pkt.label()),
-            Verdict::Drop { chain } => verdicts.closed.push((pkt.clone(), chain)),
+            Verdict::Accept => verdicts.open.push(pkt.clone()),
+            Verdict::Drop { chain } => verdicts.closed.push(Dropped {
+                pkt: pkt.clone(),
+                chain,
+                every_chain: firewall.drops(pkt),
+            }),
             Verdict::Unknown { chain, why } => verdicts.unknown.push((pkt.clone(), chain, why)),
         }
     }
-    report_dns_verdicts(facts, out, &verdicts, &by);
+    report_dns_verdicts(facts, out, &firewall, &verdicts);
 }
 
-/// One DNS query per bridge (podman's own and quadgen's) and IP version, from a host in each of
-/// its subnets to that subnet's gateway; `podman0` over IPv4 when there is none.
-fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
+/// The IP versions of `packets`, IPv4 first.
+fn families(packets: &[DnsPacket]) -> Vec<Family> {
+    [Family::V4, Family::V6]
+        .into_iter()
+        .filter(|f| packets.iter().any(|p| p.family == *f))
+        .collect()
+}
+
+/// One DNS query per bridge (podman's own and quadgen's) and IP version, from a host in its
+/// first subnet of that version to the subnet's gateway, in the order of the subnets (which is
+/// the order of the name servers containers are given); `podman0` over IPv4 when there is none.
+pub(super) fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
     let bridges: Vec<&NetworkFacts> = match &facts.networks {
         Ok(n) => n
             .iter()
@@ -207,6 +219,7 @@ fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
         family: Family::V4,
         saddr: None,
         daddr: None,
+        first: true,
     };
     if bridges.is_empty() {
         return vec![unaddressed("podman0")];
@@ -214,7 +227,8 @@ fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
     let mut packets = Vec::new();
     for bridge in bridges {
         let before = packets.len();
-        for subnet in &bridge.subnets {
+        // A subnet without a gateway gives containers no name server (netavark lists gateways).
+        for subnet in bridge.subnets.iter().filter(|s| s.gateway.is_some()) {
             let saddr = firewall::host_in(&subnet.subnet);
             let daddr = subnet.gateway.as_deref().and_then(|g| g.parse().ok());
             let family = match saddr.or(daddr) {
@@ -234,6 +248,7 @@ fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
                 family,
                 saddr,
                 daddr,
+                first: packets.len() == before,
             });
         }
         if packets.len() == before {
@@ -252,14 +267,9 @@ struct Firewall {
 }
 
 impl Firewall {
-    /// The chains that filter the queries, IPv6 ones too when `v6`, as findings name them.
-    fn filtering_chains(&self, v6: bool) -> Vec<String> {
+    /// The chains that filter queries of `families`, as findings name them.
+    fn filtering_chains(&self, families: &[Family]) -> Vec<String> {
         let mut chains = Vec::new();
-        let families: &[Family] = if v6 {
-            &[Family::V4, Family::V6]
-        } else {
-            &[Family::V4]
-        };
         if let Some(nft) = &self.nft {
             for family in families {
                 for chain in nft.input_chains(*family) {
@@ -269,19 +279,36 @@ impl Firewall {
                 }
             }
         }
-        chains.extend(self.iptables.as_ref().map(IptablesFilter::input_label));
-        if v6 {
-            chains.extend(self.ip6tables.as_ref().map(IptablesFilter::input_label));
+        for family in families {
+            chains.extend(self.iptables_for(*family).map(IptablesFilter::input_label));
+        }
+        chains
+    }
+
+    fn iptables_for(&self, family: Family) -> Option<&IptablesFilter> {
+        match family {
+            Family::V4 => self.iptables.as_ref(),
+            Family::V6 => self.ip6tables.as_ref(),
+        }
+    }
+
+    /// Every chain that drops the query: a fix must let it through each.
+    fn drops(&self, pkt: &DnsPacket) -> Vec<String> {
+        let mut chains = self
+            .nft
+            .as_ref()
+            .map(|rs| rs.drops(pkt))
+            .unwrap_or_default();
+        if let Some(Verdict::Drop { chain }) = self.iptables_for(pkt.family).map(|f| f.verdict(pkt))
+        {
+            chains.push(chain);
         }
         chains
     }
 
     /// What the query meets: a drop anywhere wins, then an unknown, else accept.
     fn verdict(&self, pkt: &DnsPacket) -> Verdict {
-        let iptables = match pkt.family {
-            Family::V4 => self.iptables.as_ref(),
-            Family::V6 => self.ip6tables.as_ref(),
-        };
+        let iptables = self.iptables_for(pkt.family);
         let verdicts = [
             self.nft.as_ref().map(|rs| rs.verdict(pkt)),
             iptables.map(|f| f.verdict(pkt)),
@@ -343,12 +370,20 @@ fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> 
 /// What the firewall does with each query.
 #[derive(Default)]
 struct DnsVerdicts {
-    /// Dropped: the query and the chain that drops it.
-    closed: Vec<(DnsPacket, String)>,
+    closed: Vec<Dropped>,
     /// Undecided: the query, the chain and the rule quadgen cannot evaluate.
     unknown: Vec<(DnsPacket, String, String)>,
     /// Accepted.
-    open: Vec<String>,
+    open: Vec<DnsPacket>,
+}
+
+/// A dropped query.
+struct Dropped {
+    pkt: DnsPacket,
+    /// The first chain that drops it, as the finding names it.
+    chain: String,
+    /// Every chain that drops it, for the fix.
+    every_chain: Vec<String>,
 }
 
 /// How an error or warning names a query: its bridge, and the IP version when it is IPv6.
@@ -359,31 +394,57 @@ fn quoted(pkt: &DnsPacket) -> String {
     }
 }
 
-/// The findings: an error for the bridges where DNS is dropped (with the fix), a warning per
-/// rule quadgen cannot evaluate, ok for the rest (`by`: the chains that filter).
+/// The findings: an error for the bridges where DNS is dropped (with the fix), a warning where
+/// only a later name server is dropped and the first answers, a warning per rule quadgen cannot
+/// evaluate, ok for the rest.
 fn report_dns_verdicts(
     facts: &HostFacts,
     out: &mut Vec<Finding>,
+    firewall: &Firewall,
     verdicts: &DnsVerdicts,
-    by: &[String],
 ) {
     const ID: &str = "firewall-dns";
-    if !verdicts.closed.is_empty() {
-        let where_: Vec<String> = verdicts
-            .closed
+    // A bridge's first query is the first name server its containers ask; while that one is
+    // accepted, a later one dropped only slows a lookup that falls back to it.
+    let first_answers = |pkt: &DnsPacket| {
+        verdicts
+            .open
             .iter()
-            .map(|(pkt, chain)| format!("{} by {chain}", quoted(pkt)))
-            .collect();
+            .any(|open| open.iface == pkt.iface && open.family != pkt.family && open.first)
+    };
+    let (fallback, blocking): (Vec<&Dropped>, Vec<&Dropped>) =
+        verdicts.closed.iter().partition(|d| first_answers(&d.pkt));
+    let dropped_on = |dropped: &[&Dropped]| {
+        dropped
+            .iter()
+            .map(|d| format!("{} by {}", quoted(&d.pkt), d.chain))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !blocking.is_empty() {
         out.push(finding(
             ID,
             Level::Error,
             format!(
                 "the firewall drops container DNS (UDP 53) on {}",
-                where_.join(", ")
+                dropped_on(&blocking)
             ),
             "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
              and a default-deny input chain drops the queries",
-            firewall_fix(facts, &verdicts.closed),
+            firewall_fix(facts, &blocking),
+        ));
+    }
+    if !fallback.is_empty() {
+        out.push(finding(
+            ID,
+            Level::Warning,
+            format!(
+                "the firewall drops container DNS (UDP 53) to a second name server on {}",
+                dropped_on(&fallback)
+            ),
+            "lookups work through the bridge's first name server, which is accepted; when it \
+             does not answer, the fallback to this one times out too",
+            firewall_fix(facts, &fallback),
         ));
     }
     for (pkt, chain, why) in &verdicts.unknown {
@@ -406,27 +467,30 @@ fn report_dns_verdicts(
         ));
     }
     if !verdicts.open.is_empty() {
+        let labels: Vec<String> = verdicts.open.iter().map(DnsPacket::label).collect();
+        let by = firewall.filtering_chains(&families(&verdicts.open));
+        let by = if by.is_empty() {
+            "no input chain filters them".to_string()
+        } else {
+            by.join(", ")
+        };
         out.push(ok(
             ID,
-            format!(
-                "UDP 53 is accepted on {} ({})",
-                verdicts.open.join(", "),
-                by.join(", ")
-            ),
+            format!("UDP 53 is accepted on {} ({by})", labels.join(", ")),
         ));
     }
 }
 
-/// The fix for dropped queries: NixOS options, or a rule inserted ahead of the drops in each
-/// chain that drops them (nftables' `inet` and `ip6` chains, iptables' and ip6tables' INPUT).
-fn firewall_fix(facts: &HostFacts, closed: &[(DnsPacket, String)]) -> String {
-    let mut ifaces: Vec<&str> = Vec::new();
-    for (pkt, _) in closed {
-        if !ifaces.contains(&pkt.iface.as_str()) {
-            ifaces.push(&pkt.iface);
-        }
-    }
+/// The fix for dropped queries: NixOS options, or a rule inserted ahead of the drops in every
+/// chain that drops them (nftables' base chains, iptables' and ip6tables' INPUT).
+fn firewall_fix(facts: &HostFacts, dropped: &[&Dropped]) -> String {
     if facts.nixos {
+        let mut ifaces: Vec<&str> = Vec::new();
+        for d in dropped {
+            if !ifaces.contains(&d.pkt.iface.as_str()) {
+                ifaces.push(&d.pkt.iface);
+            }
+        }
         // NixOS's firewall opens an interface's ports over IPv4 and IPv6 alike.
         return ifaces
             .iter()
@@ -437,18 +501,21 @@ fn firewall_fix(facts: &HostFacts, closed: &[(DnsPacket, String)]) -> String {
     }
     // Each chain that drops, with the bridges it drops on, in the order met.
     let mut chains: Vec<(&str, Vec<&str>)> = Vec::new();
-    for (pkt, chain) in closed {
-        let chain = chain.split(" (").next().unwrap_or(chain);
-        match chains.iter_mut().find(|(c, _)| *c == chain) {
-            Some((_, on)) if on.contains(&pkt.iface.as_str()) => {}
-            Some((_, on)) => on.push(&pkt.iface),
-            None => chains.push((chain, vec![&pkt.iface])),
+    for d in dropped {
+        for chain in &d.every_chain {
+            let chain = chain.split(" (").next().unwrap_or(chain);
+            match chains.iter_mut().find(|(c, _)| *c == chain) {
+                Some((_, on)) if on.contains(&d.pkt.iface.as_str()) => {}
+                Some((_, on)) => on.push(&d.pkt.iface),
+                None => chains.push((chain, vec![&d.pkt.iface])),
+            }
         }
     }
     let mut cmds: Vec<String> = Vec::new();
     for (chain, on) in chains {
         match chain.split_once(" filter ") {
-            // `iptables filter INPUT`, `ip6tables filter INPUT`: insert ahead of its drops.
+            // `iptables filter CHAIN`, `ip6tables filter CHAIN`: insert into INPUT, ahead of
+            // the rule that leads to the drop.
             Some((program @ ("iptables" | "ip6tables"), _)) => {
                 for iface in on {
                     cmds.push(format!(

@@ -34,6 +34,8 @@ pub struct DnsPacket {
     pub saddr: Option<IpAddr>,
     /// The bridge's gateway (where aardvark-dns listens), when known.
     pub daddr: Option<IpAddr>,
+    /// Whether that gateway is the first name server containers on the bridge ask.
+    pub first: bool,
 }
 
 impl DnsPacket {
@@ -108,12 +110,12 @@ fn cidr_contains(cidr: &str, addr: IpAddr) -> Option<bool> {
         None => (cidr.parse::<IpAddr>().ok()?, None),
     };
     let ((net, width), (addr, addr_width)) = (bits(net), bits(addr));
+    if width != addr_width {
+        return Some(false);
+    }
     let len = len.unwrap_or(width);
     if len > width {
         return None;
-    }
-    if width != addr_width {
-        return Some(false);
     }
     let host_bits = width - len;
     let mask = if host_bits >= 128 {
@@ -269,25 +271,47 @@ impl NftRuleset {
 
     /// What the input base chains do with the packet.
     pub fn verdict(&self, pkt: &DnsPacket) -> Verdict {
+        let verdicts = self.base_chains(pkt.family).into_iter();
+        let mut verdicts = verdicts.map(|chain| self.chain_verdict(chain, pkt));
         let mut unknown = None;
-        for chain in self.base_chains(pkt.family) {
-            let label = format!("{} {} {}", chain.family, chain.table, chain.name);
-            match self.eval_chain(chain, pkt, 0) {
-                Flow::Accept => {}
-                Flow::Continue => {
-                    if chain.policy.as_deref() == Some("drop") {
-                        return Verdict::Drop {
-                            chain: format!("{label} (policy drop)"),
-                        };
-                    }
-                }
-                Flow::Drop(at) => return Verdict::Drop { chain: at },
-                Flow::Unknown(at, why) => {
-                    unknown.get_or_insert(Verdict::Unknown { chain: at, why });
+        for verdict in verdicts.by_ref() {
+            match verdict {
+                Verdict::Accept => {}
+                Verdict::Drop { .. } => return verdict,
+                Verdict::Unknown { .. } => {
+                    unknown.get_or_insert(verdict);
                 }
             }
         }
         unknown.unwrap_or(Verdict::Accept)
+    }
+
+    /// Every input base chain that drops the packet, as [`Verdict::Drop`] names it: a fix must
+    /// let it through each of them, not only the first.
+    pub fn drops(&self, pkt: &DnsPacket) -> Vec<String> {
+        self.base_chains(pkt.family)
+            .into_iter()
+            .filter_map(|chain| match self.chain_verdict(chain, pkt) {
+                Verdict::Drop { chain } => Some(chain),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What one base chain does with the packet, its policy included.
+    fn chain_verdict(&self, chain: &NftChain, pkt: &DnsPacket) -> Verdict {
+        match self.eval_chain(chain, pkt, 0) {
+            Flow::Accept => Verdict::Accept,
+            Flow::Continue if chain.policy.as_deref() == Some("drop") => Verdict::Drop {
+                chain: format!(
+                    "{} {} {} (policy drop)",
+                    chain.family, chain.table, chain.name
+                ),
+            },
+            Flow::Continue => Verdict::Accept,
+            Flow::Drop(at) => Verdict::Drop { chain: at },
+            Flow::Unknown(at, why) => Verdict::Unknown { chain: at, why },
+        }
     }
 
     fn chain(&self, family: &str, table: &str, name: &str) -> Option<&NftChain> {
@@ -486,6 +510,14 @@ impl NftRuleset {
         let (Some(left), Some(right)) = (body.get("left"), body.get("right")) else {
             return M::Unknown(format!("match `{body}`"));
         };
+        if left.get("exthdr").is_some() {
+            // An IPv6 extension header (routing, fragment, hop-by-hop…): the query has none.
+            // `exthdr X exists` is false, `missing` true; a field of it never matches.
+            return match right {
+                Value::Bool(exists) => M::from_bool(!exists).negate(op == "!="),
+                _ => M::No,
+            };
+        }
         let key = match self.value_of(left, pkt) {
             Ok(k) => k,
             Err(why) => return M::Unknown(why),
@@ -629,9 +661,11 @@ impl Key {
                     return cidr_contains(&t, *addr).ok_or(format!("address `{t}`"));
                 }
                 if let Some(p) = v.get("prefix") {
-                    let net = p.get("addr").and_then(Value::as_str).unwrap_or_default();
-                    let len = p.get("len").and_then(Value::as_u64).unwrap_or(33);
-                    return cidr_contains(&format!("{net}/{len}"), *addr)
+                    let net = p.get("addr").and_then(Value::as_str);
+                    let len = p.get("len").and_then(Value::as_u64);
+                    return net
+                        .zip(len)
+                        .and_then(|(net, len)| cidr_contains(&format!("{net}/{len}"), *addr))
                         .ok_or(format!("prefix `{v}`"));
                 }
                 if let Some(r) = v.get("range").and_then(Value::as_array) {
@@ -641,8 +675,9 @@ impl Key {
                             .and_then(|s| s.parse::<IpAddr>().ok())
                     };
                     if let (Some(lo), Some(hi)) = (a(0), a(1)) {
-                        // An address of the other family is in no range (IpAddr orders V4 first).
-                        return Ok(lo.is_ipv4() == addr.is_ipv4() && (lo..=hi).contains(addr));
+                        // `IpAddr` orders every IPv4 address before every IPv6 one, so a range
+                        // of one version holds no address of the other.
+                        return Ok((lo..=hi).contains(addr));
                     }
                 }
                 Err(format!("address `{v}`"))
@@ -811,13 +846,22 @@ impl IptablesFilter {
         let arg = |i: usize| rule.get(i).map(String::as_str).unwrap_or_default();
         while i < rule.len() {
             let opt = arg(i);
-            let value = arg(i + 1);
+            // An option takes the next word as its value unless that is another option or a
+            // `!` (`--soft`, `--fragmore` take none).
+            let has_value = rule
+                .get(i + 1)
+                .is_some_and(|next| !next.starts_with('-') && next != "!");
+            let value = if has_value { arg(i + 1) } else { "" };
             let m = match opt {
                 "!" => {
                     negate = true;
                     i += 1;
                     continue;
                 }
+                // A match on an IPv6 extension header (`-m rt --rt-type 0`, `-m frag`, `-m hbh`,
+                // `-m dst`) needs the header, which the query does not have: no match, negated
+                // or not.
+                _ if is_extension_header_option(opt) => return Flow::Continue,
                 "-i" | "--in-interface" => M::from_bool(iface_matches(value, &pkt.iface, '+')),
                 "-p" | "--protocol" => match value {
                     "udp" | "17" | "all" | "0" => M::Yes,
@@ -845,7 +889,7 @@ impl IptablesFilter {
                 }
             }
             negate = false;
-            i += 2;
+            i += if has_value { 2 } else { 1 };
         }
         let Some((target, _goto)) = target else {
             return Flow::Continue; // no target: a counter only
@@ -868,6 +912,13 @@ impl IptablesFilter {
             chain => self.eval_chain(chain, pkt, depth + 1),
         }
     }
+}
+
+/// Options of ip6tables' extension header matches (`rt`, `frag`, `hbh`, `dst`).
+fn is_extension_header_option(opt: &str) -> bool {
+    ["--rt-", "--frag", "--hbh-", "--dst-"]
+        .iter()
+        .any(|prefix| opt.starts_with(prefix))
 }
 
 /// Whether the packet's source (`-s`) or destination (`-d`) address is in the rule's list of
@@ -899,4 +950,52 @@ fn ports_include_53(value: &str) -> bool {
         }
         None => port_is_53(p),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_prefixes_of_either_version() {
+        let ip = |a: &str| a.parse::<IpAddr>().expect("an address");
+        for (cidr, addr, expected) in [
+            ("10.0.0.0/8", "10.89.60.2", Some(true)),
+            ("10.0.0.0/8", "11.0.0.1", Some(false)),
+            ("0.0.0.0/0", "192.0.2.1", Some(true)),
+            ("192.0.2.1/32", "192.0.2.1", Some(true)),
+            ("192.0.2.1", "192.0.2.2", Some(false)),
+            ("fd00:60::/64", "fd00:60::2", Some(true)),
+            ("fd00:60::/64", "fd00:61::2", Some(false)),
+            ("::/0", "fd00:60::2", Some(true)),
+            ("fd00:60::1/128", "fd00:60::1", Some(true)),
+            ("fd00:60::1", "fd00:60::2", Some(false)),
+            // The other version is never in a prefix, whatever its bits.
+            ("0.0.0.0/0", "::a59:3c02", Some(false)),
+            ("::/0", "10.89.60.2", Some(false)),
+            ("10.0.0.0/64", "fd00:60::2", Some(false)),
+            // Unreadable: unknown, not a guess.
+            ("10.0.0.0/33", "10.0.0.1", None),
+            ("fd00::/129", "fd00::1", None),
+            ("not an address/8", "10.0.0.1", None),
+        ] {
+            assert_eq!(cidr_contains(cidr, ip(addr)), expected, "{addr} in {cidr}");
+        }
+        assert_eq!(host_in("10.88.0.0/16"), Some(ip("10.88.0.2")));
+        assert_eq!(host_in("fd00:60::/64"), Some(ip("fd00:60::2")));
+        assert_eq!(host_in("fd00:60::"), None);
+    }
+
+    #[test]
+    fn a_range_of_the_other_version_holds_no_address() {
+        let v4_range = serde_json::json!({"range": ["0.0.0.0", "255.255.255.255"]});
+        let v6_range =
+            serde_json::json!({"range": ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]});
+        let v4 = Key::Addr("10.89.60.2".parse().expect("v4"));
+        let v6 = Key::Addr("fd00:60::2".parse().expect("v6"));
+        assert_eq!(v4.matches(&v4_range), Ok(true));
+        assert_eq!(v6.matches(&v6_range), Ok(true));
+        assert_eq!(v6.matches(&v4_range), Ok(false));
+        assert_eq!(v4.matches(&v6_range), Ok(false));
+    }
 }

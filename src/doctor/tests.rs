@@ -3,6 +3,7 @@
 //! rulesets (nixpkgs' nftables and iptables firewalls, with and without the UDP 53 rule) in a
 //! private network namespace.
 
+use super::firewall::{DnsPacket, Family, IptablesFilter, NftRuleset, Verdict};
 use super::gather::{crontabs, parse_exec, parse_mountinfo, parse_networks};
 use super::*;
 
@@ -296,13 +297,19 @@ fn iptables_firewall_is_read_from_iptables_save() {
     );
 }
 
-/// podman's network and quadgen's dual-stack `lan` (bridge `qg-lan`).
-fn dual_stack() -> HostFacts {
+/// podman's network and quadgen's dual-stack `lan` (bridge `qg-lan`), its IPv6 subnet listed
+/// first (its gateway the first name server) when `ipv6_first`.
+fn dual_stack(ipv6_first: bool) -> HostFacts {
     let mut lan = network("lan", "qg-lan", "10.89.60.0/24", "10.89.60.1", true);
-    lan.subnets.push(SubnetFacts {
+    let v6 = SubnetFacts {
         subnet: "fd00:60::/64".into(),
         gateway: Some("fd00:60::1".into()),
-    });
+    };
+    if ipv6_first {
+        lan.subnets.insert(0, v6);
+    } else {
+        lan.subnets.push(v6);
+    }
     let mut facts = healthy();
     facts.networks = Ok(vec![
         network("podman", "podman0", "10.88.0.0/16", "10.88.0.1", true),
@@ -311,58 +318,56 @@ fn dual_stack() -> HostFacts {
     facts
 }
 
+/// Each finding's level and text.
+fn said(findings: &[Finding], id: &str) -> Vec<(Level, String)> {
+    of(findings, id)
+        .into_iter()
+        .map(|f| (f.level, f.what.clone()))
+        .collect()
+}
+
 #[test]
-fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_of_its_own() {
-    let mut facts = dual_stack();
+fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_when_it_is_the_first_name_server() {
+    // The ip table lets DNS in on `qg-*` only (so podman0's is dropped); the ip6 table nowhere.
+    let mut facts = dual_stack(true);
     facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
     let f = diagnose(&facts, &options());
-    let fw = of(&f, "firewall-dns");
-    assert_eq!(fw.len(), 2, "{fw:#?}");
-    assert_eq!(fw[0].level, Level::Error);
-    // The ip table lets DNS in on `qg-*` only; the ip6 table nowhere.
     assert_eq!(
-        fw[0].what,
-        "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input (policy \
-         drop), `qg-lan` (IPv6) by ip6 qgtest6 input (policy drop)"
+        said(&f, "firewall-dns"),
+        [
+            (
+                Level::Error,
+                "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input \
+                 (policy drop), `qg-lan` (IPv6) by ip6 qgtest6 input (policy drop)"
+                    .to_string()
+            ),
+            (
+                Level::Ok,
+                "UDP 53 is accepted on qg-lan (ip qgtest4 input)".to_string()
+            )
+        ]
     );
     assert_eq!(
-        fw[0].fix,
+        of(&f, "firewall-dns")[0].fix,
         "nft 'insert rule ip qgtest4 input iifname { \"podman0\" } udp dport 53 accept' && nft \
          'insert rule ip6 qgtest6 input iifname { \"qg-lan\" } udp dport 53 accept'   # and add \
          the same rule to your firewall's saved configuration"
     );
-    assert_eq!(fw[1].level, Level::Ok);
-    assert_eq!(
-        fw[1].what,
-        "UDP 53 is accepted on qg-lan (ip qgtest4 input, ip6 qgtest6 input)"
-    );
 
-    // After the fix as printed (run by the real nft), both are accepted.
+    // After the fix as printed (run by the real nft), every query is accepted.
     facts.nft = Some(Ok(NFT_DUAL_STACK_FIXED.into()));
-    let fw = one(&diagnose(&facts, &options()), "firewall-dns").clone();
     assert_eq!(
-        fw.what,
-        "UDP 53 is accepted on podman0, qg-lan, qg-lan (IPv6) (ip qgtest4 input, ip6 qgtest6 input)"
+        said(&diagnose(&facts, &options()), "firewall-dns"),
+        [(
+            Level::Ok,
+            "UDP 53 is accepted on podman0, qg-lan (IPv6), qg-lan (ip qgtest4 input, ip6 qgtest6 \
+             input)"
+                .to_string()
+        )]
     );
 
-    // Without an IPv6 subnet there is no IPv6 query: the ip6 table is not in the way.
-    let mut facts = healthy();
-    facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
-    let fw = of(&diagnose(&facts, &options()), "firewall-dns")
-        .into_iter()
-        .map(|f| f.what.clone())
-        .collect::<Vec<_>>();
-    assert_eq!(
-        fw,
-        [
-            "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input (policy \
-             drop)",
-            "UDP 53 is accepted on qg-media (ip qgtest4 input)"
-        ]
-    );
-
-    // The NixOS option opens the bridge over both IP versions.
-    let mut facts = dual_stack();
+    // The NixOS option opens each bridge once, over both IP versions.
+    let mut facts = dual_stack(true);
     facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
     facts.nixos = true;
     assert_eq!(
@@ -374,36 +379,214 @@ fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_of_its_own() {
 }
 
 #[test]
+fn ipv6_dns_dropped_behind_an_accepted_ipv4_name_server_is_a_warning() {
+    let mut facts = dual_stack(false);
+    facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
+    let f = diagnose(&facts, &options());
+    let fw = of(&f, "firewall-dns");
+    assert_eq!(
+        said(&f, "firewall-dns"),
+        [
+            (
+                Level::Error,
+                "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input \
+                 (policy drop)"
+                    .to_string()
+            ),
+            (
+                Level::Warning,
+                "the firewall drops container DNS (UDP 53) to a second name server on `qg-lan` \
+                 (IPv6) by ip6 qgtest6 input (policy drop)"
+                    .to_string()
+            ),
+            (
+                Level::Ok,
+                "UDP 53 is accepted on qg-lan (ip qgtest4 input)".to_string()
+            )
+        ]
+    );
+    assert_eq!(
+        fw[1].fix,
+        "nft 'insert rule ip6 qgtest6 input iifname { \"qg-lan\" } udp dport 53 accept'   # and \
+         add the same rule to your firewall's saved configuration"
+    );
+
+    // Without an IPv6 subnet there is no IPv6 query: the ip6 table is not in the way.
+    let mut facts = healthy();
+    facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
+    assert_eq!(
+        said(&diagnose(&facts, &options()), "firewall-dns"),
+        [
+            (
+                Level::Error,
+                "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input \
+                 (policy drop)"
+                    .to_string()
+            ),
+            (
+                Level::Ok,
+                "UDP 53 is accepted on qg-media (ip qgtest4 input)".to_string()
+            )
+        ]
+    );
+}
+
+#[test]
+fn an_inet_chain_dropping_both_versions_names_the_bridge_once_in_the_fix() {
+    let mut facts = dual_stack(true);
+    facts.nft = Some(Ok(nft_chain("drop", &[])));
+    let fix = one(&diagnose(&facts, &options()), "firewall-dns")
+        .fix
+        .clone();
+    assert_eq!(
+        fix,
+        "nft 'insert rule inet t in iifname { \"podman0\", \"qg-lan\" } udp dport 53 accept'   # \
+         and add the same rule to your firewall's saved configuration"
+    );
+    facts.nixos = true;
+    let fix = one(&diagnose(&facts, &options()), "firewall-dns")
+        .fix
+        .clone();
+    assert_eq!(fix.matches("\"qg-lan\"").count(), 1, "{fix}");
+}
+
+#[test]
+fn the_fix_opens_every_chain_that_drops_a_query_not_only_the_first() {
+    use serde_json::json;
+    // `in` drops qg-media's queries by a rule; `late` (a later base chain) drops everything by
+    // its policy: qg-media's query must be let through both.
+    let chain = |name: &str, policy: &str| {
+        json!({"chain": {"family": "inet", "table": "t", "name": name, "type": "filter",
+            "hook": "input", "prio": 0, "policy": policy}})
+    };
+    let ruleset = json!({"nftables": [
+        {"table": {"family": "inet", "name": "t"}},
+        chain("in", "accept"),
+        chain("late", "drop"),
+        {"rule": {"family": "inet", "table": "t", "chain": "in", "expr": [
+            {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "qg-media"}},
+            {"drop": null}
+        ]}}
+    ]});
+    let mut facts = healthy();
+    facts.nft = Some(Ok(ruleset.to_string()));
+    let f = diagnose(&facts, &options());
+    let fw = one(&f, "firewall-dns");
+    assert_eq!(
+        fw.what,
+        "the firewall drops container DNS (UDP 53) on `podman0` by inet t late (policy drop), \
+         `qg-media` by inet t in"
+    );
+    assert_eq!(
+        fw.fix,
+        "nft 'insert rule inet t late iifname { \"podman0\", \"qg-media\" } udp dport 53 accept' \
+         && nft 'insert rule inet t in iifname { \"qg-media\" } udp dport 53 accept'   # and add \
+         the same rule to your firewall's saved configuration"
+    );
+}
+
+#[test]
+fn one_query_per_bridge_and_version_to_each_gateway_in_subnet_order() {
+    let subnet = |subnet: &str, gateway: Option<&str>| SubnetFacts {
+        subnet: subnet.into(),
+        gateway: gateway.map(str::to_string),
+    };
+    let mut lan = network("lan", "qg-lan", "10.89.60.0/24", "10.89.60.1", true);
+    lan.subnets = vec![
+        subnet("fd00:60::/64", Some("fd00:60::1")),
+        subnet("fd00:61::/64", Some("fd00:61::1")),
+        subnet("10.89.60.0/24", None),
+        subnet("10.89.61.0/24", Some("10.89.61.1")),
+    ];
+    let mut only6 = network("six", "qg-six", "fd00:62::/64", "fd00:62::1", true);
+    only6.subnets[0].gateway = Some("fd00:62::1".into());
+    let mut bare = network("bare", "qg-bare", "10.89.63.0/24", "10.89.63.1", true);
+    bare.subnets.clear();
+    let mut facts = healthy();
+    facts.networks = Ok(vec![lan, only6, bare]);
+    type Query = (String, Family, Option<String>, Option<String>, bool);
+    let queries: Vec<Query> = super::checks::dns_packets(&facts)
+        .into_iter()
+        .map(|p| {
+            let addr = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string());
+            (p.iface, p.family, addr(p.saddr), addr(p.daddr), p.first)
+        })
+        .collect();
+    let q = |iface: &str, family, saddr: Option<&str>, daddr: Option<&str>, first| {
+        (
+            iface.to_string(),
+            family,
+            saddr.map(str::to_string),
+            daddr.map(str::to_string),
+            first,
+        )
+    };
+    assert_eq!(
+        queries,
+        [
+            q(
+                "qg-lan",
+                Family::V6,
+                Some("fd00:60::2"),
+                Some("fd00:60::1"),
+                true
+            ),
+            q(
+                "qg-lan",
+                Family::V4,
+                Some("10.89.61.2"),
+                Some("10.89.61.1"),
+                false
+            ),
+            q(
+                "qg-six",
+                Family::V6,
+                Some("fd00:62::2"),
+                Some("fd00:62::1"),
+                true
+            ),
+            q("qg-bare", Family::V4, None, None, true),
+        ]
+    );
+}
+
+#[test]
 fn ipv6_dns_is_read_from_ip6tables_save() {
-    let mut facts = dual_stack();
+    let mut facts = dual_stack(true);
     facts.nft = None;
     facts.iptables = Some(Ok(String::new()));
     facts.ip6tables = Some(Ok(IP6TABLES_CLOSED.into()));
     let f = diagnose(&facts, &options());
-    let fw = of(&f, "firewall-dns");
-    assert_eq!(fw[0].level, Level::Error, "{fw:#?}");
     assert_eq!(
-        fw[0].what,
-        "the firewall drops container DNS (UDP 53) on `qg-lan` (IPv6) by ip6tables filter INPUT \
-         (policy DROP)"
+        said(&f, "firewall-dns"),
+        [
+            (
+                Level::Error,
+                "the firewall drops container DNS (UDP 53) on `qg-lan` (IPv6) by ip6tables filter \
+                 INPUT (policy DROP)"
+                    .to_string()
+            ),
+            (
+                Level::Ok,
+                "UDP 53 is accepted on podman0, qg-lan (no input chain filters them)".to_string()
+            )
+        ]
     );
     assert_eq!(
-        fw[0].fix,
+        of(&f, "firewall-dns")[0].fix,
         "ip6tables -I INPUT -i qg-lan -p udp --dport 53 -j ACCEPT   # and add the same rule to \
          your firewall's saved configuration"
     );
-    assert_eq!(
-        fw[1].what,
-        "UDP 53 is accepted on podman0, qg-lan (ip6tables filter INPUT)"
-    );
-    // The fix as ip6tables would hold it: inserted first, the query is accepted.
+    // The fix as ip6tables-save prints it once run: the query is accepted.
     let fixed = IP6TABLES_CLOSED.replace(
         "-A INPUT -i lo -j ACCEPT",
         "-A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -i lo -j ACCEPT",
     );
     facts.ip6tables = Some(Ok(fixed));
-    let fw = one(&diagnose(&facts, &options()), "firewall-dns").clone();
-    assert_eq!(fw.level, Level::Ok, "{fw:#?}");
+    assert_eq!(
+        one(&diagnose(&facts, &options()), "firewall-dns").level,
+        Level::Ok
+    );
     // An IPv4-only host does not consult ip6tables.
     let mut facts = healthy();
     facts.nft = None;
@@ -412,6 +595,229 @@ fn ipv6_dns_is_read_from_ip6tables_save() {
     let fw = one(&diagnose(&facts, &options()), "firewall-dns").clone();
     assert_eq!(fw.level, Level::Ok, "{fw:#?}");
     assert!(fw.what.starts_with("no firewall is active"), "{}", fw.what);
+}
+
+#[test]
+fn ip6tables_extension_header_matches_and_valueless_options() {
+    // ufw's before6.rules drop routing header type 0; a DNS query has no routing header.
+    let filter = |rules: &str| {
+        let text = format!("*filter\n:INPUT DROP [0:0]\n{rules}\nCOMMIT\n");
+        IptablesFilter::parse(&text, Family::V6).expect("a filter table")
+    };
+    let query = DnsPacket {
+        iface: "qg-lan".into(),
+        family: Family::V6,
+        saddr: "fd00:60::2".parse().ok(),
+        daddr: "fd00:60::1".parse().ok(),
+        first: true,
+    };
+    let accept_dns = "-A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT";
+    for (rules, expected) in [
+        (
+            format!("-A INPUT -m rt --rt-type 0 -j DROP\n{accept_dns}"),
+            Verdict::Accept,
+        ),
+        (
+            format!("-A INPUT -m rt ! --rt-type 0 -j DROP\n{accept_dns}"),
+            Verdict::Accept,
+        ),
+        // `--soft` takes no value: the rule's target is still read, and its header match is not
+        // evaluated, so the rule's verdict is unknown rather than skipped.
+        (
+            "-A INPUT -m ipv6header --header ipv6-frag --soft -j DROP".to_string(),
+            Verdict::Unknown {
+                chain: "ip6tables filter INPUT".into(),
+                why: "`--header ipv6-frag`".into(),
+            },
+        ),
+        (
+            format!("-A INPUT -m frag --fragmore -j DROP\n{accept_dns}"),
+            Verdict::Accept,
+        ),
+        (
+            format!("-A INPUT -s fd00:61::/64 -j DROP\n{accept_dns}"),
+            Verdict::Accept,
+        ),
+        (
+            format!("-A INPUT ! -s fd00:60::/64 -j DROP\n{accept_dns}"),
+            Verdict::Accept,
+        ),
+        (
+            "-A INPUT -s fd00:60::/64 -j DROP".to_string(),
+            Verdict::Drop {
+                chain: "ip6tables filter INPUT".into(),
+            },
+        ),
+        (
+            "-A INPUT -p ipv6-icmp -j ACCEPT".to_string(),
+            Verdict::Drop {
+                chain: "ip6tables filter INPUT (policy DROP)".into(),
+            },
+        ),
+    ] {
+        assert_eq!(filter(&rules).verdict(&query), expected, "{rules}");
+    }
+}
+
+#[test]
+fn nft_rules_are_evaluated_for_an_ipv6_query() {
+    use serde_json::json;
+    let query = |family, saddr: &str, daddr: &str| DnsPacket {
+        iface: "qg-lan".into(),
+        family,
+        saddr: saddr.parse().ok(),
+        daddr: daddr.parse().ok(),
+        first: true,
+    };
+    let v6 = query(Family::V6, "fd00:60::2", "fd00:60::1");
+    let v4 = query(Family::V4, "10.89.60.2", "10.89.60.1");
+    let matches = |proto: &str, field: &str, op: &str, right: serde_json::Value| json!({"match": {"op": op, "left": {"payload": {"protocol": proto, "field": field}}, "right": right}});
+    let meta = |key: &str, right: &str| json!({"match": {"op": "==", "left": {"meta": {"key": key}}, "right": right}});
+    let exthdr = |header: serde_json::Value, right: serde_json::Value| json!({"match": {"op": "==", "left": {"exthdr": header}, "right": right}});
+    let prefix = |addr: &str, len: u32| json!({"prefix": {"addr": addr, "len": len}});
+    let (accept, drop) = (json!({"accept": null}), json!({"drop": null}));
+    let dport = matches("udp", "dport", "==", json!(53));
+    // (policy, rule, what the IPv6 query meets, what the IPv4 one meets); all rules as
+    // nft 1.0.6 prints them in JSON.
+    let cases = [
+        (
+            "accept",
+            json!([matches("ip", "saddr", "!=", prefix("10.0.0.0", 8)), drop]),
+            true,
+            true,
+        ),
+        (
+            "accept",
+            json!([matches("ip", "protocol", "==", json!("udp")), drop]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([meta("nfproto", "ipv6"), dport, accept]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([meta("nfproto", "ipv4"), accept]),
+            false,
+            true,
+        ),
+        (
+            "drop",
+            json!([meta("protocol", "ip6"), accept]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([matches("ip6", "nexthdr", "==", json!("udp")), accept]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([
+                matches("ip6", "saddr", "==", prefix("fd00:60::", 64)),
+                accept
+            ]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([
+                matches("ip6", "saddr", "==", prefix("fd00:61::", 64)),
+                accept
+            ]),
+            false,
+            false,
+        ),
+        (
+            "drop",
+            json!([matches("ip6", "saddr", "==", prefix("::", 0)), accept]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([
+                matches(
+                    "ip6",
+                    "daddr",
+                    "==",
+                    json!({"range": ["fd00:60::1", "fd00:60::ff"]})
+                ),
+                accept
+            ]),
+            true,
+            false,
+        ),
+        (
+            "drop",
+            json!([
+                matches("icmpv6", "type", "==", json!("echo-request")),
+                accept
+            ]),
+            false,
+            false,
+        ),
+        (
+            "accept",
+            json!([
+                exthdr(json!({"name": "rt", "field": "type"}), json!(0)),
+                drop
+            ]),
+            true,
+            true,
+        ),
+        (
+            "drop",
+            json!([exthdr(json!({"name": "frag"}), json!(false)), accept]),
+            true,
+            true,
+        ),
+        (
+            "drop",
+            json!([exthdr(json!({"name": "frag"}), json!(true)), accept]),
+            false,
+            false,
+        ),
+    ];
+    for (policy, rule, v6_accepted, v4_accepted) in cases {
+        let rs =
+            NftRuleset::parse(&nft_chain(policy, std::slice::from_ref(&rule))).expect("nft JSON");
+        assert_eq!(
+            rs.verdict(&v6) == Verdict::Accept,
+            v6_accepted,
+            "IPv6: {policy} {rule}"
+        );
+        assert_eq!(
+            rs.verdict(&v4) == Verdict::Accept,
+            v4_accepted,
+            "IPv4: {policy} {rule}"
+        );
+    }
+    // Which tables see which version: `ip` only IPv4, `ip6` only IPv6.
+    for (family, v6_seen, v4_seen) in [
+        ("ip", false, true),
+        ("ip6", true, false),
+        ("inet", true, true),
+    ] {
+        let json = nft_chain("drop", &[]).replace("\"inet\"", &format!("\"{family}\""));
+        let rs = NftRuleset::parse(&json).expect("nft JSON");
+        assert_eq!(
+            rs.verdict(&v6) != Verdict::Accept,
+            v6_seen,
+            "{family} table, IPv6"
+        );
+        assert_eq!(
+            rs.verdict(&v4) != Verdict::Accept,
+            v4_seen,
+            "{family} table, IPv4"
+        );
+    }
 }
 
 #[test]
