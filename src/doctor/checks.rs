@@ -172,12 +172,18 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
                 return;
             }
         }
-        out.push(ok(
-            ID,
+        let what = if firewall
+            .filtering_chains(&[Family::V4, Family::V6])
+            .is_empty()
+        {
             "no firewall is active (no nftables input chain, no iptables INPUT rule): UDP 53 \
              reaches aardvark-dns"
-                .into(),
-        ));
+        } else {
+            // Only IPv6 is filtered, and no network here has an IPv6 subnet.
+            "nothing filters IPv4 input (the firewall's chains are for IPv6, and no network \
+             here has an IPv6 subnet): UDP 53 reaches aardvark-dns"
+        };
+        out.push(ok(ID, what.into()));
         return;
     }
     let mut verdicts = DnsVerdicts::default();
