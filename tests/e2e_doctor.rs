@@ -56,23 +56,31 @@ const IPV6_CLOSED_RULESET: &str = r#"table ip6 qgtest6 {
 }
 "#;
 
-/// Whether a container on `network` resolves its own name by asking the name server `server`:
-/// `Ok` when it does, else what nslookup printed.
-fn resolves_through(m: &Machine, network: &str, server: &str, n: u32) -> Result<(), String> {
+/// Whether a container on `network` resolves its own name through aardvark-dns, asking the name
+/// server `server` (or those of its resolv.conf): `Ok` when it does within 5 s, else what
+/// nslookup printed.
+fn resolves_through(
+    m: &Machine,
+    network: &str,
+    server: Option<&str>,
+    n: u32,
+) -> Result<(), String> {
     let name = format!("probe-{network}-{n}");
-    let out = m.run([
+    let (network_flag, name_flag) = (format!("--network={network}"), format!("--name={name}"));
+    let mut argv = vec![
         "podman",
         "run",
         "--rm",
-        &format!("--network={network}"),
-        &format!("--name={name}"),
+        &network_flag,
+        &name_flag,
         IMAGE,
         "timeout",
         "5",
         "nslookup",
         &name,
-        server,
-    ]);
+    ];
+    argv.extend(server);
+    let out = m.run(argv);
     if out.status.success() {
         Ok(())
     } else {
@@ -122,20 +130,7 @@ fn ids(findings: &[&Value]) -> BTreeSet<String> {
 
 /// Whether a container on `network` resolves its own name through aardvark-dns (5 s at most).
 fn resolves(m: &Machine, network: &str, n: u32) -> bool {
-    let name = format!("probe-{network}-{n}");
-    let out = m.run([
-        "podman",
-        "run",
-        "--rm",
-        &format!("--network={network}"),
-        &format!("--name={name}"),
-        IMAGE,
-        "timeout",
-        "5",
-        "nslookup",
-        &name,
-    ]);
-    out.status.success()
+    resolves_through(m, network, None, n).is_ok()
 }
 
 #[test]
@@ -338,10 +333,10 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
          (policy drop)"
     );
     assert!(
-        resolves_through(&m, "lan", "10.89.61.1", 3).is_ok(),
+        resolves_through(&m, "lan", Some("10.89.61.1"), 3).is_ok(),
         "IPv4 lookup on qg-lan fails"
     );
-    let dropped = resolves_through(&m, "lan", "fd00:61::1", 4);
+    let dropped = resolves_through(&m, "lan", Some("fd00:61::1"), 4);
     eprintln!("IPv6 lookup behind the closed ip6 table: {dropped:?}");
     assert!(
         dropped.as_ref().is_err_and(|e| e.contains("timed out")),
@@ -364,7 +359,7 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
          ip6 qgtest6 input)"
     );
     assert!(
-        resolves_through(&m, "lan", "fd00:61::1", 5).is_ok(),
+        resolves_through(&m, "lan", Some("fd00:61::1"), 5).is_ok(),
         "IPv6 lookup on qg-lan fails after the fix"
     );
     steps.step("IPv6 fix works");

@@ -929,13 +929,16 @@ fn a_restart_owed_to_a_held_unit_is_done_and_says_why() {
         restart: strings(&["a.service"]),
         ..Pending::default()
     });
-    let p = plan(
-        std::slice::from_ref(&a1),
-        Some(&m),
-        &disk(&[("a.container", edited)]),
-        "/inv.toml",
-        PlanOptions::default(),
-    );
+    let plan_with = |m: &Manifest| {
+        plan(
+            std::slice::from_ref(&a1),
+            Some(m),
+            &disk(&[("a.container", edited)]),
+            "/inv.toml",
+            PlanOptions::default(),
+        )
+    };
+    let p = plan_with(&m);
     assert!(ops(&p).is_empty(), "the held file is not written");
     assert_eq!(p.steps.restart, strings(&["a.service"]));
     assert_eq!(p.units[0].action, Action::Restart);
@@ -946,13 +949,7 @@ fn a_restart_owed_to_a_held_unit_is_done_and_says_why() {
     );
     // Without owed work the held unit stays, and its reason says it is held.
     m.pending = None;
-    let p = plan(
-        std::slice::from_ref(&a1),
-        Some(&m),
-        &disk(&[("a.container", edited)]),
-        "/inv.toml",
-        PlanOptions::default(),
-    );
+    let p = plan_with(&m);
     assert!(p.steps.restart.is_empty());
     assert!(p.units[0].reason.starts_with("held (`quadgen edit`)"));
 }
