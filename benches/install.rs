@@ -120,7 +120,14 @@ fn summary() {
     show("one changed", &r, &s);
 }
 
+/// The binary's allocator, tuned the same way, so the figures are the binary's. (It matters:
+/// compiling 1,000 in process took 24.4 ms with glibc's malloc on two threads, 13.7 on one; with
+/// mimalloc 5.9 ms on two, 9.9 on one.)
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    quadgen::cli::keep_freed_memory();
     summary();
     divan::main();
 }
