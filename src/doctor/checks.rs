@@ -453,25 +453,12 @@ fn report_dns_verdicts(
             firewall_fix(facts, &fallback),
         ));
     }
-    for (pkt, chain, why) in &verdicts.unknown {
-        out.push(finding(
-            ID,
-            Level::Warning,
-            format!(
-                "cannot tell whether UDP 53 on {} is accepted: {chain} has {why}",
-                quoted(pkt)
-            ),
-            "a rule quadgen cannot evaluate decides; check it by hand",
-            format!(
-                "nft list ruleset; {}   # look for what {chain} does with udp dport 53 on {}",
-                match pkt.family {
-                    Family::V4 => "iptables-save",
-                    Family::V6 => "ip6tables-save",
-                },
-                pkt.label()
-            ),
-        ));
-    }
+    out.extend(
+        verdicts
+            .unknown
+            .iter()
+            .map(|(pkt, chain, why)| undecided(pkt, chain, why)),
+    );
     if !verdicts.open.is_empty() {
         let labels: Vec<String> = verdicts.open.iter().map(DnsPacket::label).collect();
         let by = firewall.filtering_chains(&families(&verdicts.open));
@@ -485,6 +472,27 @@ fn report_dns_verdicts(
             format!("UDP 53 is accepted on {} ({by})", labels.join(", ")),
         ));
     }
+}
+
+/// The warning for a query a rule quadgen cannot evaluate decides.
+fn undecided(pkt: &DnsPacket, chain: &str, why: &str) -> Finding {
+    finding(
+        "firewall-dns",
+        Level::Warning,
+        format!(
+            "cannot tell whether UDP 53 on {} is accepted: {chain} has {why}",
+            quoted(pkt)
+        ),
+        "a rule quadgen cannot evaluate decides; check it by hand",
+        format!(
+            "nft list ruleset; {}   # look for what {chain} does with udp dport 53 on {}",
+            match pkt.family {
+                Family::V4 => "iptables-save",
+                Family::V6 => "ip6tables-save",
+            },
+            pkt.label()
+        ),
+    )
 }
 
 /// The fix for dropped queries: NixOS options, or a rule inserted ahead of the drops in every

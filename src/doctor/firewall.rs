@@ -468,32 +468,7 @@ impl NftRuleset {
             };
         }
         if let Some(p) = left.get("payload") {
-            let proto = p
-                .get("protocol")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let field = p.get("field").and_then(Value::as_str).unwrap_or_default();
-            // The network header of the packet's family; the other family's is absent.
-            let own = match pkt.family {
-                Family::V4 => "ip",
-                Family::V6 => "ip6",
-            };
-            return match (proto, field) {
-                ("udp" | "th", "dport") => Ok(Key::Port),
-                ("ip" | "ip6", _) if proto != own => Ok(Key::Absent),
-                ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Key::Proto),
-                ("ip" | "ip6", "saddr") => {
-                    pkt.saddr.map(Key::Addr).ok_or(format!("`{proto} saddr`"))
-                }
-                ("ip" | "ip6", "daddr") => {
-                    pkt.daddr.map(Key::Addr).ok_or(format!("`{proto} daddr`"))
-                }
-                (
-                    "tcp" | "icmp" | "icmpv6" | "sctp" | "dccp" | "igmp" | "esp" | "ah" | "arp",
-                    _,
-                ) => Ok(Key::Absent),
-                _ => Err(format!("`{proto} {field}`")),
-            };
+            return payload_key(p, pkt);
         }
         if let Some(ct) = left.get("ct") {
             let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
@@ -602,6 +577,34 @@ impl NftRuleset {
             }
         }
         Ok(None)
+    }
+}
+
+/// What the packet has for a payload field (`udp dport`, `ip6 saddr`…).
+fn payload_key(payload: &Value, pkt: &DnsPacket) -> Result<Key, String> {
+    let proto = payload
+        .get("protocol")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let field = payload
+        .get("field")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // The network header of the packet's family; the other family's is absent.
+    let own = match pkt.family {
+        Family::V4 => "ip",
+        Family::V6 => "ip6",
+    };
+    match (proto, field) {
+        ("udp" | "th", "dport") => Ok(Key::Port),
+        ("ip" | "ip6", _) if proto != own => Ok(Key::Absent),
+        ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Key::Proto),
+        ("ip" | "ip6", "saddr") => pkt.saddr.map(Key::Addr).ok_or(format!("`{proto} saddr`")),
+        ("ip" | "ip6", "daddr") => pkt.daddr.map(Key::Addr).ok_or(format!("`{proto} daddr`")),
+        ("tcp" | "icmp" | "icmpv6" | "sctp" | "dccp" | "igmp" | "esp" | "ah" | "arp", _) => {
+            Ok(Key::Absent)
+        }
+        _ => Err(format!("`{proto} {field}`")),
     }
 }
 
