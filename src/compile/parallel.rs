@@ -356,8 +356,15 @@ mod tests {
                 |&i| {
                     let ahead = i.saturating_sub(to_take.load(Ordering::SeqCst));
                     most_ahead.fetch_max(ahead, Ordering::SeqCst);
-                    if on_helper(caller) && !stalled.swap(true, Ordering::SeqCst) {
-                        std::thread::sleep(Duration::from_millis(30));
+                    if on_helper(caller) {
+                        if !stalled.swap(true, Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(30));
+                        }
+                    } else {
+                        // However late the helper starts (a loaded machine), it takes part.
+                        while !stalled.load(Ordering::SeqCst) {
+                            std::thread::yield_now();
+                        }
                     }
                     i
                 },
@@ -388,10 +395,16 @@ mod tests {
                 &items,
                 |&i| {
                     last_worked.fetch_max(i, Ordering::SeqCst);
-                    let first_on_helper = on_helper(caller)
-                        && stalled_at
-                            .compare_exchange(usize::MAX, i, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok();
+                    if !on_helper(caller) {
+                        // However late the helper starts (a loaded machine), it takes part.
+                        while stalled_at.load(Ordering::SeqCst) == usize::MAX {
+                            std::thread::yield_now();
+                        }
+                        return i;
+                    }
+                    let first_on_helper = stalled_at
+                        .compare_exchange(usize::MAX, i, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok();
                     if first_on_helper {
                         std::thread::sleep(Duration::from_millis(30));
                     }
