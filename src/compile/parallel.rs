@@ -522,6 +522,10 @@ mod tests {
                         {
                             panic!("unit failed");
                         }
+                        // However late the helper starts, it gets to panic first.
+                        while !panicked.load(Ordering::SeqCst) {
+                            std::thread::yield_now();
+                        }
                         worked.fetch_add(1, Ordering::SeqCst);
                         std::thread::sleep(Duration::from_micros(50));
                     })
