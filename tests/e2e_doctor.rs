@@ -329,8 +329,8 @@ fn doctor_finds_dns_off_firewall_closed_timer_off_bad_prune_and_its_fixes_work()
     );
     assert_eq!(
         errors[0]["what"],
-        "the firewall drops container DNS (UDP 53) on `qg-lan` (IPv6) by ip6 qgtest6 input \
-         (policy drop)"
+        "the firewall drops container DNS (UDP 53) to the first name server on `qg-lan` (IPv6) \
+         by ip6 qgtest6 input (policy drop)"
     );
     assert!(
         resolves_through(&m, "lan", Some("10.89.61.1"), 3).is_ok(),

@@ -139,38 +139,22 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     let Some(firewall) = read_firewall(facts, out) else {
         return;
     };
-    let has_v6 = packets.iter().any(|p| p.family == Family::V6);
-    if firewall.filtering_chains(&families(&packets)).is_empty() {
-        let nft_tables_unread = firewall
-            .nft
-            .as_ref()
-            .is_some_and(NftRuleset::has_iptables_nft_tables)
-            && !matches!(facts.iptables, Some(Ok(_)));
-        if nft_tables_unread {
+    let needed = families(&packets);
+    let unread: Vec<&Unread> = firewall
+        .unread
+        .iter()
+        .filter(|u| needed.contains(&u.family))
+        .collect();
+    if firewall.filtering_chains(&needed).is_empty() {
+        if let Some(u) = unread.first() {
             out.push(finding(
                 ID,
                 Level::Warning,
-                "the ruleset has iptables-nft tables, and `iptables-save` cannot be run".into(),
-                "UDP 53 could not be checked",
-                "iptables-save".into(),
+                u.what.clone(),
+                &u.why,
+                u.fix.clone(),
             ));
             return;
-        }
-        let failed = [
-            ("iptables-save", &facts.iptables, true),
-            ("ip6tables-save", &facts.ip6tables, has_v6),
-        ];
-        for (program, probe, needed) in failed {
-            if let (Some(Err(e)), true) = (probe, needed) {
-                out.push(finding(
-                    ID,
-                    Level::Warning,
-                    format!("`{program}` failed: {e}"),
-                    "UDP 53 could not be checked in iptables' rules (run doctor as root)",
-                    "sudo quadgen doctor".into(),
-                ));
-                return;
-            }
         }
         let what = if firewall
             .filtering_chains(&[Family::V4, Family::V6])
@@ -188,14 +172,19 @@ pub(super) fn check_firewall(facts: &HostFacts, out: &mut Vec<Finding>) {
     }
     let mut verdicts = DnsVerdicts::default();
     for pkt in &packets {
-        match firewall.verdict(pkt) {
-            Verdict::Accept => verdicts.open.push(pkt.clone()),
-            Verdict::Drop { chain } => verdicts.closed.push(Dropped {
+        let unread = unread.iter().find(|u| u.family == pkt.family);
+        match (firewall.verdict(pkt), unread) {
+            (Verdict::Drop { chain }, _) => verdicts.closed.push(Dropped {
                 pkt: pkt.clone(),
                 chain,
                 every_chain: firewall.drops(pkt),
             }),
-            Verdict::Unknown { chain, why } => verdicts.unknown.push((pkt.clone(), chain, why)),
+            // What was read lets it through, but not everything could be read.
+            (_, Some(u)) => verdicts.unknown.push(unreadable(pkt, u)),
+            (Verdict::Accept, None) => verdicts.open.push(pkt.clone()),
+            (Verdict::Unknown { chain, why }, None) => {
+                verdicts.unknown.push(undecided(pkt, &chain, &why))
+            }
         }
     }
     report_dns_verdicts(facts, out, &firewall, &verdicts);
@@ -270,6 +259,46 @@ struct Firewall {
     nft: Option<NftRuleset>,
     iptables: Option<IptablesFilter>,
     ip6tables: Option<IptablesFilter>,
+    /// The IP versions whose rules could not all be read.
+    unread: Vec<Unread>,
+}
+
+/// Rules of one IP version that could not be read: a failed `iptables-save`, or iptables-nft
+/// tables (which only `iptables-save` shows) when it cannot be run.
+struct Unread {
+    family: Family,
+    what: String,
+    why: String,
+    fix: String,
+}
+
+impl Unread {
+    /// What `iptables-save` (`family` V4) or `ip6tables-save` (V6) leaves unread.
+    fn of(family: Family, probe: &super::Probe, nft: Option<&NftRuleset>) -> Option<Unread> {
+        let (program, rules) = match family {
+            Family::V4 => ("iptables-save", "iptables' rules"),
+            Family::V6 => ("ip6tables-save", "ip6tables' rules"),
+        };
+        let xt_unread = nft.is_some_and(|rs| rs.has_iptables_nft_tables(family))
+            && !matches!(probe, Some(Ok(_)));
+        if xt_unread {
+            return Some(Unread {
+                family,
+                what: format!("the ruleset has iptables-nft tables, and `{program}` cannot be run"),
+                why: "UDP 53 could not be checked".into(),
+                fix: program.into(),
+            });
+        }
+        match probe {
+            Some(Err(e)) => Some(Unread {
+                family,
+                what: format!("`{program}` failed: {e}"),
+                why: format!("UDP 53 could not be checked in {rules} (run doctor as root)"),
+                fix: "sudo quadgen doctor".into(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl Firewall {
@@ -362,14 +391,33 @@ fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> 
         }
         None => None,
     };
+    let mut nft = nft;
     let filter = |probe: &super::Probe, family| match probe {
         Some(Ok(text)) => IptablesFilter::parse(text, family).filter(IptablesFilter::filters_input),
         _ => None,
     };
+    let unread = [
+        (Family::V4, &facts.iptables),
+        (Family::V6, &facts.ip6tables),
+    ]
+    .into_iter()
+    .filter_map(|(family, probe)| Unread::of(family, probe, nft.as_ref()))
+    .collect();
+    // iptables-nft's tables are in nft's ruleset too: read them once, as iptables-save shows
+    // them (a fix written with `nft` into them would make them unreadable to iptables).
+    for (family, probe) in [
+        (Family::V4, &facts.iptables),
+        (Family::V6, &facts.ip6tables),
+    ] {
+        if let (Some(rs), Some(Ok(text))) = (nft.as_mut(), probe) {
+            rs.leave_to_iptables(firewall::iptables_nft_tables(text, family));
+        }
+    }
     Some(Firewall {
         nft,
         iptables: filter(&facts.iptables, Family::V4),
         ip6tables: filter(&facts.ip6tables, Family::V6),
+        unread,
     })
 }
 
@@ -377,8 +425,8 @@ fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> 
 #[derive(Default)]
 struct DnsVerdicts {
     closed: Vec<Dropped>,
-    /// Undecided: the query, the chain and the rule quadgen cannot evaluate.
-    unknown: Vec<(DnsPacket, String, String)>,
+    /// Undecided, each with its warning.
+    unknown: Vec<Finding>,
     /// Accepted.
     open: Vec<DnsPacket>,
 }
@@ -400,65 +448,17 @@ fn quoted(pkt: &DnsPacket) -> String {
     }
 }
 
-/// The findings: an error for the bridges where DNS is dropped (with the fix), a warning where
-/// only a later name server is dropped and the first answers, a warning per rule quadgen cannot
-/// evaluate, ok for the rest.
+/// The findings: errors for the bridges where DNS is dropped (with the fix), a warning where
+/// only a later name server is dropped and the first answers, a warning per query that cannot be
+/// decided, ok for the rest.
 fn report_dns_verdicts(
     facts: &HostFacts,
     out: &mut Vec<Finding>,
     firewall: &Firewall,
     verdicts: &DnsVerdicts,
 ) {
-    const ID: &str = "firewall-dns";
-    // A bridge's first query is the first name server its containers ask; while that one is
-    // accepted, a later one dropped only slows a lookup that falls back to it.
-    let first_answers = |pkt: &DnsPacket| {
-        verdicts
-            .open
-            .iter()
-            .any(|open| open.iface == pkt.iface && open.family != pkt.family && open.first)
-    };
-    let (fallback, blocking): (Vec<&Dropped>, Vec<&Dropped>) =
-        verdicts.closed.iter().partition(|d| first_answers(&d.pkt));
-    let dropped_on = |dropped: &[&Dropped]| {
-        dropped
-            .iter()
-            .map(|d| format!("{} by {}", quoted(&d.pkt), d.chain))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if !blocking.is_empty() {
-        out.push(finding(
-            ID,
-            Level::Error,
-            format!(
-                "the firewall drops container DNS (UDP 53) on {}",
-                dropped_on(&blocking)
-            ),
-            "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
-             and a default-deny input chain drops the queries",
-            firewall_fix(facts, &blocking),
-        ));
-    }
-    if !fallback.is_empty() {
-        out.push(finding(
-            ID,
-            Level::Warning,
-            format!(
-                "the firewall drops container DNS (UDP 53) to a second name server on {}",
-                dropped_on(&fallback)
-            ),
-            "lookups work through the bridge's first name server, which is accepted; when it \
-             does not answer, the fallback to this one times out too",
-            firewall_fix(facts, &fallback),
-        ));
-    }
-    out.extend(
-        verdicts
-            .unknown
-            .iter()
-            .map(|(pkt, chain, why)| undecided(pkt, chain, why)),
-    );
+    report_dropped(facts, out, verdicts);
+    out.extend(verdicts.unknown.iter().cloned());
     if !verdicts.open.is_empty() {
         let labels: Vec<String> = verdicts.open.iter().map(DnsPacket::label).collect();
         let by = firewall.filtering_chains(&families(&verdicts.open));
@@ -468,10 +468,92 @@ fn report_dns_verdicts(
             by.join(", ")
         };
         out.push(ok(
-            ID,
+            "firewall-dns",
             format!("UDP 53 is accepted on {} ({by})", labels.join(", ")),
         ));
     }
+}
+
+/// The findings for dropped queries, by what the drop does to a bridge's lookups: none answer,
+/// each waits for a dropped first name server, or only the fallback to a later one is lost.
+fn report_dropped(facts: &HostFacts, out: &mut Vec<Finding>, verdicts: &DnsVerdicts) {
+    const ID: &str = "firewall-dns";
+    // Whether another name server of the query's bridge is accepted (the first one, when
+    // `first`).
+    let accepted_beside = |pkt: &DnsPacket, first: bool| {
+        verdicts.open.iter().any(|open| {
+            open.iface == pkt.iface && open.family != pkt.family && (open.first || !first)
+        })
+    };
+    let (fallback, blocking): (Vec<&Dropped>, Vec<&Dropped>) = verdicts
+        .closed
+        .iter()
+        .partition(|d| accepted_beside(&d.pkt, true));
+    let (delayed, unanswered): (Vec<&Dropped>, Vec<&Dropped>) = blocking
+        .into_iter()
+        .partition(|d| accepted_beside(&d.pkt, false));
+    let dropped_on = |dropped: &[&Dropped]| {
+        dropped
+            .iter()
+            .map(|d| format!("{} by {}", quoted(&d.pkt), d.chain))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let groups = [
+        (
+            Level::Error,
+            "",
+            unanswered,
+            "containers' name lookups time out silently: aardvark-dns listens on the bridge, \
+             and a default-deny input chain drops the queries",
+        ),
+        (
+            Level::Error,
+            "to the first name server ",
+            delayed,
+            "every name lookup first waits for the dropped name server to time out (5 s per \
+             try with glibc) before the bridge's other one, which is accepted, answers; many \
+             clients give up first",
+        ),
+        (
+            Level::Warning,
+            "to a second name server ",
+            fallback,
+            "lookups work through the bridge's first name server, which is accepted; when it \
+             does not answer, the fallback to this one times out too",
+        ),
+    ];
+    for (level, which, dropped, why) in groups {
+        if dropped.is_empty() {
+            continue;
+        }
+        out.push(finding(
+            ID,
+            level,
+            format!(
+                "the firewall drops container DNS (UDP 53) {which}on {}",
+                dropped_on(&dropped)
+            ),
+            why,
+            firewall_fix(facts, &dropped),
+        ));
+    }
+}
+
+/// The warning for a query that what could be read of the firewall lets through, while rules
+/// of its IP version could not be read.
+fn unreadable(pkt: &DnsPacket, unread: &Unread) -> Finding {
+    finding(
+        "firewall-dns",
+        Level::Warning,
+        format!(
+            "cannot tell whether UDP 53 on {} is accepted: {}",
+            quoted(pkt),
+            unread.what
+        ),
+        &unread.why,
+        unread.fix.clone(),
+    )
 }
 
 /// The warning for a query a rule quadgen cannot evaluate decides.

@@ -19,6 +19,11 @@ const NFT_DUAL_STACK_IPV6_CLOSED: &str = include_str!("fixtures/nft-dual-stack-i
 const NFT_DUAL_STACK_FIXED: &str = include_str!("fixtures/nft-dual-stack-fixed.json");
 /// `ip6tables-save` (1.8.9) of an INPUT chain that drops by default and lets no DNS in.
 const IP6TABLES_CLOSED: &str = include_str!("fixtures/ip6tables-closed.txt");
+/// `ip6tables-nft -P INPUT DROP`, `-A INPUT -i lo -j ACCEPT`, `-A INPUT -p ipv6-icmp -j ACCEPT`
+/// (ip6tables 1.8.9, nft 1.0.6): no `xt` expression, so only `ip6tables-save`'s header says
+/// the `ip6 filter` table is iptables-nft's.
+const NFT_OF_IP6TABLES_NFT: &str = include_str!("fixtures/nft-of-ip6tables-nft.json");
+const IP6TABLES_NFT: &str = include_str!("fixtures/ip6tables-nft.txt");
 
 fn options() -> Options {
     Options {
@@ -338,7 +343,14 @@ fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_when_it_is_the_first_name_server
             (
                 Level::Error,
                 "the firewall drops container DNS (UDP 53) on `podman0` by ip qgtest4 input \
-                 (policy drop), `qg-lan` (IPv6) by ip6 qgtest6 input (policy drop)"
+                 (policy drop)"
+                    .to_string()
+            ),
+            // qg-lan's IPv4 name server answers, after the dropped first one timed out.
+            (
+                Level::Error,
+                "the firewall drops container DNS (UDP 53) to the first name server on `qg-lan` \
+                 (IPv6) by ip6 qgtest6 input (policy drop)"
                     .to_string()
             ),
             (
@@ -347,11 +359,23 @@ fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_when_it_is_the_first_name_server
             )
         ]
     );
+    let fixes: Vec<&str> = of(&f, "firewall-dns")
+        .iter()
+        .map(|f| f.fix.as_str())
+        .collect();
     assert_eq!(
-        of(&f, "firewall-dns")[0].fix,
-        "nft 'insert rule ip qgtest4 input iifname { \"podman0\" } udp dport 53 accept' && nft \
-         'insert rule ip6 qgtest6 input iifname { \"qg-lan\" } udp dport 53 accept'   # and add \
-         the same rule to your firewall's saved configuration"
+        fixes[..2],
+        [
+            "nft 'insert rule ip qgtest4 input iifname { \"podman0\" } udp dport 53 accept'   # \
+             and add the same rule to your firewall's saved configuration",
+            "nft 'insert rule ip6 qgtest6 input iifname { \"qg-lan\" } udp dport 53 accept'   # \
+             and add the same rule to your firewall's saved configuration"
+        ]
+    );
+    assert!(
+        of(&f, "firewall-dns")[1].why.contains("5 s per try"),
+        "{:#?}",
+        of(&f, "firewall-dns")[1]
     );
 
     // After the fix as printed (run by the real nft), every query is accepted.
@@ -366,14 +390,13 @@ fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_when_it_is_the_first_name_server
         )]
     );
 
-    // The NixOS option opens each bridge once, over both IP versions.
+    // The NixOS option opens the bridge over both IP versions.
     let mut facts = dual_stack(true);
     facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
     facts.nixos = true;
     assert_eq!(
-        of(&diagnose(&facts, &options()), "firewall-dns")[0].fix,
-        "networking.firewall.interfaces.\"podman0\".allowedUDPPorts = [ 53 ];\n\
-         networking.firewall.interfaces.\"qg-lan\".allowedUDPPorts = [ 53 ];   # \
+        of(&diagnose(&facts, &options()), "firewall-dns")[1].fix,
+        "networking.firewall.interfaces.\"qg-lan\".allowedUDPPorts = [ 53 ];   # \
          services.quadgen.enable sets these, then nixos-rebuild switch"
     );
 }
@@ -562,8 +585,8 @@ fn ipv6_dns_is_read_from_ip6tables_save() {
         [
             (
                 Level::Error,
-                "the firewall drops container DNS (UDP 53) on `qg-lan` (IPv6) by ip6tables filter \
-                 INPUT (policy DROP)"
+                "the firewall drops container DNS (UDP 53) to the first name server on `qg-lan` \
+                 (IPv6) by ip6tables filter INPUT (policy DROP)"
                     .to_string()
             ),
             (
@@ -776,11 +799,12 @@ fn nft_rules_are_evaluated_for_an_ipv6_query() {
             true,
             true,
         ),
+        // `exthdr frag missing` carries nft's hidden `meta nfproto ipv6`: never IPv4.
         (
             "drop",
             json!([exthdr(json!({"name": "frag"}), json!(false)), accept]),
             true,
-            true,
+            false,
         ),
         (
             "drop",
@@ -1499,4 +1523,319 @@ fn crontabs_are_read_from_crons_places() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     assert_eq!(got, want);
+}
+
+/// An nft ruleset of one inet table: its input base chain (`policy`, `rules`) and regular
+/// chains (`name`, `rules`).
+fn nft_chains(
+    policy: &str,
+    rules: &[serde_json::Value],
+    chains: &[(&str, Vec<serde_json::Value>)],
+) -> NftRuleset {
+    let mut items = vec![
+        serde_json::json!({"table": {"family": "inet", "name": "t"}}),
+        serde_json::json!({"chain": {"family": "inet", "table": "t", "name": "in",
+            "type": "filter", "hook": "input", "prio": 0, "policy": policy}}),
+    ];
+    for (name, _) in chains {
+        items.push(serde_json::json!({"chain": {"family": "inet", "table": "t", "name": name}}));
+    }
+    let all = std::iter::once(("in", rules)).chain(chains.iter().map(|(n, r)| (*n, &r[..])));
+    for (chain, rules) in all {
+        for r in rules {
+            items.push(serde_json::json!({"rule": {"family": "inet", "table": "t",
+                "chain": chain, "expr": r}}));
+        }
+    }
+    NftRuleset::parse(&serde_json::json!({ "nftables": items }).to_string()).expect("nft JSON")
+}
+
+fn lan_query(family: Family) -> DnsPacket {
+    let (saddr, daddr) = match family {
+        Family::V4 => ("10.89.60.2", "10.89.60.1"),
+        Family::V6 => ("fd00:60::2", "fd00:60::1"),
+    };
+    DnsPacket {
+        iface: "qg-lan".into(),
+        family,
+        saddr: saddr.parse().ok(),
+        daddr: daddr.parse().ok(),
+        first: true,
+    }
+}
+
+#[test]
+fn nft_goto_return_and_jump_end_chains_as_the_kernel_does() {
+    use serde_json::json;
+    let (accept, drop) = (json!({"accept": null}), json!({"drop": null}));
+    let jump = |t: &str| json!({"jump": {"target": t}});
+    let goto = |t: &str| json!({"goto": {"target": t}});
+    let ret = json!({"return": null});
+    let on_lan =
+        json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "qg-lan"}});
+    let drop_chain = Verdict::Drop {
+        chain: "inet t in (policy drop)".into(),
+    };
+    // (case, the base chain's rules, the other chains, what the query meets)
+    type Chains<'a> = Vec<(&'a str, Vec<serde_json::Value>)>;
+    let cases: Vec<(&str, Vec<serde_json::Value>, Chains, Verdict)> = vec![
+        // A jumped-to chain that ends: the next rule (accept) follows.
+        (
+            "jump",
+            vec![json!([jump("sub")]), json!([accept.clone()])],
+            vec![("sub", vec![])],
+            Verdict::Accept,
+        ),
+        // After a goto, the end of the target ends the base chain too: its policy.
+        (
+            "goto",
+            vec![json!([goto("sub")]), json!([accept.clone()])],
+            vec![("sub", vec![])],
+            drop_chain.clone(),
+        ),
+        // `return` ends its chain: the drop after it is not reached.
+        (
+            "return",
+            vec![json!([jump("sub")]), json!([accept.clone()])],
+            vec![(
+                "sub",
+                vec![json!([on_lan.clone(), ret.clone()]), json!([drop.clone()])],
+            )],
+            Verdict::Accept,
+        ),
+        // `return` in a base chain: its policy.
+        (
+            "base return",
+            vec![json!([ret.clone()]), json!([accept.clone()])],
+            vec![],
+            drop_chain.clone(),
+        ),
+        // firewalld: the zones chain goes to the zone, whose end returns past the zones chain
+        // to filter_INPUT, which rejects.
+        (
+            "firewalld",
+            vec![
+                json!([
+                    json!({"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}),
+                    accept.clone()
+                ]),
+                json!([jump("zones")]),
+                json!([json!({"reject": {"type": "icmpx", "expr": "admin-prohibited"}})]),
+            ],
+            vec![
+                (
+                    "zones",
+                    vec![json!([goto("public")]), json!([accept.clone()])],
+                ),
+                (
+                    "public",
+                    vec![json!([
+                        json!({"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["icmp", "ipv6-icmp"]}}}),
+                        accept.clone()
+                    ])],
+                ),
+            ],
+            Verdict::Drop {
+                chain: "inet t in".into(),
+            },
+        ),
+        // A userspace program decides a queued packet.
+        (
+            "queue",
+            vec![json!([json!({"queue": {"num": 0}})])],
+            vec![],
+            Verdict::Unknown {
+                chain: "inet t in".into(),
+                why: "a `queue` statement".into(),
+            },
+        ),
+    ];
+    for (name, rules, chains, expected) in cases {
+        let rs = nft_chains("drop", &rules, &chains);
+        for family in [Family::V4, Family::V6] {
+            assert_eq!(
+                rs.verdict(&lan_query(family)),
+                expected,
+                "{name}, {family:?}"
+            );
+        }
+    }
+    // An interface named `xt` does not make a table iptables-nft's.
+    let rs = nft_chains(
+        "drop",
+        &[json!([
+            json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "xt"}}),
+            accept
+        ])],
+        &[],
+    );
+    assert!(!rs.has_iptables_nft_tables(Family::V4));
+    assert_eq!(rs.input_chains(Family::V4), ["inet t in"]);
+}
+
+#[test]
+fn iptables_goto_return_addrtype_and_iprange_as_the_kernel_has_them() {
+    let filter = |family, rules: &str| {
+        let text = format!("*filter\n:INPUT DROP [0:0]\n:sub - [0:0]\n{rules}\nCOMMIT\n");
+        IptablesFilter::parse(&text, family).expect("a filter table")
+    };
+    let policy = |program: &str| Verdict::Drop {
+        chain: format!("{program} filter INPUT (policy DROP)"),
+    };
+    for (rules, expected) in [
+        ("-A INPUT -j sub\n-A INPUT -j ACCEPT", Verdict::Accept),
+        ("-A INPUT -g sub\n-A INPUT -j ACCEPT", policy("iptables")),
+        (
+            "-A INPUT -j sub\n-A INPUT -j ACCEPT\n-A sub -i qg-+ -j RETURN\n-A sub -j DROP",
+            Verdict::Accept,
+        ),
+        (
+            "-A INPUT -m addrtype --dst-type LOCAL -j ACCEPT",
+            Verdict::Accept,
+        ),
+        (
+            "-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT",
+            Verdict::Accept,
+        ),
+        (
+            "-A INPUT -m addrtype --dst-type BROADCAST,MULTICAST -j ACCEPT",
+            policy("iptables"),
+        ),
+        (
+            "-A INPUT -m addrtype --src-type UNICAST -j ACCEPT",
+            Verdict::Accept,
+        ),
+        (
+            "-A INPUT -m addrtype --src-type LOCAL -j ACCEPT",
+            policy("iptables"),
+        ),
+        // ufw's ufw-not-local: a local destination returns before the rate-limited log.
+        (
+            "-A INPUT -j sub\n-A INPUT -j ACCEPT\n-A sub -m addrtype --dst-type LOCAL -j RETURN\n\
+             -A sub -m limit --limit 3/min --limit-burst 10 -j sub\n-A sub -j DROP",
+            Verdict::Accept,
+        ),
+        (
+            "-A INPUT -m iprange ! --dst-range 192.168.1.1-192.168.1.9 -j DROP\n-A INPUT -j ACCEPT",
+            Verdict::Drop {
+                chain: "iptables filter INPUT".into(),
+            },
+        ),
+        (
+            "-A INPUT -m iprange --src-range 10.89.60.2-10.89.60.9 -j ACCEPT",
+            Verdict::Accept,
+        ),
+        ("-A INPUT -f -j ACCEPT", policy("iptables")),
+        ("-A INPUT ! -f -j ACCEPT", Verdict::Accept),
+        (
+            "-A INPUT -j NFQUEUE --queue-num 1",
+            Verdict::Unknown {
+                chain: "iptables filter INPUT".into(),
+                why: "`-j NFQUEUE`".into(),
+            },
+        ),
+    ] {
+        assert_eq!(
+            filter(Family::V4, rules).verdict(&lan_query(Family::V4)),
+            expected,
+            "{rules}"
+        );
+    }
+    // ip6tables: an IPv4 range holds no IPv6 address.
+    assert_eq!(
+        filter(
+            Family::V6,
+            "-A INPUT -m iprange --src-range 10.0.0.0-10.255.255.255 -j ACCEPT"
+        )
+        .verdict(&lan_query(Family::V6)),
+        policy("ip6tables")
+    );
+}
+
+#[test]
+fn iptables_nft_tables_are_read_once_and_fixed_with_iptables() {
+    let mut facts = dual_stack(true);
+    facts.nft = Some(Ok(NFT_OF_IP6TABLES_NFT.into()));
+    facts.iptables = Some(Ok(String::new()));
+    facts.ip6tables = Some(Ok(IP6TABLES_NFT.into()));
+    let f = diagnose(&facts, &options());
+    let dropped = of(&f, "firewall-dns")[0];
+    assert_eq!(
+        (dropped.level, dropped.what.as_str()),
+        (
+            Level::Error,
+            "the firewall drops container DNS (UDP 53) to the first name server on `qg-lan` \
+             (IPv6) by ip6tables filter INPUT (policy DROP)"
+        ),
+        "{f:#?}"
+    );
+    // Not `nft insert rule ip6 filter INPUT … { "qg-lan" }`, which iptables-nft cannot read.
+    assert_eq!(
+        dropped.fix,
+        "ip6tables -I INPUT -i qg-lan -p udp --dport 53 -j ACCEPT   # and add the same rule to \
+         your firewall's saved configuration"
+    );
+}
+
+#[test]
+fn rules_that_cannot_be_read_leave_their_queries_undecided() {
+    use serde_json::json;
+    // An inet chain that lets DNS in on every bridge, over both versions.
+    let open = nft_chain(
+        "drop",
+        &[json!([
+            json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": {"set": ["podman0", "qg-*"]}}}),
+            json!({"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}}),
+            json!({"accept": null})
+        ])],
+    );
+    let mut facts = dual_stack(true);
+    facts.nft = Some(Ok(open.clone()));
+    facts.iptables = Some(Ok(String::new()));
+    facts.ip6tables = Some(Err("Permission denied (you must be root)".into()));
+    assert_eq!(
+        said(&diagnose(&facts, &options()), "firewall-dns"),
+        [
+            (
+                Level::Warning,
+                "cannot tell whether UDP 53 on `qg-lan` (IPv6) is accepted: `ip6tables-save` \
+                 failed: Permission denied (you must be root)"
+                    .to_string()
+            ),
+            (
+                Level::Ok,
+                "UDP 53 is accepted on podman0, qg-lan (inet t in)".to_string()
+            )
+        ]
+    );
+    // Without an IPv6 network, ip6tables' rules do not matter.
+    let mut v4_only = facts.clone();
+    v4_only.networks = healthy().networks;
+    assert!(
+        of(&diagnose(&v4_only, &options()), "firewall-dns")
+            .iter()
+            .all(|f| f.level == Level::Ok)
+    );
+    // iptables-nft's `ip6 filter` (xt expressions) when ip6tables-save is not installed.
+    let mut items: serde_json::Value = serde_json::from_str(&open).expect("nft JSON");
+    let xt = serde_json::from_str::<serde_json::Value>(&NFT_OF_IP6TABLES_NFT.replace(
+        r#"{"counter": {"packets": 0, "bytes": 0}}, {"accept": null}]}}, {"rule""#,
+        r#"{"xt": {"type": "match", "name": "conntrack"}}, {"accept": null}]}}, {"rule""#,
+    ))
+    .expect("nft JSON");
+    let list = items["nftables"].as_array_mut().expect("array");
+    list.extend(xt["nftables"].as_array().expect("array").iter().cloned());
+    facts.nft = Some(Ok(items.to_string()));
+    facts.ip6tables = None;
+    let f = diagnose(&facts, &options());
+    assert_eq!(
+        said(&f, "firewall-dns")[0],
+        (
+            Level::Warning,
+            "cannot tell whether UDP 53 on `qg-lan` (IPv6) is accepted: the ruleset has \
+             iptables-nft tables, and `ip6tables-save` cannot be run"
+                .to_string()
+        ),
+        "{f:#?}"
+    );
 }
