@@ -279,7 +279,7 @@ impl Unread {
             Family::V4 => ("iptables-save", "iptables' rules"),
             Family::V6 => ("ip6tables-save", "ip6tables' rules"),
         };
-        let xt_unread = nft.is_some_and(|rs| rs.has_iptables_nft_tables(family))
+        let xt_unread = nft.is_some_and(|rs| !rs.iptables_nft_tables(family).is_empty())
             && !matches!(probe, Some(Ok(_)));
         if xt_unread {
             return Some(Unread {
@@ -315,7 +315,9 @@ impl Firewall {
             }
         }
         for family in families {
-            chains.extend(self.iptables_for(*family).map(IptablesFilter::input_label));
+            if let Some(rules) = self.iptables_for(*family) {
+                chains.extend(rules.filtering_chains());
+            }
         }
         chains
     }
@@ -334,9 +336,8 @@ impl Firewall {
             .as_ref()
             .map(|rs| rs.drops(pkt))
             .unwrap_or_default();
-        if let Some(Verdict::Drop { chain }) = self.iptables_for(pkt.family).map(|f| f.verdict(pkt))
-        {
-            chains.push(chain);
+        if let Some(rules) = self.iptables_for(pkt.family) {
+            chains.extend(rules.drops(pkt));
         }
         chains
     }
@@ -392,31 +393,38 @@ fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> 
         None => None,
     };
     let mut nft = nft;
-    let filter = |probe: &super::Probe, family| match probe {
-        Some(Ok(text)) => IptablesFilter::parse(text, family).filter(IptablesFilter::filters_input),
-        _ => None,
-    };
-    let unread = [
+    let probes = [
         (Family::V4, &facts.iptables),
         (Family::V6, &facts.ip6tables),
-    ]
-    .into_iter()
-    .filter_map(|(family, probe)| Unread::of(family, probe, nft.as_ref()))
-    .collect();
-    // iptables-nft's tables are in nft's ruleset too: read them once, as iptables-save shows
-    // them (a fix written with `nft` into them would make them unreadable to iptables).
-    for (family, probe) in [
-        (Family::V4, &facts.iptables),
-        (Family::V6, &facts.ip6tables),
-    ] {
-        if let (Some(rs), Some(Ok(text))) = (nft.as_mut(), probe) {
-            rs.leave_to_iptables(firewall::iptables_nft_tables(text, family));
+    ];
+    let unread = probes
+        .into_iter()
+        .filter_map(|(family, probe)| Unread::of(family, probe, nft.as_ref()))
+        .collect();
+    let mut rules = [None, None];
+    for (slot, (family, probe)) in rules.iter_mut().zip(probes) {
+        let Some(Ok(text)) = probe else {
+            continue;
+        };
+        let parsed = IptablesFilter::parse(text, family);
+        let nf_tables = firewall::iptables_nft_tables(text, family);
+        *slot = match nft.as_mut() {
+            // iptables-nft's tables are nft tables: nft's JSON shows them exactly, but for
+            // `xt` expressions, whose tables are read from the save alone (its view of other
+            // tables can be lossy: a set lookup it cannot show is left out).
+            Some(rs) if !nf_tables.is_empty() => {
+                rs.mark_iptables_tables(nf_tables);
+                parsed.and_then(|p| p.only_tables(&rs.iptables_nft_tables(family)))
+            }
+            _ => parsed,
         }
+        .filter(IptablesFilter::filters_input);
     }
+    let [iptables, ip6tables] = rules;
     Some(Firewall {
         nft,
-        iptables: filter(&facts.iptables, Family::V4),
-        ip6tables: filter(&facts.ip6tables, Family::V6),
+        iptables,
+        ip6tables,
         unread,
     })
 }
@@ -457,7 +465,7 @@ fn report_dns_verdicts(
     firewall: &Firewall,
     verdicts: &DnsVerdicts,
 ) {
-    report_dropped(facts, out, verdicts);
+    report_dropped(facts, firewall, out, verdicts);
     out.extend(verdicts.unknown.iter().cloned());
     if !verdicts.open.is_empty() {
         let labels: Vec<String> = verdicts.open.iter().map(DnsPacket::label).collect();
@@ -476,7 +484,12 @@ fn report_dns_verdicts(
 
 /// The findings for dropped queries, by what the drop does to a bridge's lookups: none answer,
 /// each waits for a dropped first name server, or only the fallback to a later one is lost.
-fn report_dropped(facts: &HostFacts, out: &mut Vec<Finding>, verdicts: &DnsVerdicts) {
+fn report_dropped(
+    facts: &HostFacts,
+    firewall: &Firewall,
+    out: &mut Vec<Finding>,
+    verdicts: &DnsVerdicts,
+) {
     const ID: &str = "firewall-dns";
     // Whether another name server of the query's bridge is accepted (the first one, when
     // `first`).
@@ -535,7 +548,7 @@ fn report_dropped(facts: &HostFacts, out: &mut Vec<Finding>, verdicts: &DnsVerdi
                 dropped_on(&dropped)
             ),
             why,
-            firewall_fix(facts, &dropped),
+            firewall_fix(facts, firewall, &dropped),
         ));
     }
 }
@@ -579,7 +592,7 @@ fn undecided(pkt: &DnsPacket, chain: &str, why: &str) -> Finding {
 
 /// The fix for dropped queries: NixOS options, or a rule inserted ahead of the drops in every
 /// chain that drops them (nftables' base chains, iptables' and ip6tables' INPUT).
-fn firewall_fix(facts: &HostFacts, dropped: &[&Dropped]) -> String {
+fn firewall_fix(facts: &HostFacts, firewall: &Firewall, dropped: &[&Dropped]) -> String {
     if facts.nixos {
         let mut ifaces: Vec<&str> = Vec::new();
         for d in dropped {
@@ -595,41 +608,98 @@ fn firewall_fix(facts: &HostFacts, dropped: &[&Dropped]) -> String {
             .join("\n")
             + "   # services.quadgen.enable sets these, then nixos-rebuild switch";
     }
-    // Each chain that drops, with the bridges it drops on, in the order met.
-    let mut chains: Vec<(&str, Vec<&str>)> = Vec::new();
+    commands_fix(firewall, dropped)
+}
+
+/// The commands that let dropped queries through, each chain that drops them in the order met.
+fn commands_fix(firewall: &Firewall, dropped: &[&Dropped]) -> String {
+    let mut chains: Vec<(&str, Vec<&DnsPacket>)> = Vec::new();
     for d in dropped {
         for chain in &d.every_chain {
             let chain = chain.split(" (").next().unwrap_or(chain);
             match chains.iter_mut().find(|(c, _)| *c == chain) {
-                Some((_, on)) if on.contains(&d.pkt.iface.as_str()) => {}
-                Some((_, on)) => on.push(&d.pkt.iface),
-                None => chains.push((chain, vec![&d.pkt.iface])),
+                Some((_, packets)) => packets.push(&d.pkt),
+                None => chains.push((chain, vec![&d.pkt])),
             }
         }
     }
     let mut cmds: Vec<String> = Vec::new();
-    for (chain, on) in chains {
-        match chain.split_once(" filter ") {
-            // `iptables filter CHAIN`, `ip6tables filter CHAIN`: insert into INPUT, ahead of
-            // the rule that leads to the drop.
-            Some((program @ ("iptables" | "ip6tables"), _)) => {
-                for iface in on {
-                    cmds.push(format!(
-                        "{program} -I INPUT -i {iface} -p udp --dport 53 -j ACCEPT"
-                    ));
-                }
+    for (chain, packets) in chains {
+        let mut ifaces: Vec<&str> = Vec::new();
+        for pkt in &packets {
+            if !ifaces.contains(&pkt.iface.as_str()) {
+                ifaces.push(&pkt.iface);
             }
-            // `family table chain`: insert into the base chain, ahead of its drops.
-            _ => {
-                let quoted: Vec<String> = on.iter().map(|i| format!("\"{i}\"")).collect();
-                cmds.push(format!(
+        }
+        let mut words = chain.splitn(3, ' ');
+        let (first, table) = (
+            words.next().unwrap_or_default(),
+            words.next().unwrap_or_default(),
+        );
+        let name = words.next().unwrap_or_default();
+        // iptables' chains, and iptables-nft's tables in nft: an `iptables` rule (an nft rule
+        // iptables-nft cannot read back would break its table). In filter, insert into INPUT
+        // ahead of the rule that leads to the drop; elsewhere into the chain that drops.
+        let program = match first {
+            "iptables" | "ip6tables" => Some(first),
+            _ => firewall
+                .nft
+                .as_ref()
+                .and_then(|rs| rs.iptables_program_of(chain)),
+        };
+        let new = match program {
+            Some(program) => {
+                let (table, name) = match table {
+                    "filter" => (String::new(), "INPUT"),
+                    _ => (format!("-t {table} "), name),
+                };
+                ifaces
+                    .iter()
+                    .map(|iface| {
+                        format!("{program} {table}-I {name} -i {iface} -p udp --dport 53 -j ACCEPT")
+                    })
+                    .collect()
+            }
+            None if first == "bridge" => bridge_fix(chain, &packets),
+            None => {
+                let quoted: Vec<String> = ifaces.iter().map(|i| format!("\"{i}\"")).collect();
+                vec![format!(
                     "nft 'insert rule {chain} iifname {{ {} }} udp dport 53 accept'",
                     quoted.join(", ")
-                ));
+                )]
+            }
+        };
+        for cmd in new {
+            if !cmds.contains(&cmd) {
+                cmds.push(cmd);
             }
         }
     }
     cmds.join(" && ") + "   # and add the same rule to your firewall's saved configuration"
+}
+
+/// The fix in a bridge-family chain, where the input interface is the bridge port (and `meta
+/// ibrname` needs a kernel module not every kernel has): accept the queries by the gateway
+/// they are sent to, where aardvark-dns listens.
+fn bridge_fix(chain: &str, packets: &[&DnsPacket]) -> Vec<String> {
+    let mut cmds = Vec::new();
+    for (family, proto) in [(Family::V4, "ip"), (Family::V6, "ip6")] {
+        let gateways: Vec<String> = packets
+            .iter()
+            .filter(|p| p.family == family)
+            .filter_map(|p| p.daddr.map(|a| a.to_string()))
+            .collect();
+        if !gateways.is_empty() {
+            cmds.push(format!(
+                "nft 'insert rule {chain} {proto} daddr {{ {} }} udp dport 53 accept'",
+                gateways.join(", ")
+            ));
+        }
+    }
+    if packets.iter().any(|p| p.daddr.is_none()) {
+        cmds.push(format!("nft 'insert rule {chain} udp dport 53 accept'"));
+    }
+    cmds
 }
 
 pub(super) fn check_auto_update_timer(facts: &HostFacts, out: &mut Vec<Finding>) {

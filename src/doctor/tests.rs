@@ -134,7 +134,7 @@ fn a_healthy_host_has_only_ok_findings() {
     );
     assert_eq!(
         one(&findings, "firewall-dns").what,
-        "UDP 53 is accepted on podman0, qg-media (inet nixos-fw input)"
+        "UDP 53 is accepted on podman0, qg-media (inet nixos-fw rpfilter, inet nixos-fw input)"
     );
     assert_eq!(
         one(&findings, "auto-update-timer").what,
@@ -1669,7 +1669,7 @@ fn nft_goto_return_and_jump_end_chains_as_the_kernel_does() {
         ])],
         &[],
     );
-    assert!(!rs.has_iptables_nft_tables(Family::V4));
+    assert!(rs.iptables_nft_tables(Family::V4).is_empty());
     assert_eq!(rs.input_chains(Family::V4), ["inet t in"]);
 }
 
@@ -1765,11 +1765,12 @@ fn iptables_nft_tables_are_read_once_and_fixed_with_iptables() {
         (
             Level::Error,
             "the firewall drops container DNS (UDP 53) to the first name server on `qg-lan` \
-             (IPv6) by ip6tables filter INPUT (policy DROP)"
+             (IPv6) by ip6 filter INPUT (policy drop)"
         ),
         "{f:#?}"
     );
-    // Not `nft insert rule ip6 filter INPUT … { "qg-lan" }`, which iptables-nft cannot read.
+    // Read once, from nft's JSON; fixed with ip6tables, not with `nft insert rule ip6 filter
+    // INPUT … { "qg-lan" }`, which iptables-nft cannot read back.
     assert_eq!(
         dropped.fix,
         "ip6tables -I INPUT -i qg-lan -p udp --dport 53 -j ACCEPT   # and add the same rule to \
@@ -1838,4 +1839,62 @@ fn rules_that_cannot_be_read_leave_their_queries_undecided() {
         ),
         "{f:#?}"
     );
+}
+
+#[test]
+fn netdev_chains_and_dormant_tables_as_nft_1_1_prints_them() {
+    use serde_json::json;
+    // nft 1.1.3 prints an ingress chain's device as `dev` and table flags by name.
+    let ruleset = |flags: serde_json::Value, dev: serde_json::Value| {
+        let mut table = json!({"family": "netdev", "name": "t"});
+        if !flags.is_null() {
+            table["flags"] = flags;
+        }
+        let mut chain = json!({"family": "netdev", "table": "t", "name": "ingress",
+            "type": "filter", "hook": "ingress", "prio": 0, "policy": "accept"});
+        if !dev.is_null() {
+            chain["dev"] = dev;
+        }
+        let rule = json!({"family": "netdev", "table": "t", "chain": "ingress", "expr": [
+            {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}},
+            {"drop": null}]});
+        let json = json!({"nftables": [{"table": table}, {"chain": chain}, {"rule": rule}]});
+        NftRuleset::parse(&json.to_string()).expect("nft JSON")
+    };
+    let query = lan_query(Family::V4);
+    let dropped = Verdict::Drop {
+        chain: "netdev t ingress".into(),
+    };
+    for (flags, dev, expected) in [
+        (json!(null), json!("qg-lan"), dropped.clone()),
+        (json!(null), json!(["eth0", "qg-lan"]), dropped.clone()),
+        // Another device's ingress: the query does not pass it.
+        (json!(null), json!("eth0"), Verdict::Accept),
+        (json!("dormant"), json!("qg-lan"), Verdict::Accept),
+        (
+            json!(["owner", "persist"]),
+            json!("qg-lan"),
+            dropped.clone(),
+        ),
+    ] {
+        assert_eq!(
+            ruleset(flags.clone(), dev.clone()).verdict(&query),
+            expected,
+            "flags {flags}, dev {dev}"
+        );
+    }
+    // A veth may be a port of the bridge; nft 1.0.6 names no device; its flags are garbled.
+    for (flags, dev) in [
+        (json!(null), json!("veth3f2a")),
+        (json!(null), json!(null)),
+        (json!("Lester Gooch #5"), json!("qg-lan")),
+    ] {
+        assert!(
+            matches!(
+                ruleset(flags.clone(), dev.clone()).verdict(&query),
+                Verdict::Unknown { .. }
+            ),
+            "flags {flags}, dev {dev}"
+        );
+    }
 }
