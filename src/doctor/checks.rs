@@ -345,20 +345,14 @@ impl Firewall {
     /// What the query meets: a drop anywhere wins, then an unknown, else accept.
     fn verdict(&self, pkt: &DnsPacket) -> Verdict {
         let iptables = self.iptables_for(pkt.family);
-        let verdicts = [
-            self.nft.as_ref().map(|rs| rs.verdict(pkt)),
-            iptables.map(|f| f.verdict(pkt)),
-        ];
-        let mut state = Verdict::Accept;
-        for v in verdicts.into_iter().flatten() {
-            match (&state, v) {
-                (Verdict::Drop { .. }, _) => {}
-                (_, v @ Verdict::Drop { .. }) => state = v,
-                (Verdict::Accept, v) => state = v,
-                _ => {}
-            }
-        }
-        state
+        Verdict::of_all(
+            [
+                self.nft.as_ref().map(|rs| rs.verdict(pkt)),
+                iptables.map(|f| f.verdict(pkt)),
+            ]
+            .into_iter()
+            .flatten(),
+        )
     }
 }
 

@@ -64,6 +64,24 @@ pub enum Verdict {
     Unknown { chain: String, why: String },
 }
 
+impl Verdict {
+    /// What several chains that each see the packet do with it together: the first drop (a
+    /// drop anywhere is final), else the first chain quadgen cannot evaluate, else accept.
+    pub fn of_all(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        let mut unknown = None;
+        for verdict in verdicts {
+            match verdict {
+                Verdict::Accept => {}
+                Verdict::Drop { .. } => return verdict,
+                Verdict::Unknown { .. } => {
+                    unknown.get_or_insert(verdict);
+                }
+            }
+        }
+        unknown.unwrap_or(Verdict::Accept)
+    }
+}
+
 /// Tri-state match result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum M {

@@ -135,17 +135,7 @@ impl IptablesFilter {
 
     /// What the built-in chains on the path do with the packet: a drop in any is final.
     pub fn verdict(&self, pkt: &DnsPacket) -> Verdict {
-        let mut unknown = None;
-        for verdict in self.path_verdicts(pkt) {
-            match verdict {
-                Verdict::Accept => {}
-                Verdict::Drop { .. } => return verdict,
-                Verdict::Unknown { .. } => {
-                    unknown.get_or_insert(verdict);
-                }
-            }
-        }
-        unknown.unwrap_or(Verdict::Accept)
+        Verdict::of_all(self.path_verdicts(pkt))
     }
 
     /// Every chain that drops the packet, as [`Verdict::Drop`] names it.

@@ -282,19 +282,11 @@ impl NftRuleset {
 
     /// What the base chains on the query's path do with it.
     pub fn verdict(&self, pkt: &DnsPacket) -> Verdict {
-        let verdicts = self.base_chains(pkt.family).into_iter();
-        let mut verdicts = verdicts.map(|chain| self.chain_verdict(chain, pkt));
-        let mut unknown = None;
-        for verdict in verdicts.by_ref() {
-            match verdict {
-                Verdict::Accept => {}
-                Verdict::Drop { .. } => return verdict,
-                Verdict::Unknown { .. } => {
-                    unknown.get_or_insert(verdict);
-                }
-            }
-        }
-        unknown.unwrap_or(Verdict::Accept)
+        Verdict::of_all(
+            self.base_chains(pkt.family)
+                .into_iter()
+                .map(|chain| self.chain_verdict(chain, pkt)),
+        )
     }
 
     /// Every input base chain that drops the packet, as [`Verdict::Drop`] names it: a fix must
