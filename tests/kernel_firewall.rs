@@ -982,6 +982,37 @@ const CORPUS: &[Case] = &[
         ..NONE
     },
     Case {
+        // NixOS's nftables rpfilter with `checkReversePath = "loose"` (no `iif`).
+        name: "nft-rpfilter-loose",
+        nft: r#"table inet t {
+            chain rpfilter { type filter hook prerouting priority mangle + 10; policy drop;
+                meta nfproto ipv4 udp sport . udp dport { 67 . 68, 68 . 67 } accept
+                fib saddr . mark oif exists accept
+            }
+        }"#,
+        expect: ["accept", "accept"],
+        ..NONE
+    },
+    Case {
+        // A bare protocol module: `-m ah` matches only AH packets.
+        name: "ip6t-bare-protocol-module",
+        ip6tables: "*filter\n:INPUT DROP [0:0]\n-A INPUT -m ah -j ACCEPT\nCOMMIT\n",
+        expect: ["accept", "drop"],
+        ..NONE
+    },
+    Case {
+        // Proxmox-like: DNS answers from outside dropped by source port (an xt table, read
+        // from iptables-save); the query's source port is an ephemeral one.
+        name: "ipt-source-port-drop",
+        iptables: "*filter\n:INPUT DROP [0:0]\n\
+                   -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+                   -A INPUT -p udp -m udp --sport 53 -j DROP\n\
+                   -A INPUT -p udp -m udp --sport 1:1023 -j DROP\n\
+                   -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
+        expect: ["accept", "accept"],
+        ..NONE
+    },
+    Case {
         // A dormant table's chains are not attached to their hooks.
         name: "nft-dormant-table",
         nft: r#"table inet t {
@@ -1055,11 +1086,20 @@ const NIXOS_NFT_ALLOWED: &str = nixos_nft!("        iifname \"qg-lan\" udp dport
 const NIXOS_NFT_NOT_ALLOWED: &str = nixos_nft!("");
 
 /// NixOS's iptables firewall (nixos/modules/services/networking/firewall-iptables.nix), the same
-/// for iptables and ip6tables here, with the rules each case adds to `nixos-fw`.
+/// for iptables and ip6tables here, with its reverse path filter (`checkReversePath`, on by
+/// default) and the rules each case adds to `nixos-fw`.
 macro_rules! nixos_iptables {
     ($allow:literal) => {
         concat!(
-            "*filter
+            "*mangle
+:PREROUTING ACCEPT [0:0]
+:nixos-fw-rpfilter - [0:0]
+-A PREROUTING -j nixos-fw-rpfilter
+-A nixos-fw-rpfilter -m rpfilter --validmark -j RETURN
+-A nixos-fw-rpfilter -p udp -m udp --sport 67 --dport 68 -j RETURN
+-A nixos-fw-rpfilter -j DROP
+COMMIT
+*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]

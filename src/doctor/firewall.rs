@@ -178,6 +178,19 @@ fn iface_matches(pattern: &str, iface: &str, wildcard: char) -> bool {
     }
 }
 
+/// Whether the ports `lo..=hi` hold the query's source port, an ephemeral one (Linux's
+/// default `ip_local_port_range`, 32768–60999): `None` when they hold only some of them.
+fn ephemeral_in(lo: u64, hi: u64) -> Option<bool> {
+    const EPHEMERAL: (u64, u64) = (32768, 60999);
+    if hi < EPHEMERAL.0 || lo > EPHEMERAL.1 {
+        Some(false)
+    } else if lo <= EPHEMERAL.0 && hi >= EPHEMERAL.1 {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 fn port_is_53(v: &str) -> bool {
     matches!(v, "53" | "domain" | "dns")
 }

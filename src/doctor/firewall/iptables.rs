@@ -286,11 +286,56 @@ fn option_match(opt: &str, value: &str, pkt: &DnsPacket) -> M {
         "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
             M::from_bool(ports_include_53(value))
         }
+        "--sport" | "--source-port" | "--sports" | "--source-ports" => source_ports_match(value),
         "--ctstate" | "--state" => M::from_bool(value.split(',').any(|s| s == "NEW")),
         // addressed to the host's gateway address
         "--pkt-type" => M::from_bool(value == "unicast" || value == "host"),
-        "-m" | "--match" | "--comment" => M::Yes,
+        "-m" | "--match" => module_match(value),
+        "--comment" => M::Yes,
+        // rpfilter: the container's address is routed back through the bridge it sends from,
+        // so the reverse path check passes, strict or `--loose`; `--invert` matches failures.
+        "--loose" | "--validmark" | "--accept-local" => M::Yes,
+        "--invert" => M::No,
         other => M::Unknown(format!("`{other} {value}`")),
+    }
+}
+
+/// What `-m MODULE` alone says of the query: protocol modules match only their protocol (a
+/// query is UDP); the modules whose options this evaluates match as their options say; any
+/// other module is not evaluated.
+fn module_match(module: &str) -> M {
+    match module {
+        "udp" | "multiport" | "conntrack" | "state" | "comment" | "addrtype" | "iprange"
+        | "pkttype" | "rpfilter" | "ipv6header" => M::Yes,
+        "tcp" | "icmp" | "icmp6" | "icmpv6" | "ah" | "esp" | "sctp" | "dccp" | "mh" | "udplite" => {
+            M::No
+        }
+        other => M::Unknown(format!("`-m {other}`")),
+    }
+}
+
+/// Whether the query's source port, an ephemeral one, is in an iptables port list (`53`,
+/// `1024:65535`): unknown when a range covers only part of Linux's ephemeral ports.
+fn source_ports_match(value: &str) -> M {
+    let mut unknown = false;
+    for part in value.split(',') {
+        let (lo, hi) = match part.split_once(':') {
+            Some((lo, hi)) => (lo.parse().unwrap_or(0), hi.parse().unwrap_or(65535)),
+            None => match part.parse::<u64>() {
+                Ok(port) => (port, port),
+                Err(_) => return M::Unknown(format!("`--sport {value}`")),
+            },
+        };
+        match super::ephemeral_in(lo, hi) {
+            Some(true) => return M::Yes,
+            Some(false) => {}
+            None => unknown = true,
+        }
+    }
+    if unknown {
+        M::Unknown(format!("`--sport {value}`"))
+    } else {
+        M::No
     }
 }
 

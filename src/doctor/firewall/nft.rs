@@ -656,7 +656,8 @@ fn fib_key(fib: &Value, pkt: &DnsPacket) -> Result<Key, String> {
     match result {
         // The route back to the container's address, looked up as coming in on this bridge
         // (with or without the mark: quadgen's containers are not marked).
-        "oif" | "oifname" if has("saddr") && has("iif") => Ok(Key::ReversePath(pkt.iface.clone())),
+        // Strict (`. iif`) or loose: the route back goes out the bridge either way.
+        "oif" | "oifname" if has("saddr") => Ok(Key::ReversePath(pkt.iface.clone())),
         // The gateway is an address of this host; the container's is a unicast one.
         "type" if has("daddr") && !has("saddr") => Ok(Key::Str("local".into())),
         "type" if has("saddr") && !has("daddr") => Ok(Key::Str("unicast".into())),
@@ -672,7 +673,7 @@ enum Key {
     Proto,
     /// The destination port: 53.
     Port,
-    /// The source port: an ephemeral one (Linux: 32768–60999), never a port below 1024.
+    /// The source port: an ephemeral one (Linux's default range, 32768–60999).
     SourcePort,
     /// `fib saddr . iif oif`: the reverse path check. The container's address is routed
     /// through the bridge it sends from: this interface, and it `exists`.
@@ -715,11 +716,9 @@ impl Key {
                         .zip(r.get(1).and_then(Value::as_u64)),
                     _ => None,
                 };
-                match range {
-                    Some((_, hi)) if hi < 1024 => Ok(false),
-                    Some((lo, hi)) if lo <= 32768 && hi >= 60999 => Ok(true),
-                    _ => Err(format!("source port `{v}`")),
-                }
+                range
+                    .and_then(|(lo, hi)| super::ephemeral_in(lo, hi))
+                    .ok_or(format!("source port `{v}`"))
             }
             Key::ReversePath(iface) => match v {
                 Value::Bool(exists) => Ok(*exists),
