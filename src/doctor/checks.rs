@@ -1,6 +1,6 @@
 //! The checks of [`diagnose`](super::diagnose), one function each: facts in, findings out.
 
-use super::firewall::{self, DnsPacket, Family, IptablesFilter, NftRuleset, Verdict};
+use super::firewall::{self, DnsPacket, Family, IptablesRules, NftRuleset, Verdict};
 use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, StorageFacts, TimerFacts};
 use crate::compile::version::PodmanVersion;
 
@@ -253,12 +253,12 @@ pub(super) fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
     packets
 }
 
-/// The rulesets a DNS query meets: nftables', iptables' and ip6tables' filter tables, each when
-/// it is there and filters input.
+/// The rulesets a DNS query meets: nftables' base chains on its path, and iptables' and
+/// ip6tables' built-in chains on it, each when it is there and filters.
 struct Firewall {
     nft: Option<NftRuleset>,
-    iptables: Option<IptablesFilter>,
-    ip6tables: Option<IptablesFilter>,
+    iptables: Option<IptablesRules>,
+    ip6tables: Option<IptablesRules>,
     /// The IP versions whose rules could not all be read.
     unread: Vec<Unread>,
 }
@@ -279,7 +279,7 @@ impl Unread {
             Family::V4 => ("iptables-save", "iptables' rules"),
             Family::V6 => ("ip6tables-save", "ip6tables' rules"),
         };
-        let xt_unread = nft.is_some_and(|rs| !rs.iptables_nft_tables(family).is_empty())
+        let xt_unread = nft.is_some_and(|rs| !rs.xt_tables_of(family).is_empty())
             && !matches!(probe, Some(Ok(_)));
         if xt_unread {
             return Some(Unread {
@@ -322,7 +322,7 @@ impl Firewall {
         chains
     }
 
-    fn iptables_for(&self, family: Family) -> Option<&IptablesFilter> {
+    fn iptables_for(&self, family: Family) -> Option<&IptablesRules> {
         match family {
             Family::V4 => self.iptables.as_ref(),
             Family::V6 => self.ip6tables.as_ref(),
@@ -356,8 +356,9 @@ impl Firewall {
     }
 }
 
-/// The nftables ruleset and the iptables filter tables, when they can be read; `None` (with a
-/// finding) when the check cannot go on.
+/// The nftables ruleset and iptables' tables, when they can be read (each table once: an
+/// iptables-nft table from nft's JSON unless it holds `xt` expressions), with what could not be
+/// read; `None` (with a finding) when the check cannot go on.
 fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> {
     const ID: &str = "firewall-dns";
     let nft = match &facts.nft {
@@ -400,19 +401,19 @@ fn read_firewall(facts: &HostFacts, out: &mut Vec<Finding>) -> Option<Firewall> 
         let Some(Ok(text)) = probe else {
             continue;
         };
-        let parsed = IptablesFilter::parse(text, family);
-        let nf_tables = firewall::iptables_nft_tables(text, family);
+        let parsed = IptablesRules::parse(text, family);
+        let nf_tables = firewall::tables_in_iptables_nft_save(text, family);
         *slot = match nft.as_mut() {
             // iptables-nft's tables are nft tables: nft's JSON shows them exactly, but for
             // `xt` expressions, whose tables are read from the save alone (its view of other
             // tables can be lossy: a set lookup it cannot show is left out).
             Some(rs) if !nf_tables.is_empty() => {
                 rs.mark_iptables_tables(nf_tables);
-                parsed.and_then(|p| p.only_tables(&rs.iptables_nft_tables(family)))
+                parsed.and_then(|p| p.only_tables(&rs.xt_tables_of(family)))
             }
             _ => parsed,
         }
-        .filter(IptablesFilter::filters_input);
+        .filter(IptablesRules::filters_input);
     }
     let [iptables, ip6tables] = rules;
     Some(Firewall {
@@ -584,32 +585,45 @@ fn undecided(pkt: &DnsPacket, chain: &str, why: &str) -> Finding {
     )
 }
 
-/// The fix for dropped queries: NixOS options, or a rule inserted ahead of the drops in every
-/// chain that drops them (nftables' base chains, iptables' and ip6tables' INPUT).
+/// The fix for dropped queries: NixOS options for NixOS's own firewall, and for every other
+/// chain that drops them a rule inserted ahead of its drops (`nft`, `iptables`, `firewall-cmd`).
 fn firewall_fix(facts: &HostFacts, firewall: &Firewall, dropped: &[&Dropped]) -> String {
-    if facts.nixos {
-        let mut ifaces: Vec<&str> = Vec::new();
-        for d in dropped {
-            if !ifaces.contains(&d.pkt.iface.as_str()) {
-                ifaces.push(&d.pkt.iface);
-            }
+    // NixOS's own firewall (its chains are `nixos-fw…`) is opened by its options; any other
+    // chain (a table of one's own, firewalld's) by commands.
+    let by_nixos = |chain: &str| facts.nixos && chain.contains("nixos-fw");
+    let mut ifaces: Vec<&str> = Vec::new();
+    for d in dropped {
+        if d.every_chain.iter().any(|c| by_nixos(c)) && !ifaces.contains(&d.pkt.iface.as_str()) {
+            ifaces.push(&d.pkt.iface);
         }
-        // NixOS's firewall opens an interface's ports over IPv4 and IPv6 alike.
-        return ifaces
-            .iter()
-            .map(|i| format!("networking.firewall.interfaces.\"{i}\".allowedUDPPorts = [ 53 ];"))
-            .collect::<Vec<_>>()
-            .join("\n")
-            + "   # services.quadgen.enable sets these, then nixos-rebuild switch";
     }
-    commands_fix(firewall, dropped)
+    let mut parts = Vec::new();
+    if !ifaces.is_empty() {
+        // NixOS's firewall opens an interface's ports over IPv4 and IPv6 alike.
+        parts.push(
+            ifaces
+                .iter()
+                .map(|i| {
+                    format!("networking.firewall.interfaces.\"{i}\".allowedUDPPorts = [ 53 ];")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "   # services.quadgen.enable sets these, then nixos-rebuild switch",
+        );
+    }
+    let commands = commands_fix(firewall, dropped, |chain| !by_nixos(chain));
+    if !commands.is_empty() {
+        parts.push(commands);
+    }
+    parts.join("\n")
 }
 
-/// The commands that let dropped queries through, each chain that drops them in the order met.
-fn commands_fix(firewall: &Firewall, dropped: &[&Dropped]) -> String {
+/// The commands that let dropped queries through each chain that drops them and that `fixes`
+/// takes, in the order met; empty when there is none.
+fn commands_fix(firewall: &Firewall, dropped: &[&Dropped], fixes: impl Fn(&str) -> bool) -> String {
     let mut chains: Vec<(&str, Vec<&DnsPacket>)> = Vec::new();
     for d in dropped {
-        for chain in &d.every_chain {
+        for chain in d.every_chain.iter().filter(|c| fixes(c)) {
             let chain = chain.split(" (").next().unwrap_or(chain);
             match chains.iter_mut().find(|(c, _)| *c == chain) {
                 Some((_, packets)) => packets.push(&d.pkt),
@@ -619,57 +633,79 @@ fn commands_fix(firewall: &Firewall, dropped: &[&Dropped]) -> String {
     }
     let mut cmds: Vec<String> = Vec::new();
     for (chain, packets) in chains {
-        let mut ifaces: Vec<&str> = Vec::new();
-        for pkt in &packets {
-            if !ifaces.contains(&pkt.iface.as_str()) {
-                ifaces.push(&pkt.iface);
-            }
-        }
-        let mut words = chain.splitn(3, ' ');
-        let (first, table) = (
-            words.next().unwrap_or_default(),
-            words.next().unwrap_or_default(),
-        );
-        let name = words.next().unwrap_or_default();
-        // iptables' chains, and iptables-nft's tables in nft: an `iptables` rule (an nft rule
-        // iptables-nft cannot read back would break its table). In filter, insert into INPUT
-        // ahead of the rule that leads to the drop; elsewhere into the chain that drops.
-        let program = match first {
-            "iptables" | "ip6tables" => Some(first),
-            _ => firewall
-                .nft
-                .as_ref()
-                .and_then(|rs| rs.iptables_program_of(chain)),
-        };
-        let new = match program {
-            Some(program) => {
-                let (table, name) = match table {
-                    "filter" => (String::new(), "INPUT"),
-                    _ => (format!("-t {table} "), name),
-                };
-                ifaces
-                    .iter()
-                    .map(|iface| {
-                        format!("{program} {table}-I {name} -i {iface} -p udp --dport 53 -j ACCEPT")
-                    })
-                    .collect()
-            }
-            None if first == "bridge" => bridge_fix(chain, &packets),
-            None => {
-                let quoted: Vec<String> = ifaces.iter().map(|i| format!("\"{i}\"")).collect();
-                vec![format!(
-                    "nft 'insert rule {chain} iifname {{ {} }} udp dport 53 accept'",
-                    quoted.join(", ")
-                )]
-            }
-        };
-        for cmd in new {
+        for cmd in chain_fix(firewall, chain, &packets) {
             if !cmds.contains(&cmd) {
                 cmds.push(cmd);
             }
         }
     }
-    cmds.join(" && ") + "   # and add the same rule to your firewall's saved configuration"
+    if cmds.is_empty() {
+        return String::new();
+    }
+    let saved = if cmds.iter().all(|c| c.starts_with("firewall-cmd")) {
+        "   # firewalld keeps it (--permanent)"
+    } else {
+        "   # and add the same rule to your firewall's saved configuration"
+    };
+    cmds.join(" && ") + saved
+}
+
+/// The commands that let `packets` through one chain that drops them.
+fn chain_fix(firewall: &Firewall, chain: &str, packets: &[&DnsPacket]) -> Vec<String> {
+    let mut ifaces: Vec<&str> = Vec::new();
+    for pkt in packets {
+        if !ifaces.contains(&pkt.iface.as_str()) {
+            ifaces.push(&pkt.iface);
+        }
+    }
+    let mut words = chain.splitn(3, ' ');
+    let (first, table) = (
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default(),
+    );
+    let name = words.next().unwrap_or_default();
+    // iptables' chains, and iptables-nft's tables in nft: an `iptables` rule (an nft rule
+    // iptables-nft cannot read back would break its table). In filter, insert into INPUT
+    // ahead of the rule that leads to the drop; elsewhere into the chain that drops.
+    let program = match first {
+        "iptables" | "ip6tables" => Some(first),
+        _ => firewall
+            .nft
+            .as_ref()
+            .and_then(|rs| rs.iptables_program_of(chain)),
+    };
+    match program {
+        Some(program) => {
+            let (table, name) = match table {
+                "filter" => (String::new(), "INPUT"),
+                _ => (format!("-t {table} "), name),
+            };
+            ifaces
+                .iter()
+                .map(|iface| {
+                    format!("{program} {table}-I {name} -i {iface} -p udp --dport 53 -j ACCEPT")
+                })
+                .collect()
+        }
+        None if first == "bridge" => bridge_fix(chain, packets),
+        // firewalld owns its table (2.x: `NftablesTableOwner`, and a reload rebuilds it):
+        // put the bridge in the trusted zone, as netavark does with its subnets.
+        None if first == "inet" && table == "firewalld" => {
+            let mut cmd: Vec<String> = ifaces
+                .iter()
+                .map(|i| format!("firewall-cmd --permanent --zone=trusted --add-interface={i}"))
+                .collect();
+            cmd.push("firewall-cmd --reload".into());
+            vec![cmd.join(" && ")]
+        }
+        None => {
+            let quoted: Vec<String> = ifaces.iter().map(|i| format!("\"{i}\"")).collect();
+            vec![format!(
+                "nft 'insert rule {chain} iifname {{ {} }} udp dport 53 accept'",
+                quoted.join(", ")
+            )]
+        }
+    }
 }
 
 /// The fix in a bridge-family chain, where the input interface is the bridge port (and `meta

@@ -1,15 +1,18 @@
 //! Whether the active firewall lets a container's DNS query in: UDP 53 from the bridge's subnet to
 //! aardvark-dns on its gateway, arriving on the bridge (`podman0`, `qg-…`), over IPv4 and, on a
 //! dual-stack network, over IPv6 (aardvark-dns listens on each gateway, and containers are given
-//! each as a name server). Pure: evaluates the packet through an nftables ruleset
-//! (`nft -j list ruleset`: `inet` tables see both families, `ip` only IPv4, `ip6` only IPv6) and
-//! the filter table of `iptables-save` (IPv4) or `ip6tables-save` (IPv6).
+//! each as a name server). Pure: follows the packet through the base chains on its path in an
+//! nftables ruleset (`nft -j list ruleset`, [`nft`]: ingress, prerouting and input; `inet`
+//! tables see both versions, `ip` only IPv4, `ip6` only IPv6, `bridge` both) and through the
+//! built-in chains of `iptables-save` (IPv4) or `ip6tables-save` (IPv6) on its path
+//! ([`iptables`]: raw and mangle PREROUTING, mangle, filter and security INPUT).
 //!
-//! Every input base chain must let the packet through: in nftables an `accept` ends only its own
-//! base chain, the next one at the same hook still sees the packet, and a drop anywhere is final.
-//! A match quadgen cannot evaluate (an `xt` match, `fib`, a mark…) in a rule that decides makes
-//! the answer unknown rather than guessed. Tables that contain `xt` expressions are iptables-nft's
-//! and are read from `iptables-save` instead, which shows their matches.
+//! Every chain on the path must let the packet through: an `accept` ends only its own base
+//! chain, the next one still sees the packet, and a drop anywhere is final. A match quadgen
+//! cannot evaluate (an `xt` match, a mark, a rate limit…) in a rule that decides makes the
+//! answer unknown rather than guessed. Tables that contain `xt` expressions are iptables-nft's
+//! and are read from `iptables-save` instead, which shows their matches; tested against the
+//! kernel by `tests/kernel_firewall.rs`.
 
 mod iptables;
 mod nft;
@@ -18,8 +21,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-pub use iptables::IptablesFilter;
-pub use nft::{NftRuleset, iptables_nft_tables};
+pub use iptables::IptablesRules;
+pub use nft::{NftRuleset, tables_in_iptables_nft_save};
 
 /// The IP version of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

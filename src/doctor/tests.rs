@@ -3,7 +3,7 @@
 //! rulesets (nixpkgs' nftables and iptables firewalls, with and without the UDP 53 rule) in a
 //! private network namespace.
 
-use super::firewall::{DnsPacket, Family, IptablesFilter, NftRuleset, Verdict};
+use super::firewall::{DnsPacket, Family, IptablesRules, NftRuleset, Verdict};
 use super::gather::{crontabs, parse_exec, parse_mountinfo, parse_networks};
 use super::*;
 
@@ -390,14 +390,15 @@ fn ipv6_dns_dropped_by_an_ip6_table_is_an_error_when_it_is_the_first_name_server
         )]
     );
 
-    // The NixOS option opens the bridge over both IP versions.
+    // On NixOS too: these tables are not NixOS's firewall (`nixos-fw`), whose options would
+    // not touch them.
     let mut facts = dual_stack(true);
     facts.nft = Some(Ok(NFT_DUAL_STACK_IPV6_CLOSED.into()));
     facts.nixos = true;
     assert_eq!(
         of(&diagnose(&facts, &options()), "firewall-dns")[1].fix,
-        "networking.firewall.interfaces.\"qg-lan\".allowedUDPPorts = [ 53 ];   # \
-         services.quadgen.enable sets these, then nixos-rebuild switch"
+        "nft 'insert rule ip6 qgtest6 input iifname { \"qg-lan\" } udp dport 53 accept'   # \
+         and add the same rule to your firewall's saved configuration"
     );
 }
 
@@ -629,7 +630,7 @@ fn ip6tables_extension_header_matches_and_valueless_options() {
     // ufw's before6.rules drop routing header type 0; a DNS query has no routing header.
     let filter = |rules: &str| {
         let text = format!("*filter\n:INPUT DROP [0:0]\n{rules}\nCOMMIT\n");
-        IptablesFilter::parse(&text, Family::V6).expect("a filter table")
+        IptablesRules::parse(&text, Family::V6).expect("a filter table")
     };
     let query = DnsPacket {
         iface: "qg-lan".into(),
@@ -1669,7 +1670,7 @@ fn nft_goto_return_and_jump_end_chains_as_the_kernel_does() {
         ])],
         &[],
     );
-    assert!(rs.iptables_nft_tables(Family::V4).is_empty());
+    assert!(rs.xt_tables_of(Family::V4).is_empty());
     assert_eq!(rs.input_chains(Family::V4), ["inet t in"]);
 }
 
@@ -1677,7 +1678,7 @@ fn nft_goto_return_and_jump_end_chains_as_the_kernel_does() {
 fn iptables_goto_return_addrtype_and_iprange_as_the_kernel_has_them() {
     let filter = |family, rules: &str| {
         let text = format!("*filter\n:INPUT DROP [0:0]\n:sub - [0:0]\n{rules}\nCOMMIT\n");
-        IptablesFilter::parse(&text, family).expect("a filter table")
+        IptablesRules::parse(&text, family).expect("a filter table")
     };
     let policy = |program: &str| Verdict::Drop {
         chain: format!("{program} filter INPUT (policy DROP)"),
@@ -1897,4 +1898,27 @@ fn netdev_chains_and_dormant_tables_as_nft_1_1_prints_them() {
             "flags {flags}, dev {dev}"
         );
     }
+}
+
+#[test]
+fn firewalld_is_fixed_with_firewall_cmd() {
+    use serde_json::json;
+    // firewalld's filter_INPUT rejects what its zones do not accept; the bridges are in none.
+    let mut facts = healthy();
+    let json = json!({"nftables": [
+        {"table": {"family": "inet", "name": "firewalld", "flags": ["owner", "persist"]}},
+        {"chain": {"family": "inet", "table": "firewalld", "name": "filter_INPUT",
+            "type": "filter", "hook": "input", "prio": 10, "policy": "accept"}},
+        {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "expr": [
+            {"reject": {"type": "icmpx", "expr": "admin-prohibited"}}]}}]});
+    facts.nft = Some(Ok(json.to_string()));
+    let f = diagnose(&facts, &options());
+    let dropped = one(&f, "firewall-dns");
+    assert_eq!(dropped.level, Level::Error, "{f:#?}");
+    assert_eq!(
+        dropped.fix,
+        "firewall-cmd --permanent --zone=trusted --add-interface=podman0 && firewall-cmd \
+         --permanent --zone=trusted --add-interface=qg-media && firewall-cmd --reload   # \
+         firewalld keeps it (--permanent)"
+    );
 }

@@ -22,7 +22,7 @@ const PATH: [(&str, &str); 5] = [
 /// The tables of `iptables-save` (or `ip6tables-save`) that a query passes (`raw`, `mangle`,
 /// `filter`, `security`): chain policies and rules (as words), by (table, chain).
 #[derive(Debug, Clone, Default)]
-pub struct IptablesFilter {
+pub struct IptablesRules {
     /// `iptables` or `ip6tables`: the program, in chain names and fixes.
     program: &'static str,
     policies: BTreeMap<(String, String), String>,
@@ -62,17 +62,17 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
-impl IptablesFilter {
+impl IptablesRules {
     /// Parses the output of `iptables-save` (`family` V4) or `ip6tables-save` (V6); `None` when
     /// it has none of the tables a query passes.
-    pub fn parse(text: &str, family: Family) -> Option<IptablesFilter> {
+    pub fn parse(text: &str, family: Family) -> Option<IptablesRules> {
         let mut table: Option<String> = None;
-        let mut f = IptablesFilter {
+        let mut f = IptablesRules {
             program: match family {
                 Family::V4 => "iptables",
                 Family::V6 => "ip6tables",
             },
-            ..IptablesFilter::default()
+            ..IptablesRules::default()
         };
         let mut seen = false;
         for line in text.lines() {
@@ -109,7 +109,7 @@ impl IptablesFilter {
     }
 
     /// Keeps only these tables (the others are read elsewhere); `None` when none is left.
-    pub fn only_tables(mut self, tables: &[String]) -> Option<IptablesFilter> {
+    pub fn only_tables(mut self, tables: &[String]) -> Option<IptablesRules> {
         self.policies.retain(|(t, _), _| tables.contains(t));
         self.rules.retain(|(t, _), _| tables.contains(t));
         (!self.rules.is_empty()).then_some(self)
