@@ -289,6 +289,31 @@ impl Unread {
                 fix: program.into(),
             });
         }
+        // An `iptables-save` of iptables-legacy (the `iptables` alternative) shows none of
+        // iptables-nft's tables that another program made.
+        if let (Some(rs), Some(Ok(text))) = (nft, probe) {
+            let nft_family = match family {
+                Family::V4 => "ip",
+                Family::V6 => "ip6",
+            };
+            let listed = firewall::tables_in_iptables_nft_save(text, family);
+            let hidden: Vec<String> = rs
+                .xt_tables_of(family)
+                .into_iter()
+                .filter(|t| !listed.contains(&(nft_family.to_string(), t.clone())))
+                .collect();
+            if let Some(table) = hidden.first() {
+                return Some(Unread {
+                    family,
+                    what: format!(
+                        "the ruleset has iptables-nft's `{nft_family} {table}` table, which \
+                         `{program}` does not show (it is iptables-legacy's)"
+                    ),
+                    why: "UDP 53 could not be checked".into(),
+                    fix: format!("{}-nft-save", program.trim_end_matches("-save")),
+                });
+            }
+        }
         match probe {
             Some(Err(e)) => Some(Unread {
                 family,
