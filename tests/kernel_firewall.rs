@@ -4,8 +4,8 @@
 //! the nf_tables backend, or both), two fresh network namespaces, as podman wires a container: a
 //! "host" with a bridge `qg-lan` (10.89.60.1/24, fd00:60::1/64, where aardvark-dns would listen)
 //! whose port is one end of a veth pair, and a "container" with the other end (10.89.60.2/24,
-//! fd00:60::2/64; static neighbour entries, so no ARP or neighbour discovery depends on the
-//! ruleset). UDP sockets of the test itself, made inside the host namespace, listen on each
+//! fd00:60::2/64; a static neighbour for IPv4, whose ARP no ruleset here sees, while IPv6's
+//! neighbour discovery, ICMPv6 that input chains do see, is done afresh for each query). UDP sockets of the test itself, made inside the host namespace, listen on each
 //! gateway's port 53; once a datagram of each family gets through with no ruleset loaded (the
 //! links come up asynchronously), the ruleset is loaded in the host namespace, and sockets made
 //! inside the container namespace send one query to each gateway. The kernel's answer is whether
@@ -121,19 +121,22 @@ const CORPUS: &[Case] = &[
         ..NONE
     },
     Case {
+        // No ICMPv6 accepted: the IPv6 query never leaves the container, whose neighbour
+        // solicitation of the gateway the input chain drops.
         name: "nft-iifname-udp-dport",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
                 iifname "qg-lan" udp dport 53 accept
             }
         }"#,
-        expect: ["accept", "accept"],
+        expect: ["accept", "drop"],
         ..NONE
     },
     Case {
         name: "nft-iifname-wildcard-l4proto-th-dport",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname "qg-*" meta l4proto udp th dport 53 accept
             }
         }"#,
@@ -144,6 +147,7 @@ const CORPUS: &[Case] = &[
         name: "nft-iif-and-service-name",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iif "qg-lan" udp dport domain accept
             }
         }"#,
@@ -154,6 +158,7 @@ const CORPUS: &[Case] = &[
         name: "nft-anonymous-sets",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname { "podman0", "qg-lan" } udp dport { 53, 853 } accept
             }
         }"#,
@@ -166,6 +171,7 @@ const CORPUS: &[Case] = &[
             set bridges { type ifname; elements = { "podman0", "qg-lan" } }
             set dns { type inet_service; elements = { 53 } }
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname @bridges udp dport @dns accept
             }
         }"#,
@@ -187,6 +193,7 @@ const CORPUS: &[Case] = &[
         name: "nft-vmap-jump",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname vmap { "lo" : accept, "qg-lan" : jump from_containers }
             }
             chain from_containers {
@@ -215,6 +222,7 @@ const CORPUS: &[Case] = &[
         }
         table ip6 t6 {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 ip6 nexthdr udp udp dport 53 accept
             }
         }"#,
@@ -245,6 +253,7 @@ const CORPUS: &[Case] = &[
         name: "nft-port-range",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 udp dport 1-1024 accept
             }
         }"#,
@@ -295,6 +304,7 @@ const CORPUS: &[Case] = &[
         name: "nft-saddr-prefixes",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 ip saddr 10.89.0.0/16 udp dport 53 accept
                 ip6 saddr fd00:60::/64 udp dport 53 accept
             }
@@ -328,6 +338,7 @@ const CORPUS: &[Case] = &[
         name: "nft-ct-invalid-drop-then-new",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 ct state invalid drop
                 ct state new udp dport 53 accept
             }
@@ -339,6 +350,7 @@ const CORPUS: &[Case] = &[
         name: "nft-ct-state-vmap",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 ct state vmap { established : accept, related : accept, invalid : drop }
                 iifname "qg-lan" udp dport 53 accept
             }
@@ -360,6 +372,7 @@ const CORPUS: &[Case] = &[
         name: "nft-jump-accepts",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 jump dns
             }
             chain dns {
@@ -414,6 +427,7 @@ const CORPUS: &[Case] = &[
         name: "nft-jump-then-goto",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 jump a
                 udp dport 53 accept
             }
@@ -432,6 +446,7 @@ const CORPUS: &[Case] = &[
         name: "nft-return-in-jumped-chain",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy accept;
+                icmpv6 type nd-neighbor-solicit accept
                 jump c
             }
             chain c {
@@ -446,6 +461,7 @@ const CORPUS: &[Case] = &[
         name: "nft-return-in-base-chain",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy accept;
+                icmpv6 type nd-neighbor-solicit accept
                 udp dport 53 return
                 drop
             }
@@ -472,9 +488,11 @@ const CORPUS: &[Case] = &[
         name: "nft-two-base-chains-both-accept",
         nft: r#"table inet a {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 udp dport 53 accept
             }
             chain input2 { type filter hook input priority filter + 10; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname "qg-lan" accept
             }
         }"#,
@@ -495,6 +513,7 @@ const CORPUS: &[Case] = &[
         name: "nft-pkttype-host",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 meta pkttype host udp dport 53 accept
             }
         }"#,
@@ -535,6 +554,7 @@ const CORPUS: &[Case] = &[
         name: "nft-fib-daddr-local",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 fib daddr type local udp dport 53 accept
             }
         }"#,
@@ -591,12 +611,14 @@ const CORPUS: &[Case] = &[
         ..NONE
     },
     Case {
+        // No ICMPv6 accepted: the IPv6 query never leaves the container, whose neighbour
+        // solicitation of the gateway the input chain drops.
         name: "ipt-iface-wildcard",
         iptables: "*filter\n:INPUT DROP [0:0]\n\
                    -A INPUT -i qg-+ -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -i qg-+ -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
-        expect: ["accept", "accept"],
+        expect: ["accept", "drop"],
         ..NONE
     },
     Case {
@@ -637,6 +659,7 @@ const CORPUS: &[Case] = &[
                    -A INPUT -p udp -m addrtype --dst-type LOCAL -m udp --dport 53 -j ACCEPT\n\
                    COMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -p udp -m addrtype --dst-type LOCAL -m udp --dport 53 -j ACCEPT\n\
                     COMMIT\n",
         expect: ["accept", "accept"],
@@ -666,6 +689,7 @@ const CORPUS: &[Case] = &[
                    -A INPUT -i qg-lan -p udp -m conntrack --ctstate NEW -m udp --dport 53 \
                    -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
                     -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
                     -A INPUT -i qg-lan -p udp -m conntrack --ctstate NEW -m udp --dport 53 \
@@ -716,6 +740,7 @@ const CORPUS: &[Case] = &[
     Case {
         name: "ip6t-rt-and-frag",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -m rt --rt-type 0 -j DROP\n\
                     -A INPUT -m rt ! --rt-type 0 -j DROP\n\
                     -A INPUT -m frag --fragmore -j DROP\n\
@@ -729,6 +754,7 @@ const CORPUS: &[Case] = &[
         name: "nft-accept-and-iptables-policy-drop",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 udp dport 53 accept
             }
         }"#,
@@ -742,6 +768,7 @@ const CORPUS: &[Case] = &[
         iptables: "*filter\n:INPUT DROP [0:0]\n\
                    -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         expect: ["accept", "accept"],
         ..NONE
@@ -762,6 +789,7 @@ const CORPUS: &[Case] = &[
         // `-m frag` with no option prints back bare; it still needs a fragment header.
         name: "ip6t-frag-without-options",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -m frag -j DROP\n\
                     -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         expect: ["accept", "accept"],
@@ -770,6 +798,7 @@ const CORPUS: &[Case] = &[
     Case {
         name: "ip6t-rt-hbh-dst-without-options",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -m rt -j DROP\n\
                     -A INPUT -m hbh -j DROP\n\
                     -A INPUT -m dst -j DROP\n\
@@ -834,6 +863,7 @@ const CORPUS: &[Case] = &[
                 elements = { 10.89.60.0/24, 192.168.1.1-192.168.1.9 } }
             set nets6 { type ipv6_addr; flags interval; elements = { fd00:60::/64 } }
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 ip saddr @nets4 udp dport 53 accept
                 ip6 saddr @nets6 udp dport 53 accept
             }
@@ -845,6 +875,7 @@ const CORPUS: &[Case] = &[
         name: "nft-concatenation-set",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname . udp dport { "qg-lan" . 53, "podman0" . 53 } accept
             }
         }"#,
@@ -855,6 +886,7 @@ const CORPUS: &[Case] = &[
         name: "nft-new-not-syn-drop",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 tcp flags & (fin|syn|rst|ack) != syn ct state new drop
                 udp dport 53 accept
             }
@@ -889,14 +921,14 @@ const CORPUS: &[Case] = &[
         // NixOS's iptables firewall (nixos-fw), DNS open on the bridge.
         name: "nixos-iptables-dns-allowed",
         iptables: NIXOS_IPT_ALLOWED,
-        ip6tables: NIXOS_IPT_ALLOWED,
+        ip6tables: NIXOS_IP6T_ALLOWED,
         expect: ["accept", "accept"],
         ..NONE
     },
     Case {
         name: "nixos-iptables-dns-not-allowed",
         iptables: NIXOS_IPT_NOT_ALLOWED,
-        ip6tables: NIXOS_IPT_NOT_ALLOWED,
+        ip6tables: NIXOS_IP6T_NOT_ALLOWED,
         expect: ["drop", "drop"],
         ..NONE
     },
@@ -905,6 +937,7 @@ const CORPUS: &[Case] = &[
         iptables: "*filter\n:INPUT DROP [0:0]\n\
                    -A INPUT -p udp -m multiport --dports 53,853 -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -p udp -m multiport --dports 1:100 -j ACCEPT\nCOMMIT\n",
         expect: ["accept", "accept"],
         ..NONE
@@ -942,6 +975,7 @@ const CORPUS: &[Case] = &[
                    -A INPUT -s 10.89.60.0/24 -d 10.89.60.1/32 -p udp -m udp --dport 53 -j ACCEPT\n\
                    COMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -s fd00:60::/64 -d fd00:60::1/128 -p udp -m udp --dport 53 -j ACCEPT\n\
                     COMMIT\n",
         expect: ["accept", "accept"],
@@ -967,6 +1001,7 @@ const CORPUS: &[Case] = &[
         iptables: "*filter\n:INPUT ACCEPT [0:0]\n\
                    -A INPUT -m state ! --state NEW -j DROP\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT ACCEPT [0:0]\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
                     -A INPUT -m conntrack ! --ctstate NEW -j DROP\nCOMMIT\n",
         expect: ["accept", "accept"],
         ..NONE
@@ -1030,6 +1065,7 @@ const CORPUS: &[Case] = &[
         nft: r#"table inet t {
             map by_iface { type ifname : verdict; elements = { "lo" : accept, "qg-lan" : jump dns } }
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname vmap @by_iface
             }
             chain dns {
@@ -1043,6 +1079,7 @@ const CORPUS: &[Case] = &[
         name: "nft-wildcard-in-set",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
+                icmpv6 type nd-neighbor-solicit accept
                 iifname { "podman*", "qg-*" } udp dport 53 accept
             }
         }"#,
@@ -1089,7 +1126,7 @@ const NIXOS_NFT_NOT_ALLOWED: &str = nixos_nft!("");
 /// for iptables and ip6tables here, with its reverse path filter (`checkReversePath`, on by
 /// default) and the rules each case adds to `nixos-fw`.
 macro_rules! nixos_iptables {
-    ($allow:literal) => {
+    ($allow:literal, $icmp:literal) => {
         concat!(
             "*mangle
 :PREROUTING ACCEPT [0:0]
@@ -1113,6 +1150,7 @@ COMMIT
 -A nixos-fw -p tcp -m tcp --dport 22 -j nixos-fw-accept
 ",
             $allow,
+            $icmp,
             "-A nixos-fw -j nixos-fw-log-refuse
 -A nixos-fw-accept -j ACCEPT
 -A nixos-fw-log-refuse -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j LOG --log-prefix \"refused connection: \" --log-level 6
@@ -1125,9 +1163,32 @@ COMMIT
     };
 }
 
-const NIXOS_IPT_ALLOWED: &str =
-    nixos_iptables!("-A nixos-fw -i qg-lan -p udp -m udp --dport 53 -j nixos-fw-accept\n");
-const NIXOS_IPT_NOT_ALLOWED: &str = nixos_iptables!("");
+// NixOS's ICMP rules: pings over IPv4; every ICMPv6 message but redirects and node information
+// queries over IPv6 (neighbour discovery among them).
+const NIXOS_IPT_ALLOWED: &str = nixos_iptables!(
+    "-A nixos-fw -i qg-lan -p udp -m udp --dport 53 -j nixos-fw-accept\n",
+    "-A nixos-fw -p icmp -m icmp --icmp-type 8 -j nixos-fw-accept\n"
+);
+const NIXOS_IPT_NOT_ALLOWED: &str = nixos_iptables!(
+    "",
+    "-A nixos-fw -p icmp -m icmp --icmp-type 8 -j nixos-fw-accept\n"
+);
+const NIXOS_IP6T_ALLOWED: &str = nixos_iptables!(
+    "-A nixos-fw -i qg-lan -p udp -m udp --dport 53 -j nixos-fw-accept\n",
+    "-A nixos-fw -p ipv6-icmp -m icmp6 --icmpv6-type 137 -j DROP
+-A nixos-fw -p ipv6-icmp -m icmp6 --icmpv6-type 139 -j DROP
+-A nixos-fw -p ipv6-icmp -j nixos-fw-accept
+-A nixos-fw -d fe80::/64 -p udp -m udp --dport 546 -j nixos-fw-accept
+"
+);
+const NIXOS_IP6T_NOT_ALLOWED: &str = nixos_iptables!(
+    "",
+    "-A nixos-fw -p ipv6-icmp -m icmp6 --icmpv6-type 137 -j DROP
+-A nixos-fw -p ipv6-icmp -m icmp6 --icmpv6-type 139 -j DROP
+-A nixos-fw -p ipv6-icmp -j nixos-fw-accept
+-A nixos-fw -d fe80::/64 -p udp -m udp --dport 546 -j nixos-fw-accept
+"
+);
 
 /// firewalld's table (1.x, default zone public, a trusted zone) up to its zones chain, which
 /// each case completes, then closes the table.
@@ -1432,8 +1493,9 @@ impl Netns {
                  link set qg-lan up\n"
             )),
         )?;
-        // Static neighbours: the queries need no ARP or neighbour discovery, which the ruleset
-        // under test might drop.
+        // A static neighbour for IPv4 (ARP is not IP: no ruleset here sees it). IPv6's
+        // neighbour discovery is ICMPv6, which the input chains see: it stays real, and
+        // `forget_ipv6_neighbours` makes each query need it again.
         run(
             "ip",
             &["-n", c, "-batch", "-"],
@@ -1441,11 +1503,26 @@ impl Netns {
                 "addr add {CONTAINER4}/24 dev eth0\n\
                  addr add {CONTAINER6}/64 dev eth0 nodad\n\
                  link set eth0 up\n\
-                 neigh replace {GATEWAY4} lladdr {HOST_MAC} dev eth0 nud permanent\n\
-                 neigh replace {GATEWAY6} lladdr {HOST_MAC} dev eth0 nud permanent\n"
+                 neigh replace {GATEWAY4} lladdr {HOST_MAC} dev eth0 nud permanent\n"
             )),
         )?;
         Ok(ns)
+    }
+
+    /// Forgets what each side learnt of the other's IPv6 link-layer address (the readiness
+    /// check made them): the next query needs neighbour discovery under the ruleset.
+    fn forget_ipv6_neighbours(&self) -> Result<(), String> {
+        run(
+            "ip",
+            &["-n", &self.host, "-6", "neigh", "flush", "dev", "qg-lan"],
+            None,
+        )?;
+        run(
+            "ip",
+            &["-n", &self.container, "-6", "neigh", "flush", "dev", "eth0"],
+            None,
+        )?;
+        Ok(())
     }
 
     /// Runs `program` inside the host namespace.
@@ -1658,6 +1735,7 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
     if !case.ip6tables.is_empty() {
         ns.in_host("ip6tables-nft-restore", &[], Some(case.ip6tables))?;
     }
+    ns.forget_ipv6_neighbours()?;
     let delivered = kernel_delivers(&ns, &listeners)?;
     let nft = ns.in_host("nft", &["-j", "list", "ruleset"], None)?;
     let iptables = ns.in_host("iptables-nft-save", &[], None)?;
@@ -1706,7 +1784,9 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
         let applied = fixes
             .iter()
             .try_for_each(|fix| ns.in_host("sh", &["-c", fix], None).map(drop));
-        let after = applied.and_then(|()| kernel_delivers(&ns, &listeners));
+        let after = applied
+            .and_then(|()| ns.forget_ipv6_neighbours())
+            .and_then(|()| kernel_delivers(&ns, &listeners));
         Fixed {
             commands: fixes,
             after,

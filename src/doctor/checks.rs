@@ -1,6 +1,6 @@
 //! The checks of [`diagnose`](super::diagnose), one function each: facts in, findings out.
 
-use super::firewall::{self, DnsPacket, Family, IptablesRules, NftRuleset, Verdict};
+use super::firewall::{self, DnsPacket, Family, IptablesRules, NftRuleset, PacketKind, Verdict};
 use super::{Finding, HostFacts, Level, Mount, NetworkFacts, Options, StorageFacts, TimerFacts};
 use crate::compile::version::PodmanVersion;
 
@@ -215,6 +215,7 @@ pub(super) fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
         saddr: None,
         daddr: None,
         first: true,
+        kind: PacketKind::DnsQuery,
     };
     if bridges.is_empty() {
         return vec![unaddressed("podman0")];
@@ -244,6 +245,7 @@ pub(super) fn dns_packets(facts: &HostFacts) -> Vec<DnsPacket> {
                 saddr,
                 daddr,
                 first: packets.len() == before,
+                kind: PacketKind::DnsQuery,
             });
         }
         if packets.len() == before {
@@ -354,21 +356,50 @@ impl Firewall {
         }
     }
 
-    /// Every chain that drops the query: a fix must let it through each.
-    fn drops(&self, pkt: &DnsPacket) -> Vec<String> {
-        let mut chains = self
-            .nft
-            .as_ref()
-            .map(|rs| rs.drops(pkt))
-            .unwrap_or_default();
-        if let Some(rules) = self.iptables_for(pkt.family) {
-            chains.extend(rules.drops(pkt));
+    /// Every chain that drops the query or the neighbour discovery it needs, with the packet
+    /// it drops: a fix must let each through each chain.
+    fn drops(&self, query: &DnsPacket) -> Vec<(String, DnsPacket)> {
+        let mut drops = Vec::new();
+        for pkt in std::iter::once(query.clone()).chain(query.neighbour_discovery()) {
+            let mut chains = self
+                .nft
+                .as_ref()
+                .map(|rs| rs.drops(&pkt))
+                .unwrap_or_default();
+            if let Some(rules) = self.iptables_for(pkt.family) {
+                chains.extend(rules.drops(&pkt));
+            }
+            drops.extend(chains.into_iter().map(|chain| (chain, pkt.clone())));
         }
-        chains
+        drops
     }
 
-    /// What the query meets: a drop anywhere wins, then an unknown, else accept.
-    fn verdict(&self, pkt: &DnsPacket) -> Verdict {
+    /// What the query meets, and the neighbour discovery it needs (a drop of that says
+    /// `neighbour discovery` after its chain): a drop anywhere wins, then an unknown, else
+    /// accept.
+    fn verdict(&self, query: &DnsPacket) -> Verdict {
+        let nd =
+            query
+                .neighbour_discovery()
+                .into_iter()
+                .map(|pkt| match self.packet_verdict(&pkt) {
+                    Verdict::Drop { chain } => Verdict::Drop {
+                        chain: match chain.strip_suffix(')') {
+                            Some(head) => format!("{head}, neighbour discovery)"),
+                            None => format!("{chain} (neighbour discovery)"),
+                        },
+                    },
+                    Verdict::Unknown { chain, why } => Verdict::Unknown {
+                        chain,
+                        why: format!("{why} (for neighbour discovery)"),
+                    },
+                    Verdict::Accept => Verdict::Accept,
+                });
+        Verdict::of_all(std::iter::once(self.packet_verdict(query)).chain(nd))
+    }
+
+    /// What one packet meets.
+    fn packet_verdict(&self, pkt: &DnsPacket) -> Verdict {
         let iptables = self.iptables_for(pkt.family);
         Verdict::of_all(
             [
@@ -464,8 +495,9 @@ struct Dropped {
     pkt: DnsPacket,
     /// The first chain that drops it, as the finding names it.
     chain: String,
-    /// Every chain that drops it, for the fix.
-    every_chain: Vec<String>,
+    /// Every chain that drops it or its neighbour discovery, with the packet dropped there,
+    /// for the fix.
+    every_chain: Vec<(String, DnsPacket)>,
 }
 
 /// How an error or warning names a query: its bridge, and the IP version when it is IPv6.
@@ -618,7 +650,8 @@ fn firewall_fix(facts: &HostFacts, firewall: &Firewall, dropped: &[&Dropped]) ->
     let by_nixos = |chain: &str| facts.nixos && chain.contains("nixos-fw");
     let mut ifaces: Vec<&str> = Vec::new();
     for d in dropped {
-        if d.every_chain.iter().any(|c| by_nixos(c)) && !ifaces.contains(&d.pkt.iface.as_str()) {
+        let nixos_drops = d.every_chain.iter().any(|(c, _)| by_nixos(c));
+        if nixos_drops && !ifaces.contains(&d.pkt.iface.as_str()) {
             ifaces.push(&d.pkt.iface);
         }
     }
@@ -648,11 +681,11 @@ fn firewall_fix(facts: &HostFacts, firewall: &Firewall, dropped: &[&Dropped]) ->
 fn commands_fix(firewall: &Firewall, dropped: &[&Dropped], fixes: impl Fn(&str) -> bool) -> String {
     let mut chains: Vec<(&str, Vec<&DnsPacket>)> = Vec::new();
     for d in dropped {
-        for chain in d.every_chain.iter().filter(|c| fixes(c)) {
+        for (chain, pkt) in d.every_chain.iter().filter(|(c, _)| fixes(c)) {
             let chain = chain.split(" (").next().unwrap_or(chain);
             match chains.iter_mut().find(|(c, _)| *c == chain) {
-                Some((_, packets)) => packets.push(&d.pkt),
-                None => chains.push((chain, vec![&d.pkt])),
+                Some((_, packets)) => packets.push(pkt),
+                None => chains.push((chain, vec![pkt])),
             }
         }
     }
@@ -675,8 +708,57 @@ fn commands_fix(firewall: &Firewall, dropped: &[&Dropped], fixes: impl Fn(&str) 
     cmds.join(" && ") + saved
 }
 
-/// The commands that let `packets` through one chain that drops them.
+/// What a fix lets through.
+#[derive(Clone, Copy)]
+enum Allow {
+    /// DNS queries: UDP to port 53.
+    Dns,
+    /// IPv6 neighbour solicitations and advertisements.
+    NeighbourDiscovery,
+}
+
+impl Allow {
+    /// The match in nft's words.
+    fn nft(self) -> &'static str {
+        match self {
+            Allow::Dns => "udp dport 53",
+            Allow::NeighbourDiscovery => "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }",
+        }
+    }
+
+    /// The matches in iptables' words: one rule each.
+    fn iptables(self) -> &'static [&'static str] {
+        match self {
+            Allow::Dns => &["-p udp --dport 53"],
+            Allow::NeighbourDiscovery => &[
+                "-p ipv6-icmp --icmpv6-type neighbour-solicitation",
+                "-p ipv6-icmp --icmpv6-type neighbour-advertisement",
+            ],
+        }
+    }
+}
+
+/// The commands that let `packets` (queries, neighbour discovery) through one chain that drops
+/// them.
 fn chain_fix(firewall: &Firewall, chain: &str, packets: &[&DnsPacket]) -> Vec<String> {
+    let (nd, queries): (Vec<&DnsPacket>, Vec<&DnsPacket>) =
+        packets.iter().partition(|p| p.kind != PacketKind::DnsQuery);
+    let mut cmds = Vec::new();
+    for (allow, packets) in [(Allow::Dns, queries), (Allow::NeighbourDiscovery, nd)] {
+        if !packets.is_empty() {
+            cmds.extend(chain_rules(firewall, chain, &packets, allow));
+        }
+    }
+    cmds
+}
+
+/// The commands that let `packets` of one kind through one chain.
+fn chain_rules(
+    firewall: &Firewall,
+    chain: &str,
+    packets: &[&DnsPacket],
+    allow: Allow,
+) -> Vec<String> {
     let mut ifaces: Vec<&str> = Vec::new();
     for pkt in packets {
         if !ifaces.contains(&pkt.iface.as_str()) {
@@ -707,12 +789,20 @@ fn chain_fix(firewall: &Firewall, chain: &str, packets: &[&DnsPacket]) -> Vec<St
             };
             ifaces
                 .iter()
-                .map(|iface| {
-                    format!("{program} {table}-I {name} -i {iface} -p udp --dport 53 -j ACCEPT")
+                .flat_map(|iface| {
+                    let table = &table;
+                    allow.iptables().iter().map(move |m| {
+                        format!("{program} {table}-I {name} -i {iface} {m} -j ACCEPT")
+                    })
                 })
                 .collect()
         }
-        None if first == "bridge" => bridge_fix(chain, packets),
+        None if first == "bridge" => match allow {
+            Allow::Dns => bridge_fix(chain, packets),
+            Allow::NeighbourDiscovery => {
+                vec![format!("nft 'insert rule {chain} {} accept'", allow.nft())]
+            }
+        },
         // firewalld owns its table (2.x: `NftablesTableOwner`, and a reload rebuilds it):
         // put the bridge in the trusted zone, as netavark does with its subnets.
         None if first == "inet" && table == "firewalld" => {
@@ -726,8 +816,9 @@ fn chain_fix(firewall: &Firewall, chain: &str, packets: &[&DnsPacket]) -> Vec<St
         None => {
             let quoted: Vec<String> = ifaces.iter().map(|i| format!("\"{i}\"")).collect();
             vec![format!(
-                "nft 'insert rule {chain} iifname {{ {} }} udp dport 53 accept'",
-                quoted.join(", ")
+                "nft 'insert rule {chain} iifname {{ {} }} {} accept'",
+                quoted.join(", "),
+                allow.nft()
             )]
         }
     }

@@ -31,7 +31,73 @@ pub enum Family {
     V6,
 }
 
-/// The packet a container sends to aardvark-dns.
+/// What a packet is: a container's DNS query, or the IPv6 neighbour solicitation the query
+/// needs first (an ICMPv6 packet the input chains see too, which conntrack leaves untracked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PacketKind {
+    /// UDP to port 53, from an ephemeral port: conntrack state `new`.
+    #[default]
+    DnsQuery,
+    /// The container asks for the gateway's link-layer address: ICMPv6 type 135 to the
+    /// gateway's solicited-node multicast address, hop limit 255. (The host learns the
+    /// container's from it, so the answer needs no advertisement to pass the input chains.)
+    NeighbourSolicitation,
+}
+
+impl PacketKind {
+    fn is_icmpv6(self) -> bool {
+        self != PacketKind::DnsQuery
+    }
+
+    /// Its layer 4 protocol, by the names and numbers nft and iptables give it.
+    fn protocol(self) -> &'static [&'static str] {
+        match self {
+            PacketKind::DnsQuery => &["udp", "17"],
+            _ => &["ipv6-icmp", "icmpv6", "58"],
+        }
+    }
+
+    /// Its conntrack state.
+    fn ct_state(self) -> &'static str {
+        match self {
+            PacketKind::DnsQuery => "new",
+            _ => "untracked",
+        }
+    }
+
+    /// Its packet type (`meta pkttype`, `--pkt-type`).
+    fn pkttype(self) -> &'static [&'static str] {
+        match self {
+            PacketKind::NeighbourSolicitation => &["multicast", "2"],
+            _ => &["host", "unicast", "0"],
+        }
+    }
+
+    /// Its destination's address type (`fib daddr type`, addrtype's `--dst-type`).
+    fn destination_type(self) -> &'static str {
+        match self {
+            PacketKind::NeighbourSolicitation => "multicast",
+            _ => "local",
+        }
+    }
+
+    /// Its ICMPv6 type, by the names and numbers nft and ip6tables give it.
+    fn icmpv6_type(self) -> &'static [&'static str] {
+        match self {
+            PacketKind::DnsQuery => &[],
+            PacketKind::NeighbourSolicitation => &[
+                "nd-neighbor-solicit",
+                "neighbour-solicitation",
+                "neighbor-solicitation",
+                "135",
+                "135/0",
+            ],
+        }
+    }
+}
+
+/// A packet a container sends to the host on its way to aardvark-dns: the DNS query, or the
+/// neighbour discovery an IPv6 query needs ([`DnsPacket::neighbour_discovery`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsPacket {
     /// The bridge it arrives on.
@@ -39,10 +105,12 @@ pub struct DnsPacket {
     pub family: Family,
     /// A container address of the bridge's subnet, when known.
     pub saddr: Option<IpAddr>,
-    /// The bridge's gateway (where aardvark-dns listens), when known.
+    /// The bridge's gateway (where aardvark-dns listens), when known; for a neighbour
+    /// solicitation, the gateway's solicited-node multicast address.
     pub daddr: Option<IpAddr>,
     /// Whether that gateway is the first name server containers on the bridge ask.
     pub first: bool,
+    pub kind: PacketKind,
 }
 
 impl DnsPacket {
@@ -52,6 +120,27 @@ impl DnsPacket {
             Family::V4 => self.iface.clone(),
             Family::V6 => format!("{} (IPv6)", self.iface),
         }
+    }
+
+    /// The neighbour discovery an IPv6 query needs before it can be sent: the container's
+    /// solicitation of the gateway. None for IPv4 (ARP is not IP: no ip, ip6 or inet chain
+    /// sees it).
+    pub fn neighbour_discovery(&self) -> Vec<DnsPacket> {
+        if self.family != Family::V6 || self.kind != PacketKind::DnsQuery {
+            return Vec::new();
+        }
+        let solicited_node = |gateway: IpAddr| match gateway {
+            IpAddr::V6(a) => {
+                let low = u128::from(a) & 0xff_ffff;
+                IpAddr::V6((0xff02_0000_0000_0000_0000_0001_ff00_0000u128 | low).into())
+            }
+            v4 => v4,
+        };
+        vec![DnsPacket {
+            kind: PacketKind::NeighbourSolicitation,
+            daddr: self.daddr.map(solicited_node),
+            ..self.clone()
+        }]
     }
 }
 
@@ -230,5 +319,24 @@ mod tests {
         assert_eq!(host_in("10.88.0.0/16"), Some(ip("10.88.0.2")));
         assert_eq!(host_in("fd00:60::/64"), Some(ip("fd00:60::2")));
         assert_eq!(host_in("fd00:60::"), None);
+    }
+
+    #[test]
+    fn an_ipv6_query_needs_the_solicitation_of_its_gateway() {
+        let query = |family, daddr: &str| DnsPacket {
+            iface: "qg-lan".into(),
+            family,
+            saddr: None,
+            daddr: daddr.parse().ok(),
+            first: true,
+            kind: PacketKind::DnsQuery,
+        };
+        let nd = query(Family::V6, "fd00:60::12:3456").neighbour_discovery();
+        assert_eq!(nd.len(), 1);
+        assert_eq!(nd[0].kind, PacketKind::NeighbourSolicitation);
+        // The solicited-node multicast address: ff02::1:ff and the gateway's last 24 bits.
+        assert_eq!(nd[0].daddr, "ff02::1:ff12:3456".parse().ok());
+        assert_eq!(nd[0].neighbour_discovery(), []);
+        assert_eq!(query(Family::V4, "10.89.60.1").neighbour_discovery(), []);
     }
 }

@@ -3,7 +3,7 @@
 //! rulesets (nixpkgs' nftables and iptables firewalls, with and without the UDP 53 rule) in a
 //! private network namespace.
 
-use super::firewall::{DnsPacket, Family, IptablesRules, NftRuleset, Verdict};
+use super::firewall::{DnsPacket, Family, IptablesRules, NftRuleset, PacketKind, Verdict};
 use super::gather::{crontabs, parse_exec, parse_mountinfo, parse_networks};
 use super::*;
 
@@ -462,16 +462,20 @@ fn an_inet_chain_dropping_both_versions_names_the_bridge_once_in_the_fix() {
     let fix = one(&diagnose(&facts, &options()), "firewall-dns")
         .fix
         .clone();
+    // The IPv6 query needs neighbour discovery, which the chain drops too.
     assert_eq!(
         fix,
-        "nft 'insert rule inet t in iifname { \"podman0\", \"qg-lan\" } udp dport 53 accept'   # \
-         and add the same rule to your firewall's saved configuration"
+        "nft 'insert rule inet t in iifname { \"podman0\", \"qg-lan\" } udp dport 53 accept' && \
+         nft 'insert rule inet t in iifname { \"qg-lan\" } icmpv6 type { nd-neighbor-solicit, \
+         nd-neighbor-advert } accept'   # and add the same rule to your firewall's saved \
+         configuration"
     );
+    // On NixOS the same: `inet t` is not NixOS's firewall.
     facts.nixos = true;
-    let fix = one(&diagnose(&facts, &options()), "firewall-dns")
+    let on_nixos = one(&diagnose(&facts, &options()), "firewall-dns")
         .fix
         .clone();
-    assert_eq!(fix.matches("\"qg-lan\"").count(), 1, "{fix}");
+    assert_eq!(on_nixos, fix);
 }
 
 #[test]
@@ -598,13 +602,17 @@ fn ipv6_dns_is_read_from_ip6tables_save() {
     );
     assert_eq!(
         of(&f, "firewall-dns")[0].fix,
-        "ip6tables -I INPUT -i qg-lan -p udp --dport 53 -j ACCEPT   # and add the same rule to \
-         your firewall's saved configuration"
+        "ip6tables -I INPUT -i qg-lan -p udp --dport 53 -j ACCEPT && ip6tables -I INPUT -i qg-lan \
+         -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT && ip6tables -I INPUT -i \
+         qg-lan -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT   # and add the \
+         same rule to your firewall's saved configuration"
     );
     // The fix as ip6tables-save prints it once run: the query is accepted.
     let fixed = IP6TABLES_CLOSED.replace(
         "-A INPUT -i lo -j ACCEPT",
-        "-A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -i lo -j ACCEPT",
+        "-A INPUT -i qg-lan -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\n\
+         -A INPUT -i qg-lan -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n\
+         -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -i lo -j ACCEPT",
     );
     facts.ip6tables = Some(Ok(fixed));
     assert_eq!(
@@ -638,6 +646,7 @@ fn ip6tables_extension_header_matches_and_valueless_options() {
         saddr: "fd00:60::2".parse().ok(),
         daddr: "fd00:60::1".parse().ok(),
         first: true,
+        kind: PacketKind::DnsQuery,
     };
     let accept_dns = "-A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT";
     for (rules, expected) in [
@@ -696,6 +705,7 @@ fn nft_rules_are_evaluated_for_an_ipv6_query() {
         saddr: saddr.parse().ok(),
         daddr: daddr.parse().ok(),
         first: true,
+        kind: PacketKind::DnsQuery,
     };
     let v6 = query(Family::V6, "fd00:60::2", "fd00:60::1");
     let v4 = query(Family::V4, "10.89.60.2", "10.89.60.1");
@@ -1562,6 +1572,7 @@ fn lan_query(family: Family) -> DnsPacket {
         saddr: saddr.parse().ok(),
         daddr: daddr.parse().ok(),
         first: true,
+        kind: PacketKind::DnsQuery,
     }
 }
 
@@ -1782,14 +1793,20 @@ fn iptables_nft_tables_are_read_once_and_fixed_with_iptables() {
 #[test]
 fn rules_that_cannot_be_read_leave_their_queries_undecided() {
     use serde_json::json;
-    // An inet chain that lets DNS in on every bridge, over both versions.
+    // An inet chain that lets DNS (and ICMPv6) in on every bridge, over both versions.
     let open = nft_chain(
         "drop",
-        &[json!([
-            json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": {"set": ["podman0", "qg-*"]}}}),
-            json!({"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}}),
-            json!({"accept": null})
-        ])],
+        &[
+            json!([
+                json!({"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": {"set": ["podman0", "qg-*"]}}}),
+                json!({"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}}),
+                json!({"accept": null})
+            ]),
+            json!([
+                json!({"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "ipv6-icmp"}}),
+                json!({"accept": null})
+            ]),
+        ],
     );
     let mut facts = dual_stack(true);
     facts.nft = Some(Ok(open.clone()));

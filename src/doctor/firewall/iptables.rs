@@ -272,25 +272,32 @@ impl IptablesRules {
 fn option_match(opt: &str, value: &str, pkt: &DnsPacket) -> M {
     match opt {
         "-i" | "--in-interface" => M::from_bool(iface_matches(value, &pkt.iface, '+')),
-        "-p" | "--protocol" => match value {
-            "udp" | "17" | "all" | "0" => M::Yes,
-            _ => M::No,
-        },
+        "-p" | "--protocol" => {
+            M::from_bool(matches!(value, "all" | "0") || pkt.kind.protocol().contains(&value))
+        }
         "-s" | "--source" | "-d" | "--destination" => address_match(opt, value, pkt),
-        "--src-type" | "--dst-type" => address_type_match(opt, value),
+        "--src-type" | "--dst-type" => address_type_match(opt, value, pkt),
         // The gateway is an address of the bridge the query arrives on.
         "--limit-iface-in" => M::Yes,
         "--src-range" | "--dst-range" => address_range_match(opt, value, pkt),
         // Matches the second and later fragments; the query is not fragmented.
         "-f" | "--fragment" => M::No,
+        // Ports are UDP's (or TCP's…): an ICMPv6 packet has none.
         "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
-            M::from_bool(ports_include_53(value))
+            M::from_bool(!pkt.kind.is_icmpv6() && ports_include_53(value))
+        }
+        "--sport" | "--source-port" | "--sports" | "--source-ports" if pkt.kind.is_icmpv6() => {
+            M::No
         }
         "--sport" | "--source-port" | "--sports" | "--source-ports" => source_ports_match(value),
-        "--ctstate" | "--state" => M::from_bool(value.split(',').any(|s| s == "NEW")),
-        // addressed to the host's gateway address
-        "--pkt-type" => M::from_bool(value == "unicast" || value == "host"),
-        "-m" | "--match" => module_match(value),
+        "--icmpv6-type" => M::from_bool(pkt.kind.icmpv6_type().contains(&value)),
+        "--hl-eq" => M::from_bool(pkt.kind.is_icmpv6() && value == "255"),
+        "--ctstate" | "--state" => {
+            let state = pkt.kind.ct_state().to_ascii_uppercase();
+            M::from_bool(value.split(',').any(|s| s == state))
+        }
+        "--pkt-type" => M::from_bool(pkt.kind.pkttype().contains(&value)),
+        "-m" | "--match" => module_match(value, pkt),
         "--comment" => M::Yes,
         // rpfilter: the container's address is routed back through the bridge it sends from,
         // so the reverse path check passes, strict or `--loose`; `--invert` matches failures.
@@ -303,13 +310,14 @@ fn option_match(opt: &str, value: &str, pkt: &DnsPacket) -> M {
 /// What `-m MODULE` alone says of the query: protocol modules match only their protocol (a
 /// query is UDP); the modules whose options this evaluates match as their options say; any
 /// other module is not evaluated.
-fn module_match(module: &str) -> M {
+fn module_match(module: &str, pkt: &DnsPacket) -> M {
+    let icmpv6 = pkt.kind.is_icmpv6();
     match module {
-        "udp" | "multiport" | "conntrack" | "state" | "comment" | "addrtype" | "iprange"
-        | "pkttype" | "rpfilter" | "ipv6header" => M::Yes,
-        "tcp" | "icmp" | "icmp6" | "icmpv6" | "ah" | "esp" | "sctp" | "dccp" | "mh" | "udplite" => {
-            M::No
-        }
+        "udp" => M::from_bool(!icmpv6),
+        "icmp6" | "icmpv6" => M::from_bool(icmpv6),
+        "multiport" | "conntrack" | "state" | "comment" | "addrtype" | "iprange" | "pkttype"
+        | "rpfilter" | "ipv6header" | "hl" => M::Yes,
+        "tcp" | "icmp" | "ah" | "esp" | "sctp" | "dccp" | "mh" | "udplite" => M::No,
         other => M::Unknown(format!("`-m {other}`")),
     }
 }
@@ -350,13 +358,13 @@ fn is_extension_header_option(opt: &str) -> bool {
 
 /// addrtype's `--src-type`/`--dst-type`: the query comes from a container (a `UNICAST`
 /// address) to the bridge's gateway, an address of this host (`LOCAL`).
-fn address_type_match(opt: &str, value: &str) -> M {
+fn address_type_match(opt: &str, value: &str, pkt: &DnsPacket) -> M {
     let is = if opt == "--src-type" {
-        "UNICAST"
+        "UNICAST".to_string()
     } else {
-        "LOCAL"
+        pkt.kind.destination_type().to_ascii_uppercase()
     };
-    M::from_bool(value.split(',').any(|t| t.eq_ignore_ascii_case(is)))
+    M::from_bool(value.split(',').any(|t| t.eq_ignore_ascii_case(&is)))
 }
 
 /// iprange's `--src-range`/`--dst-range` (`FROM-TO`): unknown when the packet has no such

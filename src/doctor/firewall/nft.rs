@@ -469,8 +469,8 @@ impl NftRuleset {
                 "ibrname" | "ibridgename" if bridge => Ok(Key::Iface(pkt.iface.clone())),
                 "nfproto" if bridge => Err(format!("`meta {key}` in the bridge family")),
                 "iifname" | "iif" => Ok(Key::Iface(pkt.iface.clone())),
-                "pkttype" => Ok(Key::PktHost),
-                "l4proto" => Ok(Key::Proto),
+                "pkttype" => Ok(Key::OneOf(pkt.kind.pkttype())),
+                "l4proto" => Ok(Key::OneOf(pkt.kind.protocol())),
                 "nfproto" => Ok(Key::Str(
                     match pkt.family {
                         Family::V4 => "ipv4",
@@ -497,7 +497,7 @@ impl NftRuleset {
         if let Some(ct) = left.get("ct") {
             let key = ct.get("key").and_then(Value::as_str).unwrap_or_default();
             return match key {
-                "state" => Ok(Key::CtState),
+                "state" => Ok(Key::CtState(pkt.kind.ct_state())),
                 "status" => Ok(Key::CtStatus),
                 _ => Err(format!("`ct {key}`")),
             };
@@ -624,11 +624,19 @@ fn payload_key(payload: &Value, pkt: &DnsPacket) -> Result<Key, String> {
         Family::V4 => "ip",
         Family::V6 => "ip6",
     };
+    let icmpv6 = pkt.kind.is_icmpv6();
     match (proto, field) {
+        ("udp", _) if icmpv6 => Ok(Key::Absent),
+        // `th` reads any transport header: an ICMPv6 checksum where a port would be.
+        ("th", _) if icmpv6 => Err(format!("`th {field}` of an ICMPv6 packet")),
         ("udp" | "th", "dport") => Ok(Key::Port),
         ("udp" | "th", "sport") => Ok(Key::SourcePort),
         ("ip" | "ip6", _) if proto != own => Ok(Key::Absent),
-        ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Key::Proto),
+        ("ip", "protocol") | ("ip6", "nexthdr") => Ok(Key::OneOf(pkt.kind.protocol())),
+        ("ip6", "hoplimit") if icmpv6 => Ok(Key::OneOf(&["255"])),
+        ("icmpv6", "type") if icmpv6 => Ok(Key::OneOf(pkt.kind.icmpv6_type())),
+        ("icmpv6", "code") if icmpv6 => Ok(Key::OneOf(&["0", "no-route"])),
+        ("icmpv6", _) if icmpv6 => Err(format!("`icmpv6 {field}`")),
         ("ip" | "ip6", "saddr") => pkt.saddr.map(Key::Addr).ok_or(format!("`{proto} saddr`")),
         ("ip" | "ip6", "daddr") => pkt.daddr.map(Key::Addr).ok_or(format!("`{proto} daddr`")),
         ("tcp" | "icmp" | "icmpv6" | "sctp" | "dccp" | "igmp" | "esp" | "ah" | "arp", _) => {
@@ -657,7 +665,7 @@ fn fib_key(fib: &Value, pkt: &DnsPacket) -> Result<Key, String> {
         // Strict (`. iif`) or loose: the route back goes out the bridge either way.
         "oif" | "oifname" if has("saddr") => Ok(Key::ReversePath(pkt.iface.clone())),
         // The gateway is an address of this host; the container's is a unicast one.
-        "type" if has("daddr") && !has("saddr") => Ok(Key::Str("local".into())),
+        "type" if has("daddr") && !has("saddr") => Ok(Key::Str(pkt.kind.destination_type().into())),
         "type" if has("saddr") && !has("daddr") => Ok(Key::Str("unicast".into())),
         _ => Err(format!("`fib {}`", fib)),
     }
@@ -667,8 +675,8 @@ fn fib_key(fib: &Value, pkt: &DnsPacket) -> Result<Key, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
     Iface(String),
-    /// The layer 4 protocol: UDP.
-    Proto,
+    /// A value named by any of these (a protocol, packet type, ICMPv6 type…).
+    OneOf(&'static [&'static str]),
     /// The destination port: 53.
     Port,
     /// The source port: an ephemeral one (Linux's default range, 32768–60999).
@@ -676,7 +684,8 @@ enum Key {
     /// `fib saddr . iif oif`: the reverse path check. The container's address is routed
     /// through the bridge it sends from: this interface, and it `exists`.
     ReversePath(String),
-    CtState,
+    /// `ct state`: `new` for the query, `untracked` for neighbour discovery.
+    CtState(&'static str),
     /// `ct status`: a new query to the gateway has none of its flags (`dnat`, `snat`,
     /// `assured`, `confirmed`…).
     CtStatus,
@@ -684,8 +693,6 @@ enum Key {
     Str(String),
     /// A header the packet does not have.
     Absent,
-    /// `meta pkttype`: addressed to this host (`host`, alias `unicast`).
-    PktHost,
     /// `a . b`: each part against the element's parts.
     Concat(Vec<Key>),
 }
@@ -702,9 +709,9 @@ impl Key {
             Key::Iface(iface) => text
                 .map(|t| iface_matches(&t, iface, '*'))
                 .ok_or(format!("interface `{v}`")),
-            Key::Proto => text
-                .map(|t| t == "udp" || t == "17")
-                .ok_or(format!("protocol `{v}`")),
+            Key::OneOf(names) => text
+                .map(|t| names.contains(&t.as_str()))
+                .ok_or(format!("value `{v}`")),
             Key::SourcePort => {
                 let range = match (v.as_u64(), v.get("range").and_then(Value::as_array)) {
                     (Some(port), _) => Some((port, port)),
@@ -740,17 +747,14 @@ impl Key {
                 Value::Array(a) if a.iter().all(Value::is_string) => Ok(false),
                 _ => Err(format!("ct status `{v}`")),
             },
-            Key::CtState => match v {
-                Value::String(s) => Ok(s == "new"),
-                Value::Array(a) => Ok(a.iter().any(|x| x.as_str() == Some("new"))),
+            Key::CtState(state) => match v {
+                Value::String(s) => Ok(s == state),
+                Value::Array(a) => Ok(a.iter().any(|x| x.as_str() == Some(state))),
                 _ => Err(format!("ct state `{v}`")),
             },
             Key::Addr(addr) => addr_matches(*addr, v),
             Key::Str(s) => text.map(|t| &t == s).ok_or(format!("value `{v}`")),
             Key::Absent => Ok(false),
-            Key::PktHost => text
-                .map(|t| t == "host" || t == "unicast" || t == "0")
-                .ok_or(format!("pkttype `{v}`")),
             Key::Concat(keys) => {
                 let Some(parts) = v.get("concat").and_then(Value::as_array) else {
                     return Err(format!("concatenation `{v}`"));
