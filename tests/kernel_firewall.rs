@@ -82,6 +82,9 @@ struct Case {
     /// or alternatives joined by `|` where "cannot tell" is as right as the kernel's answer (a
     /// match doctor may leave unevaluated).
     expect: [&'static str; 2],
+    /// Where `expect` allows "cannot tell" only because nft 1.0.6's JSON lacks what doctor
+    /// needs: with nft 1.1's JSON (NixOS 25.05's, Debian 13's) the answer must be the kernel's.
+    definite_with_nft_1_1: bool,
 }
 
 const NONE: Case = Case {
@@ -90,6 +93,7 @@ const NONE: Case = Case {
     iptables: "",
     ip6tables: "",
     expect: ["", ""],
+    definite_with_nft_1_1: false,
 };
 
 /// The rulesets. Each nft text is loaded into a fresh namespace (no `flush ruleset` needed).
@@ -826,8 +830,9 @@ const CORPUS: &[Case] = &[
             }
         }"#,
         // nft 1.0.6's JSON does not name an ingress chain's device: "cannot tell" there (nft
-        // 1.1 prints `dev`, and doctor decides; src/doctor/tests.rs has that JSON).
+        // 1.1 prints `dev`, and doctor decides).
         expect: ["drop|unknown", "drop|unknown"],
+        definite_with_nft_1_1: true,
         ..NONE
     },
     Case {
@@ -1056,8 +1061,9 @@ const CORPUS: &[Case] = &[
             }
         }"#,
         // nft 1.0.6's JSON garbles table flags: "cannot tell" there (nft 1.1 prints
-        // `"flags": "dormant"`, and doctor decides; src/doctor/tests.rs has that JSON).
+        // `"flags": "dormant"`, and doctor decides).
         expect: ["accept|unknown", "accept|unknown"],
+        definite_with_nft_1_1: true,
         ..NONE
     },
     Case {
@@ -1706,6 +1712,9 @@ fn kernel_delivers(ns: &Netns, listeners: &[UdpSocket]) -> Result<[bool; 2], Str
 struct Outcome {
     delivered: [bool; 2],
     claims: [Result<Answer, String>; 2],
+    /// What doctor says reading nft 1.1's JSON of the same ruleset (Debian 13's nft, from the
+    /// machine root `tests/provision/e2e-root.sh` makes).
+    claims_nft_1_1: [Result<Answer, String>; 2],
     /// Doctor's `firewall-dns` findings, as `level: what`.
     findings: Vec<String>,
     /// What the tools printed back: `nft -j list ruleset`, `iptables-save`, `ip6tables-save`.
@@ -1740,7 +1749,10 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
     let nft = ns.in_host("nft", &["-j", "list", "ruleset"], None)?;
     let iptables = ns.in_host("iptables-nft-save", &[], None)?;
     let ip6tables = ns.in_host("ip6tables-nft-save", &[], None)?;
-    let facts = HostFacts {
+    let root = nft_1_1_root();
+    let root = root.to_string_lossy();
+    let nft_1_1 = ns.in_host("chroot", &[&root, "nft", "-j", "list", "ruleset"], None)?;
+    let mut facts = HostFacts {
         podman_version: Some("5.4.2".into()),
         networks: Ok(vec![NetworkFacts {
             name: "qg-lan".into(),
@@ -1772,6 +1784,17 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
         },
     );
     let dns: Vec<&Finding> = findings.iter().filter(|f| f.id == "firewall-dns").collect();
+    facts.nft = Some(Ok(nft_1_1));
+    let options = Options {
+        target: PodmanVersion::DEFAULT,
+    };
+    let findings_nft_1_1 = doctor::diagnose(&facts, &options);
+    let claims_nft_1_1 = doctor_claims(
+        &findings_nft_1_1
+            .iter()
+            .filter(|f| f.id == "firewall-dns")
+            .collect::<Vec<_>>(),
+    );
     // firewalld's fix (`firewall-cmd`: the bridge into the trusted zone) needs the daemon,
     // which a namespace here has not: that the trusted zone accepts is the case
     // `firewalld-trusted-zone`.
@@ -1795,6 +1818,7 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
     Ok(Outcome {
         delivered,
         claims: doctor_claims(&dns),
+        claims_nft_1_1,
         findings: dns
             .iter()
             .map(|f| format!("{:?}: {}", f.level, f.what))
@@ -1826,6 +1850,21 @@ fn disagreements(case: &Case, outcome: &Outcome) -> Vec<String> {
                 why.clone()
             }
         };
+        // Reading nft 1.1's JSON, doctor never contradicts the kernel, and decides where only
+        // nft 1.0.6's JSON kept it from deciding.
+        match &outcome.claims_nft_1_1[family] {
+            Ok(claim) if *claim != Answer::Unknown && *claim != kernel => {
+                problems.push("WITH NFT 1.1'S JSON, DOCTOR CONTRADICTS THE KERNEL");
+            }
+            Ok(claim) if case.definite_with_nft_1_1 && *claim != kernel => {
+                problems.push("with nft 1.1's JSON, doctor does not decide");
+            }
+            Ok(claim) if !case.definite_with_nft_1_1 && !want.contains(claim) => {
+                problems.push("with nft 1.1's JSON, not the expected answer");
+            }
+            Ok(_) => {}
+            Err(_) => problems.push("with nft 1.1's JSON, doctor's findings are unclear"),
+        }
         // A query doctor says is dropped arrives once its printed fix has run.
         if let (Ok(Answer::Drop), Some(Fixed { after, .. })) =
             (&outcome.claims[family], &outcome.fixed)
@@ -1880,6 +1919,13 @@ fn ruleset_text(case: &Case) -> String {
 // ---------------------------------------------------------------------------------------------
 // The test
 
+/// The machine root of `tests/provision/e2e-root.sh` (Debian 13), whose nft 1.1 prints each
+/// ruleset again: NixOS 25.05 runs nft 1.1, whose JSON differs from 1.0.6's (device names,
+/// table flags).
+fn nft_1_1_root() -> PathBuf {
+    skip::cache_dir().join("e2e-root")
+}
+
 /// Why the test cannot run here, if it cannot.
 fn missing_environment() -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -1906,6 +1952,17 @@ fn missing_environment() -> Option<String> {
     }
     if !missing.is_empty() {
         return Some(format!("missing or not working: {}", missing.join(", ")));
+    }
+    let nft_1_1 = Command::new("chroot")
+        .arg(nft_1_1_root())
+        .args(["nft", "--version"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("v1.1"));
+    if !nft_1_1 {
+        return Some(format!(
+            "no nft 1.1 in {} (`bash tests/provision.sh e2e-root`)",
+            nft_1_1_root().display()
+        ));
     }
     let probe = format!("{NS_PREFIX}{}-probe", std::process::id());
     if let Err(e) = run("ip", &["netns", "add", &probe], None) {

@@ -34,4 +34,9 @@ printf '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m addrtype --dst-type LOCAL -j A
   | ip netns exec "$ns" iptables-nft-restore
 printf '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m rt --rt-type 0 -j DROP\nCOMMIT\n' \
   | ip netns exec "$ns" ip6tables-nft-restore
-log "$(ip -V), $(nft --version), $(iptables-nft-save --version): ok"
+# The test also prints each ruleset with Debian 13's nft 1.1 (NixOS 25.05's series), from the
+# machine root e2e-root.sh makes (it runs first: scripts run in name order).
+root=${QUADGEN_CACHE:-$HOME/.cache/quadgen-test}/e2e-root
+nft11=$(chroot "$root" nft --version 2>/dev/null) || die "no nft in $root: run tests/provision/e2e-root.sh first"
+case $nft11 in *v1.1*) ;; *) die "$root has $nft11, not nft 1.1" ;; esac
+log "$(ip -V), $(nft --version), $(iptables-nft-save --version), and $nft11 in $root: ok"
