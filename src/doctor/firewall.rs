@@ -206,6 +206,9 @@ enum Flow {
     /// `return`, or a chain entered by `goto` ended: the chain this happens in ends too, and
     /// its caller continues (a base chain's policy applies).
     Return,
+    /// A rule under a rate limit (`limit`, `quota`, `connlimit`) that matches: this flow when
+    /// the limit lets it fire, the next rule when not; and why that is uncertain.
+    Limited(Box<Flow>, String),
     Unknown(String, String),
 }
 

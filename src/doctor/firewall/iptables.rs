@@ -171,6 +171,11 @@ impl IptablesRules {
                     }
                     Flow::Drop(at) => Verdict::Drop { chain: at },
                     Flow::Unknown(at, why) => Verdict::Unknown { chain: at, why },
+                    // (only nft's rules are `Limited`)
+                    Flow::Limited(_, why) => Verdict::Unknown {
+                        chain: self.label(table, chain),
+                        why,
+                    },
                 },
             )
             .collect()

@@ -327,6 +327,11 @@ impl NftRuleset {
             Flow::Continue | Flow::Return => Verdict::Accept,
             Flow::Drop(at) => Verdict::Drop { chain: at },
             Flow::Unknown(at, why) => Verdict::Unknown { chain: at, why },
+            // (`eval_rules_from` settles every `Limited`)
+            Flow::Limited(_, why) => Verdict::Unknown {
+                chain: format!("{} {} {}", chain.family, chain.table, chain.name),
+                why,
+            },
         }
     }
 
@@ -341,21 +346,58 @@ impl NftRuleset {
         if depth > MAX_DEPTH {
             return Flow::Unknown(label, "chains nest too deep".into());
         }
-        for rule in &chain.rules {
+        self.eval_rules_from(chain, 0, pkt, depth, &label)
+    }
+
+    /// The rules of `chain` from the `start`th on: what `eval_chain` says of them.
+    fn eval_rules_from(
+        &self,
+        chain: &NftChain,
+        start: usize,
+        pkt: &DnsPacket,
+        depth: usize,
+        label: &str,
+    ) -> Flow {
+        for (i, rule) in chain.rules.iter().enumerate().skip(start) {
             match self.eval_rule(chain, rule, pkt, depth) {
                 Flow::Continue => {}
                 Flow::Return => return Flow::Continue,
-                Flow::Drop(at) if at.is_empty() => return Flow::Drop(label),
-                Flow::Unknown(at, why) if at.is_empty() => return Flow::Unknown(label, why),
+                Flow::Drop(at) if at.is_empty() => return Flow::Drop(label.into()),
+                Flow::Unknown(at, why) if at.is_empty() => return Flow::Unknown(label.into(), why),
+                Flow::Limited(fired, why) => {
+                    let not_fired = self.eval_rules_from(chain, i + 1, pkt, depth, label);
+                    return Self::either(chain, label, *fired, not_fired, why);
+                }
                 other => return other,
             }
         }
         Flow::Continue
     }
 
+    /// What a rule under a rate limit comes to: decided when the rule firing (`fired`) and not
+    /// firing (the rest of the chain, then a base chain's policy) end alike.
+    fn either(chain: &NftChain, label: &str, fired: Flow, not_fired: Flow, why: String) -> Flow {
+        let not_fired = match not_fired {
+            Flow::Continue if chain.hook.is_some() => match chain.policy.as_deref() {
+                Some("drop") => Flow::Drop(format!("{label} (policy drop)")),
+                _ => Flow::Accept,
+            },
+            other => other,
+        };
+        let fired = match fired {
+            Flow::Drop(at) if at.is_empty() => Flow::Drop(label.into()),
+            other => other,
+        };
+        match (&fired, &not_fired) {
+            (Flow::Accept, Flow::Accept) | (Flow::Drop(_), Flow::Drop(_)) => fired,
+            _ => Flow::Unknown(label.into(), why),
+        }
+    }
+
     /// One rule: `Continue` when it does not match or does not decide.
     fn eval_rule(&self, chain: &NftChain, rule: &[Value], pkt: &DnsPacket, depth: usize) -> Flow {
         let mut unsure: Option<String> = None;
+        let mut limited: Option<String> = None;
         for expr in rule {
             let Some((kind, body)) = expr.as_object().and_then(|o| o.iter().next()) else {
                 continue;
@@ -376,7 +418,7 @@ impl NftRuleset {
                     continue;
                 }
                 "limit" | "quota" | "connlimit" => {
-                    unsure.get_or_insert(format!("a `{kind}` statement"));
+                    limited.get_or_insert(format!("a `{kind}` statement"));
                     continue;
                 }
                 // A userspace program decides.
@@ -403,7 +445,15 @@ impl NftRuleset {
             if let Some(why) = unsure {
                 return Flow::Unknown(String::new(), why);
             }
-            return self.apply_verdict(chain, &verdict, pkt, depth);
+            let fired = self.apply_verdict(chain, &verdict, pkt, depth);
+            return match (limited, fired) {
+                (None, fired) => fired,
+                (Some(_), Flow::Continue) => Flow::Continue,
+                (Some(why), fired @ (Flow::Accept | Flow::Drop(_))) => {
+                    Flow::Limited(Box::new(fired), why)
+                }
+                (Some(why), _) => Flow::Unknown(String::new(), why),
+            };
         }
         Flow::Continue
     }
