@@ -4,9 +4,10 @@
 //! the nf_tables backend, or both), two fresh network namespaces, as podman wires a container: a
 //! "host" with a bridge `qg-lan` (10.89.60.1/24, fd00:60::1/64, where aardvark-dns would listen)
 //! whose port is one end of a veth pair, and a "container" with the other end (10.89.60.2/24,
-//! fd00:60::2/64; a static neighbour for IPv4, whose ARP no ruleset here sees, while IPv6's
-//! neighbour discovery, ICMPv6 that input chains do see, is done afresh for each query). UDP sockets of the test itself, made inside the host namespace, listen on each
-//! gateway's port 53; once a datagram of each family gets through with no ruleset loaded (the
+//! fd00:60::2/64; a static neighbour for IPv4, since doctor does not model ARP, which only
+//! bridge and arp family chains see; IPv6's neighbour discovery, ICMPv6 that input chains do
+//! see, is done afresh for each query). UDP sockets of the test itself, made inside the host
+//! namespace, listen on each gateway's port 53; once a datagram of each family gets through with no ruleset loaded (the
 //! links come up asynchronously), the ruleset is loaded in the host namespace, and sockets made
 //! inside the container namespace send one query to each gateway. The kernel's answer is whether
 //! each arrived.
@@ -140,7 +141,7 @@ const CORPUS: &[Case] = &[
         name: "nft-iifname-wildcard-l4proto-th-dport",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname "qg-*" meta l4proto udp th dport 53 accept
             }
         }"#,
@@ -151,7 +152,7 @@ const CORPUS: &[Case] = &[
         name: "nft-iif-and-service-name",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iif "qg-lan" udp dport domain accept
             }
         }"#,
@@ -162,7 +163,7 @@ const CORPUS: &[Case] = &[
         name: "nft-anonymous-sets",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname { "podman0", "qg-lan" } udp dport { 53, 853 } accept
             }
         }"#,
@@ -175,7 +176,7 @@ const CORPUS: &[Case] = &[
             set bridges { type ifname; elements = { "podman0", "qg-lan" } }
             set dns { type inet_service; elements = { 53 } }
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname @bridges udp dport @dns accept
             }
         }"#,
@@ -197,7 +198,7 @@ const CORPUS: &[Case] = &[
         name: "nft-vmap-jump",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname vmap { "lo" : accept, "qg-lan" : jump from_containers }
             }
             chain from_containers {
@@ -226,7 +227,7 @@ const CORPUS: &[Case] = &[
         }
         table ip6 t6 {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 ip6 nexthdr udp udp dport 53 accept
             }
         }"#,
@@ -257,7 +258,7 @@ const CORPUS: &[Case] = &[
         name: "nft-port-range",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 udp dport 1-1024 accept
             }
         }"#,
@@ -308,7 +309,7 @@ const CORPUS: &[Case] = &[
         name: "nft-saddr-prefixes",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 ip saddr 10.89.0.0/16 udp dport 53 accept
                 ip6 saddr fd00:60::/64 udp dport 53 accept
             }
@@ -342,7 +343,7 @@ const CORPUS: &[Case] = &[
         name: "nft-ct-invalid-drop-then-new",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 ct state invalid drop
                 ct state new udp dport 53 accept
             }
@@ -354,7 +355,7 @@ const CORPUS: &[Case] = &[
         name: "nft-ct-state-vmap",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 ct state vmap { established : accept, related : accept, invalid : drop }
                 iifname "qg-lan" udp dport 53 accept
             }
@@ -376,7 +377,7 @@ const CORPUS: &[Case] = &[
         name: "nft-jump-accepts",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 jump dns
             }
             chain dns {
@@ -431,7 +432,7 @@ const CORPUS: &[Case] = &[
         name: "nft-jump-then-goto",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 jump a
                 udp dport 53 accept
             }
@@ -450,7 +451,7 @@ const CORPUS: &[Case] = &[
         name: "nft-return-in-jumped-chain",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy accept;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 jump c
             }
             chain c {
@@ -465,7 +466,7 @@ const CORPUS: &[Case] = &[
         name: "nft-return-in-base-chain",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy accept;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 udp dport 53 return
                 drop
             }
@@ -492,11 +493,11 @@ const CORPUS: &[Case] = &[
         name: "nft-two-base-chains-both-accept",
         nft: r#"table inet a {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 udp dport 53 accept
             }
             chain input2 { type filter hook input priority filter + 10; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname "qg-lan" accept
             }
         }"#,
@@ -517,7 +518,7 @@ const CORPUS: &[Case] = &[
         name: "nft-pkttype-host",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 meta pkttype host udp dport 53 accept
             }
         }"#,
@@ -558,7 +559,7 @@ const CORPUS: &[Case] = &[
         name: "nft-fib-daddr-local",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 fib daddr type local udp dport 53 accept
             }
         }"#,
@@ -665,6 +666,7 @@ const CORPUS: &[Case] = &[
                    COMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -p udp -m addrtype --dst-type LOCAL -m udp --dport 53 -j ACCEPT\n\
                     COMMIT\n",
         expect: ["accept", "accept"],
@@ -695,6 +697,7 @@ const CORPUS: &[Case] = &[
                    -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
                     -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
                     -A INPUT -i qg-lan -p udp -m conntrack --ctstate NEW -m udp --dport 53 \
@@ -746,6 +749,7 @@ const CORPUS: &[Case] = &[
         name: "ip6t-rt-and-frag",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -m rt --rt-type 0 -j DROP\n\
                     -A INPUT -m rt ! --rt-type 0 -j DROP\n\
                     -A INPUT -m frag --fragmore -j DROP\n\
@@ -759,7 +763,7 @@ const CORPUS: &[Case] = &[
         name: "nft-accept-and-iptables-policy-drop",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 udp dport 53 accept
             }
         }"#,
@@ -774,6 +778,7 @@ const CORPUS: &[Case] = &[
                    -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         expect: ["accept", "accept"],
         ..NONE
@@ -795,6 +800,7 @@ const CORPUS: &[Case] = &[
         name: "ip6t-frag-without-options",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -m frag -j DROP\n\
                     -A INPUT -i qg-lan -p udp -m udp --dport 53 -j ACCEPT\nCOMMIT\n",
         expect: ["accept", "accept"],
@@ -804,6 +810,7 @@ const CORPUS: &[Case] = &[
         name: "ip6t-rt-hbh-dst-without-options",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -m rt -j DROP\n\
                     -A INPUT -m hbh -j DROP\n\
                     -A INPUT -m dst -j DROP\n\
@@ -869,7 +876,7 @@ const CORPUS: &[Case] = &[
                 elements = { 10.89.60.0/24, 192.168.1.1-192.168.1.9 } }
             set nets6 { type ipv6_addr; flags interval; elements = { fd00:60::/64 } }
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 ip saddr @nets4 udp dport 53 accept
                 ip6 saddr @nets6 udp dport 53 accept
             }
@@ -881,7 +888,7 @@ const CORPUS: &[Case] = &[
         name: "nft-concatenation-set",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname . udp dport { "qg-lan" . 53, "podman0" . 53 } accept
             }
         }"#,
@@ -892,7 +899,7 @@ const CORPUS: &[Case] = &[
         name: "nft-new-not-syn-drop",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 tcp flags & (fin|syn|rst|ack) != syn ct state new drop
                 udp dport 53 accept
             }
@@ -944,6 +951,7 @@ const CORPUS: &[Case] = &[
                    -A INPUT -p udp -m multiport --dports 53,853 -j ACCEPT\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -p udp -m multiport --dports 1:100 -j ACCEPT\nCOMMIT\n",
         expect: ["accept", "accept"],
         ..NONE
@@ -982,6 +990,7 @@ const CORPUS: &[Case] = &[
                    COMMIT\n",
         ip6tables: "*filter\n:INPUT DROP [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -s fd00:60::/64 -d fd00:60::1/128 -p udp -m udp --dport 53 -j ACCEPT\n\
                     COMMIT\n",
         expect: ["accept", "accept"],
@@ -1008,6 +1017,7 @@ const CORPUS: &[Case] = &[
                    -A INPUT -m state ! --state NEW -j DROP\nCOMMIT\n",
         ip6tables: "*filter\n:INPUT ACCEPT [0:0]\n\
                     -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT\n\
+                    -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement -j ACCEPT\n\
                     -A INPUT -m conntrack ! --ctstate NEW -j DROP\nCOMMIT\n",
         expect: ["accept", "accept"],
         ..NONE
@@ -1058,8 +1068,21 @@ const CORPUS: &[Case] = &[
         name: "nft-rate-limited-accept",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 udp dport 53 limit rate 5/second accept
+            }
+        }"#,
+        expect: ["unknown", "unknown"],
+        ..NONE
+    },
+    Case {
+        // A connection count, and a per-source meter: whether they match depends on traffic
+        // before; the first query is let through, and doctor cannot tell.
+        name: "nft-ct-count-and-meter",
+        nft: r#"table inet t {
+            chain input { type filter hook input priority filter; policy accept;
+                udp dport 53 ct count over 2 drop
+                udp dport 53 meter per_source { ip saddr limit rate over 1/second } drop
             }
         }"#,
         expect: ["unknown", "unknown"],
@@ -1084,7 +1107,7 @@ const CORPUS: &[Case] = &[
         nft: r#"table inet t {
             map by_iface { type ifname : verdict; elements = { "lo" : accept, "qg-lan" : jump dns } }
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname vmap @by_iface
             }
             chain dns {
@@ -1098,7 +1121,7 @@ const CORPUS: &[Case] = &[
         name: "nft-wildcard-in-set",
         nft: r#"table inet t {
             chain input { type filter hook input priority filter; policy drop;
-                icmpv6 type nd-neighbor-solicit accept
+                icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
                 iifname { "podman*", "qg-*" } udp dport 53 accept
             }
         }"#,
@@ -1325,6 +1348,7 @@ macro_rules! ufw6 {
 -A ufw6-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A ufw6-before-input -m conntrack --ctstate INVALID -j DROP
 -A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j ACCEPT
+-A ufw6-before-input -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j ACCEPT
 -A ufw6-before-input -d fe80::/10 -p udp -m udp --sport 547 --dport 546 -j ACCEPT
 -A ufw6-before-input -d ff02::fb/128 -p udp -m udp --dport 5353 -j ACCEPT
 -A ufw6-before-input -j ufw6-user-input
@@ -1382,7 +1406,7 @@ const BARE: [&str; 2] = ["qg-lan", "qg-lan (IPv6)"];
 
 /// What doctor's `firewall-dns` findings claim for each family: `Err` with the findings when
 /// they claim nothing, or more than one thing, for it.
-fn doctor_claims(findings: &[&Finding]) -> [Result<Answer, String>; 2] {
+fn doctor_claims(findings: &[Finding]) -> [Result<Answer, String>; 2] {
     let mut claims: [Vec<Answer>; 2] = [Vec::new(), Vec::new()];
     for f in findings {
         let what = f.what.as_str();
@@ -1765,7 +1789,26 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
     let root = nft_1_1_root();
     let root = root.to_string_lossy();
     let nft_1_1 = ns.in_host("chroot", &[&root, "nft", "-j", "list", "ruleset"], None)?;
-    let mut facts = HostFacts {
+    let dns = firewall_findings(&nft, &iptables, &ip6tables);
+    let claims_nft_1_1 = doctor_claims(&firewall_findings(&nft_1_1, &iptables, &ip6tables));
+    let fixed = run_fixes(&ns, &listeners, &dns);
+    Ok(Outcome {
+        delivered,
+        claims: doctor_claims(&dns),
+        claims_nft_1_1,
+        findings: dns
+            .iter()
+            .map(|f| format!("{:?}: {}", f.level, f.what))
+            .collect(),
+        printed: [nft, iptables, ip6tables],
+        fixed,
+    })
+}
+
+/// Doctor's `firewall-dns` findings for a host with one quadgen bridge, `qg-lan` (both
+/// subnets), and this ruleset as the tools printed it.
+fn firewall_findings(nft: &str, iptables: &str, ip6tables: &str) -> Vec<Finding> {
+    let facts = HostFacts {
         podman_version: Some("5.4.2".into()),
         networks: Ok(vec![NetworkFacts {
             name: "qg-lan".into(),
@@ -1785,59 +1828,41 @@ fn run_case(index: usize, case: &Case) -> Result<Outcome, String> {
             ours: true,
             raw: serde_json::Value::Null,
         }]),
-        nft: Some(Ok(nft.clone())),
-        iptables: Some(Ok(iptables.clone())),
-        ip6tables: Some(Ok(ip6tables.clone())),
+        nft: Some(Ok(nft.into())),
+        iptables: Some(Ok(iptables.into())),
+        ip6tables: Some(Ok(ip6tables.into())),
         ..HostFacts::default()
     };
-    let findings = doctor::diagnose(
-        &facts,
-        &Options {
-            target: PodmanVersion::DEFAULT,
-        },
-    );
-    let dns: Vec<&Finding> = findings.iter().filter(|f| f.id == "firewall-dns").collect();
-    facts.nft = Some(Ok(nft_1_1));
     let options = Options {
         target: PodmanVersion::DEFAULT,
     };
-    let findings_nft_1_1 = doctor::diagnose(&facts, &options);
-    let claims_nft_1_1 = doctor_claims(
-        &findings_nft_1_1
-            .iter()
-            .filter(|f| f.id == "firewall-dns")
-            .collect::<Vec<_>>(),
-    );
-    // firewalld's fix (`firewall-cmd`: the bridge into the trusted zone) needs the daemon,
-    // which a namespace here has not: that the trusted zone accepts is the case
-    // `firewalld-trusted-zone`.
+    doctor::diagnose(&facts, &options)
+        .into_iter()
+        .filter(|f| f.id == "firewall-dns")
+        .collect()
+}
+
+/// Runs, as printed, the fixes of the findings that say a query is dropped, then sends the
+/// queries again. firewalld's fix (`firewall-cmd`: the bridge into the trusted zone) needs the
+/// daemon, which a namespace here has not: that the trusted zone accepts is the case
+/// `firewalld-trusted-zone`.
+fn run_fixes(ns: &Netns, listeners: &[UdpSocket], dns: &[Finding]) -> Option<Fixed> {
     let fixes: Vec<String> = dns
         .iter()
         .filter(|f| f.what.starts_with("the firewall drops") && !f.fix.starts_with("firewall-cmd"))
         .map(|f| f.fix.clone())
         .collect();
-    let fixed = (!fixes.is_empty()).then(|| {
+    (!fixes.is_empty()).then(|| {
         let applied = fixes
             .iter()
             .try_for_each(|fix| ns.in_host("sh", &["-c", fix], None).map(drop));
         let after = applied
             .and_then(|()| ns.forget_ipv6_neighbours())
-            .and_then(|()| kernel_delivers(&ns, &listeners));
+            .and_then(|()| kernel_delivers(ns, listeners));
         Fixed {
             commands: fixes,
             after,
         }
-    });
-    Ok(Outcome {
-        delivered,
-        claims: doctor_claims(&dns),
-        claims_nft_1_1,
-        findings: dns
-            .iter()
-            .map(|f| format!("{:?}: {}", f.level, f.what))
-            .collect(),
-        printed: [nft, iptables, ip6tables],
-        fixed,
     })
 }
 

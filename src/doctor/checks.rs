@@ -293,7 +293,9 @@ impl Unread {
         }
         // An `iptables-save` of iptables-legacy (the `iptables` alternative) shows none of
         // iptables-nft's tables that another program made.
-        if let (Some(rs), Some(Ok(text))) = (nft, probe) {
+        let legacy =
+            matches!(probe, Some(Ok(text)) if firewall::iptables_save_is_nft(text) == Some(false));
+        if let (Some(rs), Some(Ok(text)), true) = (nft, probe, legacy) {
             let nft_family = match family {
                 Family::V4 => "ip",
                 Family::V6 => "ip6",

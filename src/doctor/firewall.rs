@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 pub use iptables::IptablesRules;
-pub use nft::{NftRuleset, tables_in_iptables_nft_save};
+pub use nft::{NftRuleset, iptables_save_is_nft, tables_in_iptables_nft_save};
 
 /// The IP version of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,17 +31,22 @@ pub enum Family {
     V6,
 }
 
-/// What a packet is: a container's DNS query, or the IPv6 neighbour solicitation the query
-/// needs first (an ICMPv6 packet the input chains see too, which conntrack leaves untracked).
+/// What a packet is: a container's DNS query, or the IPv6 neighbour discovery between the
+/// container and the gateway that the query and its answers need (ICMPv6 packets the input
+/// chains see too, which conntrack leaves untracked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PacketKind {
     /// UDP to port 53, from an ephemeral port: conntrack state `new`.
     #[default]
     DnsQuery,
     /// The container asks for the gateway's link-layer address: ICMPv6 type 135 to the
-    /// gateway's solicited-node multicast address, hop limit 255. (The host learns the
-    /// container's from it, so the answer needs no advertisement to pass the input chains.)
+    /// gateway's solicited-node multicast address, hop limit 255. Without it no query leaves.
     NeighbourSolicitation,
+    /// The container answers the host's probe of its address: ICMPv6 type 136 to the gateway,
+    /// hop limit 255. The host learns the container's address from its solicitation, so the
+    /// first answers go out; without the advertisement the host's entry fails once it goes
+    /// stale, and answers stop (about 17 s in, measured on the kernel).
+    NeighbourAdvertisement,
 }
 
 impl PacketKind {
@@ -92,6 +97,13 @@ impl PacketKind {
                 "135",
                 "135/0",
             ],
+            PacketKind::NeighbourAdvertisement => &[
+                "nd-neighbor-advert",
+                "neighbour-advertisement",
+                "neighbor-advertisement",
+                "136",
+                "136/0",
+            ],
         }
     }
 }
@@ -110,6 +122,7 @@ pub struct DnsPacket {
     pub daddr: Option<IpAddr>,
     /// Whether that gateway is the first name server containers on the bridge ask.
     pub first: bool,
+    /// The query, or the neighbour discovery it needs.
     pub kind: PacketKind,
 }
 
@@ -122,9 +135,9 @@ impl DnsPacket {
         }
     }
 
-    /// The neighbour discovery an IPv6 query needs before it can be sent: the container's
-    /// solicitation of the gateway. None for IPv4 (ARP is not IP: no ip, ip6 or inet chain
-    /// sees it).
+    /// The neighbour discovery an IPv6 query and its answers need: the container's solicitation
+    /// of the gateway, and its advertisement to the gateway. None for IPv4 (ARP is not IP: no
+    /// ip, ip6 or inet chain sees it).
     pub fn neighbour_discovery(&self) -> Vec<DnsPacket> {
         if self.family != Family::V6 || self.kind != PacketKind::DnsQuery {
             return Vec::new();
@@ -136,11 +149,17 @@ impl DnsPacket {
             }
             v4 => v4,
         };
-        vec![DnsPacket {
-            kind: PacketKind::NeighbourSolicitation,
-            daddr: self.daddr.map(solicited_node),
-            ..self.clone()
-        }]
+        vec![
+            DnsPacket {
+                kind: PacketKind::NeighbourSolicitation,
+                daddr: self.daddr.map(solicited_node),
+                ..self.clone()
+            },
+            DnsPacket {
+                kind: PacketKind::NeighbourAdvertisement,
+                ..self.clone()
+            },
+        ]
     }
 }
 
@@ -206,7 +225,7 @@ enum Flow {
     /// `return`, or a chain entered by `goto` ended: the chain this happens in ends too, and
     /// its caller continues (a base chain's policy applies).
     Return,
-    /// A rule under a rate limit (`limit`, `quota`, `connlimit`) that matches: this flow when
+    /// A rule under a limit (`limit`, `quota`, `ct count`, a meter) that matches: this flow when
     /// the limit lets it fire, the next rule when not; and why that is uncertain.
     Limited(Box<Flow>, String),
     Unknown(String, String),
@@ -335,10 +354,12 @@ mod tests {
             kind: PacketKind::DnsQuery,
         };
         let nd = query(Family::V6, "fd00:60::12:3456").neighbour_discovery();
-        assert_eq!(nd.len(), 1);
+        assert_eq!(nd.len(), 2);
         assert_eq!(nd[0].kind, PacketKind::NeighbourSolicitation);
         // The solicited-node multicast address: ff02::1:ff and the gateway's last 24 bits.
         assert_eq!(nd[0].daddr, "ff02::1:ff12:3456".parse().ok());
+        assert_eq!(nd[1].kind, PacketKind::NeighbourAdvertisement);
+        assert_eq!(nd[1].daddr, "fd00:60::12:3456".parse().ok());
         assert_eq!(nd[0].neighbour_discovery(), []);
         assert_eq!(query(Family::V4, "10.89.60.1").neighbour_discovery(), []);
     }
