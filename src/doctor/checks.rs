@@ -296,10 +296,7 @@ impl Unread {
         let legacy =
             matches!(probe, Some(Ok(text)) if firewall::iptables_save_is_nft(text) == Some(false));
         if let (Some(rs), Some(Ok(text)), true) = (nft, probe, legacy) {
-            let nft_family = match family {
-                Family::V4 => "ip",
-                Family::V6 => "ip6",
-            };
+            let nft_family = family.nft_name();
             let listed = firewall::tables_in_iptables_nft_save(text, family);
             let hidden: Vec<String> = rs
                 .xt_tables_of(family)
@@ -336,7 +333,7 @@ impl Firewall {
         let mut chains = Vec::new();
         if let Some(nft) = &self.nft {
             for family in families {
-                for chain in nft.input_chains(*family) {
+                for chain in nft.path_chains(*family) {
                     if !chains.contains(&chain) {
                         chains.push(chain);
                     }

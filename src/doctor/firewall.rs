@@ -31,6 +31,17 @@ pub enum Family {
     V6,
 }
 
+impl Family {
+    /// How nftables names the version: its table family and header (`ip`, `ip6`), as in
+    /// `ip6 saddr` and `meta protocol ip6`.
+    pub fn nft_name(self) -> &'static str {
+        match self {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        }
+    }
+}
+
 /// What a packet is: a container's DNS query, or the IPv6 neighbour discovery between the
 /// container and the gateway that the query and its answers need (ICMPv6 packets the input
 /// chains see too, which conntrack leaves untracked).

@@ -1682,7 +1682,7 @@ fn nft_goto_return_and_jump_end_chains_as_the_kernel_does() {
         &[],
     );
     assert!(rs.xt_tables_of(Family::V4).is_empty());
-    assert_eq!(rs.input_chains(Family::V4), ["inet t in"]);
+    assert_eq!(rs.path_chains(Family::V4), ["inet t in"]);
 }
 
 #[test]

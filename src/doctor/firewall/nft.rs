@@ -88,10 +88,7 @@ pub fn tables_in_iptables_nft_save(save: &str, family: Family) -> Vec<(String, S
     if iptables_save_is_nft(save) != Some(true) {
         return Vec::new();
     }
-    let nft_family = match family {
-        Family::V4 => "ip",
-        Family::V6 => "ip6",
-    };
+    let nft_family = family.nft_name();
     save.lines()
         .filter_map(|l| l.trim().strip_prefix('*'))
         .map(|table| (nft_family.to_string(), table.to_string()))
@@ -185,7 +182,7 @@ impl NftRuleset {
 
     /// The base chains on the path of a query of `family` (see `base_chains`), as `family table
     /// chain`.
-    pub fn input_chains(&self, family: Family) -> Vec<String> {
+    pub fn path_chains(&self, family: Family) -> Vec<String> {
         self.base_chains(family)
             .iter()
             .map(|c| format!("{} {} {}", c.family, c.table, c.name))
@@ -282,10 +279,7 @@ impl NftRuleset {
     /// whose rules only `iptables-save` (or `ip6tables-save`) shows: those with `xt`
     /// expressions.
     pub fn xt_tables_of(&self, family: Family) -> Vec<String> {
-        let nft_family = match family {
-            Family::V4 => "ip",
-            Family::V6 => "ip6",
-        };
+        let nft_family = family.nft_name();
         self.xt_tables()
             .into_iter()
             .filter(|(f, _)| f == nft_family)
@@ -546,13 +540,7 @@ impl NftRuleset {
                     }
                     .into(),
                 )),
-                "protocol" => Ok(Key::Str(
-                    match pkt.family {
-                        Family::V4 => "ip",
-                        Family::V6 => "ip6",
-                    }
-                    .into(),
-                )),
+                "protocol" => Ok(Key::Str(pkt.family.nft_name().into())),
                 _ => Err(format!("`meta {key}`")),
             };
         }
@@ -688,10 +676,7 @@ fn payload_key(payload: &Value, pkt: &DnsPacket) -> Result<Key, String> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     // The network header of the packet's family; the other family's is absent.
-    let own = match pkt.family {
-        Family::V4 => "ip",
-        Family::V6 => "ip6",
-    };
+    let own = pkt.family.nft_name();
     let icmpv6 = pkt.kind.is_icmpv6();
     match (proto, field) {
         ("udp", _) if icmpv6 => Ok(Key::Absent),
